@@ -1,0 +1,45 @@
+# wsgate: every target a developer runs is the one CI runs (.ci/run calls `make test`).
+GO        ?= go
+BIN       := bin
+FUZZTIME  ?= 30s
+STATICCHECK_VERSION := v0.8.2
+# Test timeout for the whole suite; CI's budget is 20 minutes.
+TEST_TIMEOUT ?= 15m
+
+.PHONY: all build run test vet fmt lint fuzz bench clean
+
+all: build
+
+build:
+	$(GO) build -o $(BIN)/wsgate ./cmd/wsgate
+	$(GO) build -o $(BIN)/wsbench ./cmd/wsbench
+
+## run: build and start a single node on defaults (ws on :8080, /echo on)
+run: build
+	./$(BIN)/wsgate
+
+## test: vet, then every test with -race and -shuffle; `go test` also replays
+## each fuzz target's committed seed corpus (testdata/fuzz) as ordinary tests.
+test: vet
+	$(GO) test -race -shuffle=on -count=1 -timeout $(TEST_TIMEOUT) ./...
+
+vet:
+	$(GO) vet ./...
+
+## fmt: fail when gofmt would change a file
+fmt:
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+
+lint: vet fmt
+	$(GO) run honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION) ./...
+
+## fuzz: run every fuzz target for FUZZTIME each (make fuzz FUZZTIME=10m)
+fuzz:
+	./scripts/fuzz.sh $(FUZZTIME)
+
+## bench: the micro-benchmarks (allocations, ns/frame, MB/s)
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem ./...
+
+clean:
+	rm -rf $(BIN)

@@ -1,0 +1,169 @@
+package reactor
+
+import (
+	"github.com/gobwas/ws"
+	"github.com/panjf2000/gnet/v2"
+	"golang.org/x/sys/unix"
+
+	"github.com/wsgate/wsgate/wsproto"
+)
+
+type connState uint8
+
+const (
+	stateHandshake connState = iota // reading the upgrade request
+	stateOpen                       // exchanging frames
+	stateClosing                    // our close or rejection sent; waiting for the peer to go
+)
+
+// conn is one connection's whole state: flat, no goroutine, lock, channel or
+// timer of its own. It is touched only by its loop.
+type conn struct {
+	gc   gnet.Conn
+	loop *loop
+
+	prev, next *conn  // links in the loop's timer wheel slot
+	at         uint32 // tick of the next timer event
+	closeAt    uint32 // stateClosing: tick at which the TCP connection is closed anyway
+	scheduled  bool   // linked into the wheel
+	halfClosed bool   // stateClosing: our side shut down for writing
+	state      connState
+
+	scan wsproto.HandshakeScanner // stateHandshake
+	dec  wsproto.Decoder          // stateOpen
+}
+
+// onTraffic handles bytes that arrived for c. Runs on c's loop.
+func (c *conn) onTraffic() gnet.Action {
+	switch c.state {
+	case stateHandshake:
+		return c.readHandshake()
+	case stateOpen:
+		buf, _ := c.gc.Next(-1)
+		return c.readFrames(buf)
+	default: // "after sending a Close frame, the endpoint ... MUST NOT send any more data frames" and ignores what it still receives
+		_, _ = c.gc.Discard(-1)
+		return gnet.None
+	}
+}
+
+// readHandshake waits for the whole upgrade request, answers it, and passes
+// the bytes that followed it in the same reads to the frame decoder.
+func (c *conn) readHandshake() gnet.Action {
+	l := c.loop
+	buf, _ := c.gc.Peek(-1)
+	end, err := c.scan.Scan(buf, l.eng.cfg.Limits.MaxHeaderBytes)
+	if err != nil {
+		return c.reject(err)
+	}
+	if end == 0 {
+		return gnet.None // bytes stay in gnet's inbound buffer until the rest arrives
+	}
+	req, err := wsproto.ParseRequest(buf[:end])
+	if err == nil {
+		err = l.eng.route(&req)
+	}
+	if err != nil {
+		return c.reject(err)
+	}
+	l.out = wsproto.AppendAccept(l.out[:0], req.Key, nil)
+	_, _ = c.gc.Discard(end)
+	c.state = stateOpen
+	c.dec.Init(wsproto.ServerSide, &l.eng.cfg.Limits)
+	l.scheduleIdle(c)
+	l.eng.stats.handshakes.Add(1)
+	rest, _ := c.gc.Next(-1)
+	return c.readFrames(rest)
+}
+
+// reject answers a refused handshake with its HTTP status and closes.
+func (c *conn) reject(err error) gnet.Action {
+	c.loop.out = wsproto.AppendReject(c.loop.out[:0], err)
+	c.flush()
+	c.startClosing()
+	return gnet.None
+}
+
+// readFrames decodes every frame in buf, queues the answers in the loop's
+// scratch buffer and writes them with one call.
+func (c *conn) readFrames(buf []byte) gnet.Action {
+	for len(buf) > 0 {
+		m, n, err := c.dec.Next(buf)
+		buf = buf[n:]
+		if err != nil {
+			c.fail(err)
+			return gnet.None
+		}
+		switch m.Op {
+		case ws.OpText, ws.OpBinary:
+			c.loop.out = wsproto.AppendFrame(c.loop.out, m.Op, true, m.Payload)
+		case ws.OpPing:
+			// "Upon receipt of a Ping frame, an endpoint MUST send a Pong frame in
+			// response ... the same Application data as found in the message body."
+			c.loop.out = wsproto.AppendFrame(c.loop.out, ws.OpPong, true, m.Payload)
+		case ws.OpClose:
+			c.answerClose(m.Payload)
+			return gnet.Close
+		}
+		// An unsolicited pong needs no answer (§5.5.3).
+	}
+	c.flush()
+	return gnet.None
+}
+
+// answerClose echoes the peer's close code (§5.5.1: "the endpoint typically
+// echos the status code it received"); the caller then closes TCP, as the
+// server should (§7.1.1).
+func (c *conn) answerClose(payload []byte) {
+	code, _, _ := wsproto.ParseClose(payload)
+	if code == ws.StatusNoStatusRcvd {
+		c.loop.out = wsproto.AppendFrame(c.loop.out, ws.OpClose, true, nil)
+	} else {
+		c.loop.out = wsproto.AppendClose(c.loop.out, code, "")
+	}
+	c.flush()
+}
+
+// fail sends a close frame for a protocol violation and starts closing.
+func (c *conn) fail(err error) {
+	c.closeWith(wsproto.CloseCode(err), err.Error())
+}
+
+// closeWith queues a close frame after whatever is already queued this
+// turn, writes, and starts the closing handshake.
+func (c *conn) closeWith(code ws.StatusCode, reason string) {
+	c.loop.out = wsproto.AppendClose(c.loop.out, code, reason)
+	c.flush()
+	c.startClosing()
+}
+
+// flush writes the loop's scratch buffer to c in one call; gnet keeps what
+// the socket does not take.
+func (c *conn) flush() {
+	l := c.loop
+	if len(l.out) > 0 {
+		_, _ = c.gc.Write(l.out)
+	}
+	l.resetOut()
+}
+
+// startClosing waits for the peer to close after our close frame or
+// rejection: reading the rest and discarding it, instead of closing at once,
+// keeps the kernel from answering unread data with a reset that would
+// destroy the response in flight. CloseTimeout bounds the wait.
+func (c *conn) startClosing() {
+	l := c.loop
+	c.state = stateClosing
+	c.closeAt = l.wheel.now + l.ticks(l.eng.cfg.CloseTimeout)
+	c.tryHalfClose()
+	l.scheduleClosing(c)
+}
+
+// tryHalfClose shuts our side for writing once gnet has sent everything, so
+// the peer sees EOF after our last byte.
+func (c *conn) tryHalfClose() {
+	if !c.halfClosed && c.gc.OutboundBuffered() == 0 {
+		_ = unix.Shutdown(c.gc.Fd(), unix.SHUT_WR)
+		c.halfClosed = true
+	}
+}

@@ -1,0 +1,60 @@
+// Package wsproto is RFC 6455 as bytes in and bytes out: the opening
+// handshake, an incremental frame decoder, the frame encoder and the
+// close-code rules. It does no socket I/O, starts no goroutine and never
+// logs: the reactor hands it the bytes an event loop already holds and
+// writes whatever it returns.
+//
+// # Data flow
+//
+//	loop read buffer ──> HandshakeScanner.Scan ──> ParseRequest ──> AppendAccept / AppendReject
+//	                                          └─> Decoder.Next ──> Message{Op, Payload}
+//	Message / publication ──> AppendFrame or Prepare ──> loop write
+//
+// # Handshake
+//
+// HandshakeScanner finds the end of the request (the blank line) across
+// partial reads, remembering how far it has looked so each byte is scanned
+// once, and refuses a header block larger than the configured limit with 431.
+// ParseRequest then validates the complete request against RFC 6455 §4.2.1
+// without allocating: every field it exposes is a slice of the request bytes.
+// Bytes after the blank line are not part of the request; the caller keeps
+// them and feeds them to the Decoder (a client may pipeline its first frame).
+//
+// gobwas/ws's Upgrader is not used for the server handshake: it reads
+// through a pooled bufio.Reader from an io.Reader, reports fields through
+// per-call callbacks (an allocation per handshake), and cannot say "need
+// more bytes". The frame primitives of gobwas/ws are used throughout:
+// OpCode, StatusCode, Header, CheckHeader, Cipher (resumable unmasking) and
+// WriteHeaderBuffer.
+//
+// # Frames
+//
+// Decoder is the per-connection receive state (about 64 bytes). Next takes
+// whatever bytes have arrived, at any boundary, unmasks payload in place and
+// returns a Message when one completes. A frame that completes within one
+// read is returned as a slice of the caller's buffer (no copy); only a
+// message that spans reads or fragments is assembled in a pooled buffer,
+// which is returned to the pool when the message has been consumed. Text is
+// validated as UTF-8 incrementally and fails on the first bad byte.
+//
+// # Lifetimes and goroutines
+//
+// A Decoder, like the connection it belongs to, is used by one goroutine at a
+// time (the owning event loop). A Message's Payload is valid until the next
+// call to Next or Reset on the same Decoder, and, if it aliases the caller's
+// buffer, only as long as that buffer is. Copy it to keep it.
+//
+// Prepared frames are the exception: they are immutable once built and may be
+// shared by any number of goroutines; the last Release returns the bytes to
+// the pool.
+//
+// # Bounds
+//
+//   - Limits.MaxHeaderBytes (default 8 KiB): a larger request header block is
+//     refused with 431 Request Header Fields Too Large.
+//   - Limits.MaxFrameSize (default 1 MiB): a frame whose declared payload is
+//     larger fails the connection with 1009 before any payload is buffered.
+//   - Limits.MaxMessageSize (default 1 MiB): the same for the sum of a
+//     fragmented message's frames.
+//   - Control frames carry at most 125 bytes (RFC 6455 §5.5).
+package wsproto
