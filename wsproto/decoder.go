@@ -63,8 +63,14 @@ var defaultLimits = Limits{}.WithDefaults()
 
 // Init readies a zero or Reset Decoder, for callers that embed it.
 func (d *Decoder) Init(side Side, limits *Limits) {
-	if limits == nil {
+	switch {
+	case limits == nil:
 		limits = &defaultLimits
+	case limits.MaxFrameSize <= 0 || limits.MaxMessageSize <= 0:
+		// A zero field means its default (see Limits), not zero bytes. Only
+		// limits the caller left partly unset take this copy.
+		l := limits.WithDefaults()
+		limits = &l
 	}
 	d.side, d.limits = side, limits
 }
@@ -213,7 +219,8 @@ func (d *Decoder) parseHeader(b []byte) error {
 		if h.OpCode != ws.OpContinuation {
 			d.fragOp, d.msgLen, d.utf8 = h.OpCode, 0, utf8Accept
 		}
-		if d.msgLen+h.Length > d.limits.MaxMessageSize {
+		// Subtract rather than add: with limits near MaxInt64 the sum wraps.
+		if h.Length > d.limits.MaxMessageSize-d.msgLen {
 			return ErrMessageTooBig
 		}
 	}

@@ -29,7 +29,7 @@
 //
 // # Frames
 //
-// Decoder is the per-connection receive state (about 64 bytes). Next takes
+// Decoder is the per-connection receive state (about 100 bytes). Next takes
 // whatever bytes have arrived, at any boundary, unmasks payload in place and
 // returns a Message when one completes. A frame that completes within one
 // read is returned as a slice of the caller's buffer (no copy); only a

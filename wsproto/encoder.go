@@ -3,6 +3,7 @@ package wsproto
 import (
 	"encoding/binary"
 	"sync/atomic"
+	"unicode/utf8"
 
 	"github.com/gobwas/ws"
 	"github.com/valyala/bytebufferpool"
@@ -52,10 +53,17 @@ func appendHeader(dst []byte, op ws.OpCode, fin bool, length int64, mask *[4]byt
 }
 
 // AppendClose appends a close frame with code and reason. The reason is cut
-// so the payload stays within the 125 bytes a control frame may carry.
+// so the payload stays within the 125 bytes a control frame may carry, at a
+// code point boundary: the reason must stay UTF-8 (§5.5.1), or the peer
+// fails the connection with 1007.
 func AppendClose(dst []byte, code ws.StatusCode, reason string) []byte {
 	if len(reason) > MaxControlPayload-2 {
-		reason = reason[:MaxControlPayload-2]
+		cut := MaxControlPayload - 2
+		// Back over at most the continuation bytes of one code point.
+		for i := 1; i < utf8.UTFMax && !utf8.RuneStart(reason[cut]); i++ {
+			cut--
+		}
+		reason = reason[:cut]
 	}
 	dst = appendHeader(dst, ws.OpClose, true, int64(2+len(reason)), nil)
 	dst = binary.BigEndian.AppendUint16(dst, uint16(code))

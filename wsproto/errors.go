@@ -24,14 +24,15 @@ var (
 
 // CloseCode is the status a connection is failed with for err: 1009 for
 // size limits, 1007 for bad UTF-8, 1002 for every other protocol violation,
-// and 1011 for an error that is not a protocol error.
+// and 1011 for an error that is not a protocol error. err may be wrapped
+// (errors.Is and errors.As see through it).
 func CloseCode(err error) ws.StatusCode {
-	switch err {
-	case nil:
+	switch {
+	case err == nil:
 		return ws.StatusNormalClosure
-	case ErrFrameTooBig, ErrMessageTooBig:
+	case errors.Is(err, ErrFrameTooBig), errors.Is(err, ErrMessageTooBig):
 		return ws.StatusMessageTooBig
-	case ErrInvalidUTF8, ErrCloseReasonUTF8:
+	case errors.Is(err, ErrInvalidUTF8), errors.Is(err, ErrCloseReasonUTF8):
 		return ws.StatusInvalidFramePayloadData
 	}
 	var pe ws.ProtocolError

@@ -129,7 +129,7 @@ func parseRequestLine(line []byte) ([]byte, error) {
 		return nil, ErrMalformedRequest
 	}
 	target, proto, ok := bytes.Cut(rest, []byte{' '})
-	if !ok || len(target) == 0 || target[0] != '/' || bytes.IndexByte(target, ' ') >= 0 {
+	if !ok || len(target) == 0 || target[0] != '/' || bytes.IndexByte(target, ' ') >= 0 || hasCRLFNUL(target) {
 		return nil, ErrMalformedRequest
 	}
 	major, minor, ok := parseHTTPVersion(proto)
@@ -157,7 +157,10 @@ func parseHTTPVersion(p []byte) (major, minor int, ok bool) {
 // headerLines yields each header field of a header block as name and value
 // (value trimmed of optional whitespace). A malformed line yields a nil name
 // and stops: whitespace before the colon, a missing colon, a name that is not
-// a token, or an obsolete line folding (RFC 7230 §3.2.4).
+// a token, an obsolete line folding (RFC 7230 §3.2.4), or a value holding a
+// bare CR, a bare LF or NUL (RFC 9110 §5.5: "a recipient of CR, LF, or NUL
+// within a field value MUST either reject the message or replace each of
+// those characters with SP"; echoed in a response, they would split it).
 func headerLines(block []byte) iter.Seq2[[]byte, []byte] {
 	return func(yield func([]byte, []byte) bool) {
 		for len(block) > 0 {
@@ -167,7 +170,7 @@ func headerLines(block []byte) iter.Seq2[[]byte, []byte] {
 				return // the blank line
 			}
 			name, value, ok := bytes.Cut(line, []byte{':'})
-			if !ok || len(name) == 0 || !isToken(name) {
+			if !ok || len(name) == 0 || !isToken(name) || hasCRLFNUL(value) {
 				yield(nil, nil)
 				return
 			}
@@ -231,11 +234,22 @@ func AppendAccept(dst, key, protocol []byte) []byte {
 }
 
 // acceptKey writes base64(SHA-1(key + GUID)) (RFC 6455 §4.2.2 step 5.4).
+// A validated key (24 bytes) is hashed from the stack; a longer one, which
+// only AcceptKey's callers can pass, takes the streaming hash so it is never
+// truncated.
 func acceptKey(dst *[28]byte, key []byte) {
-	var buf [24 + len(acceptGUID)]byte
-	n := copy(buf[:], key)
-	n += copy(buf[n:], acceptGUID)
-	sum := sha1.Sum(buf[:n])
+	var sum [sha1.Size]byte
+	if len(key) <= 24 {
+		var buf [24 + len(acceptGUID)]byte
+		n := copy(buf[:], key)
+		n += copy(buf[n:], acceptGUID)
+		sum = sha1.Sum(buf[:n])
+	} else {
+		h := sha1.New()
+		h.Write(key)
+		h.Write([]byte(acceptGUID))
+		h.Sum(sum[:0])
+	}
 	base64.StdEncoding.Encode(dst[:], sum[:])
 }
 
@@ -330,6 +344,10 @@ func trimOWS(b []byte) []byte {
 	}
 	return b
 }
+
+// hasCRLFNUL reports whether b holds a CR, LF or NUL: a bare one, since
+// lines are already split at CRLF.
+func hasCRLFNUL(b []byte) bool { return bytes.IndexAny(b, "\r\n\x00") >= 0 }
 
 func isDigit(c byte) bool { return '0' <= c && c <= '9' }
 
