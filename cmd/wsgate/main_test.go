@@ -1,0 +1,215 @@
+package main
+
+import (
+	"bytes"
+	"errors"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	gorilla "github.com/gorilla/websocket"
+)
+
+const ioTimeout = 15 * time.Second
+
+// TestBinary builds wsgate and runs it as a user would: flags, a real
+// listener, signals and exit codes.
+func TestBinary(t *testing.T) {
+	bin := buildWsgate(t)
+
+	t.Run("Help", func(t *testing.T) {
+		t.Parallel()
+		out, code := runToExit(t, bin, "--help")
+		if code != 0 {
+			t.Fatalf("wsgate --help exited %d, want 0:\n%s", code, out)
+		}
+		for _, want := range []string{"Usage: wsgate", "-listen", "-shutdown-timeout"} {
+			if !strings.Contains(out, want) {
+				t.Errorf("wsgate --help does not mention %q:\n%s", want, out)
+			}
+		}
+	})
+
+	t.Run("BadUsage", func(t *testing.T) {
+		t.Parallel()
+		for _, args := range [][]string{{"--no-such-flag"}, {"serve", "extra"}, {"--log-format", "xml"}, {"--loops", "-1"}} {
+			if out, code := runToExit(t, bin, args...); code != 2 {
+				t.Errorf("wsgate %s exited %d, want 2:\n%s", strings.Join(args, " "), code, out)
+			}
+		}
+	})
+
+	t.Run("SIGTERMClosesWith1001", func(t *testing.T) {
+		t.Parallel()
+		addr := freeAddr(t)
+		cmd := exec.Command(bin, "--listen", addr)
+		var stderr syncBuffer
+		cmd.Stderr = &stderr
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		exited := make(chan struct{})
+		var waitErr error
+		go func() {
+			waitErr = cmd.Wait()
+			close(exited)
+		}()
+		t.Cleanup(func() {
+			select {
+			case <-exited:
+			default:
+				_ = cmd.Process.Kill()
+				<-exited
+			}
+		})
+
+		waitAccepting(t, addr, exited, &stderr)
+		d := gorilla.Dialer{HandshakeTimeout: ioTimeout}
+		c, _, err := d.Dial("ws://"+addr+"/echo", nil)
+		if err != nil {
+			t.Fatalf("dial: %v\nwsgate stderr:\n%s", err, stderr.String())
+		}
+		defer c.Close()
+		for _, msg := range []struct {
+			typ     int
+			payload []byte
+		}{
+			{gorilla.TextMessage, []byte("héllo wsgate")},
+			{gorilla.BinaryMessage, bytes.Repeat([]byte{0, 1, 2, 0xff}, 16<<10)},
+		} {
+			_ = c.SetWriteDeadline(time.Now().Add(ioTimeout))
+			if err := c.WriteMessage(msg.typ, msg.payload); err != nil {
+				t.Fatal(err)
+			}
+			_ = c.SetReadDeadline(time.Now().Add(ioTimeout))
+			typ, got, err := c.ReadMessage()
+			if err != nil || typ != msg.typ || !bytes.Equal(got, msg.payload) {
+				t.Fatalf("echo: type %d, %d bytes, err %v; want type %d, %d bytes", typ, len(got), err, msg.typ, len(msg.payload))
+			}
+		}
+
+		if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+			t.Fatal(err)
+		}
+		_ = c.SetReadDeadline(time.Now().Add(ioTimeout))
+		_, _, err = c.ReadMessage() // gorilla answers the close frame itself
+		var ce *gorilla.CloseError
+		if !errors.As(err, &ce) || ce.Code != gorilla.CloseGoingAway {
+			t.Errorf("after SIGTERM the client read %v, want close 1001", err)
+		}
+		_ = c.Close()
+
+		select {
+		case <-exited:
+			if waitErr != nil {
+				t.Fatalf("wsgate exited with %v, want 0\nstderr:\n%s", waitErr, stderr.String())
+			}
+		case <-time.After(ioTimeout):
+			t.Fatalf("wsgate did not exit after SIGTERM\nstderr:\n%s", stderr.String())
+		}
+		if code := cmd.ProcessState.ExitCode(); code != 0 {
+			t.Fatalf("exit code %d, want 0", code)
+		}
+		for _, want := range []string{"listening", "shutting down", "stopped"} {
+			if !strings.Contains(stderr.String(), want) {
+				t.Errorf("log does not mention %q:\n%s", want, stderr.String())
+			}
+		}
+	})
+}
+
+// buildWsgate compiles this command into a temporary directory.
+func buildWsgate(t *testing.T) string {
+	t.Helper()
+	goTool, err := exec.LookPath("go")
+	if err != nil {
+		requireTool(t, "the go tool is needed to build wsgate: %v", err)
+	}
+	bin := filepath.Join(t.TempDir(), "wsgate")
+	if out, err := exec.Command(goTool, "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	return bin
+}
+
+// requireTool skips when a tool is missing, except under CI=true.
+func requireTool(t *testing.T, format string, args ...any) {
+	t.Helper()
+	if os.Getenv("CI") == "true" {
+		t.Fatalf("CI=true but "+format, args...)
+	}
+	t.Skipf(format, args...)
+}
+
+// runToExit runs wsgate to completion and returns its combined output and
+// exit code.
+func runToExit(t *testing.T, bin string, args ...string) (string, int) {
+	t.Helper()
+	cmd := exec.Command(bin, args...)
+	out, err := cmd.CombinedOutput()
+	var exit *exec.ExitError
+	if err != nil && !errors.As(err, &exit) {
+		t.Fatalf("run wsgate %v: %v", args, err)
+	}
+	return string(out), cmd.ProcessState.ExitCode()
+}
+
+// freeAddr returns a loopback address whose port was free a moment ago.
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	_ = ln.Close()
+	return addr
+}
+
+// waitAccepting polls until addr accepts TCP connections, failing early if
+// the process exits.
+func waitAccepting(t *testing.T, addr string, exited <-chan struct{}, stderr *syncBuffer) {
+	t.Helper()
+	deadline := time.Now().Add(ioTimeout)
+	for {
+		nc, err := net.DialTimeout("tcp", addr, time.Second)
+		if err == nil {
+			_ = nc.Close()
+			return
+		}
+		select {
+		case <-exited:
+			t.Fatalf("wsgate exited before accepting:\n%s", stderr.String())
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("wsgate did not accept on %s: %v\n%s", addr, err, stderr.String())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// syncBuffer is a bytes.Buffer the process's output goroutine writes while
+// the test reads it.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}

@@ -1,0 +1,523 @@
+package reactor_test
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	mathrand "math/rand/v2"
+	"net"
+	"net/http"
+	"os"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+	"unicode/utf8"
+
+	"github.com/gobwas/ws"
+
+	"github.com/wsgate/wsgate/reactor"
+	"github.com/wsgate/wsgate/wsproto"
+)
+
+// ioTimeout bounds every blocking read or write of a test client, so a
+// server that never answers fails the test instead of hanging it.
+const ioTimeout = 15 * time.Second
+
+// discardLogger keeps the engines quiet: tests assert on the wire, not on logs.
+var discardLogger = slog.New(slog.NewTextHandler(io.Discard, nil))
+
+// testEngine is a started engine that shuts itself down in t.Cleanup unless
+// the test already did.
+type testEngine struct {
+	*reactor.Engine
+	shutDown atomic.Bool
+}
+
+// shutdown is Engine.Shutdown for tests that stop the engine themselves.
+func (e *testEngine) shutdown(ctx context.Context) error {
+	e.shutDown.Store(true)
+	return e.Shutdown(ctx)
+}
+
+// startEngine starts an engine for cfg on 127.0.0.1:0 (unless cfg.Listen is
+// set) and shuts it down when the test ends. Clients registered for cleanup
+// after this call are closed first (t.Cleanup runs last-in, first-out).
+func startEngine(t testing.TB, cfg reactor.Config) *testEngine {
+	t.Helper()
+	if cfg.Listen == "" {
+		cfg.Listen = "127.0.0.1:0"
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = discardLogger
+	}
+	eng, err := reactor.New(cfg)
+	if err != nil {
+		t.Fatalf("reactor.New: %v", err)
+	}
+	if err := eng.Start(); err != nil {
+		t.Fatalf("Start: %v", err)
+	}
+	te := &testEngine{Engine: eng}
+	t.Cleanup(func() {
+		if te.shutDown.Load() {
+			return
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if err := te.shutdown(ctx); err != nil {
+			t.Errorf("Shutdown: %v", err)
+		}
+	})
+	return te
+}
+
+// wsURL is the ws:// URL of path on e.
+func wsURL(e *testEngine, path string) string {
+	return "ws://" + e.Addr().String() + path
+}
+
+// waitFor polls cond until it holds, failing the test after timeout.
+func waitFor(t testing.TB, timeout time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after %v waiting for %s", timeout, what)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// requireTool skips the test when an external tool is missing, except under
+// CI=true, where a missing tool is a failure.
+func requireTool(t testing.TB, format string, args ...any) {
+	t.Helper()
+	msg := fmt.Sprintf(format, args...)
+	if os.Getenv("CI") == "true" {
+		t.Fatalf("CI=true but %s", msg)
+	}
+	t.Skip(msg)
+}
+
+// skipKnownBug skips a test that exposes a known, unfixed bug, unless
+// WSGATE_BUG_TESTS=1 asks to run it (to check a fix).
+func skipKnownBug(t testing.TB, diagnosis string) {
+	t.Helper()
+	if os.Getenv("WSGATE_BUG_TESTS") != "1" {
+		t.Skip("BUG: " + diagnosis + " (WSGATE_BUG_TESTS=1 runs this test)")
+	}
+}
+
+// textPayload returns exactly n bytes of valid UTF-8 mixing 1- to 4-byte
+// code points, so text echoes cross rune boundaries at every frame split.
+func textPayload(n int) []byte {
+	b := bytes.Repeat(textBlock, n/len(textBlock)+1)
+	cut := n
+	for cut > 0 && !utf8.RuneStart(b[cut]) {
+		cut-- // b[cut] continues a code point cut at n
+	}
+	for i := cut; i < n; i++ {
+		b[i] = 'x'
+	}
+	return b[:n]
+}
+
+// textBlock is the repeating unit of textPayload: every UTF-8 length,
+// the extremes of each range, and ASCII between them.
+var textBlock = []byte("a\u00e9\u20ac\U0001F600Z\u0436 \U0010FFFF\u07FF\uE000\uD7FF\u0800\U00010000 plain ascii text ")
+
+// binaryPayload returns n pseudo-random bytes (deterministic per seed).
+func binaryPayload(n int, seed uint64) []byte {
+	rng := mathrand.New(mathrand.NewPCG(seed, uint64(n)))
+	b := make([]byte, n+8)
+	for i := 0; i < n; i += 8 {
+		binary.LittleEndian.PutUint64(b[i:], rng.Uint64())
+	}
+	return b[:n:n]
+}
+
+// newKey returns a fresh Sec-WebSocket-Key.
+func newKey() string {
+	var raw [16]byte
+	_, _ = rand.Read(raw[:])
+	return base64.StdEncoding.EncodeToString(raw[:])
+}
+
+// upgradeRequest is a valid opening handshake for path with key.
+func upgradeRequest(path, key string) string {
+	return "GET " + path + " HTTP/1.1\r\n" +
+		"Host: 127.0.0.1\r\n" +
+		"Upgrade: websocket\r\n" +
+		"Connection: Upgrade\r\n" +
+		"Sec-WebSocket-Key: " + key + "\r\n" +
+		"Sec-WebSocket-Version: 13\r\n\r\n"
+}
+
+// rawClient is a byte-level WebSocket client: it writes exactly the bytes a
+// test builds (masked frames, broken frames, split writes) and decodes what
+// the server sends with wsproto's client-side decoder.
+type rawClient struct {
+	t       testing.TB
+	conn    *net.TCPConn
+	dec     *wsproto.Decoder
+	rbuf    []byte
+	pending []byte // received bytes not yet given to dec
+	rng     *mathrand.Rand
+}
+
+// dialRaw opens a TCP connection to e without any handshake; it is closed
+// when the test ends.
+func dialRaw(t testing.TB, e *testEngine) *rawClient {
+	t.Helper()
+	return dialRawLimits(t, e, nil)
+}
+
+// dialRawLimits is dialRaw with limits for decoding the server's frames
+// (nil: wsproto's defaults, 1 MiB).
+func dialRawLimits(t testing.TB, e *testEngine, limits *wsproto.Limits) *rawClient {
+	t.Helper()
+	nc, err := net.DialTimeout("tcp", e.Addr().String(), ioTimeout)
+	if err != nil {
+		t.Fatalf("dial: %v", err)
+	}
+	t.Cleanup(func() { _ = nc.Close() })
+	return &rawClient{
+		t:    t,
+		conn: nc.(*net.TCPConn),
+		dec:  wsproto.NewDecoder(wsproto.ClientSide, limits),
+		rbuf: make([]byte, 64<<10),
+		rng:  mathrand.New(mathrand.NewPCG(uint64(time.Now().UnixNano()), 7)),
+	}
+}
+
+// dialWS opens a connection and completes the opening handshake for path.
+func dialWS(t testing.TB, e *testEngine, path string) *rawClient {
+	t.Helper()
+	c := dialRaw(t, e)
+	c.handshake(path)
+	return c
+}
+
+// handshake sends an upgrade request for path and checks the 101 answer.
+func (c *rawClient) handshake(path string) {
+	c.t.Helper()
+	key := newKey()
+	c.write([]byte(upgradeRequest(path, key)))
+	c.expectUpgrade(key)
+}
+
+// sendUpgrade sends an upgrade request for path without reading the answer.
+func (c *rawClient) sendUpgrade(path string) {
+	c.t.Helper()
+	c.write([]byte(upgradeRequest(path, newKey())))
+}
+
+// expectUpgrade reads the response to a handshake with key and checks it
+// is a 101 with the right Sec-WebSocket-Accept. Bytes after the response
+// stay pending for the frame decoder.
+func (c *rawClient) expectUpgrade(key string) {
+	c.t.Helper()
+	resp, err := c.readResponseHead()
+	if err != nil {
+		c.t.Fatalf("reading upgrade response: %v", err)
+	}
+	if resp.StatusCode != http.StatusSwitchingProtocols {
+		c.t.Fatalf("upgrade status = %d %q, want 101", resp.StatusCode, resp.Status)
+	}
+	if got, want := resp.Header.Get("Sec-WebSocket-Accept"), string(wsproto.AcceptKey([]byte(key))); got != want {
+		c.t.Fatalf("Sec-WebSocket-Accept = %q, want %q", got, want)
+	}
+	if got := resp.Header.Get("Upgrade"); !strings.EqualFold(got, "websocket") {
+		c.t.Fatalf("Upgrade = %q, want websocket", got)
+	}
+	if got := resp.Header.Get("Connection"); !strings.EqualFold(got, "upgrade") {
+		c.t.Fatalf("Connection = %q, want Upgrade", got)
+	}
+}
+
+// readResponseHead reads an HTTP response header block; whatever follows it
+// stays pending.
+func (c *rawClient) readResponseHead() (*http.Response, error) {
+	for {
+		if i := bytes.Index(c.pending, []byte("\r\n\r\n")); i >= 0 {
+			head := c.pending[:i+4]
+			c.pending = c.pending[i+4:]
+			return http.ReadResponse(bufio.NewReader(bytes.NewReader(head)), nil)
+		}
+		n, err := c.read()
+		if err != nil {
+			return nil, fmt.Errorf("after %d bytes %q: %w", len(c.pending), c.pending, err)
+		}
+		c.pending = append(c.pending, c.rbuf[:n]...)
+	}
+}
+
+// expectRejection reads a refused handshake's response, checks its status
+// and that the server then closes the connection, and returns it with its
+// body read.
+func (c *rawClient) expectRejection(status int) (*http.Response, []byte) {
+	c.t.Helper()
+	resp, err := c.readResponseHead()
+	if err != nil {
+		c.t.Fatalf("reading rejection: %v", err)
+	}
+	if resp.StatusCode != status {
+		c.t.Fatalf("status = %d %q, want %d", resp.StatusCode, resp.Status, status)
+	}
+	body := c.readToEOF()
+	if resp.ContentLength >= 0 && int64(len(body)) != resp.ContentLength {
+		c.t.Fatalf("body is %d bytes %q, Content-Length %d", len(body), body, resp.ContentLength)
+	}
+	return resp, body
+}
+
+// readToEOF reads until the server closes its side, returning what came;
+// a reset or timeout fails the test.
+func (c *rawClient) readToEOF() []byte {
+	c.t.Helper()
+	out := c.pending
+	c.pending = nil
+	for {
+		n, err := c.read()
+		out = append(out, c.rbuf[:n]...)
+		if errors.Is(err, io.EOF) {
+			return out
+		}
+		if err != nil {
+			c.t.Fatalf("waiting for the server to close (got %d bytes): %v", len(out), err)
+		}
+	}
+}
+
+func (c *rawClient) read() (int, error) {
+	_ = c.conn.SetReadDeadline(time.Now().Add(ioTimeout))
+	return c.conn.Read(c.rbuf)
+}
+
+// write sends p in one write call.
+func (c *rawClient) write(p []byte) {
+	c.t.Helper()
+	_ = c.conn.SetWriteDeadline(time.Now().Add(ioTimeout))
+	if _, err := c.conn.Write(p); err != nil {
+		c.t.Fatalf("write: %v", err)
+	}
+}
+
+// writeSplit sends p in pieces of the given sizes (cycled), one write each.
+func (c *rawClient) writeSplit(p []byte, sizes ...int) {
+	c.t.Helper()
+	for i := 0; len(p) > 0; i++ {
+		n := min(sizes[i%len(sizes)], len(p))
+		c.write(p[:n])
+		p = p[n:]
+	}
+}
+
+// frame returns one masked client frame with a random mask.
+func (c *rawClient) frame(op ws.OpCode, fin bool, payload []byte) []byte {
+	var mask [4]byte
+	binary.LittleEndian.PutUint32(mask[:], c.rng.Uint32())
+	return wsproto.AppendMaskedFrame(nil, op, fin, mask, payload)
+}
+
+// send writes one masked frame.
+func (c *rawClient) send(op ws.OpCode, fin bool, payload []byte) {
+	c.t.Helper()
+	c.write(c.frame(op, fin, payload))
+}
+
+// sendClose writes a close frame with code and reason.
+func (c *rawClient) sendClose(code ws.StatusCode, reason string) {
+	c.t.Helper()
+	c.send(ws.OpClose, true, closePayload(code, reason))
+}
+
+func closePayload(code ws.StatusCode, reason string) []byte {
+	return append(binary.BigEndian.AppendUint16(nil, uint16(code)), reason...)
+}
+
+// readMessage returns the next message or control frame the server sent.
+// The payload is the caller's.
+func (c *rawClient) readMessage() (ws.OpCode, []byte, error) {
+	for {
+		for len(c.pending) > 0 {
+			m, n, err := c.dec.Next(c.pending)
+			c.pending = c.pending[n:]
+			if err != nil {
+				return 0, nil, fmt.Errorf("decoding server frames: %w", err)
+			}
+			if m.Op != ws.OpContinuation {
+				return m.Op, bytes.Clone(m.Payload), nil
+			}
+		}
+		n, err := c.read()
+		if err != nil {
+			return 0, nil, err
+		}
+		c.pending = c.rbuf[:n]
+	}
+}
+
+// expectMessage reads the next message and checks its opcode and bytes.
+func (c *rawClient) expectMessage(op ws.OpCode, payload []byte) {
+	c.t.Helper()
+	gotOp, got, err := c.readMessage()
+	if err != nil {
+		c.t.Fatalf("want %v message of %d bytes: %v", op, len(payload), err)
+	}
+	if gotOp != op {
+		c.t.Fatalf("got %v message (%d bytes %s), want %v", gotOp, len(got), snippet(got), op)
+	}
+	if !bytes.Equal(got, payload) {
+		c.t.Fatalf("%v message differs: got %d bytes %s, want %d bytes %s (first difference at %d)",
+			op, len(got), snippet(got), len(payload), snippet(payload), firstDiff(got, payload))
+	}
+}
+
+// expectClose reads the next frame, checks it is a close frame with code
+// (ws.StatusNoStatusRcvd: an empty close frame), answers it like a
+// well-behaved client and checks that the server then closes the TCP
+// connection. It returns the close reason.
+func (c *rawClient) expectClose(code ws.StatusCode) string {
+	c.t.Helper()
+	reason := c.expectCloseFrame(code)
+	c.write(c.frame(ws.OpClose, true, closePayload(code, "")))
+	c.expectEOF()
+	return reason
+}
+
+// expectCloseFrame reads the next frame and checks it is a close frame with
+// code, without answering it.
+func (c *rawClient) expectCloseFrame(code ws.StatusCode) string {
+	c.t.Helper()
+	op, payload, err := c.readMessage()
+	if err != nil {
+		c.t.Fatalf("want close %d: %v", code, err)
+	}
+	if op != ws.OpClose {
+		c.t.Fatalf("got %v frame (%d bytes %s), want close %d", op, len(payload), snippet(payload), code)
+	}
+	got := ws.StatusNoStatusRcvd
+	if len(payload) >= 2 {
+		got = ws.StatusCode(binary.BigEndian.Uint16(payload))
+	}
+	if len(payload) == 1 || got != code {
+		c.t.Fatalf("close payload %s: code %d, want %d", snippet(payload), got, code)
+	}
+	if len(payload) < 2 {
+		return ""
+	}
+	return string(payload[2:])
+}
+
+// expectEOF checks that the server closes the connection without sending
+// anything more (and without a reset), then closes the client's side too,
+// as a client does once the server has closed.
+func (c *rawClient) expectEOF() {
+	c.t.Helper()
+	if rest := c.readToEOF(); len(rest) > 0 {
+		c.t.Fatalf("want EOF, got %d more bytes %s", len(rest), snippet(rest))
+	}
+	_ = c.conn.Close()
+}
+
+// closeHandshake ends a healthy connection: close 1000, answered with 1000
+// and the server's FIN.
+func (c *rawClient) closeHandshake() {
+	c.t.Helper()
+	c.sendClose(ws.StatusNormalClosure, "")
+	c.expectCloseFrame(ws.StatusNormalClosure)
+	c.expectEOF()
+}
+
+func snippet(b []byte) string {
+	if len(b) > 32 {
+		return fmt.Sprintf("%q...", b[:32])
+	}
+	return fmt.Sprintf("%q", b)
+}
+
+func firstDiff(a, b []byte) int {
+	for i := range min(len(a), len(b)) {
+		if a[i] != b[i] {
+			return i
+		}
+	}
+	return min(len(a), len(b))
+}
+
+// frameTap records the bytes a client library writes, to check how it
+// framed a message on the wire.
+type frameTap struct {
+	net.Conn
+	mu      sync.Mutex
+	written []byte
+}
+
+func (c *frameTap) Write(p []byte) (int, error) {
+	c.mu.Lock()
+	c.written = append(c.written, p...)
+	c.mu.Unlock()
+	return c.Conn.Write(p)
+}
+
+// take returns and forgets what was written so far.
+func (c *frameTap) take() []byte {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	b := c.written
+	c.written = nil
+	return b
+}
+
+// countFrames walks a stream of whole client frames (after the handshake)
+// and returns how many frames it holds.
+func countFrames(stream []byte) (int, error) {
+	frames := 0
+	for len(stream) > 0 {
+		n, err := frameSize(stream)
+		if err != nil {
+			return frames, err
+		}
+		stream = stream[n:]
+		frames++
+	}
+	return frames, nil
+}
+
+// frameSize returns the length in bytes of the whole frame at the start of
+// stream: header, mask key and payload.
+func frameSize(stream []byte) (int, error) {
+	if len(stream) < 2 {
+		return 0, errors.New("truncated frame header")
+	}
+	n, length := 2, uint64(stream[1]&0x7f)
+	switch length {
+	case 126:
+		if len(stream) < 4 {
+			return 0, errors.New("truncated 16-bit length")
+		}
+		length, n = uint64(binary.BigEndian.Uint16(stream[2:])), 4
+	case 127:
+		if len(stream) < 10 {
+			return 0, errors.New("truncated 64-bit length")
+		}
+		length, n = binary.BigEndian.Uint64(stream[2:]), 10
+	}
+	if stream[1]&0x80 != 0 {
+		n += 4
+	}
+	if uint64(len(stream)-n) < length {
+		return 0, errors.New("truncated payload")
+	}
+	return n + int(length), nil
+}
