@@ -3,7 +3,8 @@
 //
 //	POST /api/publish  {"channel":"news","data":<JSON>} → {"id":"<node>-<seq>"}
 //	GET  /healthz      200 while the process runs
-//	GET  /readyz       200 while accepting connections and the relay is up; 503 otherwise
+//	GET  /readyz       200 while accepting connections (body says "degraded" when
+//	                   the relay is down: local delivery only); 503 while draining
 //	GET  /metrics      Prometheus text format
 //	GET  /api/stats    the node's counters and configured limits as JSON
 //
@@ -109,6 +110,10 @@ func (s *Server) ready(w http.ResponseWriter, _ *http.Request) {
 		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "not ready", "reason": err.Error()})
 		return
 	}
+	if err := s.eng.RelayStatus(); err != nil {
+		writeJSON(w, http.StatusOK, map[string]string{"status": "degraded", "relay": err.Error()})
+		return
+	}
 	writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
 }
 
@@ -137,8 +142,9 @@ func (s *Server) stats(w http.ResponseWriter, _ *http.Request) {
 	writeJSON(w, http.StatusOK, struct {
 		Node   string        `json:"node"`
 		Stats  reactor.Stats `json:"stats"`
+		Relay  relay.Stats   `json:"relay"`
 		Limits limits        `json:"limits"`
-	}{s.nodeID, s.eng.Stats(), limits{
+	}{s.nodeID, s.eng.Stats(), s.eng.RelayStats(), limits{
 		MaxConns: c.MaxConns, MaxConnsPerIP: c.MaxConnsPerIP,
 		MaxHeaderBytes: c.Limits.MaxHeaderBytes, MaxFrameSize: c.Limits.MaxFrameSize,
 		MaxMessageSize: c.Limits.MaxMessageSize, MaxDataSize: c.MaxDataSize,

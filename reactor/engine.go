@@ -13,6 +13,7 @@ import (
 	"github.com/panjf2000/gnet/v2"
 	"golang.org/x/sys/unix"
 
+	"github.com/wsgate/wsgate/relay"
 	"github.com/wsgate/wsgate/wsproto"
 )
 
@@ -102,17 +103,23 @@ func (e *Engine) Addr() net.Addr { return e.addr }
 // Config returns the configuration in force, defaults applied.
 func (e *Engine) Config() Config { return e.cfg }
 
-// Ready reports nil while the node accepts connections and its relay can
-// deliver; otherwise why not.
+// Ready reports nil while the node accepts connections, or why not. A relay
+// outage does not make a node unready: it still serves its own clients, and
+// failing every node's readiness at once would take the whole fleet out of
+// the load balancer. RelayStatus reports the relay separately.
 func (e *Engine) Ready() error {
 	if e.draining.Load() {
 		return errors.New("draining")
 	}
-	if err := e.cfg.Relay.Status(); err != nil {
-		return fmt.Errorf("relay: %w", err)
-	}
 	return nil
 }
+
+// RelayStatus is nil while the relay can deliver across nodes, else why
+// not (the node is degraded: local delivery only).
+func (e *Engine) RelayStatus() error { return e.cfg.Relay.Status() }
+
+// RelayStats returns the relay's counters.
+func (e *Engine) RelayStats() relay.Stats { return e.cfg.Relay.Stats() }
 
 // Publish sends data (a JSON value) to every subscriber of channel on every
 // node, through the relay. It is how the admin API publishes.

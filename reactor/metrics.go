@@ -3,6 +3,8 @@ package reactor
 import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"github.com/wsgate/wsgate/relay"
 )
 
 // metrics exposes Stats to Prometheus. It snapshots the counters once per
@@ -12,6 +14,13 @@ type metrics struct {
 	registry *prometheus.Registry
 	descs    []metricDesc
 	closes   *prometheus.Desc
+	relay    []relayDesc
+}
+
+type relayDesc struct {
+	desc  *prometheus.Desc
+	kind  prometheus.ValueType
+	value func(*relay.Stats) float64
 }
 
 type metricDesc struct {
@@ -46,6 +55,25 @@ func newMetrics(e *Engine) *metrics {
 	add("publishes_api_total", "Publications received through the HTTP API.", counter, func(s *Stats) float64 { return float64(s.PublishesAPI) })
 	add("publish_errors_total", "Publications the relay refused.", counter, func(s *Stats) float64 { return float64(s.PublishErrors) })
 	add("loop_lag_seconds", "Worst delay, over the event loops, between posting a timer tick and running it.", gauge, func(s *Stats) float64 { return s.LoopLagSeconds })
+	addRelay := func(name, help string, kind prometheus.ValueType, v func(*relay.Stats) float64) {
+		m.relay = append(m.relay, relayDesc{prometheus.NewDesc("wsgate_relay_"+name, help, nil, nil), kind, v})
+	}
+	addRelay("connected", "1 while the relay reaches its bus (always 1 for the in-process relay).", gauge, func(s *relay.Stats) float64 {
+		if s.Connected {
+			return 1
+		}
+		return 0
+	})
+	addRelay("messages_in_total", "Messages received from the bus.", counter, func(s *relay.Stats) float64 { return float64(s.MessagesIn) })
+	addRelay("messages_out_total", "Messages sent to the bus.", counter, func(s *relay.Stats) float64 { return float64(s.MessagesOut) })
+	addRelay("bytes_in_total", "Bytes received from the bus.", counter, func(s *relay.Stats) float64 { return float64(s.BytesIn) })
+	addRelay("bytes_out_total", "Bytes sent to the bus.", counter, func(s *relay.Stats) float64 { return float64(s.BytesOut) })
+	addRelay("invalid_total", "Bus messages dropped because the payload is not JSON.", counter, func(s *relay.Stats) float64 { return float64(s.Invalid) })
+	addRelay("refused_total", "Publications refused (bus unreachable and buffer full).", counter, func(s *relay.Stats) float64 { return float64(s.Refused) })
+	addRelay("dropped_total", "Bus messages dropped because the node fell behind.", counter, func(s *relay.Stats) float64 { return float64(s.Dropped) })
+	addRelay("buffered_bytes", "Publications held while the bus is unreachable.", gauge, func(s *relay.Stats) float64 { return float64(s.BufferedBytes) })
+	addRelay("reconnects_total", "Reconnections to the bus.", counter, func(s *relay.Stats) float64 { return float64(s.Reconnects) })
+	addRelay("interests", "Channels this node subscribes to on the bus.", gauge, func(s *relay.Stats) float64 { return float64(s.Interests) })
 	m.closes = prometheus.NewDesc("wsgate_closes_total", "Close frames by code and by which side sent them.", []string{"code", "by"}, nil)
 
 	m.registry.MustRegister(m,
@@ -59,12 +87,19 @@ func (m *metrics) Describe(ch chan<- *prometheus.Desc) {
 		ch <- d.desc
 	}
 	ch <- m.closes
+	for _, d := range m.relay {
+		ch <- d.desc
+	}
 }
 
 func (m *metrics) Collect(ch chan<- prometheus.Metric) {
 	s := m.eng.Stats()
 	for _, d := range m.descs {
 		ch <- prometheus.MustNewConstMetric(d.desc, d.kind, d.value(&s))
+	}
+	rs := m.eng.RelayStats()
+	for _, d := range m.relay {
+		ch <- prometheus.MustNewConstMetric(d.desc, d.kind, d.value(&rs))
 	}
 	for code, n := range s.ClosesSent {
 		ch <- prometheus.MustNewConstMetric(m.closes, prometheus.CounterValue, float64(n), code, "server")

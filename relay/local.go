@@ -27,8 +27,27 @@ type Relay interface {
 	// Status describes the relay's health for readiness checks: nil while it
 	// can deliver across nodes.
 	Status() error
+	// Stats reports the relay's counters for metrics.
+	Stats() Stats
 	// Close stops delivery and releases the relay's resources.
 	Close() error
+}
+
+// Stats are a relay's counters.
+type Stats struct {
+	Kind          string `json:"kind"`           // "local" or "nats"
+	Connected     bool   `json:"connected"`      // the bus is reachable (always true for local)
+	MessagesIn    int64  `json:"messages_in"`    // received from the bus
+	MessagesOut   int64  `json:"messages_out"`   // sent to the bus
+	BytesIn       int64  `json:"bytes_in"`       // received from the bus
+	BytesOut      int64  `json:"bytes_out"`      // sent to the bus
+	Delivered     int64  `json:"delivered"`      // bus messages handed to the node
+	Invalid       int64  `json:"invalid"`        // bus messages dropped: payload not JSON
+	Refused       int64  `json:"refused"`        // publications refused (bus down, buffer full)
+	Dropped       int64  `json:"dropped"`        // bus messages dropped: the node fell behind
+	BufferedBytes int64  `json:"buffered_bytes"` // publications held while the bus is unreachable
+	Reconnects    int64  `json:"reconnects"`
+	Interests     int64  `json:"interests"` // channels subscribed on the bus
 }
 
 // ErrNotStarted is returned by Publish before Start.
@@ -61,6 +80,8 @@ func (l *Local) Publish(channel string, data []byte) error {
 func (l *Local) Interest(string, bool) {}
 
 func (l *Local) Status() error { return nil }
+
+func (l *Local) Stats() Stats { return Stats{Kind: "local", Connected: true} }
 
 func (l *Local) Close() error {
 	l.h.Store(nil)

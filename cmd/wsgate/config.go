@@ -10,6 +10,7 @@ import (
 	"github.com/BurntSushi/toml"
 
 	"github.com/wsgate/wsgate/reactor"
+	"github.com/wsgate/wsgate/relay"
 )
 
 // options are the settings of the command itself rather than the reactor.
@@ -18,6 +19,12 @@ type options struct {
 	nodeID      string
 	logFormat   string
 	logLevel    string
+
+	nats                      relay.NATSConfig
+	natsListen                string
+	natsCreds, natsToken      string
+	natsUser, natsPassword    string
+	natsCA, natsCert, natsKey string
 }
 
 // parseConfig fills the reactor's Config and the command's options from, in

@@ -4,8 +4,10 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"strings"
 
 	"github.com/wsgate/wsgate/reactor"
+	"github.com/wsgate/wsgate/relay"
 	"github.com/wsgate/wsgate/wsproto"
 )
 
@@ -53,6 +55,25 @@ Flags:
 	fs.DurationVar(&cfg.IdleTimeout, "idle-timeout", 0, "time without a data message before close 1000 (0: off)")
 	fs.DurationVar(&cfg.CloseTimeout, "close-timeout", reactor.DefaultCloseTimeout, "time a peer has to answer our close frame")
 	fs.DurationVar(&cfg.DrainWindow, "drain-window", reactor.DefaultDrainWindow, "window over which a draining node spreads its 1001 closes")
+
+	fs.Func("nats", "join a cluster through NATS at `URL[,URL...]` (without it and --nats-listen: single node, in-process relay)", func(v string) error {
+		for _, u := range strings.Split(v, ",") {
+			if u = strings.TrimSpace(u); u != "" {
+				opts.nats.URLs = append(opts.nats.URLs, u)
+			}
+		}
+		return nil
+	})
+	fs.StringVar(&opts.natsListen, "nats-listen", "", "embed a NATS server on `address` (host:port) for a small cluster; other nodes use --nats nats://address")
+	fs.StringVar(&opts.nats.Prefix, "nats-prefix", relay.DefaultSubjectPrefix, "NATS subject `prefix`: channel C travels on PREFIX.C")
+	fs.IntVar(&opts.nats.PublishBuffer, "nats-publish-buffer", relay.DefaultPublishBuffer, "`bytes` of publications held while NATS is unreachable (over: publish_failed)")
+	fs.StringVar(&opts.natsCreds, "nats-creds", "", "NATS credentials `file` (JWT + nkey)")
+	fs.StringVar(&opts.natsToken, "nats-token", "", "NATS authentication token")
+	fs.StringVar(&opts.natsUser, "nats-user", "", "NATS user name (with --nats-password)")
+	fs.StringVar(&opts.natsPassword, "nats-password", "", "NATS password")
+	fs.StringVar(&opts.natsCA, "nats-tls-ca", "", "CA `file` to verify NATS servers over TLS")
+	fs.StringVar(&opts.natsCert, "nats-tls-cert", "", "client certificate `file` for NATS mutual TLS (with --nats-tls-key)")
+	fs.StringVar(&opts.natsKey, "nats-tls-key", "", "client key `file` for NATS mutual TLS")
 
 	fs.StringVar(&opts.logFormat, "log-format", "text", "log `format`: text or json")
 	fs.StringVar(&opts.logLevel, "log-level", "info", "log `level`: debug, info, warn or error")

@@ -60,6 +60,14 @@ func run(args []string, stderr io.Writer) int {
 		opts.nodeID = randomID()
 	}
 
+	rel, stopRelay, err := startRelay(&opts, opts.nodeID, logger)
+	if err != nil {
+		logger.Error("cannot start the relay", "err", err)
+		return 1
+	}
+	defer stopRelay()
+	cfg.Relay = rel
+
 	eng, err := reactor.New(cfg)
 	if err != nil {
 		logger.Error("invalid configuration", "err", err)
