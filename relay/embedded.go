@@ -21,8 +21,9 @@ type EmbeddedNATS struct {
 }
 
 // StartEmbeddedNATS starts a NATS server listening on addr ("host:port";
-// port 0 picks a free one) and waits until it accepts clients.
-func StartEmbeddedNATS(addr string) (*EmbeddedNATS, error) {
+// port 0 picks a free one) and waits until it accepts clients. A non-empty
+// monitorAddr also serves NATS's HTTP monitoring (/varz, /connz, /subsz).
+func StartEmbeddedNATS(addr, monitorAddr string) (*EmbeddedNATS, error) {
 	host, portStr, err := net.SplitHostPort(addr)
 	if err != nil {
 		return nil, fmt.Errorf("relay: embedded NATS address %q: %w", addr, err)
@@ -34,7 +35,7 @@ func StartEmbeddedNATS(addr string) (*EmbeddedNATS, error) {
 	if port == 0 {
 		port = server.RANDOM_PORT
 	}
-	srv, err := server.NewServer(&server.Options{
+	opts := &server.Options{
 		Host:                  host,
 		Port:                  port,
 		NoSigs:                true,
@@ -44,7 +45,18 @@ func StartEmbeddedNATS(addr string) (*EmbeddedNATS, error) {
 		MaxPending:            64 << 20,
 		ServerName:            "wsgate-embedded",
 		DisableShortFirstPing: true,
-	})
+	}
+	if monitorAddr != "" {
+		mhost, mport, err := net.SplitHostPort(monitorAddr)
+		if err != nil {
+			return nil, fmt.Errorf("relay: embedded NATS monitor address %q: %w", monitorAddr, err)
+		}
+		if opts.HTTPPort, err = strconv.Atoi(mport); err != nil {
+			return nil, fmt.Errorf("relay: embedded NATS monitor port %q: %w", mport, err)
+		}
+		opts.HTTPHost = mhost
+	}
+	srv, err := server.NewServer(opts)
 	if err != nil {
 		return nil, fmt.Errorf("relay: embedded NATS: %w", err)
 	}

@@ -1,6 +1,7 @@
 package relay
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -18,6 +19,7 @@ const (
 	DefaultSubjectPrefix = "wsgate.ch"
 	DefaultPublishBuffer = 8 << 20 // bytes of publications held while NATS is unreachable
 	DefaultInboxSize     = 65536   // messages from NATS waiting for the dispatcher
+	DefaultReplayDelay   = 2 * time.Second
 )
 
 // NATSConfig configures the NATS relay. The zero value (plus URLs) is valid.
@@ -32,6 +34,11 @@ type NATSConfig struct {
 	// while NATS is unreachable; the buffer is flushed on reconnect. Over it,
 	// Publish fails with ErrBufferFull. Default 8 MiB.
 	PublishBuffer int
+	// ReplayDelay is how long after reconnecting the node waits before
+	// re-sending the publications it accepted during the outage, so that
+	// the other nodes have re-established their subscriptions and receive
+	// them. Default 2s (nodes retry every 250ms–1.25s).
+	ReplayDelay time.Duration
 	// InboxSize bounds the messages received from NATS that wait for the
 	// dispatcher; past it NATS drops them (counted as Stats.Dropped).
 	// Default 65,536.
@@ -66,7 +73,19 @@ type NATS struct {
 	mu   sync.Mutex
 	subs map[string]*nats.Subscription
 
+	// Publications accepted while NATS was unreachable, re-sent in order
+	// ReplayDelay after reconnecting. While any are held, new publications
+	// queue behind them, so each publisher's order survives the outage.
+	outMu     sync.Mutex
+	held      []heldPublication
+	heldBytes int
+
 	delivered, invalid, refused, dropped atomic.Int64
+}
+
+type heldPublication struct {
+	subject string
+	data    []byte
 }
 
 // DialNATS connects to NATS. It waits for the first connection; later
@@ -80,6 +99,9 @@ func DialNATS(cfg NATSConfig) (*NATS, error) {
 	}
 	if cfg.PublishBuffer <= 0 {
 		cfg.PublishBuffer = DefaultPublishBuffer
+	}
+	if cfg.ReplayDelay <= 0 {
+		cfg.ReplayDelay = DefaultReplayDelay
 	}
 	if cfg.InboxSize <= 0 {
 		cfg.InboxSize = DefaultInboxSize
@@ -100,12 +122,13 @@ func DialNATS(cfg NATSConfig) (*NATS, error) {
 		nats.MaxReconnects(-1),
 		nats.ReconnectWait(250 * time.Millisecond),
 		nats.ReconnectJitter(250*time.Millisecond, time.Second),
-		nats.ReconnectBufSize(cfg.PublishBuffer),
+		nats.ReconnectBufSize(-1), // the relay holds publications itself (see held)
 		nats.DisconnectErrHandler(func(_ *nats.Conn, err error) {
 			log.Warn("NATS disconnected: delivering locally only, buffering publications", "err", err)
 		}),
 		nats.ReconnectHandler(func(nc *nats.Conn) {
 			log.Info("NATS reconnected: interests restored", "url", nc.ConnectedUrlRedacted())
+			go r.replayAfter(r.cfg.ReplayDelay)
 		}),
 		nats.ErrorHandler(func(_ *nats.Conn, _ *nats.Subscription, err error) {
 			if errors.Is(err, nats.ErrSlowConsumer) {
@@ -152,20 +175,68 @@ func (r *NATS) dispatch() {
 	}
 }
 
-// Publish delivers locally at once, then sends data to the other nodes.
+// Publish sends data to the other nodes and delivers it locally. While
+// NATS is unreachable it holds the publication (up to PublishBuffer bytes)
+// for replay after reconnecting, and still delivers it locally; past the
+// bound it refuses it with ErrBufferFull and delivers nothing.
 func (r *NATS) Publish(channel string, data []byte) error {
 	if r.h == nil {
 		return ErrNotStarted
 	}
-	if err := r.nc.Publish(r.Subject(channel), data); err != nil {
+	subject := r.Subject(channel)
+	r.outMu.Lock()
+	err := errHold
+	if len(r.held) == 0 && r.nc.Status() == nats.CONNECTED {
+		err = r.nc.Publish(subject, data)
+	}
+	if errors.Is(err, errHold) || errors.Is(err, nats.ErrReconnectBufExceeded) {
+		err = r.hold(subject, data)
+	}
+	r.outMu.Unlock()
+	if err != nil {
 		r.refused.Add(1)
-		if errors.Is(err, nats.ErrReconnectBufExceeded) {
-			return ErrBufferFull
-		}
-		return fmt.Errorf("relay: publish: %w", err)
+		return err
 	}
 	r.h.Deliver(channel, data)
 	return nil
+}
+
+// errHold marks a publication to be held rather than sent now.
+var errHold = errors.New("hold")
+
+// hold keeps a copy of a publication for replay. outMu must be held.
+func (r *NATS) hold(subject string, data []byte) error {
+	if r.heldBytes+len(data) > r.cfg.PublishBuffer {
+		return ErrBufferFull
+	}
+	r.held = append(r.held, heldPublication{subject, bytes.Clone(data)})
+	r.heldBytes += len(data)
+	return nil
+}
+
+// replayAfter re-sends held publications, in order, delay after a
+// reconnect. If NATS goes away again midway, the rest stay held for the
+// next reconnect.
+func (r *NATS) replayAfter(delay time.Duration) {
+	select {
+	case <-r.done:
+		return
+	case <-time.After(delay):
+	}
+	r.outMu.Lock()
+	defer r.outMu.Unlock()
+	sent := 0
+	for _, p := range r.held {
+		if err := r.nc.Publish(p.subject, p.data); err != nil {
+			break
+		}
+		r.heldBytes -= len(p.data)
+		sent++
+	}
+	r.held = append(r.held[:0], r.held[sent:]...)
+	if sent > 0 {
+		r.cfg.Logger.Info("NATS: replayed publications held during the outage", "count", sent, "still_held", len(r.held))
+	}
 }
 
 // Interest subscribes to channel's subject on the first local subscriber
@@ -203,7 +274,9 @@ func (r *NATS) Status() error {
 // Stats reports the relay's counters.
 func (r *NATS) Stats() Stats {
 	ns := r.nc.Stats()
-	buffered, _ := r.nc.Buffered()
+	r.outMu.Lock()
+	buffered := r.heldBytes
+	r.outMu.Unlock()
 	r.mu.Lock()
 	interests := len(r.subs)
 	r.mu.Unlock()

@@ -21,7 +21,7 @@ type options struct {
 	logLevel    string
 
 	nats                      relay.NATSConfig
-	natsListen                string
+	natsListen, natsMonitor   string
 	natsCreds, natsToken      string
 	natsUser, natsPassword    string
 	natsCA, natsCert, natsKey string

@@ -65,8 +65,10 @@ Flags:
 		return nil
 	})
 	fs.StringVar(&opts.natsListen, "nats-listen", "", "embed a NATS server on `address` (host:port) for a small cluster; other nodes use --nats nats://address")
+	fs.StringVar(&opts.natsMonitor, "nats-monitor", "", "serve the embedded NATS server's HTTP monitoring (/varz, /connz, /subsz) on `address`")
 	fs.StringVar(&opts.nats.Prefix, "nats-prefix", relay.DefaultSubjectPrefix, "NATS subject `prefix`: channel C travels on PREFIX.C")
 	fs.IntVar(&opts.nats.PublishBuffer, "nats-publish-buffer", relay.DefaultPublishBuffer, "`bytes` of publications held while NATS is unreachable (over: publish_failed)")
+	fs.DurationVar(&opts.nats.ReplayDelay, "nats-replay-delay", relay.DefaultReplayDelay, "after reconnecting to NATS, wait this long before re-sending publications held during the outage")
 	fs.StringVar(&opts.natsCreds, "nats-creds", "", "NATS credentials `file` (JWT + nkey)")
 	fs.StringVar(&opts.natsToken, "nats-token", "", "NATS authentication token")
 	fs.StringVar(&opts.natsUser, "nats-user", "", "NATS user name (with --nats-password)")

@@ -15,7 +15,7 @@ func startRelay(opts *options, nodeID string, logger *slog.Logger) (r relay.Rela
 	stop = func() {}
 	cfg := opts.nats
 	if opts.natsListen != "" {
-		embedded, err := relay.StartEmbeddedNATS(opts.natsListen)
+		embedded, err := relay.StartEmbeddedNATS(opts.natsListen, opts.natsMonitor)
 		if err != nil {
 			return nil, stop, err
 		}
