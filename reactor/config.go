@@ -187,12 +187,13 @@ func (c Config) Validate() error {
 }
 
 // tick is the timer wheel's resolution: a quarter of the shortest timeout,
-// between 5ms and 1s, so a timeout fires at most 25% late. Call it on a
-// Config with defaults applied.
+// so a timeout fires at most 25% late, and a 64th of the drain window, so
+// drain closes are spread finely; between 5ms and 1s. Call it on a Config
+// with defaults applied.
 func (c Config) tick() time.Duration {
 	shortest := min(c.HandshakeTimeout, c.CloseTimeout, c.PingInterval, c.PongTimeout)
 	if c.IdleTimeout > 0 {
 		shortest = min(shortest, c.IdleTimeout)
 	}
-	return min(max(shortest/4, 5*time.Millisecond), time.Second)
+	return min(max(min(shortest/4, c.DrainWindow/64), 5*time.Millisecond), time.Second)
 }

@@ -100,45 +100,63 @@ func (l *loop) drainInbox(context.Context) error {
 	return nil
 }
 
-// send writes frames to c in one call, applying the slow-consumer policy
-// when c's unsent bytes would pass MaxOutboundBytes.
+// send writes frames to c, applying the slow-consumer policy to what the
+// kernel does not take at once: the bytes held for c in user space never
+// pass MaxOutboundBytes (give or take the one frame the kernel took in
+// part, which must be finished to keep the stream whole).
 func (c *conn) send(frames [][]byte) {
 	if c.state != stateOpen {
 		return
 	}
-	cfg := &c.loop.eng.cfg
-	room := cfg.MaxOutboundBytes - c.gc.OutboundBuffered()
-	size := 0
+	l := c.loop
+	cfg := &l.eng.cfg
+	count, size := len(frames), 0
+	for _, f := range frames {
+		size += len(f)
+	}
+	queued := c.gc.OutboundBuffered()
+	if c.dropped > 0 && queued == 0 {
+		c.noticeDropped() // it caught up: say what it missed before what follows
+		queued = c.gc.OutboundBuffered()
+	}
+	var head []byte
+	if queued == 0 {
+		head, frames = l.writeDirect(c.gc.Fd(), frames)
+	}
+	if head != nil {
+		_, _ = c.gc.Write(head)
+	}
+	room := cfg.MaxOutboundBytes - queued - len(head)
 	fit := 0
 	for _, f := range frames {
-		if size+len(f) > room {
+		if room -= len(f); room < 0 {
 			break
 		}
-		size += len(f)
 		fit++
 	}
 	if fit < len(frames) {
 		if cfg.SlowPolicy == SlowClose {
-			c.loop.stats.slowCloses.Add(1)
+			l.stats.slowCloses.Add(1)
 			c.closeWith(ws.StatusPolicyViolation, "slow consumer")
 			return
 		}
+		for _, f := range frames[fit:] {
+			size -= len(f)
+		}
+		count -= len(frames) - fit
 		c.dropped += uint32(len(frames) - fit)
-		c.loop.stats.drops.Add(int64(len(frames) - fit))
+		l.stats.drops.Add(int64(len(frames) - fit))
 		frames = frames[:fit]
-	} else if c.dropped > 0 {
-		c.noticeDropped()
 	}
-	if len(frames) == 0 {
-		return
-	}
-	if len(frames) == 1 {
+	switch len(frames) {
+	case 0:
+	case 1:
 		_, _ = c.gc.Write(frames[0])
-	} else {
+	default:
 		_, _ = c.gc.Writev(frames)
 	}
-	c.loop.stats.framesOut.Add(int64(len(frames)))
-	c.loop.stats.bytesOut.Add(int64(size))
+	l.stats.framesOut.Add(int64(count))
+	l.stats.bytesOut.Add(int64(size))
 }
 
 // noticeDropped tells a client under SlowDrop how many messages it lost

@@ -10,6 +10,7 @@ import (
 
 	"github.com/gobwas/ws"
 	"github.com/panjf2000/gnet/v2"
+	"golang.org/x/sys/unix"
 )
 
 // loop is the reactor's state for one gnet event loop: its timer wheel,
@@ -25,10 +26,11 @@ type loop struct {
 
 	topics map[string]*topic
 
-	out     []byte   // scratch: answers to one connection in one turn, written once
-	iov     [][]byte // scratch: a batch's frames grouped by connection
-	touched []*conn  // scratch: connections written in a batch
-	batch   uint32   // number of the batch being written
+	out     []byte       // scratch: answers to one connection in one turn, written once
+	iov     [][]byte     // scratch: a batch's frames grouped by connection
+	touched []*conn      // scratch: connections written in a batch
+	iovecs  []unix.Iovec // scratch: writev's argument
+	batch   uint32       // number of the batch being written
 
 	inboxMu     sync.Mutex
 	inbox       []delivery // deliveries waiting for the loop
