@@ -22,7 +22,7 @@ type natsServer struct {
 	addr, monitor string
 }
 
-func startNATS(t *testing.T, addr, monitor string) *natsServer {
+func startNATS(t testing.TB, addr, monitor string) *natsServer {
 	t.Helper()
 	host, port := splitHostPort(t, addr)
 	mhost, mport := splitHostPort(t, monitor)
@@ -33,7 +33,7 @@ func startNATS(t *testing.T, addr, monitor string) *natsServer {
 	return s
 }
 
-func splitHostPort(t *testing.T, addr string) (string, string) {
+func splitHostPort(t testing.TB, addr string) (string, string) {
 	t.Helper()
 	for i := len(addr) - 1; i >= 0; i-- {
 		if addr[i] == ':' {
@@ -71,7 +71,7 @@ func subscriptionsAt(monitor string) int {
 	return n
 }
 
-func (s *natsServer) subscriptions(*testing.T) int { return subscriptionsAt(s.monitor) }
+func (s *natsServer) subscriptions(testing.TB) int { return subscriptionsAt(s.monitor) }
 
 // cluster is three wsgate nodes sharing one NATS.
 type cluster struct {
@@ -82,7 +82,7 @@ type cluster struct {
 
 // startCluster starts three nodes; with embedded set, node a embeds NATS,
 // else they join an external nats-server.
-func startCluster(t *testing.T, embedded bool, ext *natsServer) *cluster {
+func startCluster(t testing.TB, embedded bool, ext *natsServer) *cluster {
 	t.Helper()
 	c := &cluster{}
 	if embedded {
@@ -103,7 +103,7 @@ func (c *cluster) urls(path string) []string {
 }
 
 // waitSubscriptions waits until NATS holds at least n subscriptions.
-func (c *cluster) waitSubscriptions(t *testing.T, n int) {
+func (c *cluster) waitSubscriptions(t testing.TB, n int) {
 	t.Helper()
 	waitFor(t, 10*time.Second, fmt.Sprintf("%d NATS subscriptions", n), func() bool { return subscriptionsAt(c.monitor) >= n })
 }

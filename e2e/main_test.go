@@ -49,7 +49,7 @@ func bin(name string) string { return filepath.Join(binDir, name) }
 
 // freeAddr returns a loopback address with a port that was free a moment
 // ago (processes we start must be told their port up front).
-func freeAddr(t *testing.T) string {
+func freeAddr(t testing.TB) string {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -83,10 +83,19 @@ func (w lockedWriter) Write(b []byte) (int, error) {
 	return w.p.stderr.Write(b)
 }
 
-// start runs a binary until the test ends (then it is killed).
-func start(t *testing.T, name string, args ...string) *process {
+// start runs one of the built binaries until the test ends (then it is
+// killed).
+func start(t testing.TB, name string, args ...string) *process {
 	t.Helper()
-	p := &process{cmd: exec.Command(bin(name), args...), done: make(chan struct{}), lines: make(chan string, 64)}
+	return startCmd(t, exec.Command(bin(name), args...))
+}
+
+// startCmd runs cmd until the test ends (then it is killed).
+func startCmd(t testing.TB, cmd *exec.Cmd) *process {
+	t.Helper()
+	name := cmd.Path
+	args := cmd.Args[1:]
+	p := &process{cmd: cmd, done: make(chan struct{}), lines: make(chan string, 64)}
 	p.cmd.Stderr = lockedWriter{p}
 	out, err := p.cmd.StdoutPipe()
 	if err != nil {
@@ -116,7 +125,7 @@ func start(t *testing.T, name string, args ...string) *process {
 }
 
 // wait waits for the process to exit and returns its error.
-func (p *process) wait(t *testing.T, timeout time.Duration) error {
+func (p *process) wait(t testing.TB, timeout time.Duration) error {
 	t.Helper()
 	select {
 	case <-p.done:
@@ -143,7 +152,7 @@ type node struct {
 
 // startNode starts wsgate with the given extra flags and waits until its
 // admin API answers.
-func startNode(t *testing.T, extra ...string) *node {
+func startNode(t testing.TB, extra ...string) *node {
 	t.Helper()
 	n := &node{ws: freeAddr(t), admin: freeAddr(t)}
 	args := append([]string{"--listen", n.ws, "--admin-listen", n.admin, "--log-level", "warn"}, extra...)
@@ -162,7 +171,7 @@ func startNode(t *testing.T, extra ...string) *node {
 func (n *node) url(path string) string { return "ws://" + n.ws + path }
 
 // publish posts data on channel through the node's admin API.
-func (n *node) publish(t *testing.T, channel string, data any) {
+func (n *node) publish(t testing.TB, channel string, data any) {
 	t.Helper()
 	body, _ := json.Marshal(map[string]any{"channel": channel, "data": data})
 	resp, err := http.Post("http://"+n.admin+"/api/publish", "application/json", bytes.NewReader(body))
@@ -177,7 +186,7 @@ func (n *node) publish(t *testing.T, channel string, data any) {
 }
 
 // stats fetches /api/stats.
-func (n *node) stats(t *testing.T) map[string]any {
+func (n *node) stats(t testing.TB) map[string]any {
 	t.Helper()
 	resp, err := http.Get("http://" + n.admin + "/api/stats")
 	if err != nil {
@@ -191,7 +200,7 @@ func (n *node) stats(t *testing.T) map[string]any {
 	return v
 }
 
-func (n *node) signal(t *testing.T, sig syscall.Signal) {
+func (n *node) signal(t testing.TB, sig syscall.Signal) {
 	t.Helper()
 	if err := n.cmd.Process.Signal(sig); err != nil {
 		t.Fatal(err)
@@ -200,7 +209,7 @@ func (n *node) signal(t *testing.T, sig syscall.Signal) {
 
 // subscribers starts the subscribers test process and waits until all its
 // connections are upgraded.
-func subscribers(t *testing.T, n, expect int, timeout time.Duration, urls ...string) *process {
+func subscribers(t testing.TB, n, expect int, timeout time.Duration, urls ...string) *process {
 	t.Helper()
 	args := []string{"-n", fmt.Sprint(n), "-expect", fmt.Sprint(expect), "-timeout", timeout.String()}
 	for _, u := range urls {
@@ -228,7 +237,7 @@ func (p *process) readLine(timeout time.Duration) (string, error) {
 }
 
 // summary waits for the subscribers process to finish and checks its report.
-func (p *process) summary(t *testing.T, timeout time.Duration) map[string]any {
+func (p *process) summary(t testing.TB, timeout time.Duration) map[string]any {
 	t.Helper()
 	line, err := p.readLine(timeout)
 	if err != nil {
@@ -245,7 +254,7 @@ func (p *process) summary(t *testing.T, timeout time.Duration) map[string]any {
 }
 
 // waitFor polls cond until it holds or timeout passes.
-func waitFor(t *testing.T, timeout time.Duration, what string, cond func() bool) {
+func waitFor(t testing.TB, timeout time.Duration, what string, cond func() bool) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()

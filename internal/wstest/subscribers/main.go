@@ -6,7 +6,8 @@
 // message exactly once and in order.
 //
 // Published data must be JSON strings "PUBLISHER:SEQ" with SEQ counting
-// from 0 per publisher, e.g. "A:0", "A:1", "B:0".
+// from 0 per publisher, e.g. "A:0", "A:1", "B:0", optionally followed by
+// ":padding".
 package main
 
 import (
@@ -130,6 +131,7 @@ func parseData(msg []byte) (string, int, bool) {
 	if !ok {
 		return "", 0, false
 	}
+	seq, _, _ = strings.Cut(seq, ":")
 	n, err := strconv.Atoi(seq)
 	return pub, n, err == nil
 }
