@@ -8,6 +8,7 @@ import (
 	"runtime"
 	"time"
 
+	"github.com/wsgate/wsgate/relay"
 	"github.com/wsgate/wsgate/wsproto"
 )
 
@@ -16,7 +17,28 @@ const (
 	DefaultListen           = ":8080"
 	DefaultHandshakeTimeout = 10 * time.Second
 	DefaultCloseTimeout     = 5 * time.Second
-	EchoPath                = "/echo"
+	DefaultPingInterval     = 25 * time.Second
+	DefaultPongTimeout      = 10 * time.Second
+	DefaultMaxConns         = 1_000_000
+	DefaultMaxOutbound      = 1 << 20
+	DefaultMaxSubscriptions = 128
+	DefaultMaxDataSize      = 64 << 10
+	DefaultDrainWindow      = 10 * time.Second
+
+	EchoPath   = "/echo"
+	PubSubPath = "/ws"
+)
+
+// SlowPolicy is what happens to a connection whose unsent bytes would pass
+// MaxOutboundBytes.
+type SlowPolicy string
+
+const (
+	// SlowClose closes the connection with 1008 "slow consumer".
+	SlowClose SlowPolicy = "close"
+	// SlowDrop drops the messages that do not fit; once there is room again
+	// the client gets an error frame {"code":"dropped"} saying how many.
+	SlowDrop SlowPolicy = "drop"
 )
 
 // Config is the reactor's configuration. The zero value is valid: every zero
@@ -39,6 +61,40 @@ type Config struct {
 	// CloseTimeout is how long a connection may take to answer our close
 	// frame before its TCP connection is closed anyway. Default 5s.
 	CloseTimeout time.Duration
+	// PingInterval is how long a connection may be silent before the server
+	// pings it. Default 25s, below the 60s idle timeout of common load
+	// balancers.
+	PingInterval time.Duration
+	// PongTimeout is how long a pinged connection has to send any frame
+	// before it is closed (1008 "pong timeout"). Default 10s.
+	PongTimeout time.Duration
+	// IdleTimeout closes a connection that has sent no data message (text
+	// or binary; pings and pongs do not count) for this long, with 1000
+	// "idle timeout". Default 0: off.
+	IdleTimeout time.Duration
+	// MaxConns caps upgraded connections on this node; the next handshake
+	// gets 503. Default 1,000,000.
+	MaxConns int
+	// MaxConnsPerIP caps upgraded connections from one peer address; the
+	// next handshake gets 503. Default 0: no cap, because behind a load
+	// balancer every client shares the balancer's address.
+	MaxConnsPerIP int
+	// MaxOutboundBytes caps a connection's unsent bytes held by the server
+	// (beyond what the kernel's socket buffer holds). Default 1 MiB.
+	MaxOutboundBytes int
+	// SlowPolicy is applied when MaxOutboundBytes would be passed. Default
+	// SlowClose.
+	SlowPolicy SlowPolicy
+	// MaxSubscriptions caps channels per connection. Default 128.
+	MaxSubscriptions int
+	// MaxDataSize caps the data of one client publish, in bytes of JSON.
+	// Default 64 KiB.
+	MaxDataSize int
+	// DrainWindow is the time over which Drain spreads the 1001 closes.
+	// Default 10s.
+	DrainWindow time.Duration
+	// Relay carries publications between nodes. Default relay.NewLocal().
+	Relay relay.Relay
 	// Logger receives the reactor's logs, never one per frame. Default
 	// slog.Default().
 	Logger *slog.Logger
@@ -57,6 +113,33 @@ func (c Config) withDefaults() Config {
 	}
 	if c.CloseTimeout <= 0 {
 		c.CloseTimeout = DefaultCloseTimeout
+	}
+	if c.PingInterval <= 0 {
+		c.PingInterval = DefaultPingInterval
+	}
+	if c.PongTimeout <= 0 {
+		c.PongTimeout = DefaultPongTimeout
+	}
+	if c.MaxConns <= 0 {
+		c.MaxConns = DefaultMaxConns
+	}
+	if c.MaxOutboundBytes <= 0 {
+		c.MaxOutboundBytes = DefaultMaxOutbound
+	}
+	if c.SlowPolicy == "" {
+		c.SlowPolicy = SlowClose
+	}
+	if c.MaxSubscriptions <= 0 {
+		c.MaxSubscriptions = DefaultMaxSubscriptions
+	}
+	if c.MaxDataSize <= 0 {
+		c.MaxDataSize = DefaultMaxDataSize
+	}
+	if c.DrainWindow <= 0 {
+		c.DrainWindow = DefaultDrainWindow
+	}
+	if c.Relay == nil {
+		c.Relay = relay.NewLocal()
 	}
 	if c.Logger == nil {
 		c.Logger = slog.Default()
@@ -79,14 +162,38 @@ func (c Config) Validate() error {
 	if c.Limits.MaxFrameSize > 0 && c.Limits.MaxMessageSize > 0 && c.Limits.MaxFrameSize > c.Limits.MaxMessageSize {
 		errs = append(errs, fmt.Errorf("max frame size %d exceeds max message size %d", c.Limits.MaxFrameSize, c.Limits.MaxMessageSize))
 	}
-	if c.HandshakeTimeout < 0 || c.CloseTimeout < 0 {
-		errs = append(errs, errors.New("timeouts must not be negative"))
+	for name, d := range map[string]time.Duration{
+		"handshake timeout": c.HandshakeTimeout, "close timeout": c.CloseTimeout,
+		"ping interval": c.PingInterval, "pong timeout": c.PongTimeout,
+		"idle timeout": c.IdleTimeout, "drain window": c.DrainWindow,
+	} {
+		if d < 0 {
+			errs = append(errs, fmt.Errorf("%s must not be negative, got %s", name, d))
+		}
+	}
+	for name, n := range map[string]int{
+		"max conns": c.MaxConns, "max conns per ip": c.MaxConnsPerIP,
+		"max outbound bytes": c.MaxOutboundBytes, "max subscriptions": c.MaxSubscriptions,
+		"max data size": c.MaxDataSize,
+	} {
+		if n < 0 {
+			errs = append(errs, fmt.Errorf("%s must not be negative, got %d", name, n))
+		}
+	}
+	if c.SlowPolicy != "" && c.SlowPolicy != SlowClose && c.SlowPolicy != SlowDrop {
+		errs = append(errs, fmt.Errorf("slow policy %q: want %q or %q", c.SlowPolicy, SlowClose, SlowDrop))
 	}
 	return errors.Join(errs...)
 }
 
 // tick is the timer wheel's resolution: a quarter of the shortest timeout,
-// between 5ms and 1s, so a timeout fires at most 25% late.
+// so a timeout fires at most 25% late, and a 64th of the drain window, so
+// drain closes are spread finely; between 5ms and 1s. Call it on a Config
+// with defaults applied.
 func (c Config) tick() time.Duration {
-	return min(max(min(c.HandshakeTimeout, c.CloseTimeout)/4, 5*time.Millisecond), time.Second)
+	shortest := min(c.HandshakeTimeout, c.CloseTimeout, c.PingInterval, c.PongTimeout)
+	if c.IdleTimeout > 0 {
+		shortest = min(shortest, c.IdleTimeout)
+	}
+	return min(max(min(shortest/4, c.DrainWindow/64), 5*time.Millisecond), time.Second)
 }

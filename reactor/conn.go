@@ -16,32 +16,56 @@ const (
 	stateClosing                    // our close or rejection sent; waiting for the peer to go
 )
 
+// endpoint is what an upgraded connection speaks.
+type endpoint uint8
+
+const (
+	endpointEcho   endpoint = iota + 1 // /echo: every message back
+	endpointPubSub                     // /ws: the JSON channel protocol
+)
+
 // conn is one connection's whole state: flat, no goroutine, lock, channel or
 // timer of its own. It is touched only by its loop.
 type conn struct {
 	gc   gnet.Conn
 	loop *loop
 
+	// Timers (see loop.fire). Times are wheel ticks.
 	prev, next *conn  // links in the loop's timer wheel slot
-	at         uint32 // tick of the next timer event
-	closeAt    uint32 // stateClosing: tick at which the TCP connection is closed anyway
+	at         uint32 // next timer event
+	closeAt    uint32 // stateClosing: close TCP anyway; stateOpen while draining: send 1001
+	lastRead   uint32 // last bytes from the peer
+	lastData   uint32 // last data message from the peer (idle timeout)
+	pingAt     uint32 // when the unanswered ping was sent
 	scheduled  bool   // linked into the wheel
+	pingSent   bool   // a ping awaits any frame in reply
+	draining   bool   // closeAt is the drain close time
 	halfClosed bool   // stateClosing: our side shut down for writing
+	counted    bool   // counts against the node's and its address's limits
 	state      connState
+	endpoint   endpoint
+	errors     uint8 // consecutive error frames sent (abuse guard)
 
+	// Fan-out bookkeeping for the loop's current batch (see drainInbox).
+	batch, first, frames uint32
+	dropped              uint32 // messages dropped under SlowDrop, not yet reported
+
+	subs subscriptions
 	scan wsproto.HandshakeScanner // stateHandshake
 	dec  wsproto.Decoder          // stateOpen
 }
 
 // onTraffic handles bytes that arrived for c. Runs on c's loop.
 func (c *conn) onTraffic() gnet.Action {
+	c.lastRead = c.loop.wheel.now
 	switch c.state {
 	case stateHandshake:
 		return c.readHandshake()
 	case stateOpen:
 		buf, _ := c.gc.Next(-1)
+		c.loop.stats.bytesIn.Add(int64(len(buf)))
 		return c.readFrames(buf)
-	default: // "after sending a Close frame, the endpoint ... MUST NOT send any more data frames" and ignores what it still receives
+	default: // after our close, what still arrives is ignored
 		_, _ = c.gc.Discard(-1)
 		return gnet.None
 	}
@@ -60,17 +84,18 @@ func (c *conn) readHandshake() gnet.Action {
 		return gnet.None // bytes stay in gnet's inbound buffer until the rest arrives
 	}
 	req, err := wsproto.ParseRequest(buf[:end])
-	if err == nil {
-		err = l.eng.route(&req)
-	}
 	if err != nil {
+		return c.reject(err)
+	}
+	if err := l.eng.admit(c, &req); err != nil {
 		return c.reject(err)
 	}
 	l.out = wsproto.AppendAccept(l.out[:0], req.Key, nil)
 	_, _ = c.gc.Discard(end)
 	c.state = stateOpen
+	c.lastData = l.wheel.now
 	c.dec.Init(wsproto.ServerSide, &l.eng.cfg.Limits)
-	l.scheduleIdle(c)
+	l.scheduleOpen(c)
 	l.eng.stats.handshakes.Add(1)
 	rest, _ := c.gc.Next(-1)
 	return c.readFrames(rest)
@@ -78,6 +103,7 @@ func (c *conn) readHandshake() gnet.Action {
 
 // reject answers a refused handshake with its HTTP status and closes.
 func (c *conn) reject(err error) gnet.Action {
+	c.loop.eng.stats.rejected.Add(1)
 	c.loop.out = wsproto.AppendReject(c.loop.out[:0], err)
 	c.flush()
 	c.startClosing()
@@ -87,20 +113,28 @@ func (c *conn) reject(err error) gnet.Action {
 // readFrames decodes every frame in buf, queues the answers in the loop's
 // scratch buffer and writes them with one call.
 func (c *conn) readFrames(buf []byte) gnet.Action {
-	for len(buf) > 0 {
+	l := c.loop
+	for len(buf) > 0 && c.state == stateOpen {
 		m, n, err := c.dec.Next(buf)
 		buf = buf[n:]
 		if err != nil {
 			c.fail(err)
 			return gnet.None
 		}
+		c.pingSent = false // any frame answers a ping
 		switch m.Op {
 		case ws.OpText, ws.OpBinary:
-			c.loop.out = wsproto.AppendFrame(c.loop.out, m.Op, true, m.Payload)
+			l.stats.messagesIn.Add(1)
+			c.lastData = l.wheel.now
+			if c.endpoint == endpointEcho {
+				l.out = wsproto.AppendFrame(l.out, m.Op, true, m.Payload)
+			} else {
+				c.onPubSubMessage(m)
+			}
 		case ws.OpPing:
 			// "Upon receipt of a Ping frame, an endpoint MUST send a Pong frame in
 			// response ... the same Application data as found in the message body."
-			c.loop.out = wsproto.AppendFrame(c.loop.out, ws.OpPong, true, m.Payload)
+			l.out = wsproto.AppendFrame(l.out, ws.OpPong, true, m.Payload)
 		case ws.OpClose:
 			c.answerClose(m.Payload)
 			return gnet.Close
@@ -116,6 +150,7 @@ func (c *conn) readFrames(buf []byte) gnet.Action {
 // server should (§7.1.1).
 func (c *conn) answerClose(payload []byte) {
 	code, _, _ := wsproto.ParseClose(payload)
+	c.loop.eng.stats.closeReceived(code)
 	if code == ws.StatusNoStatusRcvd {
 		c.loop.out = wsproto.AppendFrame(c.loop.out, ws.OpClose, true, nil)
 	} else {
@@ -132,6 +167,10 @@ func (c *conn) fail(err error) {
 // closeWith queues a close frame after whatever is already queued this
 // turn, writes, and starts the closing handshake.
 func (c *conn) closeWith(code ws.StatusCode, reason string) {
+	if c.state != stateOpen {
+		return
+	}
+	c.loop.eng.stats.closeSent(code)
 	c.loop.out = wsproto.AppendClose(c.loop.out, code, reason)
 	c.flush()
 	c.startClosing()
@@ -154,6 +193,7 @@ func (c *conn) flush() {
 func (c *conn) startClosing() {
 	l := c.loop
 	c.state = stateClosing
+	l.leaveAll(c)
 	c.closeAt = l.wheel.now + l.ticks(l.eng.cfg.CloseTimeout)
 	c.tryHalfClose()
 	l.scheduleClosing(c)

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/netip"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -12,17 +13,19 @@ import (
 	"github.com/panjf2000/gnet/v2"
 	"golang.org/x/sys/unix"
 
+	"github.com/wsgate/wsgate/relay"
 	"github.com/wsgate/wsgate/wsproto"
 )
 
 var errHandshakeTimeout = wsproto.ErrHandshakeTimeout
 
-// Engine is a running WebSocket server: gnet event loops plus the state the
-// reactor keeps for them. Create it with New, then Start; Shutdown ends it.
-// Its methods are safe to call from any goroutine.
+// Engine is a running gateway node: gnet event loops plus the state the
+// reactor keeps for them. Create it with New, then Start; Drain or Shutdown
+// ends it. Its methods are safe to call from any goroutine.
 type Engine struct {
 	cfg  Config
 	tick time.Duration
+	hub  *hub
 
 	gnet     gnet.Engine
 	addr     net.Addr
@@ -30,25 +33,17 @@ type Engine struct {
 	done     chan error // gnet.Run's result
 	stopTick chan struct{}
 	draining atomic.Bool
+	stopped  atomic.Bool
 
 	mu    sync.Mutex              // serialises adding to loops
-	loops atomic.Pointer[[]*loop] // copy-on-write: read lock-free by the ticker
+	loops atomic.Pointer[[]*loop] // copy-on-write: read lock-free
 
-	stats stats
-}
+	ipMu    sync.Mutex
+	perIP   map[netip.Addr]int32 // upgraded connections per peer address, when capped
+	upgrade atomic.Int64         // upgraded connections counted against MaxConns
 
-// stats are the engine's counters, updated with atomics from every loop.
-type stats struct {
-	conns             atomic.Int64
-	handshakes        atomic.Int64
-	handshakeTimeouts atomic.Int64
-}
-
-// Stats is a snapshot of the engine's counters.
-type Stats struct {
-	Connections       int64 // open TCP connections, handshaking or upgraded
-	Handshakes        int64 // completed upgrades since start
-	HandshakeTimeouts int64
+	stats   engineStats
+	metrics *metrics
 }
 
 // New checks cfg and returns an engine that is not yet listening.
@@ -60,17 +55,24 @@ func New(cfg Config) (*Engine, error) {
 	e := &Engine{
 		cfg:      cfg,
 		tick:     cfg.tick(),
+		hub:      newHub(cfg.Relay, cfg.Loops),
 		booted:   make(chan struct{}),
 		done:     make(chan error, 1),
 		stopTick: make(chan struct{}),
+		perIP:    make(map[netip.Addr]int32),
 	}
 	e.loops.Store(&[]*loop{})
+	e.metrics = newMetrics(e)
 	return e, nil
 }
 
-// Start binds the listener and starts the event loops, returning once they
-// accept connections (or with the error that prevented it).
+// Start binds the listener, starts the relay and the event loops, and
+// returns once they accept connections (or with the error that prevented
+// it).
 func (e *Engine) Start() error {
+	if err := e.cfg.Relay.Start(e); err != nil {
+		return fmt.Errorf("reactor: start relay: %w", err)
+	}
 	h := &handler{eng: e}
 	go func() {
 		e.done <- gnet.Run(h, "tcp://"+e.cfg.Listen,
@@ -90,32 +92,107 @@ func (e *Engine) Start() error {
 	}
 	e.addr = addr
 	go e.runTicker()
-	e.cfg.Logger.Info("listening", "addr", addr.String(), "loops", e.cfg.Loops, "echo", !e.cfg.DisableEcho)
+	e.cfg.Logger.Info("listening", "addr", addr.String(), "loops", e.cfg.Loops,
+		"echo", !e.cfg.DisableEcho, "max_conns", e.cfg.MaxConns, "ping_interval", e.cfg.PingInterval)
 	return nil
 }
 
 // Addr is the bound listener address (useful with port 0). Valid after Start.
 func (e *Engine) Addr() net.Addr { return e.addr }
 
-// Stats returns the current counters.
-func (e *Engine) Stats() Stats {
-	return Stats{
-		Connections:       e.stats.conns.Load(),
-		Handshakes:        e.stats.handshakes.Load(),
-		HandshakeTimeouts: e.stats.handshakeTimeouts.Load(),
+// Config returns the configuration in force, defaults applied.
+func (e *Engine) Config() Config { return e.cfg }
+
+// Ready reports nil while the node accepts connections, or why not. A relay
+// outage does not make a node unready: it still serves its own clients, and
+// failing every node's readiness at once would take the whole fleet out of
+// the load balancer. RelayStatus reports the relay separately.
+func (e *Engine) Ready() error {
+	if e.draining.Load() {
+		return errors.New("draining")
 	}
+	return nil
+}
+
+// RelayStatus is nil while the relay can deliver across nodes, else why
+// not (the node is degraded: local delivery only).
+func (e *Engine) RelayStatus() error { return e.cfg.Relay.Status() }
+
+// RelayStats returns the relay's counters.
+func (e *Engine) RelayStats() relay.Stats { return e.cfg.Relay.Stats() }
+
+// Publish sends data (a JSON value) to every subscriber of channel on every
+// node, through the relay. It is how the admin API publishes.
+func (e *Engine) Publish(channel string, data []byte) error {
+	return e.publish(channel, data, sourceAPI)
+}
+
+func (e *Engine) publish(channel string, data []byte, src publishSource) error {
+	if err := e.cfg.Relay.Publish(channel, data); err != nil {
+		e.stats.publishErrors.Add(1)
+		return err
+	}
+	e.stats.publishes[src].Add(1)
+	return nil
+}
+
+// Drain takes the node out of service gracefully: Ready turns false, new
+// connections are refused with 503, and every open connection gets close
+// 1001 at a random moment within the drain window, its reason suggesting a
+// random reconnect delay ("draining; retry-after-ms=N"). It returns once
+// all connections are gone or ctx ends, then stops the node like Shutdown.
+func (e *Engine) Drain(ctx context.Context) error {
+	if e.draining.Swap(true) {
+		return errors.New("reactor: already draining")
+	}
+	e.cfg.Logger.Info("draining", "window", e.cfg.DrainWindow, "connections", e.stats.conns.Load())
+	for _, l := range *e.loops.Load() {
+		_ = l.el.Execute(ctx, gnet.RunnableFunc(func(context.Context) error {
+			l.drain(e.cfg.DrainWindow)
+			return nil
+		}))
+	}
+	e.waitConns(ctx)
+	return e.stop(ctx)
 }
 
 // Shutdown refuses new connections, sends close 1001 to every open
-// connection, waits until they have closed or ctx ends, then stops the loops
-// and returns. Connections left when ctx ends are closed without waiting.
+// connection at once, waits until they have closed or ctx ends, then stops
+// the loops. Connections left when ctx ends are closed without waiting.
 func (e *Engine) Shutdown(ctx context.Context) error {
-	if e.draining.Swap(true) {
-		return errors.New("reactor: already shutting down")
+	e.draining.Store(true)
+	return e.stop(ctx)
+}
+
+func (e *Engine) stop(ctx context.Context) error {
+	if e.stopped.Swap(true) {
+		return errors.New("reactor: already stopped")
 	}
 	for _, l := range *e.loops.Load() {
-		_ = l.el.Execute(ctx, gnet.RunnableFunc(l.goAway))
+		_ = l.el.Execute(ctx, gnet.RunnableFunc(func(context.Context) error {
+			l.goAway()
+			return nil
+		}))
 	}
+	e.waitConns(ctx)
+	close(e.stopTick)
+	stopCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	err := e.gnet.Stop(stopCtx)
+	if err == nil {
+		err = <-e.done
+	}
+	if rerr := e.cfg.Relay.Close(); err == nil && rerr != nil {
+		err = rerr
+	}
+	if err != nil {
+		return fmt.Errorf("reactor: stop: %w", err)
+	}
+	return nil
+}
+
+// waitConns polls until no connection is left or ctx ends.
+func (e *Engine) waitConns(ctx context.Context) {
 	poll := time.NewTicker(10 * time.Millisecond)
 	defer poll.Stop()
 	for e.stats.conns.Load() > 0 && ctx.Err() == nil {
@@ -124,13 +201,6 @@ func (e *Engine) Shutdown(ctx context.Context) error {
 		case <-ctx.Done():
 		}
 	}
-	close(e.stopTick)
-	stopCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	if err := e.gnet.Stop(stopCtx); err != nil {
-		return fmt.Errorf("reactor: stop: %w", err)
-	}
-	return <-e.done
 }
 
 // runTicker posts a tick to every loop at the wheel's resolution. gnet's own
@@ -142,8 +212,9 @@ func (e *Engine) runTicker() {
 		select {
 		case <-e.stopTick:
 			return
-		case <-t.C:
+		case now := <-t.C:
 			for _, l := range *e.loops.Load() {
+				l.tickPosted.Store(now.UnixNano())
 				_ = l.el.Execute(context.Background(), l.onTick)
 			}
 		}
@@ -161,18 +232,79 @@ func (e *Engine) loopFor(el gnet.EventLoop) *loop {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	old := *e.loops.Load()
-	l := newLoop(el, e)
+	l := newLoop(el, e, len(old))
 	loops := append(append(make([]*loop, 0, len(old)+1), old...), l)
 	e.loops.Store(&loops)
 	return l
 }
 
-// route picks the endpoint for an upgrade request.
-func (e *Engine) route(req *wsproto.Request) error {
-	if string(req.Path) == EchoPath && !e.cfg.DisableEcho {
-		return nil
+// loopAt returns the loop with index idx, which must exist.
+func (e *Engine) loopAt(idx int) *loop { return (*e.loops.Load())[idx] }
+
+// admit routes an upgrade request and applies the connection limits; on
+// success c counts against them until it closes. Runs on c's loop.
+func (e *Engine) admit(c *conn, req *wsproto.Request) error {
+	var channels []string
+	switch {
+	case string(req.Path) == EchoPath && !e.cfg.DisableEcho:
+		c.endpoint = endpointEcho
+	case string(req.Path) == PubSubPath:
+		c.endpoint = endpointPubSub
+		var err error
+		if channels, err = handshakeChannels(req.Query, e.cfg.MaxSubscriptions); err != nil {
+			return err
+		}
+	default:
+		return wsproto.ErrNotFound
 	}
-	return wsproto.ErrNotFound
+	if e.upgrade.Add(1) > int64(e.cfg.MaxConns) {
+		e.upgrade.Add(-1)
+		return errNodeFull
+	}
+	if e.cfg.MaxConnsPerIP > 0 && !e.countIP(c.gc.RemoteAddr(), 1) {
+		e.upgrade.Add(-1)
+		return errIPFull
+	}
+	c.counted = true
+	for _, ch := range channels {
+		c.loop.subscribe(c, ch)
+	}
+	return nil
+}
+
+// release undoes admit's counting when c closes.
+func (e *Engine) release(c *conn) {
+	if !c.counted {
+		return
+	}
+	c.counted = false
+	e.upgrade.Add(-1)
+	if e.cfg.MaxConnsPerIP > 0 {
+		e.countIP(c.gc.RemoteAddr(), -1)
+	}
+}
+
+// countIP adds delta to addr's connection count, refusing to go past
+// MaxConnsPerIP.
+func (e *Engine) countIP(addr net.Addr, delta int32) bool {
+	tcp, ok := addr.(*net.TCPAddr)
+	if !ok {
+		return true
+	}
+	ip, _ := netip.AddrFromSlice(tcp.IP)
+	ip = ip.Unmap()
+	e.ipMu.Lock()
+	defer e.ipMu.Unlock()
+	n := e.perIP[ip] + delta
+	if n > int32(e.cfg.MaxConnsPerIP) {
+		return false
+	}
+	if n <= 0 {
+		delete(e.perIP, ip)
+	} else {
+		e.perIP[ip] = n
+	}
+	return true
 }
 
 // handler adapts gnet's callbacks to the engine.
@@ -191,7 +323,7 @@ func (h *handler) OnOpen(gc gnet.Conn) ([]byte, gnet.Action) {
 	e := h.eng
 	e.stats.conns.Add(1)
 	l := e.loopFor(gc.EventLoop())
-	c := &conn{gc: gc, loop: l}
+	c := &conn{gc: gc, loop: l, lastRead: l.wheel.now}
 	gc.SetContext(c)
 	if e.draining.Load() {
 		c.reject(wsproto.ErrDraining)
@@ -207,7 +339,10 @@ func (h *handler) OnTraffic(gc gnet.Conn) gnet.Action {
 
 func (h *handler) OnClose(gc gnet.Conn, _ error) gnet.Action {
 	if c, ok := gc.Context().(*conn); ok {
-		c.loop.wheel.remove(c)
+		l := c.loop
+		l.wheel.remove(c)
+		l.leaveAll(c)
+		h.eng.release(c)
 		c.dec.Reset()
 		gc.SetContext(nil)
 	}

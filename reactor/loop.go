@@ -2,30 +2,64 @@ package reactor
 
 import (
 	"context"
+	"math/rand/v2"
+	"strconv"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/gobwas/ws"
 	"github.com/panjf2000/gnet/v2"
+	"golang.org/x/sys/unix"
 )
 
-// loop is the reactor's state for one gnet event loop: its timer wheel and
-// scratch write buffer. Everything in it is touched only on that loop.
+// loop is the reactor's state for one gnet event loop: its timer wheel,
+// topic index, inbox of deliveries and scratch buffers. Apart from the
+// inbox (guarded by inboxMu) and stats (atomics, read by scrapes), it is
+// touched only on that loop.
 type loop struct {
-	el     gnet.EventLoop
-	eng    *Engine
-	wheel  wheel
-	start  time.Time // when wheel.now was 0
-	out    []byte    // scratch: answers to one connection in one turn, written once
-	onTick gnet.Runnable
+	el    gnet.EventLoop
+	eng   *Engine
+	idx   int // position in Engine.loops and in channelInfo.topics
+	wheel wheel
+	start time.Time // when wheel.now was 0
+
+	topics map[string]*topic
+
+	out     []byte       // scratch: answers to one connection in one turn, written once
+	iov     [][]byte     // scratch: a batch's frames grouped by connection
+	touched []*conn      // scratch: connections written in a batch
+	iovecs  []unix.Iovec // scratch: writev's argument
+	batch   uint32       // number of the batch being written
+
+	inboxMu     sync.Mutex
+	inbox       []delivery // deliveries waiting for the loop
+	spare       []delivery // the previous batch's array, for reuse
+	inboxPosted bool       // a drainInbox is queued on the loop
+
+	onTick, onInbox gnet.Runnable
+	tickPosted      atomic.Int64 // unix nanos when the ticker posted the last tick
+
+	stats loopStats
+}
+
+// loopStats are counters kept per loop so loops never contend on them;
+// scrapes sum them.
+type loopStats struct {
+	messagesIn, bytesIn, framesOut, bytesOut atomic.Int64
+	deliveries, drops, slowCloses            atomic.Int64
+	subscriptions, errorFrames               atomic.Int64
+	lagNanos                                 atomic.Int64 // delay of the last tick
 }
 
 // maxScratch is the capacity above which the scratch buffer is dropped after
 // use rather than kept, so one large echo does not pin memory per loop.
 const maxScratch = 64 << 10
 
-func newLoop(el gnet.EventLoop, eng *Engine) *loop {
-	l := &loop{el: el, eng: eng, wheel: newWheel(), start: time.Now()}
+func newLoop(el gnet.EventLoop, eng *Engine, idx int) *loop {
+	l := &loop{el: el, eng: eng, idx: idx, wheel: newWheel(), start: time.Now(), topics: make(map[string]*topic)}
 	l.onTick = gnet.RunnableFunc(l.tick)
+	l.onInbox = gnet.RunnableFunc(l.drainInbox)
 	return l
 }
 
@@ -42,10 +76,13 @@ func (l *loop) ticks(d time.Duration) uint32 {
 	return uint32((d + t - 1) / t)
 }
 
-// tick advances the wheel to the current time, firing due timers. It runs
-// on the loop, posted by the engine's ticker.
+// tick advances the wheel to the current time, firing due timers, and
+// records how late it ran (the loop's lag). It runs on the loop, posted by
+// the engine's ticker.
 func (l *loop) tick(context.Context) error {
-	target := uint32(time.Since(l.start) / l.eng.tick)
+	now := time.Now()
+	l.stats.lagNanos.Store(now.UnixNano() - l.tickPosted.Load())
+	target := uint32(now.Sub(l.start) / l.eng.tick)
 	for int32(target-l.wheel.now) > 0 {
 		l.wheel.advance(l.fire)
 	}
@@ -59,7 +96,7 @@ func (l *loop) fire(c *conn) {
 		l.eng.stats.handshakeTimeouts.Add(1)
 		c.reject(errHandshakeTimeout)
 	case stateOpen:
-		l.scheduleIdle(c)
+		l.fireOpen(c)
 	case stateClosing:
 		if l.wheel.due(c.closeAt) {
 			_ = l.el.Close(c.gc)
@@ -70,10 +107,60 @@ func (l *loop) fire(c *conn) {
 	}
 }
 
-// scheduleIdle parks an open connection with nothing timed to do: it is
-// visited once a wheel revolution so that shutdown can find it.
-func (l *loop) scheduleIdle(c *conn) {
-	l.wheel.schedule(c, l.wheel.now+wheelSlots-1)
+// fireOpen runs an open connection's timers: drain, idle, pong timeout,
+// ping, in that order of precedence.
+func (l *loop) fireOpen(c *conn) {
+	cfg := &l.eng.cfg
+	now := l.wheel.now
+	switch {
+	case c.draining && l.wheel.due(c.closeAt):
+		retry := rand.N(cfg.DrainWindow) / time.Millisecond
+		c.closeWith(ws.StatusGoingAway, "draining; retry-after-ms="+strconv.FormatInt(int64(retry), 10))
+		return
+	case cfg.IdleTimeout > 0 && now-c.lastData >= l.ticks(cfg.IdleTimeout):
+		c.closeWith(ws.StatusNormalClosure, "idle timeout")
+		return
+	case c.pingSent && now-c.pingAt >= l.ticks(cfg.PongTimeout):
+		// The peer is gone or wedged: no point waiting for a closing handshake.
+		l.eng.stats.pongTimeouts.Add(1)
+		c.closeWith(ws.StatusPolicyViolation, "pong timeout")
+		_ = l.el.Close(c.gc)
+		return
+	case !c.pingSent && now-c.lastRead >= l.ticks(cfg.PingInterval):
+		c.pingSent, c.pingAt = true, now
+		l.out = append(l.out, pingFrame...)
+		c.flush()
+	}
+	l.scheduleOpen(c)
+}
+
+// pingFrame is the server's ping: empty, precompiled once.
+var pingFrame = []byte{0x80 | byte(ws.OpPing), 0}
+
+// scheduleOpen sets an open connection's next timer: the earliest of its
+// drain time, idle deadline, pong deadline and next ping.
+func (l *loop) scheduleOpen(c *conn) {
+	cfg := &l.eng.cfg
+	var at uint32
+	if c.pingSent {
+		at = c.pingAt + l.ticks(cfg.PongTimeout)
+	} else {
+		at = c.lastRead + l.ticks(cfg.PingInterval)
+	}
+	if cfg.IdleTimeout > 0 {
+		at = earlier(at, c.lastData+l.ticks(cfg.IdleTimeout))
+	}
+	if c.draining {
+		at = earlier(at, c.closeAt)
+	}
+	l.wheel.schedule(c, at)
+}
+
+func earlier(a, b uint32) uint32 {
+	if int32(a-b) <= 0 {
+		return a
+	}
+	return b
 }
 
 // scheduleClosing checks a closing connection every tick until its output
@@ -86,9 +173,26 @@ func (l *loop) scheduleClosing(c *conn) {
 	}
 }
 
-// goAway sends close 1001 to every open connection of this loop and
+// drain gives every open connection a close time spread uniformly over
+// window from now, so clients do not reconnect in one storm, and closes
+// those still in their handshake. Runs on the loop.
+func (l *loop) drain(window time.Duration) {
+	span := max(l.ticks(window), 1)
+	l.wheel.each(func(c *conn) {
+		switch {
+		case c.state == stateHandshake:
+			_ = l.el.Close(c.gc)
+		case c.state == stateOpen && !c.draining:
+			c.draining = true
+			c.closeAt = l.wheel.now + rand.Uint32N(span)
+			l.scheduleOpen(c)
+		}
+	})
+}
+
+// goAway sends close 1001 to every open connection of this loop now and
 // closes those still in their handshake. Runs on the loop.
-func (l *loop) goAway(context.Context) error {
+func (l *loop) goAway() {
 	l.wheel.each(func(c *conn) {
 		switch c.state {
 		case stateHandshake:
@@ -97,5 +201,4 @@ func (l *loop) goAway(context.Context) error {
 			c.closeWith(ws.StatusGoingAway, "server shutting down")
 		}
 	})
-	return nil
 }

@@ -2,23 +2,33 @@
 //
 //	wsgate [serve] [flags]
 //
-// It starts the reactor on --listen and serves /echo; SIGINT or SIGTERM sends
-// close 1001 to every connection and exits once they are gone (or after
-// --shutdown-timeout); a second signal exits at once.
+// It serves WebSocket clients on --listen (/ws for channels, /echo) and the
+// admin API on --admin-listen. Every flag can also be set with an
+// environment variable WSGATE_<FLAG> (upper case, dashes as underscores) or
+// in a TOML file given with --config; a flag on the command line wins over
+// the environment, which wins over the file.
+//
+// SIGTERM or SIGINT drains the node: readiness turns false, and connections
+// get close 1001 spread over --drain-window; a second signal exits at once.
 package main
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
+	"net/http"
 	"os"
 	"os/signal"
 	"syscall"
 	"time"
 
+	"github.com/wsgate/wsgate/admin"
 	"github.com/wsgate/wsgate/reactor"
 )
 
@@ -32,11 +42,12 @@ func run(args []string, stderr io.Writer) int {
 	if len(args) > 0 && args[0] == "serve" {
 		args = args[1:]
 	}
-	cfg, opts, err := parseFlags(args, stderr)
+	cfg, opts, err := parseConfig(args, os.LookupEnv, stderr)
 	if errors.Is(err, flag.ErrHelp) {
 		return 0
 	}
 	if err != nil {
+		fmt.Fprintln(stderr, "wsgate:", err)
 		return 2
 	}
 	logger, err := newLogger(stderr, opts.logFormat, opts.logLevel)
@@ -45,76 +56,61 @@ func run(args []string, stderr io.Writer) int {
 		return 2
 	}
 	cfg.Logger = logger
+	if opts.nodeID == "" {
+		opts.nodeID = randomID()
+	}
+
+	rel, stopRelay, err := startRelay(&opts, opts.nodeID, logger)
+	if err != nil {
+		logger.Error("cannot start the relay", "err", err)
+		return 1
+	}
+	defer stopRelay()
+	cfg.Relay = rel
 
 	eng, err := reactor.New(cfg)
 	if err != nil {
 		logger.Error("invalid configuration", "err", err)
 		return 2
 	}
+	adminLn, err := net.Listen("tcp", opts.adminListen)
+	if err != nil {
+		logger.Error("cannot listen for the admin API", "addr", opts.adminListen, "err", err)
+		return 1
+	}
 	if err := eng.Start(); err != nil {
 		logger.Error("cannot start", "err", err)
 		return 1
 	}
+	api := admin.NewHTTPServer(opts.adminListen, admin.New(eng, opts.nodeID))
+	go func() {
+		if err := api.Serve(adminLn); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			logger.Error("admin API stopped", "err", err)
+		}
+	}()
+	logger.Info("admin API listening", "addr", adminLn.Addr().String(), "node", opts.nodeID)
 
 	signals := make(chan os.Signal, 2)
 	signal.Notify(signals, syscall.SIGINT, syscall.SIGTERM)
 	sig := <-signals
-	logger.Info("shutting down: closing connections with 1001", "signal", sig.String(), "timeout", opts.shutdownTimeout)
-	ctx, cancel := context.WithTimeout(context.Background(), opts.shutdownTimeout)
-	defer cancel()
+	logger.Info("draining: closing connections with 1001", "signal", sig.String(), "window", eng.Config().DrainWindow)
 	go func() {
 		<-signals
 		logger.Warn("second signal: exiting now")
 		os.Exit(1)
 	}()
-	if err := eng.Shutdown(ctx); err != nil {
-		logger.Error("shutdown", "err", err)
-		return 1
+	ctx, cancel := context.WithTimeout(context.Background(), eng.Config().DrainWindow+eng.Config().CloseTimeout+time.Second)
+	defer cancel()
+	code := 0
+	if err := eng.Drain(ctx); err != nil {
+		logger.Error("drain", "err", err)
+		code = 1
 	}
+	shutdownCtx, cancelShutdown := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancelShutdown()
+	_ = api.Shutdown(shutdownCtx)
 	logger.Info("stopped")
-	return 0
-}
-
-// options are the flags that configure the command rather than the reactor.
-type options struct {
-	logFormat       string
-	logLevel        string
-	shutdownTimeout time.Duration
-}
-
-func parseFlags(args []string, stderr io.Writer) (reactor.Config, options, error) {
-	var (
-		cfg  reactor.Config
-		opts options
-		echo bool
-	)
-	fs := flag.NewFlagSet("wsgate", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() {
-		fmt.Fprintln(stderr, "Usage: wsgate [serve] [flags]\n\nFlags:")
-		fs.PrintDefaults()
-	}
-	fs.StringVar(&cfg.Listen, "listen", reactor.DefaultListen, "`address` for WebSocket clients")
-	fs.IntVar(&cfg.Loops, "loops", 0, "event loops (0: one per CPU)")
-	fs.BoolVar(&echo, "echo", true, "serve the /echo endpoint")
-	fs.IntVar(&cfg.Limits.MaxHeaderBytes, "max-header-bytes", 8<<10, "largest handshake request header block, in `bytes` (over: 431)")
-	fs.Int64Var(&cfg.Limits.MaxFrameSize, "max-frame-size", 1<<20, "largest frame payload, in `bytes` (over: close 1009)")
-	fs.Int64Var(&cfg.Limits.MaxMessageSize, "max-message-size", 1<<20, "largest message, in `bytes` (over: close 1009)")
-	fs.DurationVar(&cfg.HandshakeTimeout, "handshake-timeout", reactor.DefaultHandshakeTimeout, "time allowed to complete the upgrade request")
-	fs.DurationVar(&cfg.CloseTimeout, "close-timeout", reactor.DefaultCloseTimeout, "time a peer has to answer our close frame")
-	fs.DurationVar(&opts.shutdownTimeout, "shutdown-timeout", 10*time.Second, "time allowed for connections to close on shutdown")
-	fs.StringVar(&opts.logFormat, "log-format", "text", "log `format`: text or json")
-	fs.StringVar(&opts.logLevel, "log-level", "info", "log `level`: debug, info, warn or error")
-	if err := fs.Parse(args); err != nil {
-		return cfg, opts, err
-	}
-	if fs.NArg() > 0 {
-		fmt.Fprintf(stderr, "wsgate: unexpected argument %q\n", fs.Arg(0))
-		fs.Usage()
-		return cfg, opts, errors.New("unexpected argument")
-	}
-	cfg.DisableEcho = !echo
-	return cfg, opts, nil
+	return code
 }
 
 func newLogger(w io.Writer, format, level string) (*slog.Logger, error) {
@@ -130,4 +126,10 @@ func newLogger(w io.Writer, format, level string) (*slog.Logger, error) {
 		return slog.New(slog.NewJSONHandler(w, ho)), nil
 	}
 	return nil, fmt.Errorf("log format %q: want text or json", format)
+}
+
+func randomID() string {
+	var b [4]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
 }

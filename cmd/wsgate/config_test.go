@@ -1,0 +1,311 @@
+package main
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"reflect"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/wsgate/wsgate/reactor"
+	"github.com/wsgate/wsgate/relay"
+	"github.com/wsgate/wsgate/wsproto"
+)
+
+// env is a lookupEnv over a fixed set of variables.
+func env(vars map[string]string) func(string) (string, bool) {
+	return func(name string) (string, bool) {
+		v, ok := vars[name]
+		return v, ok
+	}
+}
+
+// writeConfig writes a TOML file into the test's directory.
+func writeConfig(t *testing.T, content string) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "wsgate.toml")
+	if err := os.WriteFile(path, []byte(content), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+func parse(t *testing.T, args []string, vars map[string]string) (reactor.Config, options, error) {
+	t.Helper()
+	var stderr bytes.Buffer
+	return parseConfig(args, env(vars), &stderr)
+}
+
+func TestParseConfigDefaults(t *testing.T) {
+	cfg, opts, err := parse(t, nil, nil)
+	if err != nil {
+		t.Fatalf("parseConfig: %v", err)
+	}
+	wantCfg := reactor.Config{
+		Listen:           reactor.DefaultListen,
+		MaxConns:         reactor.DefaultMaxConns,
+		MaxDataSize:      reactor.DefaultMaxDataSize,
+		MaxSubscriptions: reactor.DefaultMaxSubscriptions,
+		MaxOutboundBytes: reactor.DefaultMaxOutbound,
+		HandshakeTimeout: reactor.DefaultHandshakeTimeout,
+		PingInterval:     reactor.DefaultPingInterval,
+		PongTimeout:      reactor.DefaultPongTimeout,
+		CloseTimeout:     reactor.DefaultCloseTimeout,
+		DrainWindow:      reactor.DefaultDrainWindow,
+		Limits: wsproto.Limits{
+			MaxHeaderBytes: wsproto.DefaultMaxHeaderBytes,
+			MaxFrameSize:   wsproto.DefaultMaxFrameSize,
+			MaxMessageSize: wsproto.DefaultMaxMessageSize,
+		},
+		// SlowPolicy stays empty: the reactor's default (close) applies.
+	}
+	if !reflect.DeepEqual(cfg, wantCfg) {
+		t.Errorf("defaults:\n got %+v\nwant %+v", cfg, wantCfg)
+	}
+	wantOpts := options{
+		adminListen: "127.0.0.1:8081",
+		logFormat:   "text",
+		logLevel:    "info",
+		nats: relay.NATSConfig{
+			Prefix:        relay.DefaultSubjectPrefix,
+			PublishBuffer: relay.DefaultPublishBuffer,
+			ReplayDelay:   relay.DefaultReplayDelay,
+		},
+	}
+	if !reflect.DeepEqual(opts, wantOpts) {
+		t.Errorf("default options:\n got %+v\nwant %+v", opts, wantOpts)
+	}
+	// The defaults must be a valid configuration that means "close".
+	if err := cfg.Validate(); err != nil {
+		t.Errorf("defaults do not validate: %v", err)
+	}
+}
+
+// TestParseConfigPrecedence: command line > environment > file > default,
+// for each setting separately.
+func TestParseConfigPrecedence(t *testing.T) {
+	file := writeConfig(t, `
+max-conns = 3
+ping-interval = "5s"
+slow-policy = "drop"
+nats-prefix = "from.file"
+`)
+	const (
+		flagConns, envConns, fileConns = 1, 2, 3
+	)
+	for _, tc := range []struct {
+		name      string
+		flag, env bool
+		file      bool
+		want      int
+	}{
+		{"default", false, false, false, reactor.DefaultMaxConns},
+		{"file", false, false, true, fileConns},
+		{"env", false, true, false, envConns},
+		{"flag", true, false, false, flagConns},
+		{"env over file", false, true, true, envConns},
+		{"flag over file", true, false, true, flagConns},
+		{"flag over env", true, true, false, flagConns},
+		{"flag over env over file", true, true, true, flagConns},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var args []string
+			vars := map[string]string{}
+			if tc.flag {
+				args = append(args, "--max-conns=1")
+			}
+			if tc.env {
+				vars["WSGATE_MAX_CONNS"] = "2"
+			}
+			if tc.file {
+				args = append(args, "--config", file)
+			}
+			cfg, opts, err := parse(t, args, vars)
+			if err != nil {
+				t.Fatalf("parseConfig(%q, %v): %v", args, vars, err)
+			}
+			if cfg.MaxConns != tc.want {
+				t.Errorf("MaxConns = %d, want %d", cfg.MaxConns, tc.want)
+			}
+			// The file's other settings apply whatever overrides max-conns.
+			wantPing, wantPolicy, wantPrefix := reactor.DefaultPingInterval, reactor.SlowPolicy(""), relay.DefaultSubjectPrefix
+			if tc.file {
+				wantPing, wantPolicy, wantPrefix = 5*time.Second, reactor.SlowDrop, "from.file"
+			}
+			if cfg.PingInterval != wantPing || cfg.SlowPolicy != wantPolicy || opts.nats.Prefix != wantPrefix {
+				t.Errorf("ping %s, slow policy %q, prefix %q; want %s, %q, %q",
+					cfg.PingInterval, cfg.SlowPolicy, opts.nats.Prefix, wantPing, wantPolicy, wantPrefix)
+			}
+		})
+	}
+}
+
+// TestParseConfigMixed: each setting comes from the highest source that
+// names it.
+func TestParseConfigMixed(t *testing.T) {
+	file := writeConfig(t, "max-conns = 3\nping-interval = \"5s\"\nslow-policy = \"drop\"\ndisable-echo = true\nmax-frame-size = 4096\n")
+	cfg, opts, err := parse(t,
+		[]string{"--config", file, "--ping-interval", "7s", "-admin-listen=127.0.0.1:0"},
+		map[string]string{
+			"WSGATE_MAX_CONNS":     "2",
+			"WSGATE_PING_INTERVAL": "6s", // loses to the flag
+			"WSGATE_NODE_ID":       "n7",
+			"UNRELATED":            "x",
+		})
+	if err != nil {
+		t.Fatalf("parseConfig: %v", err)
+	}
+	if cfg.MaxConns != 2 || cfg.PingInterval != 7*time.Second || cfg.SlowPolicy != reactor.SlowDrop ||
+		!cfg.DisableEcho || cfg.Limits.MaxFrameSize != 4096 {
+		t.Errorf("got max-conns %d, ping %s, slow policy %q, disable-echo %v, max-frame-size %d; want 2, 7s, drop, true, 4096",
+			cfg.MaxConns, cfg.PingInterval, cfg.SlowPolicy, cfg.DisableEcho, cfg.Limits.MaxFrameSize)
+	}
+	if opts.adminListen != "127.0.0.1:0" || opts.nodeID != "n7" {
+		t.Errorf("admin-listen %q, node-id %q; want 127.0.0.1:0, n7", opts.adminListen, opts.nodeID)
+	}
+}
+
+// TestParseConfigFileFromEnv: --help says every flag can be set as
+// WSGATE_<FLAG>, and --config is one of them.
+func TestParseConfigFileFromEnv(t *testing.T) {
+	fromEnv := writeConfig(t, "max-conns = 3\n")
+	fromFlag := writeConfig(t, "max-conns = 4\n")
+	vars := map[string]string{"WSGATE_CONFIG": fromEnv}
+	cfg, _, err := parse(t, nil, vars)
+	if err != nil {
+		t.Fatalf("parseConfig: %v", err)
+	}
+	if cfg.MaxConns != 3 {
+		t.Errorf("with WSGATE_CONFIG=%s (max-conns = 3): MaxConns = %d, want 3", fromEnv, cfg.MaxConns)
+	}
+	cfg, _, err = parse(t, []string{"--config", fromFlag}, vars)
+	if err != nil {
+		t.Fatalf("parseConfig: %v", err)
+	}
+	if cfg.MaxConns != 4 {
+		t.Errorf("--config beats WSGATE_CONFIG: MaxConns = %d, want 4", cfg.MaxConns)
+	}
+}
+
+func TestParseConfigNATSURLs(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		vars map[string]string
+		want []string
+	}{
+		{[]string{"--nats", "nats://a:4222,nats://b:4222"}, nil, []string{"nats://a:4222", "nats://b:4222"}},
+		{[]string{"--nats= nats://a:4222 , ,nats://b:4222 "}, nil, []string{"nats://a:4222", "nats://b:4222"}},
+		{[]string{"--nats", "nats://a:4222", "--nats", "nats://b:4222"}, nil, []string{"nats://a:4222", "nats://b:4222"}},
+		{nil, map[string]string{"WSGATE_NATS": "nats://a:4222,nats://b:4222"}, []string{"nats://a:4222", "nats://b:4222"}},
+		{[]string{"--nats", "nats://flag:4222"}, map[string]string{"WSGATE_NATS": "nats://env:4222"}, []string{"nats://flag:4222"}},
+		{nil, nil, nil},
+	} {
+		_, opts, err := parse(t, tc.args, tc.vars)
+		if err != nil {
+			t.Errorf("parseConfig(%q, %v): %v", tc.args, tc.vars, err)
+			continue
+		}
+		if !reflect.DeepEqual(opts.nats.URLs, tc.want) {
+			t.Errorf("parseConfig(%q, %v): URLs %q, want %q", tc.args, tc.vars, opts.nats.URLs, tc.want)
+		}
+	}
+}
+
+func TestParseConfigErrors(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		args []string
+		vars map[string]string
+		file string   // written to a temporary file and passed with --config
+		want []string // substrings of the error
+	}{
+		{name: "unknown key in the file", file: "max-conns = 3\nmax-con = 5\n", want: []string{`"max-con"`, "unknown setting"}},
+		{name: "config key in the file", file: "config = \"other.toml\"\n", want: []string{`"config"`, "unknown setting"}},
+		{name: "bad value in the file", file: "ping-interval = \"soon\"\n", want: []string{"ping-interval"}},
+		{name: "bad slow policy in the file", file: "slow-policy = \"bogus\"\n", want: []string{"slow-policy"}},
+		{name: "not TOML", file: "max-conns = = 3\n", want: []string{"config file"}},
+		{name: "missing file", args: []string{"--config", "/nonexistent/wsgate.toml"}, want: []string{"/nonexistent/wsgate.toml"}},
+		{name: "bad int in env", vars: map[string]string{"WSGATE_MAX_CONNS": "lots"}, want: []string{"WSGATE_MAX_CONNS"}},
+		{name: "bad duration in env", vars: map[string]string{"WSGATE_PING_INTERVAL": "5"}, want: []string{"WSGATE_PING_INTERVAL"}},
+		{name: "bad slow policy in env", vars: map[string]string{"WSGATE_SLOW_POLICY": "bogus"}, want: []string{"WSGATE_SLOW_POLICY"}},
+		{name: "bad slow policy flag", args: []string{"--slow-policy=bogus"}, want: []string{"slow-policy", "want close or drop"}},
+		{name: "unknown flag", args: []string{"--max-con=5"}, want: []string{"max-con"}},
+		{name: "argument", args: []string{"extra"}, want: []string{`"extra"`}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			args := tc.args
+			if tc.file != "" {
+				args = append(args, "--config", writeConfig(t, tc.file))
+			}
+			_, _, err := parse(t, args, tc.vars)
+			if err == nil {
+				t.Fatalf("parseConfig(%q, %v) succeeded, want an error", args, tc.vars)
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error %q does not mention %q", err, w)
+				}
+			}
+		})
+	}
+}
+
+// TestParseConfigReportsEveryError: a bad environment and a bad file are
+// reported together, so one run shows everything to fix.
+func TestParseConfigReportsEveryError(t *testing.T) {
+	file := writeConfig(t, "max-con = 5\n")
+	_, _, err := parse(t, []string{"--config", file}, map[string]string{"WSGATE_PONG_TIMEOUT": "x"})
+	if err == nil {
+		t.Fatal("want an error")
+	}
+	for _, w := range []string{"WSGATE_PONG_TIMEOUT", `"max-con"`} {
+		if !strings.Contains(err.Error(), w) {
+			t.Errorf("error %q does not mention %q", err, w)
+		}
+	}
+}
+
+func TestHelp(t *testing.T) {
+	var out bytes.Buffer
+	if code := run([]string{"--help"}, &out); code != 0 {
+		t.Errorf("wsgate --help exited %d, want 0", code)
+	}
+	help := out.String()
+	for _, entry := range []string{
+		`listen address`, `admin-listen address`, `max-conns int`,
+		`nats URL\[,URL...\]`, `ping-interval duration`, `config file`,
+	} {
+		// Go's flag package lists flags as "  -name"; accept "--name" too.
+		if !regexp.MustCompile(`(?m)^  --?` + entry + `$`).MatchString(help) {
+			t.Errorf("--help does not list %q:\n%s", entry, help)
+		}
+	}
+	for _, s := range []string{"WSGATE_", "WSGATE_MAX_CONNS", "Command line > environment > file > default"} {
+		if !strings.Contains(help, s) {
+			t.Errorf("--help does not mention %q", s)
+		}
+	}
+	// Defaults shown are the ones in force.
+	for _, s := range []string{`(default ":8080")`, `(default "127.0.0.1:8081")`, `(default 25s)`, `(default 1000000)`} {
+		if !strings.Contains(help, s) {
+			t.Errorf("--help does not show %s", s)
+		}
+	}
+}
+
+func TestRunBadUsage(t *testing.T) {
+	var out bytes.Buffer
+	if code := run([]string{"--slow-policy=bogus"}, &out); code != 2 {
+		t.Errorf("wsgate --slow-policy=bogus exited %d, want 2", code)
+	}
+	if !strings.Contains(out.String(), "slow-policy") {
+		t.Errorf("output does not name the flag:\n%s", out.String())
+	}
+	out.Reset()
+	if code := run([]string{"serve", "--log-format=xml"}, &out); code != 2 {
+		t.Errorf("wsgate serve --log-format=xml exited %d, want 2", code)
+	}
+}

@@ -1,0 +1,83 @@
+package main
+
+import (
+	"flag"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/wsgate/wsgate/reactor"
+	"github.com/wsgate/wsgate/relay"
+	"github.com/wsgate/wsgate/wsproto"
+)
+
+// newFlagSet declares every setting. Defaults shown by --help are the ones
+// in force.
+func newFlagSet(cfg *reactor.Config, opts *options, stderr io.Writer) *flag.FlagSet {
+	fs := flag.NewFlagSet("wsgate", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprint(stderr, `Usage: wsgate [serve] [flags]
+
+Every flag can also be set as WSGATE_<FLAG> in the environment (upper case,
+dashes as underscores, e.g. WSGATE_MAX_CONNS=50000) or in the --config TOML
+file (max-conns = 50000). Command line > environment > file > default.
+
+Flags:
+`)
+		fs.PrintDefaults()
+	}
+	fs.StringVar(&cfg.Listen, "listen", reactor.DefaultListen, "`address` for WebSocket clients (/ws, /echo)")
+	fs.StringVar(&opts.adminListen, "admin-listen", "127.0.0.1:8081", "`address` for the admin API (publish, health, metrics); keep it private")
+	fs.StringVar(&opts.nodeID, "node-id", "", "node name used in message ids (default: random)")
+	fs.IntVar(&cfg.Loops, "loops", 0, "event loops (0: one per CPU)")
+	fs.BoolVar(&cfg.DisableEcho, "disable-echo", false, "turn off the /echo endpoint")
+
+	fs.IntVar(&cfg.MaxConns, "max-conns", reactor.DefaultMaxConns, "WebSocket connections on this node (over: 503)")
+	fs.IntVar(&cfg.MaxConnsPerIP, "max-conns-per-ip", 0, "WebSocket connections per peer address, 0 for no cap (over: 503)")
+	fs.IntVar(&cfg.Limits.MaxHeaderBytes, "max-header-bytes", wsproto.DefaultMaxHeaderBytes, "handshake request header block, in `bytes` (over: 431)")
+	fs.Int64Var(&cfg.Limits.MaxFrameSize, "max-frame-size", wsproto.DefaultMaxFrameSize, "frame payload, in `bytes` (over: close 1009)")
+	fs.Int64Var(&cfg.Limits.MaxMessageSize, "max-message-size", wsproto.DefaultMaxMessageSize, "message, in `bytes` (over: close 1009)")
+	fs.IntVar(&cfg.MaxDataSize, "max-data-size", reactor.DefaultMaxDataSize, "data of one client publish, in `bytes` (over: error too_large)")
+	fs.IntVar(&cfg.MaxSubscriptions, "max-subscriptions", reactor.DefaultMaxSubscriptions, "channels per connection (over: error too_many_subscriptions)")
+	fs.IntVar(&cfg.MaxOutboundBytes, "max-outbound-bytes", reactor.DefaultMaxOutbound, "unsent `bytes` held per connection before the slow policy applies")
+	fs.Func("slow-policy", "what to do with a slow consumer: close (1008) or drop (error frame \"dropped\") (default close)", func(v string) error {
+		if v != string(reactor.SlowClose) && v != string(reactor.SlowDrop) {
+			return fmt.Errorf("want close or drop")
+		}
+		cfg.SlowPolicy = reactor.SlowPolicy(v)
+		return nil
+	})
+
+	fs.DurationVar(&cfg.HandshakeTimeout, "handshake-timeout", reactor.DefaultHandshakeTimeout, "time to complete the upgrade request")
+	fs.DurationVar(&cfg.PingInterval, "ping-interval", reactor.DefaultPingInterval, "silence after which the server pings")
+	fs.DurationVar(&cfg.PongTimeout, "pong-timeout", reactor.DefaultPongTimeout, "time to answer a ping (over: close 1008)")
+	fs.DurationVar(&cfg.IdleTimeout, "idle-timeout", 0, "time without a data message before close 1000 (0: off)")
+	fs.DurationVar(&cfg.CloseTimeout, "close-timeout", reactor.DefaultCloseTimeout, "time a peer has to answer our close frame")
+	fs.DurationVar(&cfg.DrainWindow, "drain-window", reactor.DefaultDrainWindow, "window over which a draining node spreads its 1001 closes")
+
+	fs.Func("nats", "join a cluster through NATS at `URL[,URL...]` (without it and --nats-listen: single node, in-process relay)", func(v string) error {
+		for _, u := range strings.Split(v, ",") {
+			if u = strings.TrimSpace(u); u != "" {
+				opts.nats.URLs = append(opts.nats.URLs, u)
+			}
+		}
+		return nil
+	})
+	fs.StringVar(&opts.natsListen, "nats-listen", "", "embed a NATS server on `address` (host:port) for a small cluster; other nodes use --nats nats://address")
+	fs.StringVar(&opts.natsMonitor, "nats-monitor", "", "serve the embedded NATS server's HTTP monitoring (/varz, /connz, /subsz) on `address`")
+	fs.StringVar(&opts.nats.Prefix, "nats-prefix", relay.DefaultSubjectPrefix, "NATS subject `prefix`: channel C travels on PREFIX.C")
+	fs.IntVar(&opts.nats.PublishBuffer, "nats-publish-buffer", relay.DefaultPublishBuffer, "`bytes` of publications held while NATS is unreachable (over: publish_failed)")
+	fs.DurationVar(&opts.nats.ReplayDelay, "nats-replay-delay", relay.DefaultReplayDelay, "after reconnecting to NATS, wait this long before re-sending publications held during the outage")
+	fs.StringVar(&opts.natsCreds, "nats-creds", "", "NATS credentials `file` (JWT + nkey)")
+	fs.StringVar(&opts.natsToken, "nats-token", "", "NATS authentication token")
+	fs.StringVar(&opts.natsUser, "nats-user", "", "NATS user name (with --nats-password)")
+	fs.StringVar(&opts.natsPassword, "nats-password", "", "NATS password")
+	fs.StringVar(&opts.natsCA, "nats-tls-ca", "", "CA `file` to verify NATS servers over TLS")
+	fs.StringVar(&opts.natsCert, "nats-tls-cert", "", "client certificate `file` for NATS mutual TLS (with --nats-tls-key)")
+	fs.StringVar(&opts.natsKey, "nats-tls-key", "", "client key `file` for NATS mutual TLS")
+
+	fs.StringVar(&opts.logFormat, "log-format", "text", "log `format`: text or json")
+	fs.StringVar(&opts.logLevel, "log-level", "info", "log `level`: debug, info, warn or error")
+	return fs
+}

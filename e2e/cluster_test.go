@@ -1,0 +1,266 @@
+package e2e
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go"
+
+	"github.com/wsgate/wsgate/internal/wstest"
+)
+
+// natsServer is an external nats-server process.
+type natsServer struct {
+	*process
+	addr, monitor string
+}
+
+func startNATS(t testing.TB, addr, monitor string) *natsServer {
+	t.Helper()
+	host, port := splitHostPort(t, addr)
+	mhost, mport := splitHostPort(t, monitor)
+	_ = mhost
+	p := start(t, "nats-server", "-a", host, "-p", port, "-m", mport)
+	s := &natsServer{process: p, addr: addr, monitor: monitor}
+	waitFor(t, 10*time.Second, "nats-server", func() bool { return s.subscriptions(t) >= 0 })
+	return s
+}
+
+func splitHostPort(t testing.TB, addr string) (string, string) {
+	t.Helper()
+	for i := len(addr) - 1; i >= 0; i-- {
+		if addr[i] == ':' {
+			return addr[:i], addr[i+1:]
+		}
+	}
+	t.Fatalf("bad address %q", addr)
+	return "", ""
+}
+
+// subscriptionsAt counts the subscriptions that wsgate nodes hold on NATS
+// (connections named wsgate-*; the server's own internal ones are left
+// out), from its monitoring endpoint, or -1 while it does not answer.
+func subscriptionsAt(monitor string) int {
+	resp, err := http.Get("http://" + monitor + "/connz?subs=1")
+	if err != nil {
+		return -1
+	}
+	defer resp.Body.Close()
+	var v struct {
+		Connections []struct {
+			Name string   `json:"name"`
+			Subs []string `json:"subscriptions_list"`
+		} `json:"connections"`
+	}
+	if json.NewDecoder(resp.Body).Decode(&v) != nil {
+		return -1
+	}
+	n := 0
+	for _, c := range v.Connections {
+		if strings.HasPrefix(c.Name, "wsgate-") {
+			n += len(c.Subs)
+		}
+	}
+	return n
+}
+
+func (s *natsServer) subscriptions(testing.TB) int { return subscriptionsAt(s.monitor) }
+
+// cluster is three wsgate nodes sharing one NATS.
+type cluster struct {
+	nodes   [3]*node
+	natsURL string
+	monitor string
+}
+
+// startCluster starts three nodes; with embedded set, node a embeds NATS,
+// else they join an external nats-server.
+func startCluster(t testing.TB, embedded bool, ext *natsServer) *cluster {
+	t.Helper()
+	c := &cluster{}
+	if embedded {
+		addr, monitor := freeAddr(t), freeAddr(t)
+		c.natsURL, c.monitor = "nats://"+addr, monitor
+		c.nodes[0] = startNode(t, "--node-id", "a", "--nats-listen", addr, "--nats-monitor", monitor)
+	} else {
+		c.natsURL, c.monitor = "nats://"+ext.addr, ext.monitor
+		c.nodes[0] = startNode(t, "--node-id", "a", "--nats", c.natsURL, "--nats-replay-delay", "1500ms")
+	}
+	c.nodes[1] = startNode(t, "--node-id", "b", "--nats", c.natsURL, "--nats-replay-delay", "1500ms")
+	c.nodes[2] = startNode(t, "--node-id", "c", "--nats", c.natsURL, "--nats-replay-delay", "1500ms")
+	return c
+}
+
+func (c *cluster) urls(path string) []string {
+	return []string{c.nodes[0].url(path), c.nodes[1].url(path), c.nodes[2].url(path)}
+}
+
+// waitSubscriptions waits until NATS holds at least n subscriptions.
+func (c *cluster) waitSubscriptions(t testing.TB, n int) {
+	t.Helper()
+	waitFor(t, 10*time.Second, fmt.Sprintf("%d NATS subscriptions", n), func() bool { return subscriptionsAt(c.monitor) >= n })
+}
+
+// Publications from a client frame on node a, the HTTP API on node b and
+// straight on NATS each reach every subscriber on every node exactly once,
+// in order per publisher.
+func TestClusterDeliversEachPublicationOnceInOrder(t *testing.T) {
+	for _, mode := range []string{"embedded", "external"} {
+		t.Run(mode, func(t *testing.T) {
+			var ext *natsServer
+			if mode == "external" {
+				ext = startNATS(t, freeAddr(t), freeAddr(t))
+			}
+			c := startCluster(t, mode == "embedded", ext)
+			const subs, perPublisher = 60, 200
+			p := subscribers(t, subs, 3*perPublisher, time.Minute, c.urls("/ws?channels=news")...)
+			c.waitSubscriptions(t, 3)
+
+			pub, err := wstest.Dial(c.nodes[0].url("/ws"), 5*time.Second)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer pub.Close()
+			nc, err := nats.Connect(c.natsURL)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer nc.Close()
+
+			var wg sync.WaitGroup
+			wg.Add(3)
+			go func() { // a client frame on node a
+				defer wg.Done()
+				for i := range perPublisher {
+					frame := fmt.Sprintf(`{"type":"publish","channel":"news","data":"A:%d"}`, i)
+					if err := pub.WriteText([]byte(frame)); err != nil {
+						t.Error(err)
+						return
+					}
+				}
+			}()
+			go func() { // the HTTP API of node b
+				defer wg.Done()
+				for i := range perPublisher {
+					c.nodes[1].publish(t, "news", fmt.Sprintf("B:%d", i))
+				}
+			}()
+			go func() { // a backend publishing on NATS directly
+				defer wg.Done()
+				for i := range perPublisher {
+					if err := nc.Publish("wsgate.ch.news", []byte(strconv.Quote(fmt.Sprintf("N:%d", i)))); err != nil {
+						t.Error(err)
+						return
+					}
+				}
+				_ = nc.Flush()
+			}()
+			wg.Wait()
+			s := p.summary(t, time.Minute)
+			if s["messages"] != float64(subs*3*perPublisher) {
+				t.Fatalf("got %v messages, want %d: %v", s["messages"], subs*3*perPublisher, s)
+			}
+		})
+	}
+}
+
+// A node with no subscriber of a channel receives none of its traffic.
+func TestClusterInterestOnlyWhereSubscribed(t *testing.T) {
+	ext := startNATS(t, freeAddr(t), freeAddr(t))
+	c := startCluster(t, false, ext)
+	a, b, cNode := c.nodes[0], c.nodes[1], c.nodes[2]
+	const msgs = 100
+	p := subscribers(t, 10, msgs, time.Minute, a.url("/ws?channels=only-a"))
+	c.waitSubscriptions(t, 1)
+	if got := subscriptionsAt(c.monitor); got != 1 {
+		t.Errorf("nodes hold %d subscriptions on NATS, want 1 (node a's, for its 10 subscribers)", got)
+	}
+	for i := range msgs {
+		b.publish(t, "only-a", fmt.Sprintf("B:%d", i))
+	}
+	p.summary(t, time.Minute)
+
+	relayIn := func(n *node) float64 { return n.stats(t)["relay"].(map[string]any)["messages_in"].(float64) }
+	if got := relayIn(a); got != msgs {
+		t.Errorf("node a received %v messages from NATS, want %d", got, msgs)
+	}
+	if got := relayIn(cNode); got != 0 {
+		t.Errorf("node c has no subscriber but received %v messages from NATS", got)
+	}
+	if got := relayIn(b); got != 0 {
+		t.Errorf("node b (the publisher, no subscribers) received %v messages from NATS", got)
+	}
+}
+
+// NATS restarted in the middle of a stream: delivery resumes on every node,
+// and what node b accepted during the outage reaches every subscriber, in
+// order.
+func TestClusterSurvivesNATSRestart(t *testing.T) {
+	addr, monitor := freeAddr(t), freeAddr(t)
+	ext := startNATS(t, addr, monitor)
+	c := startCluster(t, false, ext)
+	const subs, before, during, after = 30, 100, 50, 100
+	p := subscribers(t, subs, before+during+after, 2*time.Minute, c.urls("/ws?channels=stream")...)
+	c.waitSubscriptions(t, 3)
+	seq := 0
+	publish := func(n int) {
+		for range n {
+			c.nodes[1].publish(t, "stream", fmt.Sprintf("B:%d", seq))
+			seq++
+		}
+	}
+	publish(before)
+
+	ext.cmd.Process.Signal(syscall.SIGKILL)
+	<-ext.done
+	for _, n := range c.nodes {
+		waitFor(t, 10*time.Second, "relay to notice the outage", func() bool {
+			return n.stats(t)["relay"].(map[string]any)["connected"] == false
+		})
+	}
+	publish(during) // held by node b, delivered locally at once
+	if held := c.nodes[1].stats(t)["relay"].(map[string]any)["buffered_bytes"].(float64); held == 0 {
+		t.Fatal("node b holds no publications during the outage")
+	}
+
+	startNATS(t, addr, monitor)
+	for _, n := range c.nodes {
+		waitFor(t, 15*time.Second, "relay to reconnect", func() bool {
+			return n.stats(t)["relay"].(map[string]any)["connected"] == true
+		})
+	}
+	publish(after)
+	s := p.summary(t, time.Minute)
+	if s["messages"] != float64(subs*(before+during+after)) {
+		t.Fatalf("got %v messages, want %d: %v", s["messages"], subs*(before+during+after), s)
+	}
+}
+
+// 9,000 subscribers over three nodes, held by three client processes, all
+// receive a burst of 1,000 messages.
+func TestCluster9000SubscribersReceiveBurst(t *testing.T) {
+	ext := startNATS(t, freeAddr(t), freeAddr(t))
+	c := startCluster(t, false, ext)
+	const perProcess, msgs = 3000, 1000
+	var procs []*process
+	for range 3 {
+		procs = append(procs, subscribers(t, perProcess, msgs, 3*time.Minute, c.urls("/ws?channels=fanout")...))
+	}
+	c.waitSubscriptions(t, 3)
+	for i := range msgs {
+		c.nodes[i%3].publish(t, "fanout", fmt.Sprintf("P%d:%d", i%3, i/3))
+	}
+	for _, p := range procs {
+		s := p.summary(t, 3*time.Minute)
+		if s["messages"] != float64(perProcess*msgs) {
+			t.Fatalf("got %v messages, want %d: %v", s["messages"], perProcess*msgs, s)
+		}
+	}
+}

@@ -1,0 +1,113 @@
+package reactor
+
+import (
+	"sync"
+
+	"github.com/gobwas/ws"
+	"github.com/valyala/bytebufferpool"
+
+	"github.com/wsgate/wsgate/relay"
+	"github.com/wsgate/wsgate/wsproto"
+)
+
+// hub is the node-wide channel registry and the relay's way in. It records,
+// per channel, which loops have subscribers and their topics there, so a
+// publication is framed once and handed to each interested loop once.
+//
+// Lock order: hub.mu, then loop.inboxMu. hub.mu is held briefly on the
+// subscribe path (on a loop) and read-locked on the publish path; no I/O
+// happens under it except relay.Interest, which must not block.
+type hub struct {
+	relay relay.Relay
+	loops int // number of event loops, the length of every channelInfo.topics
+
+	mu       sync.RWMutex
+	channels map[string]*channelInfo
+}
+
+// channelInfo is one channel's subscribers on this node.
+type channelInfo struct {
+	topics []*topic // indexed by loop; nil where the loop has no subscriber
+	active int      // loops with a topic
+}
+
+func newHub(r relay.Relay, loops int) *hub {
+	return &hub{relay: r, loops: loops, channels: make(map[string]*channelInfo)}
+}
+
+// addTopic records that loop idx now has subscribers of t's channel,
+// telling the relay when the node gains its first. Runs on loop idx.
+func (h *hub) addTopic(idx int, t *topic) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	ci := h.channels[t.name]
+	if ci == nil {
+		ci = &channelInfo{topics: make([]*topic, h.loops)}
+		h.channels[t.name] = ci
+		h.relay.Interest(t.name, true)
+	}
+	ci.topics[idx] = t
+	ci.active++
+}
+
+// dropTopic undoes addTopic when the loop's last subscriber leaves.
+func (h *hub) dropTopic(idx int, t *topic) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	ci := h.channels[t.name]
+	if ci == nil || ci.topics[idx] != t {
+		return
+	}
+	ci.topics[idx] = nil
+	if ci.active--; ci.active == 0 {
+		delete(h.channels, t.name)
+		h.relay.Interest(t.name, false)
+	}
+}
+
+// channelCount is the number of channels with a local subscriber.
+func (h *hub) channelCount() int {
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	return len(h.channels)
+}
+
+// Deliver implements relay.Handler: it frames the publication once and
+// queues it on every loop that has subscribers of channel. Any goroutine.
+func (e *Engine) Deliver(channel string, data []byte) {
+	h := e.hub
+	h.mu.RLock()
+	ci := h.channels[channel]
+	if ci == nil {
+		h.mu.RUnlock()
+		return
+	}
+	frame := prepareMessage(channel, data)
+	for idx, t := range ci.topics {
+		if t != nil {
+			frame.Retain(1)
+			e.loopAt(idx).enqueue(delivery{topic: t, frame: frame})
+		}
+	}
+	h.mu.RUnlock()
+	frame.Release()
+}
+
+// prepareMessage frames {"type":"message","channel":C,"data":D} once for
+// every subscriber. channel needs no escaping: ValidChannel admits no byte
+// JSON would escape.
+func prepareMessage(channel string, data []byte) *wsproto.Prepared {
+	const head, mid = `{"type":"message","channel":"`, `","data":`
+	buf := getScratch()
+	buf.B = append(buf.B, head...)
+	buf.B = append(buf.B, channel...)
+	buf.B = append(buf.B, mid...)
+	buf.B = append(buf.B, data...)
+	buf.B = append(buf.B, '}')
+	p := wsproto.Prepare(ws.OpText, buf.B)
+	putScratch(buf)
+	return p
+}
+
+func getScratch() *bytebufferpool.ByteBuffer  { return bytebufferpool.Get() }
+func putScratch(b *bytebufferpool.ByteBuffer) { bytebufferpool.Put(b) }

@@ -1,0 +1,165 @@
+package reactor
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net"
+	"os"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/gobwas/ws"
+
+	"github.com/wsgate/wsgate/internal/wstest"
+)
+
+func TestPingKeepsAnsweringConnectionOpen(t *testing.T) {
+	e := gateway(t, Config{PingInterval: 100 * time.Millisecond, PongTimeout: 50 * time.Millisecond})
+	c := dialWS(t, e, "/ws")
+	_ = c.SetReadDeadline(time.Now().Add(600 * time.Millisecond))
+	if _, _, err := c.ReadMessage(); !errors.Is(err, os.ErrDeadlineExceeded) {
+		t.Fatalf("want only pings for 600ms, got %v", err)
+	}
+	if c.Pings < 3 {
+		t.Fatalf("answered %d pings in 600ms with a 100ms ping interval, want at least 3", c.Pings)
+	}
+	if got := send(t, c, `{"type":"subscribe","channel":"alive","id":1}`); got["type"] != "ack" {
+		t.Fatalf("connection unusable after pings: %v", got)
+	}
+	if n := e.Stats().PongTimeouts; n != 0 {
+		t.Fatalf("pong timeouts = %d", n)
+	}
+}
+
+// rawUpgrade opens a connection and completes the handshake by hand, so the
+// test decides whether anything is ever read or answered.
+func rawUpgrade(t *testing.T, e *Engine, path string) net.Conn {
+	t.Helper()
+	nc, err := net.Dial("tcp", e.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { nc.Close() })
+	req := "GET " + path + " HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
+		"Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n"
+	if _, err := io.WriteString(nc, req); err != nil {
+		t.Fatal(err)
+	}
+	return nc
+}
+
+func TestPongTimeoutClosesSilentConnection(t *testing.T) {
+	e := gateway(t, Config{PingInterval: 50 * time.Millisecond, PongTimeout: 100 * time.Millisecond})
+	nc := rawUpgrade(t, e, "/ws") // reads nothing, answers nothing
+	eventually(t, "a pong timeout", func() bool { return e.Stats().PongTimeouts == 1 })
+	_ = nc.SetReadDeadline(time.Now().Add(5 * time.Second))
+	all, err := io.ReadAll(nc)
+	if err != nil && !errors.Is(err, net.ErrClosed) && !strings.Contains(err.Error(), "reset") {
+		t.Fatalf("want the server to close the connection, got %v", err)
+	}
+	if !strings.Contains(string(all), "pong timeout") {
+		t.Fatalf("the close frame should say pong timeout; got %q", all)
+	}
+	eventually(t, "connection gone", func() bool { return e.Stats().Connections == 0 })
+}
+
+func TestIdleTimeoutClosesConnectionWithoutDataMessages(t *testing.T) {
+	e := gateway(t, Config{IdleTimeout: 200 * time.Millisecond, PingInterval: 50 * time.Millisecond})
+	start := time.Now()
+	c := dialWS(t, e, "/ws") // answers pings, sends no data message
+	ce := expectClose(t, c, 5*time.Second)
+	if ce.Code != ws.StatusNormalClosure || ce.Reason != "idle timeout" {
+		t.Fatalf("close %d %q, want 1000 idle timeout", ce.Code, ce.Reason)
+	}
+	if d := time.Since(start); d < 200*time.Millisecond {
+		t.Fatalf("closed after %s, before the 200ms idle timeout", d)
+	}
+	if c.Pings == 0 {
+		t.Fatal("pings should not count as activity, but none were sent")
+	}
+}
+
+func TestDrainClosesEveryoneWith1001SpreadOverTheWindow(t *testing.T) {
+	const window, clients = 400 * time.Millisecond, 20
+	e, err := New(Config{Listen: "127.0.0.1:0", DrainWindow: window, CloseTimeout: 200 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.Start(); err != nil {
+		t.Fatal(err)
+	}
+	var conns []*wstest.Conn
+	for range clients {
+		conns = append(conns, dialWS(t, e, "/ws?channels=x"))
+	}
+	eventually(t, "all upgraded", func() bool { return e.Stats().Upgraded == clients })
+
+	drained := make(chan error, 1)
+	start := time.Now()
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		drained <- e.Drain(ctx)
+	}()
+	eventually(t, "readiness to turn false", func() bool { return e.Ready() != nil })
+
+	var (
+		mu    sync.Mutex
+		times []time.Duration
+		wg    sync.WaitGroup
+	)
+	for _, c := range conns {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			ce := expectClose(t, c, 5*time.Second)
+			if ce.Code != ws.StatusGoingAway || !strings.HasPrefix(ce.Reason, "draining; retry-after-ms=") {
+				t.Errorf("close %d %q, want 1001 draining; retry-after-ms=N", ce.Code, ce.Reason)
+			}
+			mu.Lock()
+			times = append(times, time.Since(start))
+			mu.Unlock()
+		}()
+	}
+	wg.Wait()
+	if err := <-drained; err != nil {
+		t.Fatalf("drain: %v", err)
+	}
+	first, last := times[0], times[0]
+	for _, d := range times {
+		first, last = min(first, d), max(last, d)
+	}
+	if last > window+time.Second {
+		t.Errorf("last close after %s, window %s", last, window)
+	}
+	if last-first < window/4 {
+		t.Errorf("closes not spread: all within %s of a %s window", last-first, window)
+	}
+}
+
+func TestDrainRefusesNewConnections(t *testing.T) {
+	e, err := New(Config{Listen: "127.0.0.1:0", DrainWindow: time.Second, CloseTimeout: 200 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.Start(); err != nil {
+		t.Fatal(err)
+	}
+	keep := dialWS(t, e, "/ws") // keeps the drain waiting
+	_ = keep
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		_ = e.Drain(context.Background())
+	}()
+	eventually(t, "draining", func() bool { return e.Ready() != nil })
+	_, err = wstest.Dial("ws://"+e.Addr().String()+"/ws", 5*time.Second)
+	var he *wstest.HandshakeError
+	if !errors.As(err, &he) || he.Status != 503 {
+		t.Fatalf("handshake while draining: %v, want 503", err)
+	}
+	<-done
+}
