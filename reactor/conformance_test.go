@@ -767,10 +767,6 @@ func TestConformanceLargeMessages(t *testing.T) {
 // when it answers the close.
 func TestConformanceCloseAfterLargeEcho(t *testing.T) {
 	t.Parallel()
-	skipKnownBug(t, "reactor/conn.go readFrames returns gnet.Close right after answerClose; "+
-		"gnet's eventloop.close writes the outbound buffer only until EAGAIN and then drops the rest, "+
-		"so an echo (and the close frame queued after it) that did not fit in the socket buffer is lost: "+
-		"the client reads a truncated frame and EOF instead of the echo and close 1000")
 	const size = 8 << 20 // more than the kernel's socket buffers take (tcp_wmem max 4 MiB here)
 	limits := wsproto.Limits{MaxFrameSize: size, MaxMessageSize: size}
 	e := startEngine(t, reactor.Config{Limits: limits})

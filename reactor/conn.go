@@ -14,6 +14,7 @@ const (
 	stateHandshake connState = iota // reading the upgrade request
 	stateOpen                       // exchanging frames
 	stateClosing                    // our close or rejection sent; waiting for the peer to go
+	stateClosed                     // gnet closed it (OnClose ran); nothing may touch its fd
 )
 
 // endpoint is what an upgraded connection speaks.
@@ -137,11 +138,23 @@ func (c *conn) readFrames(buf []byte) gnet.Action {
 			l.out = wsproto.AppendFrame(l.out, ws.OpPong, true, m.Payload)
 		case ws.OpClose:
 			c.answerClose(m.Payload)
-			return gnet.Close
+			if c.state == stateOpen && c.gc.OutboundBuffered() == 0 {
+				return gnet.Close // all sent: close TCP first, as the server should (§7.1.1)
+			}
+			// gnet would discard what the socket has not taken yet: wait
+			// for it to go out, then for the peer to close.
+			c.startClosing()
+			return gnet.None
 		}
 		// An unsolicited pong needs no answer (§5.5.3).
 	}
 	c.flush()
+	if c.endpoint == endpointEcho && c.state == stateOpen &&
+		c.gc.OutboundBuffered() > l.eng.cfg.MaxOutboundBytes+int(l.eng.cfg.Limits.MaxMessageSize) {
+		// An echo client that sends without reading is a slow consumer too.
+		l.stats.slowCloses.Add(1)
+		c.closeWith(ws.StatusPolicyViolation, "slow consumer")
+	}
 	return gnet.None
 }
 
@@ -177,10 +190,11 @@ func (c *conn) closeWith(code ws.StatusCode, reason string) {
 }
 
 // flush writes the loop's scratch buffer to c in one call; gnet keeps what
-// the socket does not take.
+// the socket does not take. A failed write makes gnet close c on the spot
+// (OnClose runs inside Write), which leaves c in stateClosed.
 func (c *conn) flush() {
 	l := c.loop
-	if len(l.out) > 0 {
+	if len(l.out) > 0 && c.state != stateClosed {
 		_, _ = c.gc.Write(l.out)
 	}
 	l.resetOut()
@@ -191,6 +205,9 @@ func (c *conn) flush() {
 // keeps the kernel from answering unread data with a reset that would
 // destroy the response in flight. CloseTimeout bounds the wait.
 func (c *conn) startClosing() {
+	if c.state == stateClosed {
+		return // gnet closed it while we wrote: its fd may already be reused
+	}
 	l := c.loop
 	c.state = stateClosing
 	l.leaveAll(c)
@@ -202,7 +219,7 @@ func (c *conn) startClosing() {
 // tryHalfClose shuts our side for writing once gnet has sent everything, so
 // the peer sees EOF after our last byte.
 func (c *conn) tryHalfClose() {
-	if !c.halfClosed && c.gc.OutboundBuffered() == 0 {
+	if c.state == stateClosing && !c.halfClosed && c.gc.OutboundBuffered() == 0 {
 		_ = unix.Shutdown(c.gc.Fd(), unix.SHUT_WR)
 		c.halfClosed = true
 	}

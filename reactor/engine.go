@@ -343,6 +343,7 @@ func (h *handler) OnClose(gc gnet.Conn, _ error) gnet.Action {
 		l.wheel.remove(c)
 		l.leaveAll(c)
 		h.eng.release(c)
+		c.state = stateClosed
 		c.dec.Reset()
 		gc.SetContext(nil)
 	}

@@ -108,15 +108,6 @@ func requireTool(t testing.TB, format string, args ...any) {
 	t.Skip(msg)
 }
 
-// skipKnownBug skips a test that exposes a known, unfixed bug, unless
-// WSGATE_BUG_TESTS=1 asks to run it (to check a fix).
-func skipKnownBug(t testing.TB, diagnosis string) {
-	t.Helper()
-	if os.Getenv("WSGATE_BUG_TESTS") != "1" {
-		t.Skip("BUG: " + diagnosis + " (WSGATE_BUG_TESTS=1 runs this test)")
-	}
-}
-
 // textPayload returns exactly n bytes of valid UTF-8 mixing 1- to 4-byte
 // code points, so text echoes cross rune boundaries at every frame split.
 func textPayload(n int) []byte {

@@ -287,10 +287,6 @@ func TestLifecycleConnectionCount(t *testing.T) {
 // next connection, which may get the same descriptor number.
 func TestLifecycleResetPeerLeavesOthersAlone(t *testing.T) {
 	t.Parallel()
-	skipKnownBug(t, "reactor/conn.go closeWith: when c.flush's write fails (the peer reset), gnet closes the conn "+
-		"inside Write (OnClose runs, the fd is closed), yet closeWith goes on to startClosing: tryHalfClose calls "+
-		"unix.Shutdown on the closed fd number, which another goroutine may already have reused for a newly "+
-		"accepted connection (that client then sees EOF before its 101), and the dead conn is put back in the wheel")
 	e := startEngine(t, reactor.Config{Loops: 1})
 	const rounds = 1500
 	cut := 0

@@ -124,7 +124,9 @@ func (l *loop) fireOpen(c *conn) {
 		// The peer is gone or wedged: no point waiting for a closing handshake.
 		l.eng.stats.pongTimeouts.Add(1)
 		c.closeWith(ws.StatusPolicyViolation, "pong timeout")
-		_ = l.el.Close(c.gc)
+		if c.state != stateClosed {
+			_ = l.el.Close(c.gc)
+		}
 		return
 	case !c.pingSent && now-c.lastRead >= l.ticks(cfg.PingInterval):
 		c.pingSent, c.pingAt = true, now
@@ -140,6 +142,9 @@ var pingFrame = []byte{0x80 | byte(ws.OpPing), 0}
 // scheduleOpen sets an open connection's next timer: the earliest of its
 // drain time, idle deadline, pong deadline and next ping.
 func (l *loop) scheduleOpen(c *conn) {
+	if c.state != stateOpen {
+		return // closed by gnet during a write in this turn
+	}
 	cfg := &l.eng.cfg
 	var at uint32
 	if c.pingSent {
@@ -166,6 +171,9 @@ func earlier(a, b uint32) uint32 {
 // scheduleClosing checks a closing connection every tick until its output
 // is sent (then it can half-close), and then only at its close deadline.
 func (l *loop) scheduleClosing(c *conn) {
+	if c.state != stateClosing {
+		return
+	}
 	if c.halfClosed {
 		l.wheel.schedule(c, c.closeAt)
 	} else {
