@@ -53,9 +53,17 @@ type NATSConfig struct {
 	Logger *slog.Logger
 }
 
-// ErrBufferFull is returned by Publish while NATS is unreachable and the
-// publish buffer is full.
-var ErrBufferFull = errors.New("relay: NATS unreachable and the publish buffer is full")
+// Errors of the NATS relay.
+var (
+	// ErrBufferFull is returned by Publish while NATS is unreachable and
+	// the publish buffer is full.
+	ErrBufferFull = errors.New("relay: NATS unreachable and the publish buffer is full")
+	// ErrTooLarge is returned by Publish for data over the NATS server's
+	// max_payload.
+	ErrTooLarge = errors.New("relay: publication exceeds the NATS server's max_payload")
+	// ErrClosed is returned by Publish after Close.
+	ErrClosed = errors.New("relay: closed")
+)
 
 // NATS relays publications through a NATS server or cluster. It subscribes
 // to a channel's subject only while the node has local subscribers
@@ -81,6 +89,7 @@ type NATS struct {
 	heldBytes int
 
 	delivered, invalid, refused, dropped atomic.Int64
+	closed                               atomic.Bool
 }
 
 type heldPublication struct {
@@ -183,6 +192,13 @@ func (r *NATS) Publish(channel string, data []byte) error {
 	if r.h == nil {
 		return ErrNotStarted
 	}
+	if r.closed.Load() {
+		return ErrClosed
+	}
+	if max := r.nc.MaxPayload(); max > 0 && int64(len(data)) > max {
+		r.refused.Add(1)
+		return ErrTooLarge
+	}
 	subject := r.Subject(channel)
 	r.outMu.Lock()
 	err := errHold
@@ -227,8 +243,11 @@ func (r *NATS) replayAfter(delay time.Duration) {
 	defer r.outMu.Unlock()
 	sent := 0
 	for _, p := range r.held {
-		if err := r.nc.Publish(p.subject, p.data); err != nil {
-			break
+		err := r.nc.Publish(p.subject, p.data)
+		if errors.Is(err, nats.ErrMaxPayload) {
+			r.refused.Add(1) // the new server takes less than the old one did
+		} else if err != nil {
+			break // gone again: keep the rest for the next reconnect
 		}
 		r.heldBytes -= len(p.data)
 		sent++
@@ -299,6 +318,7 @@ func (r *NATS) Stats() Stats {
 
 // Close drains nothing: in-flight messages are at-most-once anyway.
 func (r *NATS) Close() error {
+	r.closed.Store(true)
 	select {
 	case <-r.done:
 	default:
