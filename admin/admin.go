@@ -12,6 +12,7 @@
 package admin
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -85,6 +86,10 @@ func (s *Server) publish(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var req publishRequest
+	if trimmed := bytes.TrimSpace(body); len(trimmed) == 0 || trimmed[0] != '{' {
+		writeError(w, http.StatusBadRequest, "bad_json", "body is not a JSON object")
+		return
+	}
 	if err := json.Unmarshal(body, &req); err != nil {
 		writeError(w, http.StatusBadRequest, "bad_json", "body is not a JSON object: "+err.Error())
 		return

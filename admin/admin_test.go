@@ -34,11 +34,8 @@ func TestMain(m *testing.M) {
 	code := m.Run()
 	if code == 0 {
 		http.DefaultClient.CloseIdleConnections()
-		deadline := time.Now().Add(5 * time.Second)
-		for runtime.NumGoroutine() > before && time.Now().Before(deadline) {
-			time.Sleep(20 * time.Millisecond) // polling for goroutines to exit; nothing to wait on
-		}
-		if n := runtime.NumGoroutine(); n > before {
+		if !eventually(5*time.Second, func() bool { return runtime.NumGoroutine() <= before }) {
+			n := runtime.NumGoroutine()
 			buf := make([]byte, 1<<20)
 			fmt.Fprintf(os.Stderr, "leaked goroutines: %d before, %d after\n%s\n", before, n, buf[:runtime.Stack(buf, true)])
 			code = 1
@@ -94,6 +91,19 @@ func readText(t *testing.T, c *wstest.Conn) string {
 		t.Fatalf("got opcode %v, want text", op)
 	}
 	return string(p)
+}
+
+// eventually polls cond every few milliseconds until it holds or timeout
+// passes, and reports whether it held.
+func eventually(timeout time.Duration, cond func() bool) bool {
+	deadline := time.Now().Add(timeout)
+	for !cond() {
+		if time.Now().After(deadline) {
+			return false
+		}
+		time.Sleep(5 * time.Millisecond) // polling interval, not synchronisation
+	}
+	return true
 }
 
 type response struct {
@@ -262,15 +272,11 @@ func TestHealthAndReadiness(t *testing.T) {
 	drained := make(chan error, 1)
 	go func() { drained <- eng.Drain(ctx) }()
 
-	deadline := time.Now().Add(5 * time.Second)
 	var r response
-	for {
+	eventually(5*time.Second, func() bool {
 		r = do(t, "GET", ts.URL+"/readyz", "")
-		if r.status == http.StatusServiceUnavailable || time.Now().After(deadline) {
-			break
-		}
-		time.Sleep(5 * time.Millisecond) // polling interval
-	}
+		return r.status == http.StatusServiceUnavailable
+	})
 	if r.status != http.StatusServiceUnavailable {
 		t.Fatalf("GET /readyz while draining: status %d %s, want 503", r.status, r.body)
 	}
@@ -334,10 +340,10 @@ func TestMetricsAndStats(t *testing.T) {
 
 	// The delivery counter moves right after the write; poll for it.
 	var m map[string]string
-	deadline := time.Now().Add(5 * time.Second)
-	for m = metrics(t, ts); m["wsgate_deliveries_total"] != "1" && time.Now().Before(deadline); m = metrics(t, ts) {
-		time.Sleep(5 * time.Millisecond) // polling interval
-	}
+	eventually(5*time.Second, func() bool {
+		m = metrics(t, ts)
+		return m["wsgate_deliveries_total"] == "1"
+	})
 	for name, want := range map[string]string{
 		"wsgate_connections":             "1",
 		"wsgate_websocket_connections":   "1",
@@ -433,15 +439,11 @@ func TestRelayDown(t *testing.T) {
 	srv.Shutdown()
 	srv.WaitForShutdown()
 
-	deadline := time.Now().Add(5 * time.Second)
 	var r response
-	for {
+	eventually(5*time.Second, func() bool {
 		r = do(t, "GET", ts.URL+"/readyz", "")
-		if strings.Contains(r.body, "degraded") || time.Now().After(deadline) {
-			break
-		}
-		time.Sleep(5 * time.Millisecond) // polling interval
-	}
+		return strings.Contains(r.body, "degraded")
+	})
 	if got := decode(t, r); r.status != 200 || got["status"] != "degraded" || got["relay"] != "NATS reconnecting" {
 		t.Errorf("GET /readyz with NATS down: %d %s, want 200 {\"status\":\"degraded\",\"relay\":\"NATS reconnecting\"}", r.status, r.body)
 	}

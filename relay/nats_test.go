@@ -397,10 +397,7 @@ func TestNATSOutageOversizedPublication(t *testing.T) {
 		t.Errorf("Publish after reconnecting: %v", err)
 	}
 	want := []string{`"before"`, `"after"`, `"new"`}
-	deadline := time.Now().Add(3 * time.Second)
-	for !equalStrings(h2.on("big"), want) && time.Now().Before(deadline) {
-		time.Sleep(5 * time.Millisecond) // polling interval
-	}
+	eventually(3*time.Second, func() bool { return equalStrings(h2.on("big"), want) })
 	if got := h2.on("big"); !equalStrings(got, want) {
 		t.Errorf("r2 got %q, want %q: the publication over max_payload blocks everything held behind it (Stats %+v)",
 			got, want, r1.Stats())

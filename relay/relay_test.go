@@ -21,11 +21,8 @@ func TestMain(m *testing.M) {
 	before := runtime.NumGoroutine()
 	code := m.Run()
 	if code == 0 {
-		deadline := time.Now().Add(5 * time.Second)
-		for runtime.NumGoroutine() > before && time.Now().Before(deadline) {
-			time.Sleep(20 * time.Millisecond) // polling for goroutines to exit; nothing to wait on
-		}
-		if n := runtime.NumGoroutine(); n > before {
+		if !eventually(5*time.Second, func() bool { return runtime.NumGoroutine() <= before }) {
+			n := runtime.NumGoroutine()
 			buf := make([]byte, 1<<20)
 			fmt.Fprintf(os.Stderr, "leaked goroutines: %d before, %d after\n%s\n", before, n, buf[:runtime.Stack(buf, true)])
 			code = 1
@@ -78,16 +75,24 @@ func (r *recorder) has(channel, data string) bool {
 	return false
 }
 
-// waitFor polls cond every few milliseconds until it holds, failing the test
-// after timeout.
-func waitFor(t *testing.T, timeout time.Duration, what string, cond func() bool) {
-	t.Helper()
+// eventually polls cond every few milliseconds until it holds or timeout
+// passes, and reports whether it held.
+func eventually(timeout time.Duration, cond func() bool) bool {
 	deadline := time.Now().Add(timeout)
 	for !cond() {
 		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %s waiting for %s", timeout, what)
+			return false
 		}
 		time.Sleep(5 * time.Millisecond) // polling interval, not synchronisation
+	}
+	return true
+}
+
+// waitFor is eventually, failing the test on timeout.
+func waitFor(t *testing.T, timeout time.Duration, what string, cond func() bool) {
+	t.Helper()
+	if !eventually(timeout, cond) {
+		t.Fatalf("timed out after %s waiting for %s", timeout, what)
 	}
 }
 

@@ -33,7 +33,7 @@ type options struct {
 func parseConfig(args []string, lookupEnv func(string) (string, bool), stderr io.Writer) (reactor.Config, options, error) {
 	cfg, opts := reactor.Config{}, options{}
 	fs := newFlagSet(&cfg, &opts, stderr)
-	configFile := fs.String("config", "", "TOML `file` with settings named like the flags (e.g. max-conns = 50000)")
+	configFile := fs.String("config", "", "TOML `file` with settings named like the flags (e.g. max-conns = 50000); also WSGATE_CONFIG")
 	if err := fs.Parse(args); err != nil {
 		return cfg, opts, err
 	}
@@ -56,6 +56,9 @@ func parseConfig(args []string, lookupEnv func(string) (string, bool), stderr io
 			set[f.Name] = true
 		}
 	})
+	if v, ok := lookupEnv(envName("config")); ok && !set["config"] {
+		*configFile = v
+	}
 	if *configFile != "" {
 		errs = append(errs, applyFile(fs, *configFile, set))
 	}

@@ -29,7 +29,7 @@ func TestBinary(t *testing.T) {
 		if code != 0 {
 			t.Fatalf("wsgate --help exited %d, want 0:\n%s", code, out)
 		}
-		for _, want := range []string{"Usage: wsgate", "-listen", "-shutdown-timeout"} {
+		for _, want := range []string{"Usage: wsgate", "-listen", "-drain-window"} {
 			if !strings.Contains(out, want) {
 				t.Errorf("wsgate --help does not mention %q:\n%s", want, out)
 			}
@@ -48,7 +48,9 @@ func TestBinary(t *testing.T) {
 	t.Run("SIGTERMClosesWith1001", func(t *testing.T) {
 		t.Parallel()
 		addr := freeAddr(t)
-		cmd := exec.Command(bin, "--listen", addr)
+		// The issue's acceptance form is `wsgate --listen 127.0.0.1:PORT`; the
+		// admin port and a short drain window keep the test hermetic and quick.
+		cmd := exec.Command(bin, "--listen", addr, "--admin-listen", "127.0.0.1:0", "--drain-window", "200ms")
 		var stderr syncBuffer
 		cmd.Stderr = &stderr
 		if err := cmd.Start(); err != nil {
@@ -116,7 +118,7 @@ func TestBinary(t *testing.T) {
 		if code := cmd.ProcessState.ExitCode(); code != 0 {
 			t.Fatalf("exit code %d, want 0", code)
 		}
-		for _, want := range []string{"listening", "shutting down", "stopped"} {
+		for _, want := range []string{"listening", "draining", "stopped"} {
 			if !strings.Contains(stderr.String(), want) {
 				t.Errorf("log does not mention %q:\n%s", want, stderr.String())
 			}
