@@ -212,7 +212,7 @@ func TestApplyDryRunGlobalKeys(t *testing.T) {
 			t.Errorf("dry run does not mention %s (%s)", key, k.Scope)
 		}
 	}
-	for _, dest := range []string{"etc/sysctl.d/90-wsgate.conf", "etc/security/limits.d/90-wsgate.conf", "etc/systemd/system/wsgate.service.d/90-wsgate-tuning.conf"} {
+	for _, dest := range InstallPath {
 		if !strings.Contains(out, "would install "+filepath.Join(root, dest)) {
 			t.Errorf("dry run does not mention installing %s:\n%s", dest, out)
 		}
@@ -236,13 +236,12 @@ func TestApplyFilesInstallAndRevert(t *testing.T) {
 	script := applyScript(t)
 	dir := t.TempDir()
 	root, state := filepath.Join(dir, "root"), filepath.Join(dir, "state")
-	limits := filepath.Join(root, "etc/security/limits.d/90-wsgate.conf")
-	writeFile(t, limits, "# someone's own\n")
-	installed := map[string]string{
-		filepath.Join(root, "etc/sysctl.d/90-wsgate.conf"): SysctlFile,
-		limits: LimitsFile,
-		filepath.Join(root, "etc/systemd/system/wsgate.service.d/90-wsgate-tuning.conf"): SystemdFile,
+	installed := map[string]string{} // destination: profile file
+	for file, dest := range InstallPath {
+		installed[filepath.Join(root, dest)] = file
 	}
+	limits := filepath.Join(root, InstallPath[LimitsFile])
+	writeFile(t, limits, "# someone's own\n")
 	args := []string{"100k", "--only", "files", "--root", root, "--state", state}
 	out, code := run(t, exec.Command(script, args...))
 	if code != 0 {

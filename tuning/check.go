@@ -160,7 +160,7 @@ func openFilesLimit(r Readings) (Constraint, bool) {
 		return Constraint{MaxConns: hard, Math: "hard open-files limit: unlimited"}, true
 	}
 	return Constraint{MaxConns: hard - FDHeadroom, Math: fmt.Sprintf("hard open-files limit (RLIMIT_NOFILE) %s − %s headroom",
-		group(hard), group(FDHeadroom))}, true
+		Thousands(hard), Thousands(FDHeadroom))}, true
 }
 
 func sysctlLimit(key, what string) func(Readings) (Constraint, bool) {
@@ -169,7 +169,7 @@ func sysctlLimit(key, what string) func(Readings) (Constraint, bool) {
 		if !ok {
 			return Constraint{}, false
 		}
-		return Constraint{MaxConns: v - FDHeadroom, Math: fmt.Sprintf("%s %s (%s) − %s headroom", key, group(v), what, group(FDHeadroom))}, true
+		return Constraint{MaxConns: v - FDHeadroom, Math: fmt.Sprintf("%s %s (%s) − %s headroom", key, Thousands(v), what, Thousands(FDHeadroom))}, true
 	}
 }
 
@@ -180,16 +180,16 @@ func fileMaxLimit(r Readings) (Constraint, bool) {
 	}
 	used, _ := r.sysctlInt("fs.file-nr", 0)
 	return Constraint{MaxConns: v - used - FDHeadroom, Math: fmt.Sprintf("fs.file-max %s − %s open on the host now (fs.file-nr) − %s headroom",
-		group(v), group(used), group(FDHeadroom))}, true
+		Thousands(v), Thousands(used), Thousands(FDHeadroom))}, true
 }
 
 // memoryAvailable is what new connections may use: MemAvailable, or less
 // when a cgroup limit leaves less.
 func memoryAvailable(r Readings) (int64, string) {
-	avail, from := r.MemAvailable, fmt.Sprintf("%s MemAvailable", bytesIEC(r.MemAvailable))
+	avail, from := r.MemAvailable, fmt.Sprintf("%s MemAvailable", BytesIEC(r.MemAvailable))
 	if c := r.Cgroup; c != nil && c.Limit-c.Usage < avail {
 		avail = max(c.Limit-c.Usage, 0)
-		from = fmt.Sprintf("(cgroup v%d limit %s − %s in use)", c.Version, bytesIEC(c.Limit), bytesIEC(c.Usage))
+		from = fmt.Sprintf("(cgroup v%d limit %s − %s in use)", c.Version, BytesIEC(c.Limit), BytesIEC(c.Usage))
 	}
 	return avail, from
 }
@@ -200,7 +200,7 @@ func memoryLimit(r Readings) (Constraint, bool) {
 	}
 	avail, from := memoryAvailable(r)
 	return Constraint{MaxConns: avail / BytesPerConn, Math: fmt.Sprintf("%s / %s B per connection (%s kernel + %s wsgate, provisional)",
-		from, group(BytesPerConn), group(KernelBytesPerConn), group(UserBytesPerConn))}, true
+		from, Thousands(BytesPerConn), Thousands(KernelBytesPerConn), Thousands(UserBytesPerConn))}, true
 }
 
 func tcpMemLimit(r Readings) (Constraint, bool) {
@@ -210,7 +210,7 @@ func tcpMemLimit(r Readings) (Constraint, bool) {
 	}
 	perSock := max(TCPMemBytesPerSocket, r.PageSize)
 	return Constraint{MaxConns: high * r.PageSize / perSock, Math: fmt.Sprintf("tcp_mem high %s pages × %s B / %s B, the least a socket with queued data is charged (a broadcast backlogs every subscriber)",
-		group(high), group(r.PageSize), group(perSock))}, true
+		Thousands(high), Thousands(r.PageSize), Thousands(perSock))}, true
 }
 
 func conntrackLimit(r Readings) (Constraint, bool) {
@@ -220,7 +220,7 @@ func conntrackLimit(r Readings) (Constraint, bool) {
 	}
 	inUse, _ := r.sysctlInt("net.netfilter.nf_conntrack_count", 0)
 	return Constraint{MaxConns: v, Math: fmt.Sprintf("nf_conntrack_max %s entries, one per tracked connection (%s in use now)",
-		group(v), group(inUse))}, true
+		Thousands(v), Thousands(inUse))}, true
 }
 
 func portsLimit(r Readings) (Constraint, bool) {
@@ -231,5 +231,5 @@ func portsLimit(r Readings) (Constraint, bool) {
 	reserved := reservedInRange(r.Sysctl["net.ipv4.ip_local_reserved_ports"], f[0], f[1])
 	ports, addrs := f[1]-f[0]+1-reserved, int64(r.LocalAddrs.Usable())
 	return Constraint{MaxConns: ports * addrs, Math: fmt.Sprintf("(%s − %s + 1 − %s reserved) ports × %d source addresses, towards one server address and port",
-		group(f[1]), group(f[0]), group(reserved), addrs)}, true
+		Thousands(f[1]), Thousands(f[0]), Thousands(reserved), addrs)}, true
 }

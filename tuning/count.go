@@ -44,8 +44,8 @@ func FormatCount(n int64) string {
 	return strconv.FormatInt(n, 10)
 }
 
-// group writes n with thousands separators: 1,000,000.
-func group(n int64) string {
+// Thousands writes n with thousands separators: 1,000,000.
+func Thousands(n int64) string {
 	s := strconv.FormatInt(n, 10)
 	neg := strings.HasPrefix(s, "-")
 	s = strings.TrimPrefix(s, "-")
@@ -62,9 +62,9 @@ func group(n int64) string {
 	return b.String()
 }
 
-// bytesIEC writes a byte count in the largest binary unit that keeps it
+// BytesIEC writes a byte count in the largest binary unit that keeps it
 // at or above 1: 5.7 GiB, 512 MiB.
-func bytesIEC(n int64) string {
+func BytesIEC(n int64) string {
 	units := []string{"B", "KiB", "MiB", "GiB", "TiB"}
 	f, i := float64(n), 0
 	for f >= 1024 && i < len(units)-1 {

@@ -27,7 +27,15 @@ func TestFormatCount(t *testing.T) {
 			t.Errorf("FormatCount(%d) = %q, want %q", n, got, want)
 		}
 	}
-	if got := group(1234567); got != "1,234,567" {
-		t.Errorf("group = %q", got)
+	if got := Thousands(1234567); got != "1,234,567" {
+		t.Errorf("Thousands = %q", got)
+	}
+}
+
+func TestBytesIEC(t *testing.T) {
+	for n, want := range map[int64]string{512: "512 B", 6144: "6.0 KiB", 6 << 30: "6.0 GiB"} {
+		if got := BytesIEC(n); got != want {
+			t.Errorf("BytesIEC(%d) = %q, want %q", n, got, want)
+		}
 	}
 }

@@ -23,15 +23,15 @@ func fixFor(name string, r Readings, forConns, have int64) Fix {
 		return openFilesFix(r, forConns, have)
 	case "fs.nr_open":
 		v := setting("fs.nr_open")
-		return sysctl("fs.nr_open", v, fmt.Sprintf("raise fs.nr_open to %s so the open-files limit can reach %s", group(parseOr(v)), group(p.OpenFiles)),
+		return sysctl("fs.nr_open", v, fmt.Sprintf("raise fs.nr_open to %s so the open-files limit can reach %s", Thousands(parseOr(v)), Thousands(p.OpenFiles)),
 			fmt.Sprintf("then raise the open-files limit itself to %d (LimitNOFILE= or ulimit -n)", p.OpenFiles))
 	case "fs.file-max":
 		used, _ := r.sysctlInt("fs.file-nr", 0)
 		v := max(parseOr(setting("fs.file-max")), used+forConns+FDHeadroom)
-		return sysctl("fs.file-max", itoa(v), fmt.Sprintf("raise fs.file-max to %s", group(v)))
+		return sysctl("fs.file-max", itoa(v), fmt.Sprintf("raise fs.file-max to %s", Thousands(v)))
 	case "fs.epoll.max_user_watches":
 		v := setting("fs.epoll.max_user_watches")
-		return sysctl("fs.epoll.max_user_watches", v, fmt.Sprintf("raise fs.epoll.max_user_watches to %s", group(parseOr(v))))
+		return sysctl("fs.epoll.max_user_watches", v, fmt.Sprintf("raise fs.epoll.max_user_watches to %s", Thousands(parseOr(v))))
 	case "memory":
 		return memoryFix(r, forConns)
 	case "net.ipv4.tcp_mem":
@@ -39,7 +39,7 @@ func fixFor(name string, r Readings, forConns, have int64) Fix {
 		return sysctl("net.ipv4.tcp_mem", v, fmt.Sprintf("raise net.ipv4.tcp_mem (pages: low pressure high) to %s", v))
 	case "net.netfilter.nf_conntrack_max":
 		v, buckets := setting("net.netfilter.nf_conntrack_max"), setting("net.netfilter.nf_conntrack_buckets")
-		return sysctl("net.netfilter.nf_conntrack_max", v, fmt.Sprintf("raise net.netfilter.nf_conntrack_max to %s, or stop tracking wsgate's port", group(parseOr(v))),
+		return sysctl("net.netfilter.nf_conntrack_max", v, fmt.Sprintf("raise net.netfilter.nf_conntrack_max to %s, or stop tracking wsgate's port", Thousands(parseOr(v))),
 			fmt.Sprintf("sysctl -w net.netfilter.nf_conntrack_buckets=%s (chains of 4 in a full table)", buckets),
 			"or exempt wsgate's port (8080 unless --listen says otherwise) from tracking: "+
 				"iptables -t raw -I PREROUTING -p tcp --dport 8080 -j NOTRACK; iptables -t raw -I OUTPUT -p tcp --sport 8080 -j NOTRACK")
@@ -53,19 +53,19 @@ func openFilesFix(r Readings, forConns, have int64) Fix {
 	v := forConns + FDHeadroom
 	f := Fix{For: forConns, Key: "RLIMIT_NOFILE", Value: itoa(v),
 		Change: fmt.Sprintf("raise the hard open-files limit from %s to %s (%s connections + %s headroom)",
-			group(r.OpenFiles.Hard), group(v), group(forConns), group(FDHeadroom))}
+			Thousands(r.OpenFiles.Hard), Thousands(v), Thousands(forConns), Thousands(FDHeadroom))}
 	if nrOpen, ok := r.sysctlInt("fs.nr_open", 0); ok && v > nrOpen {
 		f.Commands = append(f.Commands, fmt.Sprintf("first, as the limit cannot exceed fs.nr_open (%s): sysctl -w fs.nr_open=%d",
-			group(nrOpen), roundUp(v, 1<<20)))
+			Thousands(nrOpen), roundUp(v, 1<<20)))
 	}
 	f.Commands = append(f.Commands,
 		fmt.Sprintf("systemd: LimitNOFILE=%d in /etc/systemd/system/wsgate.service.d/90-wsgate-tuning.conf, then systemctl daemon-reload and restart wsgate", v),
 		fmt.Sprintf("shell, as root: ulimit -n %d before starting wsgate", v),
 		fmt.Sprintf("login sessions: \"* hard nofile %d\" and \"* soft nofile %d\" in /etc/security/limits.d/90-wsgate.conf", v, v),
-		fmt.Sprintf("%s does all of the above", applyHint(forConns)))
+		fmt.Sprintf("or install a whole profile, which does all of this: %s", applyHint(forConns)))
 	if have > 0 {
 		f.Commands = append(f.Commands, fmt.Sprintf("where this cap cannot be raised: run %d wsgate processes of up to %s connections each (docs/tuning.md, \"Several processes per host\")",
-			ceilDiv(forConns, have), group(have)))
+			ceilDiv(forConns, have), Thousands(have)))
 	}
 	return f
 }
@@ -80,12 +80,12 @@ func memoryFix(r Readings, forConns int64) Fix {
 		}
 		return Fix{For: forConns, Key: "memory", Value: itoa(v),
 			Change: fmt.Sprintf("raise the cgroup memory limit from %s to %s (%s in use + %s connections × %s B)",
-				bytesIEC(c.Limit), bytesIEC(v), bytesIEC(c.Usage), group(forConns), group(BytesPerConn)),
+				BytesIEC(c.Limit), BytesIEC(v), BytesIEC(c.Usage), Thousands(forConns), Thousands(BytesPerConn)),
 			Commands: []string{cmd}}
 	}
 	return Fix{For: forConns, Key: "memory", Value: itoa(need),
 		Change: fmt.Sprintf("%s connections need %s available (%s B each); this host has %s",
-			group(forConns), bytesIEC(need), group(BytesPerConn), bytesIEC(r.MemAvailable)),
+			Thousands(forConns), BytesIEC(need), Thousands(BytesPerConn), BytesIEC(r.MemAvailable)),
 		Commands: []string{"free memory, add RAM, or spread the connections over more hosts"}}
 }
 
@@ -102,7 +102,7 @@ func portsFix(r Readings, forConns int64) Fix {
 	fix := Fix{For: forConns, Key: "net.ipv4.ip_local_port_range", Value: fmt.Sprintf("%d %d", from, to)}
 	var change []string
 	if len(f) != 2 || from != f[0] || to != f[1] {
-		change = append(change, fmt.Sprintf("widen the ephemeral port range to %d-%d (%s ports per source address)", from, to, group(ports)))
+		change = append(change, fmt.Sprintf("widen the ephemeral port range to %d-%d (%s ports per source address)", from, to, Thousands(ports)))
 		fix.Commands = append(fix.Commands, fmt.Sprintf("sysctl -w net.ipv4.ip_local_port_range=\"%d %d\"", from, to))
 	}
 	if addrs > have {

@@ -75,7 +75,7 @@ func NewProfile(target int64, host *Readings) Profile {
 		Key: "fs.file-max", Value: itoa(hostFiles),
 		Purpose: "Open files for the whole host. wsgate holds one per connection; a load generator " +
 			"or a second wsgate process on the same host holds as many again.",
-		Math: fmt.Sprintf("2 × %s open files per process + 65,536 for everything else = %s", group(nofile), group(hostFiles)),
+		Math: fmt.Sprintf("2 × %s open files per process + 65,536 for everything else = %s", Thousands(nofile), Thousands(hostFiles)),
 	})
 	nrOpen := roundUp(nofile, 1<<20)
 	add(Setting{
@@ -83,13 +83,13 @@ func NewProfile(target int64, host *Readings) Profile {
 		Purpose: "The most open files one process may be allowed: the ceiling for LimitNOFILE and " +
 			"limits.conf's nofile, which are refused above it.",
 		Math: fmt.Sprintf("%s open files per process, rounded up to a multiple of 1,048,576 (the kernel default) = %s",
-			group(nofile), group(nrOpen)),
+			Thousands(nofile), Thousands(nrOpen)),
 	})
 	add(Setting{
 		Key: "fs.epoll.max_user_watches", Value: itoa(hostFiles),
 		Purpose: "Sockets one user may register with epoll, summed over that user's processes: one " +
 			"per connection (about 160 B of kernel memory each), for wsgate and for a load generator run by the same user.",
-		Math: fmt.Sprintf("2 × %s + 65,536 = %s", group(nofile), group(hostFiles)),
+		Math: fmt.Sprintf("2 × %s + 65,536 = %s", Thousands(nofile), Thousands(hostFiles)),
 	})
 	add(tcpMem(n, p.PageSize, host, &p.Notes))
 	add(Setting{
@@ -98,7 +98,7 @@ func NewProfile(target int64, host *Readings) Profile {
 			"is trimmed towards min, so min is one page. Clients send small frames, so the default starts at " +
 			"16 KiB (the kernel's is 128 KiB) and autotuning grows a busy socket up to max, 4 × the 1 MiB --max-message-size.",
 		Math: fmt.Sprintf("min 4,096 = one page; %s connections × 16 KiB default = %s if every receive buffer "+
-			"filled at once, which tcp_mem's high mark caps", group(n), bytesIEC(n*16384)),
+			"filled at once, which tcp_mem's high mark caps", Thousands(n), BytesIEC(n*16384)),
 	})
 	add(Setting{
 		Key: "net.ipv4.tcp_wmem", Value: "4096 16384 4194304",
@@ -106,26 +106,26 @@ func NewProfile(target int64, host *Readings) Profile {
 			"so the budget is explicit. Under tcp_mem pressure each socket is trimmed towards min, one page; " +
 			"what the kernel will not take waits in wsgate, bounded by --max-outbound-bytes.",
 		Math: fmt.Sprintf("min 4,096 = one page; %s connections × 16 KiB default = %s if every send buffer "+
-			"filled at once, which tcp_mem's high mark caps", group(n), bytesIEC(n*16384)),
+			"filled at once, which tcp_mem's high mark caps", Thousands(n), BytesIEC(n*16384)),
 	})
 	add(Setting{
 		Key: "net.core.somaxconn", Value: itoa(burst),
 		Purpose: "Accept queue per listener (gnet passes this as the listen backlog). After a deploy the " +
 			"clients reconnect together; a full queue drops their handshakes and they retry later.",
 		Math: fmt.Sprintf("1%% of %s connections arriving at once, between 4,096 and 65,535 (the backlog is 16 bits) = %s",
-			group(n), group(burst)),
+			Thousands(n), Thousands(burst)),
 	})
 	add(Setting{
 		Key: "net.ipv4.tcp_max_syn_backlog", Value: itoa(2 * burst),
 		Purpose: "Half-open connections (SYN received) per listener. Past it the kernel answers with SYN " +
 			"cookies; twice the accept queue keeps the storm's SYNs out of cookie mode.",
-		Math: fmt.Sprintf("2 × somaxconn %s = %s", group(burst), group(2*burst)),
+		Math: fmt.Sprintf("2 × somaxconn %s = %s", Thousands(burst), Thousands(2*burst)),
 	})
 	add(Setting{
 		Key: "net.core.netdev_max_backlog", Value: itoa(burst),
 		Purpose: "Packets per CPU waiting for the network stack (loopback traffic queues here too). The " +
 			"kernel default of 1,000 drops packets during a reconnect storm.",
-		Math: fmt.Sprintf("one packet per storm connection per CPU = somaxconn = %s", group(burst)),
+		Math: fmt.Sprintf("one packet per storm connection per CPU = somaxconn = %s", Thousands(burst)),
 	})
 	add(Setting{
 		Key: "net.ipv4.tcp_fin_timeout", Value: "15",
@@ -136,20 +136,20 @@ func NewProfile(target int64, host *Readings) Profile {
 		Key: "net.ipv4.tcp_max_orphans", Value: itoa(n),
 		Purpose: "Sockets closed by wsgate but not yet finished in the kernel. A drain orphans every " +
 			"connection within --drain-window; past this cap the kernel resets them and logs \"too many orphaned sockets\".",
-		Math: fmt.Sprintf("one per connection = %s", group(n)),
+		Math: fmt.Sprintf("one per connection = %s", Thousands(n)),
 	})
 	add(Setting{
 		Key: "net.ipv4.tcp_max_tw_buckets", Value: itoa(n),
 		Purpose: "Sockets in TIME_WAIT. Connections wsgate closes (drain, timeouts) wait here 60 s; past " +
 			"the cap the kernel drops them early and logs \"time wait bucket table overflow\".",
-		Math: fmt.Sprintf("one per connection = %s", group(n)),
+		Math: fmt.Sprintf("one per connection = %s", Thousands(n)),
 	})
 	add(Setting{
 		Key: "net.ipv4.ip_local_port_range", Value: "10000 65535",
 		Purpose: "Client side only (wsbench, outbound NATS): source ports for outgoing connections. Accepted " +
 			"connections use none. Starting at 10,000 keeps ephemeral ports off the services below it, wsgate's 8080 and 8081 included.",
 		Math: fmt.Sprintf("65,535 − 10,000 + 1 = 55,536 connections per source address to one server address and port; "+
-			"%s connections need %s source addresses", group(n), group(ceilDiv(n, 55536))),
+			"%s connections need %s source addresses", Thousands(n), Thousands(ceilDiv(n, 55536))),
 	})
 	add(Setting{
 		Key: "net.ipv4.tcp_tw_reuse", Value: "1",
@@ -163,14 +163,14 @@ func NewProfile(target int64, host *Readings) Profile {
 		Purpose: "Connections the firewall tracks. Each wsgate connection takes an entry (about 320 B) and keeps " +
 			"it for 120 s after closing, so a drain followed by reconnection holds two per client. Better still, " +
 			"exempt wsgate's port from tracking (docs/tuning.md).",
-		Math:     fmt.Sprintf("2 × %s connections = %s entries, about %s", group(n), group(conntrack), bytesIEC(conntrack*320)),
+		Math:     fmt.Sprintf("2 × %s connections = %s entries, about %s", Thousands(n), Thousands(conntrack), BytesIEC(conntrack*320)),
 		Optional: why,
 	})
 	add(Setting{
 		Key: "net.netfilter.nf_conntrack_buckets", Value: itoa(conntrack / 4),
 		Purpose: "Hash buckets of the conntrack table; lookups walk one bucket's chain on every packet.",
 		Math: fmt.Sprintf("nf_conntrack_max %s / 4 = %s, chains of 4 entries in a full table",
-			group(conntrack), group(conntrack/4)),
+			Thousands(conntrack), Thousands(conntrack/4)),
 		Optional: why,
 	})
 	return p
@@ -185,18 +185,18 @@ func tcpMem(n, page int64, host *Readings, notes *[]string) Setting {
 	high := 3 * n * perSock
 	math := fmt.Sprintf("low %s pages = %s connections × %d page (%s B, the least a socket with queued data is charged); "+
 		"pressure 2 × low; high 3 × low = %s of socket buffers",
-		group(n*perSock), group(n), perSock, group(page), bytesIEC(high*page))
+		Thousands(n*perSock), Thousands(n), perSock, Thousands(page), BytesIEC(high*page))
 	if host != nil && host.MemTotal > 0 {
 		room := (host.MemTotal - host.MemTotal/10 - n*BytesPerConn) / page
 		if high > room {
 			high = max(room, n*perSock)
 			math += fmt.Sprintf("; capped for this host: (%s RAM − 10%% − %s connections × %s B) / %s B = %s pages",
-				bytesIEC(host.MemTotal), group(n), group(BytesPerConn), group(page), group(max(room, 0)))
+				BytesIEC(host.MemTotal), Thousands(n), Thousands(BytesPerConn), Thousands(page), Thousands(max(room, 0)))
 		}
 		if room < n*perSock {
 			*notes = append(*notes, fmt.Sprintf("%s connections need %s of RAM (%s B each) plus %s of socket buffers "+
-				"when all are backlogged; this host has %s", group(n), bytesIEC(n*BytesPerConn), group(BytesPerConn),
-				bytesIEC(n*perSock*page), bytesIEC(host.MemTotal)))
+				"when all are backlogged; this host has %s", Thousands(n), BytesIEC(n*BytesPerConn), Thousands(BytesPerConn),
+				BytesIEC(n*perSock*page), BytesIEC(host.MemTotal)))
 		}
 	}
 	return Setting{

@@ -113,8 +113,8 @@ func TestProfileLinesCommented(t *testing.T) {
 			if !computed[l.Key] {
 				continue
 			}
-			if !strings.Contains(strings.Join(l.Comments, " "), group(firstInt(l.Value))) {
-				t.Errorf("%s: %s = %s: no comment shows the arithmetic giving %s", name, l.Key, l.Value, group(firstInt(l.Value)))
+			if !strings.Contains(strings.Join(l.Comments, " "), Thousands(firstInt(l.Value))) {
+				t.Errorf("%s: %s = %s: no comment shows the arithmetic giving %s", name, l.Key, l.Value, Thousands(firstInt(l.Value)))
 			}
 		}
 	}

@@ -6,14 +6,19 @@ import (
 )
 
 // The file names of a profile directory (tuning/profiles/NAME, or the one
-// `wsgate tune profile --dir` writes), which tuning/apply.sh installs as
-// /etc/sysctl.d/90-wsgate.conf, /etc/security/limits.d/90-wsgate.conf and
-// /etc/systemd/system/wsgate.service.d/90-wsgate-tuning.conf.
+// `wsgate tune profile --dir` writes).
 const (
 	SysctlFile  = "sysctl.conf"
 	LimitsFile  = "limits.conf"
 	SystemdFile = "wsgate.service.d.conf"
 )
+
+// InstallPath is where tuning/apply.sh installs each file of a profile.
+var InstallPath = map[string]string{
+	SysctlFile:  "/etc/sysctl.d/90-wsgate.conf",
+	LimitsFile:  "/etc/security/limits.d/90-wsgate.conf",
+	SystemdFile: "/etc/systemd/system/wsgate.service.d/90-wsgate-tuning.conf",
+}
 
 // Files returns the profile's three files by name.
 func (p Profile) Files() map[string][]byte {
@@ -28,9 +33,9 @@ func (p Profile) Files() map[string][]byte {
 // under comments giving its purpose and arithmetic.
 func (p Profile) SysctlConf() []byte {
 	var b strings.Builder
-	p.header(&b, "kernel settings (sysctl.d)", "/etc/sysctl.d/90-wsgate.conf; `sysctl --system` or a reboot loads it")
+	p.header(&b, "kernel settings (sysctl.d)", InstallPath[SysctlFile]+"; `sysctl --system` or a reboot loads it")
 	comment(&b, "Budget: %s connections × (%s B kernel + %s B wsgate) = %s of RAM for idle connections (docs/tuning.md).",
-		group(p.Target), group(KernelBytesPerConn), group(UserBytesPerConn), bytesIEC(p.Target*BytesPerConn))
+		Thousands(p.Target), Thousands(KernelBytesPerConn), Thousands(UserBytesPerConn), BytesIEC(p.Target*BytesPerConn))
 	comment(&b, "A leading \"-\" marks a key that may be missing; loading the file then skips it (sysctl.d(5)). "+
 		"Which keys act per network namespace is listed in tuning/keys.conf.")
 	for _, s := range p.Sysctl {
@@ -57,7 +62,7 @@ func (p Profile) SysctlConf() []byte {
 func (p Profile) LimitsConf() []byte {
 	var b strings.Builder
 	p.header(&b, "open-files limit for login sessions (pam_limits)",
-		"/etc/security/limits.d/90-wsgate.conf; it takes effect at the next login")
+		InstallPath[LimitsFile]+"; it takes effect at the next login")
 	comment(&b, "Services started by systemd ignore this file: see wsgate.service.d.conf.")
 	b.WriteString("\n")
 	comment(&b, "Open files for everyone but root: %s", p.nofileMath())
@@ -72,26 +77,26 @@ func (p Profile) LimitsConf() []byte {
 func (p Profile) SystemdDropIn() []byte {
 	var b strings.Builder
 	p.header(&b, "systemd drop-in for wsgate.service",
-		"/etc/systemd/system/wsgate.service.d/90-wsgate-tuning.conf, then `systemctl daemon-reload` and restart wsgate")
+		InstallPath[SystemdFile]+", then `systemctl daemon-reload` and restart wsgate")
 	b.WriteString("[Service]\n")
 	comment(&b, "Open files, soft and hard: %s", p.nofileMath())
 	comment(&b, "systemd fails to start the unit above fs.nr_open, so sysctl.conf must be loaded first.")
 	fmt.Fprintf(&b, "LimitNOFILE=%d\n", p.OpenFiles)
 	comment(&b, "No TasksMax, LimitNPROC or LimitMEMLOCK: wsgate runs one thread per event loop plus the Go "+
 		"runtime's few, and locks no memory. If you set MemoryMax, give it at least %s "+
-		"(%s connections × %s B, the same budget as above).", bytesIEC(p.Target*BytesPerConn), group(p.Target), group(BytesPerConn))
+		"(%s connections × %s B, the same budget as above).", BytesIEC(p.Target*BytesPerConn), Thousands(p.Target), Thousands(BytesPerConn))
 	return []byte(b.String())
 }
 
 func (p Profile) nofileMath() string {
 	return fmt.Sprintf("%s connections + %s headroom (listeners, epoll, admin API, NATS, logs, handshakes in flight) = %s",
-		group(p.Target), group(FDHeadroom), group(p.OpenFiles))
+		Thousands(p.Target), Thousands(FDHeadroom), Thousands(p.OpenFiles))
 }
 
 func (p Profile) header(b *strings.Builder, what, install string) {
-	comment(b, "wsgate tuning profile %q: %s for %s concurrent WebSocket connections.", p.Name, what, group(p.Target))
+	comment(b, "wsgate tuning profile %q: %s for %s concurrent WebSocket connections.", p.Name, what, Thousands(p.Target))
 	if p.Tailored != "" {
-		comment(b, "Tailored by `wsgate tune profile` to this host (Linux %s, %s-byte pages).", p.Tailored, group(p.PageSize))
+		comment(b, "Tailored by `wsgate tune profile` to this host (Linux %s, %s-byte pages).", p.Tailored, Thousands(p.PageSize))
 		for _, n := range p.Notes {
 			comment(b, "WARNING: %s.", n)
 		}
