@@ -39,6 +39,9 @@ func main() {
 // run is main without os.Exit, returning the exit code: 0 after a clean
 // shutdown, 2 for bad usage, 1 for a failure to serve.
 func run(args []string, stderr io.Writer) int {
+	if len(args) > 0 && args[0] == "tune" {
+		return runTune(args[1:], os.Stdout, stderr)
+	}
 	if len(args) > 0 && args[0] == "serve" {
 		args = args[1:]
 	}
