@@ -73,6 +73,7 @@ func run(args []string, stderr io.Writer) int {
 		logger.Error("cannot listen for the admin API", "addr", opts.adminListen, "err", err)
 		return 1
 	}
+	logCapacity(logger, eng.Config().MaxConns)
 	if err := eng.Start(); err != nil {
 		logger.Error("cannot start", "err", err)
 		return 1

@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"sort"
@@ -234,4 +235,28 @@ func profileFiles(target int64, name string, stderr io.Writer) (map[string][]byt
 		fmt.Fprintf(stderr, "wsgate tune profile: warning: %s\n", n)
 	}
 	return p.Files(), nil
+}
+
+// logCapacity logs this host's capacity estimate at start-up, and warns
+// when maxConns (--max-conns) is above it, naming every limit below
+// maxConns and the change that lifts the binding one.
+func logCapacity(logger *slog.Logger, maxConns int) {
+	rep, err := tuning.Estimate(int64(maxConns))
+	if err != nil {
+		logger.Warn("no capacity estimate", "err", err)
+		return
+	}
+	logger.Info("capacity estimate", "connections", rep.Estimate, "binding", rep.Binding)
+	if rep.Reachable || rep.Fix == nil {
+		return
+	}
+	var below []string
+	for _, c := range rep.Constraints {
+		if c.Fix != nil {
+			below = append(below, fmt.Sprintf("%s (%d)", c.Name, c.MaxConns))
+		}
+	}
+	logger.Warn("--max-conns is above this host's capacity estimate",
+		"max_conns", maxConns, "estimate", rep.Estimate, "below_max_conns", strings.Join(below, ", "),
+		"fix", rep.Fix.Change, "details", fmt.Sprintf("wsgate tune check --target %d", maxConns))
 }

@@ -3,6 +3,8 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
+	"log/slog"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -284,5 +286,44 @@ func TestRunDispatchesTune(t *testing.T) {
 	var stderr bytes.Buffer
 	if code := run([]string{"tune"}, &stderr); code != 2 || !strings.Contains(stderr.String(), "wsgate tune check") {
 		t.Errorf("run(tune): exit %d\n%s", code, stderr.String())
+	}
+}
+
+func TestLogCapacity(t *testing.T) {
+	rep, err := tuning.Estimate(0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		maxConns int
+		warn     bool
+	}{
+		{int(rep.Estimate) + 1, true},
+		{int(rep.Estimate), false},
+	} {
+		var buf bytes.Buffer
+		logCapacity(slog.New(slog.NewJSONHandler(&buf, nil)), tc.maxConns)
+		var info, warn map[string]any
+		for _, line := range strings.Split(strings.TrimSpace(buf.String()), "\n") {
+			var rec map[string]any
+			if err := json.Unmarshal([]byte(line), &rec); err != nil {
+				t.Fatal(err)
+			}
+			switch rec["level"] {
+			case "INFO":
+				info = rec
+			case "WARN":
+				warn = rec
+			}
+		}
+		if info == nil || info["msg"] != "capacity estimate" || info["binding"] == nil {
+			t.Errorf("max-conns %d: no capacity estimate logged:\n%s", tc.maxConns, buf.String())
+		}
+		if (warn != nil) != tc.warn {
+			t.Errorf("max-conns %d, estimate %d: warned %v, want %v:\n%s", tc.maxConns, rep.Estimate, warn != nil, tc.warn, buf.String())
+		}
+		if warn != nil && !strings.Contains(fmt.Sprint(warn["below_max_conns"]), rep.Binding) {
+			t.Errorf("the warning does not name the binding constraint %s: %v", rep.Binding, warn)
+		}
 	}
 }
