@@ -62,118 +62,164 @@ func NewProfile(target int64, host *Readings) Profile {
 			p.PageSize = host.PageSize
 		}
 	}
-	n, nofile, burst := target, p.OpenFiles, storm(target)
-	add := func(s Setting) {
-		if host != nil {
-			s = keepHigher(s, host)
-		}
-		p.Sysctl = append(p.Sysctl, s)
+	settings := [][]Setting{
+		fileSettings(p.OpenFiles),
+		{tcpMem(target, p.PageSize, host, &p.Notes)},
+		bufferSettings(target),
+		acceptSettings(target),
+		closeSettings(target),
+		clientSettings(target),
+		conntrackSettings(target),
 	}
+	for _, group := range settings {
+		for _, s := range group {
+			if host != nil {
+				s = keepHigher(s, host)
+			}
+			p.Sysctl = append(p.Sysctl, s)
+		}
+	}
+	return p
+}
 
+// fileSettings size the open-file ceilings for nofile descriptors per
+// process.
+func fileSettings(nofile int64) []Setting {
 	hostFiles := 2*nofile + 65536
-	add(Setting{
-		Key: "fs.file-max", Value: itoa(hostFiles),
-		Purpose: "Open files for the whole host. wsgate holds one per connection; a load generator " +
-			"or a second wsgate process on the same host holds as many again.",
-		Math: fmt.Sprintf("2 × %s open files per process + 65,536 for everything else = %s", Thousands(nofile), Thousands(hostFiles)),
-	})
 	nrOpen := roundUp(nofile, 1<<20)
-	add(Setting{
-		Key: "fs.nr_open", Value: itoa(nrOpen),
-		Purpose: "The most open files one process may be allowed: the ceiling for LimitNOFILE and " +
-			"limits.conf's nofile, which are refused above it.",
-		Math: fmt.Sprintf("%s open files per process, rounded up to a multiple of 1,048,576 (the kernel default) = %s",
-			Thousands(nofile), Thousands(nrOpen)),
-	})
-	add(Setting{
-		Key: "fs.epoll.max_user_watches", Value: itoa(hostFiles),
-		Purpose: "Sockets one user may register with epoll, summed over that user's processes: one " +
-			"per connection (about 160 B of kernel memory each), for wsgate and for a load generator run by the same user.",
-		Math: fmt.Sprintf("2 × %s + 65,536 = %s", Thousands(nofile), Thousands(hostFiles)),
-	})
-	add(tcpMem(n, p.PageSize, host, &p.Notes))
-	add(Setting{
-		Key: "net.ipv4.tcp_rmem", Value: "4096 16384 4194304",
-		Purpose: "Receive buffer per socket: min, default, max in bytes. Under tcp_mem pressure each socket " +
-			"is trimmed towards min, so min is one page. Clients send small frames, so the default starts at " +
-			"16 KiB (the kernel's is 128 KiB) and autotuning grows a busy socket up to max, 4 × the 1 MiB --max-message-size.",
-		Math: fmt.Sprintf("min 4,096 = one page; %s connections × 16 KiB default = %s if every receive buffer "+
-			"filled at once, which tcp_mem's high mark caps", Thousands(n), BytesIEC(n*16384)),
-	})
-	add(Setting{
-		Key: "net.ipv4.tcp_wmem", Value: "4096 16384 4194304",
-		Purpose: "Send buffer per socket: min, default, max in bytes; the kernel's defaults, written out " +
-			"so the budget is explicit. Under tcp_mem pressure each socket is trimmed towards min, one page; " +
-			"what the kernel will not take waits in wsgate, bounded by --max-outbound-bytes.",
-		Math: fmt.Sprintf("min 4,096 = one page; %s connections × 16 KiB default = %s if every send buffer "+
-			"filled at once, which tcp_mem's high mark caps", Thousands(n), BytesIEC(n*16384)),
-	})
-	add(Setting{
-		Key: "net.core.somaxconn", Value: itoa(burst),
-		Purpose: "Accept queue per listener (gnet passes this as the listen backlog). After a deploy the " +
-			"clients reconnect together; a full queue drops their handshakes and they retry later.",
-		Math: fmt.Sprintf("1%% of %s connections arriving at once, between 4,096 and 65,535 (the backlog is 16 bits) = %s",
-			Thousands(n), Thousands(burst)),
-	})
-	add(Setting{
-		Key: "net.ipv4.tcp_max_syn_backlog", Value: itoa(2 * burst),
-		Purpose: "Half-open connections (SYN received) per listener. Past it the kernel answers with SYN " +
-			"cookies; twice the accept queue keeps the storm's SYNs out of cookie mode.",
-		Math: fmt.Sprintf("2 × somaxconn %s = %s", Thousands(burst), Thousands(2*burst)),
-	})
-	add(Setting{
-		Key: "net.core.netdev_max_backlog", Value: itoa(burst),
-		Purpose: "Packets per CPU waiting for the network stack (loopback traffic queues here too). The " +
-			"kernel default of 1,000 drops packets during a reconnect storm.",
-		Math: fmt.Sprintf("one packet per storm connection per CPU = somaxconn = %s", Thousands(burst)),
-	})
-	add(Setting{
-		Key: "net.ipv4.tcp_fin_timeout", Value: "15",
-		Purpose: "Seconds a closed socket waits in FIN_WAIT_2 for the peer's FIN. A drain closes every " +
-			"connection from our side; 15 s instead of 60 frees the orphans four times sooner.",
-	})
-	add(Setting{
-		Key: "net.ipv4.tcp_max_orphans", Value: itoa(n),
-		Purpose: "Sockets closed by wsgate but not yet finished in the kernel. A drain orphans every " +
-			"connection within --drain-window; past this cap the kernel resets them and logs \"too many orphaned sockets\".",
-		Math: fmt.Sprintf("one per connection = %s", Thousands(n)),
-	})
-	add(Setting{
-		Key: "net.ipv4.tcp_max_tw_buckets", Value: itoa(n),
-		Purpose: "Sockets in TIME_WAIT. Connections wsgate closes (drain, timeouts) wait here 60 s; past " +
-			"the cap the kernel drops them early and logs \"time wait bucket table overflow\".",
-		Math: fmt.Sprintf("one per connection = %s", Thousands(n)),
-	})
-	add(Setting{
-		Key: "net.ipv4.ip_local_port_range", Value: "10000 65535",
-		Purpose: "Client side only (wsbench, outbound NATS): source ports for outgoing connections. Accepted " +
-			"connections use none. Starting at 10,000 keeps ephemeral ports off the services below it, wsgate's 8080 and 8081 included.",
-		Math: fmt.Sprintf("65,535 − 10,000 + 1 = 55,536 connections per source address to one server address and port; "+
-			"%s connections need %s source addresses", Thousands(n), Thousands(ceilDiv(n, 55536))),
-	})
-	add(Setting{
-		Key: "net.ipv4.tcp_tw_reuse", Value: "1",
-		Purpose: "Client side only: lets a new outgoing connection take a source port still in TIME_WAIT " +
-			"when TCP timestamps show it is safe, so a load generator can reconnect at full scale.",
-	})
+	return []Setting{
+		{
+			Key: "fs.file-max", Value: itoa(hostFiles),
+			Purpose: "Open files for the whole host. wsgate holds one per connection; a load generator " +
+				"or a second wsgate process on the same host holds as many again.",
+			Math: fmt.Sprintf("2 × %s open files per process + 65,536 for everything else = %s", Thousands(nofile), Thousands(hostFiles)),
+		},
+		{
+			Key: "fs.nr_open", Value: itoa(nrOpen),
+			Purpose: "The most open files one process may be allowed: the ceiling for LimitNOFILE and " +
+				"limits.conf's nofile, which are refused above it.",
+			Math: fmt.Sprintf("%s open files per process, rounded up to a multiple of 1,048,576 (the kernel default) = %s",
+				Thousands(nofile), Thousands(nrOpen)),
+		},
+		{
+			Key: "fs.epoll.max_user_watches", Value: itoa(hostFiles),
+			Purpose: "Sockets one user may register with epoll, summed over that user's processes: one " +
+				"per connection (about 160 B of kernel memory each), for wsgate and for a load generator run by the same user.",
+			Math: fmt.Sprintf("2 × %s + 65,536 = %s", Thousands(nofile), Thousands(hostFiles)),
+		},
+	}
+}
+
+// bufferSettings size the per-socket buffers for density.
+func bufferSettings(n int64) []Setting {
+	return []Setting{
+		{
+			Key: "net.ipv4.tcp_rmem", Value: "4096 16384 4194304",
+			Purpose: "Receive buffer per socket: min, default, max in bytes. Under tcp_mem pressure each socket " +
+				"is trimmed towards min, so min is one page. Clients send small frames, so the default starts at " +
+				"16 KiB (the kernel's is 128 KiB) and autotuning grows a busy socket up to max, 4 × the 1 MiB --max-message-size.",
+			Math: fmt.Sprintf("min 4,096 = one page; %s connections × 16 KiB default = %s if every receive buffer "+
+				"filled at once, which tcp_mem's high mark caps", Thousands(n), BytesIEC(n*16384)),
+		},
+		{
+			Key: "net.ipv4.tcp_wmem", Value: "4096 16384 4194304",
+			Purpose: "Send buffer per socket: min, default, max in bytes; the kernel's defaults, written out " +
+				"so the budget is explicit. Under tcp_mem pressure each socket is trimmed towards min, one page; " +
+				"what the kernel will not take waits in wsgate, bounded by --max-outbound-bytes.",
+			Math: fmt.Sprintf("min 4,096 = one page; %s connections × 16 KiB default = %s if every send buffer "+
+				"filled at once, which tcp_mem's high mark caps", Thousands(n), BytesIEC(n*16384)),
+		},
+	}
+}
+
+// acceptSettings size the accept path for a reconnect storm.
+func acceptSettings(n int64) []Setting {
+	burst := storm(n)
+	return []Setting{
+		{
+			Key: "net.core.somaxconn", Value: itoa(burst),
+			Purpose: "Accept queue per listener (gnet passes this as the listen backlog). After a deploy the " +
+				"clients reconnect together; a full queue drops their handshakes and they retry later.",
+			Math: fmt.Sprintf("1%% of %s connections arriving at once, between 4,096 and 65,535 (the backlog is 16 bits) = %s",
+				Thousands(n), Thousands(burst)),
+		},
+		{
+			Key: "net.ipv4.tcp_max_syn_backlog", Value: itoa(2 * burst),
+			Purpose: "Half-open connections (SYN received) per listener. Past it the kernel answers with SYN " +
+				"cookies; twice the accept queue keeps the storm's SYNs out of cookie mode.",
+			Math: fmt.Sprintf("2 × somaxconn %s = %s", Thousands(burst), Thousands(2*burst)),
+		},
+		{
+			Key: "net.core.netdev_max_backlog", Value: itoa(burst),
+			Purpose: "Packets per CPU waiting for the network stack (loopback traffic queues here too). The " +
+				"kernel default of 1,000 drops packets during a reconnect storm.",
+			Math: fmt.Sprintf("one packet per storm connection per CPU = somaxconn = %s", Thousands(burst)),
+		},
+	}
+}
+
+// closeSettings size what a drain leaves behind.
+func closeSettings(n int64) []Setting {
+	return []Setting{
+		{
+			Key: "net.ipv4.tcp_fin_timeout", Value: "15",
+			Purpose: "Seconds a closed socket waits in FIN_WAIT_2 for the peer's FIN. A drain closes every " +
+				"connection from our side; 15 s instead of 60 frees the orphans four times sooner.",
+		},
+		{
+			Key: "net.ipv4.tcp_max_orphans", Value: itoa(n),
+			Purpose: "Sockets closed by wsgate but not yet finished in the kernel. A drain orphans every " +
+				"connection within --drain-window; past this cap the kernel resets them and logs \"too many orphaned sockets\".",
+			Math: fmt.Sprintf("one per connection = %s", Thousands(n)),
+		},
+		{
+			Key: "net.ipv4.tcp_max_tw_buckets", Value: itoa(n),
+			Purpose: "Sockets in TIME_WAIT. Connections wsgate closes (drain, timeouts) wait here 60 s; past " +
+				"the cap the kernel drops them early and logs \"time wait bucket table overflow\".",
+			Math: fmt.Sprintf("one per connection = %s", Thousands(n)),
+		},
+	}
+}
+
+// clientSettings matter only where this host opens the connections.
+func clientSettings(n int64) []Setting {
+	return []Setting{
+		{
+			Key: "net.ipv4.ip_local_port_range", Value: "10000 65535",
+			Purpose: "Client side only (wsbench, outbound NATS): source ports for outgoing connections. Accepted " +
+				"connections use none. Starting at 10,000 keeps ephemeral ports off the services below it, wsgate's 8080 and 8081 included.",
+			Math: fmt.Sprintf("65,535 − 10,000 + 1 = 55,536 connections per source address to one server address and port; "+
+				"%s connections need %s source addresses", Thousands(n), Thousands(ceilDiv(n, 55536))),
+		},
+		{
+			Key: "net.ipv4.tcp_tw_reuse", Value: "1",
+			Purpose: "Client side only: lets a new outgoing connection take a source port still in TIME_WAIT " +
+				"when TCP timestamps show it is safe, so a load generator can reconnect at full scale.",
+		},
+	}
+}
+
+// conntrackSettings size the connection tracker, where it is loaded.
+func conntrackSettings(n int64) []Setting {
 	conntrack := 2 * n
 	const why = "exists only while nf_conntrack is loaded (NAT or stateful firewall rules load it); without it nothing is tracked."
-	add(Setting{
-		Key: "net.netfilter.nf_conntrack_max", Value: itoa(conntrack),
-		Purpose: "Connections the firewall tracks. Each wsgate connection takes an entry (about 320 B) and keeps " +
-			"it for 120 s after closing, so a drain followed by reconnection holds two per client. Better still, " +
-			"exempt wsgate's port from tracking (docs/tuning.md).",
-		Math:     fmt.Sprintf("2 × %s connections = %s entries, about %s", Thousands(n), Thousands(conntrack), BytesIEC(conntrack*320)),
-		Optional: why,
-	})
-	add(Setting{
-		Key: "net.netfilter.nf_conntrack_buckets", Value: itoa(conntrack / 4),
-		Purpose: "Hash buckets of the conntrack table; lookups walk one bucket's chain on every packet.",
-		Math: fmt.Sprintf("nf_conntrack_max %s / 4 = %s, chains of 4 entries in a full table",
-			Thousands(conntrack), Thousands(conntrack/4)),
-		Optional: why,
-	})
-	return p
+	return []Setting{
+		{
+			Key: "net.netfilter.nf_conntrack_max", Value: itoa(conntrack),
+			Purpose: "Connections the firewall tracks. Each wsgate connection takes an entry (about 320 B) and keeps " +
+				"it for 120 s after closing, so a drain followed by reconnection holds two per client. Better still, " +
+				"exempt wsgate's port from tracking (docs/tuning.md).",
+			Math:     fmt.Sprintf("2 × %s connections = %s entries, about %s", Thousands(n), Thousands(conntrack), BytesIEC(conntrack*320)),
+			Optional: why,
+		},
+		{
+			Key: "net.netfilter.nf_conntrack_buckets", Value: itoa(conntrack / 4),
+			Purpose: "Hash buckets of the conntrack table; lookups walk one bucket's chain on every packet.",
+			Math: fmt.Sprintf("nf_conntrack_max %s / 4 = %s, chains of 4 entries in a full table",
+				Thousands(conntrack), Thousands(conntrack/4)),
+			Optional: why,
+		},
+	}
 }
 
 // tcpMem sizes net.ipv4.tcp_mem, in pages, so every connection can hold
