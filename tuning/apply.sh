@@ -33,15 +33,24 @@ set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 prog=apply.sh
 
+profile_names() {
+	local d names=()
+	for d in "$here"/profiles/*/; do
+		d=${d%/}
+		names+=("${d##*/}")
+	done
+	echo "${names[*]}"
+}
 usage() {
+	echo "usage:" >&2
 	sed -n '4,5p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
-	echo "profiles: $(cd "$here/profiles" && ls -d -- */ | tr -d / | tr '\n' ' ')" >&2
+	echo "profiles: $(profile_names)" >&2
 	exit 2
 }
 refuse() { echo "$prog: $*" >&2; exit 2; }
 fail() { echo "$prog: $*" >&2; exit 1; }
 
-profile= dry=0 revert=0 only= state=/var/lib/wsgate/tuning root= require_netns=0
+profile='' dry=0 revert=0 only='' state=/var/lib/wsgate/tuning root='' require_netns=0
 while [[ $# -gt 0 ]]; do
 	case $1 in
 	--dry-run) dry=1 ;;
@@ -66,7 +75,7 @@ if [[ -d $profile ]]; then
 elif [[ $profile != */* && -d $here/profiles/$profile ]]; then
 	dir=$here/profiles/$profile
 else
-	refuse "unknown profile \"$profile\": want one of $(cd "$here/profiles" && ls -d -- */ | tr -d / | tr '\n' ' ')or a directory"
+	refuse "unknown profile \"$profile\": want one of $(profile_names) or a directory"
 fi
 for f in sysctl.conf limits.conf wsgate.service.d.conf; do
 	[[ -f $dir/$f ]] || refuse "profile $dir has no $f"
@@ -240,7 +249,9 @@ apply_files() {
 			printf '%s\t%s\n' "$dest" "$backup" >>"$state/files.saved"
 		fi
 		mkdir -p "$(dirname "$dest")"
-		cp "$dir/$src" "$dest.wsgate-new" && chmod 0644 "$dest.wsgate-new" && mv "$dest.wsgate-new" "$dest" || fail "cannot install $dest"
+		if ! { cp "$dir/$src" "$dest.wsgate-new" && chmod 0644 "$dest.wsgate-new" && mv "$dest.wsgate-new" "$dest"; }; then
+			fail "cannot install $dest"
+		fi
 		echo "install $dest"
 		[[ $src != wsgate.service.d.conf ]] || reload=1
 	done < <(install_targets)
@@ -276,7 +287,9 @@ revert_files() {
 			rm -f "$dest"
 			echo "remove  $dest"
 		else
-			cp -p "$backup" "$dest" && rm -f "$backup" || fail "cannot restore $dest"
+			if ! { cp -p "$backup" "$dest" && rm -f "$backup"; }; then
+				fail "cannot restore $dest"
+			fi
 			echo "restore $dest"
 		fi
 		[[ $dest != */wsgate.service.d/* ]] || reload=1
