@@ -188,7 +188,7 @@ func TestOpenFilesFixMentionsNrOpenAndProcesses(t *testing.T) {
 		"sysctl -w fs.nr_open=2097152",
 		"LimitNOFILE=2001024",
 		"ulimit -n 2001024",
-		"run 106 wsgate processes of up to 18,976 connections each",
+		"run 106 processes of up to 18,976 connections each",
 	} {
 		if !strings.Contains(all, want) {
 			t.Errorf("open-files fix lacks %q:\n%s", want, all)

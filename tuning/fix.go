@@ -64,7 +64,7 @@ func openFilesFix(r Readings, forConns, have int64) Fix {
 		fmt.Sprintf("login sessions: \"* hard nofile %d\" and \"* soft nofile %d\" in /etc/security/limits.d/90-wsgate.conf", v, v),
 		fmt.Sprintf("or install a whole profile, which does all of this: %s", applyHint(forConns)))
 	if have > 0 {
-		f.Commands = append(f.Commands, fmt.Sprintf("where this cap cannot be raised: run %d wsgate processes of up to %s connections each (docs/tuning.md, \"Several processes per host\")",
+		f.Commands = append(f.Commands, fmt.Sprintf("where this cap cannot be raised: run %d processes of up to %s connections each (docs/tuning.md, \"Several processes per host\")",
 			ceilDiv(forConns, have), Thousands(have)))
 	}
 	return f
