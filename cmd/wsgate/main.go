@@ -39,6 +39,9 @@ func main() {
 // run is main without os.Exit, returning the exit code: 0 after a clean
 // shutdown, 2 for bad usage, 1 for a failure to serve.
 func run(args []string, stderr io.Writer) int {
+	if len(args) > 0 && args[0] == "tune" {
+		return runTune(args[1:], os.Stdout, stderr)
+	}
 	if len(args) > 0 && args[0] == "serve" {
 		args = args[1:]
 	}
@@ -78,6 +81,7 @@ func run(args []string, stderr io.Writer) int {
 		logger.Error("cannot listen for the admin API", "addr", opts.adminListen, "err", err)
 		return 1
 	}
+	logCapacity(logger, eng.Config().MaxConns)
 	if err := eng.Start(); err != nil {
 		logger.Error("cannot start", "err", err)
 		return 1
