@@ -155,7 +155,7 @@ type node struct {
 func startNode(t testing.TB, extra ...string) *node {
 	t.Helper()
 	n := &node{ws: freeAddr(t), admin: freeAddr(t)}
-	args := append([]string{"--listen", n.ws, "--admin-listen", n.admin, "--log-level", "warn"}, extra...)
+	args := append([]string{"--listen", n.ws, "--admin-listen", n.admin, "--log-level", "info"}, extra...)
 	n.process = start(t, "wsgate", args...)
 	waitFor(t, 10*time.Second, "wsgate admin API", func() bool {
 		resp, err := http.Get("http://" + n.admin + "/healthz")
