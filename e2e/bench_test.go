@@ -83,7 +83,7 @@ func BenchmarkIdleSubscribedConnectionMemory(b *testing.B) {
 	for range b.N {
 		tb := b
 		n := startNode(tb)
-		base := settledRSS(tb, n.cmd.Process.Pid)
+		base, baseKernel := settledRSS(tb, n.cmd.Process.Pid), tcpMemPages(tb)
 		p := subscribers(tb, conns, 1, 10*time.Minute, n.url("/ws?channels=idle"))
 		waitFor(tb, time.Minute, "all upgraded", func() bool {
 			return n.stats(tb)["stats"].(map[string]any)["subscriptions"] == float64(conns)
@@ -91,6 +91,7 @@ func BenchmarkIdleSubscribedConnectionMemory(b *testing.B) {
 		rss := settledRSS(tb, n.cmd.Process.Pid)
 		b.ReportMetric(float64(rss-base)/float64(conns), "B/conn")
 		b.ReportMetric(float64(rss)/(1<<20), "MiB-RSS")
+		b.ReportMetric(float64((tcpMemPages(tb)-baseKernel)*4096)/float64(conns), "kernel-tcp_mem-B/conn")
 		n.publish(tb, "idle", "A:0") // let the subscribers finish
 		p.summary(tb, time.Minute)
 	}

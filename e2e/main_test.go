@@ -14,7 +14,6 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 )
@@ -198,13 +197,6 @@ func (n *node) stats(t testing.TB) map[string]any {
 		t.Fatal(err)
 	}
 	return v
-}
-
-func (n *node) signal(t testing.TB, sig syscall.Signal) {
-	t.Helper()
-	if err := n.cmd.Process.Signal(sig); err != nil {
-		t.Fatal(err)
-	}
 }
 
 // subscribers starts the subscribers test process and waits until all its

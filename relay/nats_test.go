@@ -313,7 +313,7 @@ func TestNATSOutage(t *testing.T) {
 	if got := r1.Stats().Refused; got != 1 {
 		t.Errorf("Stats().Refused = %d, want 1", got)
 	}
-	buf = append(buf[:0], "garbage that overwrites the caller's buffer"...)
+	copy(buf, "garbage that overwrites the caller's buffer")
 
 	srv2 := startNATSServer(t, port)
 	waitFor(t, 5*time.Second, "r2 to reconnect", func() bool { return r2.Status() == nil })

@@ -347,7 +347,7 @@ func trimOWS(b []byte) []byte {
 
 // hasCRLFNUL reports whether b holds a CR, LF or NUL: a bare one, since
 // lines are already split at CRLF.
-func hasCRLFNUL(b []byte) bool { return bytes.IndexAny(b, "\r\n\x00") >= 0 }
+func hasCRLFNUL(b []byte) bool { return bytes.ContainsAny(b, "\r\n\x00") }
 
 func isDigit(c byte) bool { return '0' <= c && c <= '9' }
 

@@ -455,16 +455,16 @@ func TestAppendReject(t *testing.T) {
 // scanFeed grows a request buffer by the given read lengths, calling Scan
 // after each read as the reactor does, and returns the first non-zero end,
 // the first error and how many bytes had arrived when either came.
-func scanFeed(data []byte, maxHeaderBytes int, f feed) (end int, err error, arrived int) {
+func scanFeed(data []byte, maxHeaderBytes int, f feed) (end, arrived int, err error) {
 	var s HandshakeScanner
 	for arrived < len(data) {
 		arrived += f.chunk(len(data) - arrived)
 		end, err = s.Scan(data[:arrived], maxHeaderBytes)
 		if end != 0 || err != nil {
-			return end, err, arrived
+			return end, arrived, err
 		}
 	}
-	return 0, nil, arrived
+	return 0, arrived, nil
 }
 
 // TestHandshakeScannerFeeds delivers requests whole, byte by byte and in
@@ -490,7 +490,7 @@ func TestHandshakeScannerFeeds(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			for _, f := range feedsFor(uint64(100 + i)) {
-				end, err, arrived := scanFeed(tc.data, DefaultMaxHeaderBytes, f)
+				end, arrived, err := scanFeed(tc.data, DefaultMaxHeaderBytes, f)
 				if err != nil || end != tc.wantEnd {
 					t.Fatalf("feed %s: end %d, err %v; want %d, nil", f.name, end, err, tc.wantEnd)
 				}
@@ -530,7 +530,7 @@ func TestHandshakeScannerHeaderTooLarge(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			for _, f := range feedsFor(uint64(200 + i)) {
-				end, err, arrived := scanFeed(tc.data, limit, f)
+				end, arrived, err := scanFeed(tc.data, limit, f)
 				if end != tc.wantEnd || err != tc.wantErr {
 					t.Fatalf("feed %s: end %d, err %v; want %d, %v", f.name, end, err, tc.wantEnd, tc.wantErr)
 				}
