@@ -91,10 +91,10 @@ func startCluster(t testing.TB, embedded bool, ext *natsServer) *cluster {
 		c.nodes[0] = startNode(t, "--node-id", "a", "--nats-listen", addr, "--nats-monitor", monitor)
 	} else {
 		c.natsURL, c.monitor = "nats://"+ext.addr, ext.monitor
-		c.nodes[0] = startNode(t, "--node-id", "a", "--nats", c.natsURL, "--nats-replay-delay", "1500ms")
+		c.nodes[0] = startNode(t, "--node-id", "a", "--nats", c.natsURL, "--nats-replay-delay", "3s")
 	}
-	c.nodes[1] = startNode(t, "--node-id", "b", "--nats", c.natsURL, "--nats-replay-delay", "1500ms")
-	c.nodes[2] = startNode(t, "--node-id", "c", "--nats", c.natsURL, "--nats-replay-delay", "1500ms")
+	c.nodes[1] = startNode(t, "--node-id", "b", "--nats", c.natsURL, "--nats-replay-delay", "3s")
+	c.nodes[2] = startNode(t, "--node-id", "c", "--nats", c.natsURL, "--nats-replay-delay", "3s")
 	return c
 }
 
@@ -207,7 +207,7 @@ func TestClusterSurvivesNATSRestart(t *testing.T) {
 	ext := startNATS(t, addr, monitor)
 	c := startCluster(t, false, ext)
 	const subs, before, during, after = 30, 100, 50, 100
-	p := subscribers(t, subs, before+during+after, 2*time.Minute, c.urls("/ws?channels=stream")...)
+	p := subscribers(t, subs, before+during+after, 40*time.Second, c.urls("/ws?channels=stream")...)
 	c.waitSubscriptions(t, 3)
 	seq := 0
 	publish := func(n int) {
@@ -217,7 +217,13 @@ func TestClusterSurvivesNATSRestart(t *testing.T) {
 		}
 	}
 	publish(before)
-
+	// Core NATS is at most once: what is in flight when the server dies is
+	// lost. Kill it only once nodes a and c have received the first batch.
+	for _, n := range []*node{c.nodes[0], c.nodes[2]} {
+		waitFor(t, 10*time.Second, "the first batch to cross NATS", func() bool {
+			return n.stats(t)["relay"].(map[string]any)["delivered"] == float64(before)
+		})
+	}
 	ext.cmd.Process.Signal(syscall.SIGKILL)
 	<-ext.done
 	for _, n := range c.nodes {
