@@ -53,7 +53,11 @@ type conn struct {
 
 	subs subscriptions
 	scan wsproto.HandshakeScanner // stateHandshake
-	dec  wsproto.Decoder          // stateOpen
+	// dec holds a frame or message that arrived in part; nil between
+	// messages, when the loop's decoder serves (see readFrames). Most
+	// connections are idle most of the time, so this keeps ~100 bytes of
+	// decoder state off every one of them.
+	dec *wsproto.Decoder
 }
 
 // onTraffic handles bytes that arrived for c. Runs on c's loop.
@@ -95,7 +99,6 @@ func (c *conn) readHandshake() gnet.Action {
 	_, _ = c.gc.Discard(end)
 	c.state = stateOpen
 	c.lastData = l.wheel.now
-	c.dec.Init(wsproto.ServerSide, &l.eng.cfg.Limits)
 	l.scheduleOpen(c)
 	l.eng.stats.handshakes.Add(1)
 	rest, _ := c.gc.Next(-1)
@@ -115,8 +118,13 @@ func (c *conn) reject(err error) gnet.Action {
 // scratch buffer and writes them with one call.
 func (c *conn) readFrames(buf []byte) gnet.Action {
 	l := c.loop
+	d := c.dec
+	if d == nil {
+		d = &l.dec
+	}
+	defer c.parkDecoder(d)
 	for len(buf) > 0 && c.state == stateOpen {
-		m, n, err := c.dec.Next(buf)
+		m, n, err := d.Next(buf)
 		buf = buf[n:]
 		if err != nil {
 			c.fail(err)
@@ -156,6 +164,24 @@ func (c *conn) readFrames(buf []byte) gnet.Action {
 		c.closeWith(ws.StatusPolicyViolation, "slow consumer")
 	}
 	return gnet.None
+}
+
+// parkDecoder keeps d's state with c only if a frame or message is still
+// incomplete; otherwise c goes back to sharing the loop's decoder.
+func (c *conn) parkDecoder(d *wsproto.Decoder) {
+	l := c.loop
+	shared := d == &l.dec
+	switch {
+	case c.state != stateOpen: // nothing more will be decoded
+		d.Reset()
+		c.dec = nil
+	case shared && !d.Idle():
+		c.dec = new(wsproto.Decoder)
+		*c.dec = *d // c takes over the buffers
+		l.resetDecoder()
+	case !shared && d.Idle():
+		c.dec = nil
+	}
 }
 
 // answerClose echoes the peer's close code (§5.5.1: "the endpoint typically

@@ -344,7 +344,10 @@ func (h *handler) OnClose(gc gnet.Conn, _ error) gnet.Action {
 		l.leaveAll(c)
 		h.eng.release(c)
 		c.state = stateClosed
-		c.dec.Reset()
+		if c.dec != nil {
+			c.dec.Reset()
+			c.dec = nil
+		}
 		gc.SetContext(nil)
 	}
 	h.eng.stats.conns.Add(-1)

@@ -11,6 +11,8 @@ import (
 	"github.com/gobwas/ws"
 	"github.com/panjf2000/gnet/v2"
 	"golang.org/x/sys/unix"
+
+	"github.com/wsgate/wsgate/wsproto"
 )
 
 // loop is the reactor's state for one gnet event loop: its timer wheel,
@@ -25,6 +27,7 @@ type loop struct {
 	start time.Time // when wheel.now was 0
 
 	topics map[string]*topic
+	dec    wsproto.Decoder // decodes for every connection between messages
 
 	out     []byte       // scratch: answers to one connection in one turn, written once
 	iov     [][]byte     // scratch: a batch's frames grouped by connection
@@ -58,9 +61,17 @@ const maxScratch = 64 << 10
 
 func newLoop(el gnet.EventLoop, eng *Engine, idx int) *loop {
 	l := &loop{el: el, eng: eng, idx: idx, wheel: newWheel(), start: time.Now(), topics: make(map[string]*topic)}
+	l.resetDecoder()
 	l.onTick = gnet.RunnableFunc(l.tick)
 	l.onInbox = gnet.RunnableFunc(l.drainInbox)
 	return l
+}
+
+// resetDecoder gives the loop a fresh decoder, without releasing buffers
+// that a connection has taken over.
+func (l *loop) resetDecoder() {
+	l.dec = wsproto.Decoder{}
+	l.dec.Init(wsproto.ServerSide, &l.eng.cfg.Limits)
 }
 
 func (l *loop) resetOut() {

@@ -121,6 +121,17 @@ func (d *Decoder) Next(in []byte) (m Message, n int, err error) {
 	}
 }
 
+// Idle releases the pooled buffer of the last message Next returned (its
+// Payload is invalid from then on) and reports whether the decoder is
+// between messages with nothing held: no partial header, payload or
+// fragmented message. An idle decoder carries no state but its side and
+// limits, so a caller holding many mostly quiet connections may drop it and
+// decode the next bytes with a fresh one.
+func (d *Decoder) Idle() bool {
+	d.recycle()
+	return !d.payload && d.hdrLen == 0 && d.fragOp == 0 && d.msg == nil && d.ctl == nil
+}
+
 func (d *Decoder) recycle() {
 	if d.recycleMsg {
 		bytebufferpool.Put(d.msg)
