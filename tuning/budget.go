@@ -1,9 +1,7 @@
 package tuning
 
-// The per-connection budget. These figures must match BENCHMARKS.md; until
-// wsbench measures wsgate itself they are provisional, taken from the
-// measurements in the field notes, and will be replaced by the measured
-// numbers (docs/tuning.md, "Per-connection memory").
+// The per-connection budget. These figures must match BENCHMARKS.md
+// (docs/tuning.md, "Per-connection memory").
 const (
 	// KernelBytesPerConn is the kernel memory of one idle, established TCP
 	// socket: tcp_sock (≈ 2.5 KB) plus its socket inode, file, dentry and
@@ -12,11 +10,10 @@ const (
 	KernelBytesPerConn = 4096
 
 	// UserBytesPerConn is wsgate's own resident memory per idle connection
-	// subscribed to one channel. Provisional: bare gnet + gobwas measured
-	// ≈ 630 B of RSS per idle connection; wsgate adds its 240-byte conn
-	// struct, the subscription and topic-index entries, and GC headroom.
-	// Rounded up to 2 KiB so the estimate errs low until wsbench measures.
-	UserBytesPerConn = 2048
+	// subscribed to one channel: measured 882 B at 5,000 and 786 B at
+	// 9,000 connections (go test -run '^$' -bench IdleSubscribed
+	// -benchtime 1x ./e2e/, see BENCHMARKS.md), rounded up to 1 KiB.
+	UserBytesPerConn = 1024
 
 	// BytesPerConn is the whole idle budget of one connection.
 	BytesPerConn = KernelBytesPerConn + UserBytesPerConn

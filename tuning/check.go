@@ -54,9 +54,6 @@ type Fix struct {
 type Budget struct {
 	KernelBytes int64 `json:"kernel_bytes"`
 	UserBytes   int64 `json:"user_bytes"`
-	// Provisional is true until the figures come from a wsbench
-	// measurement recorded in BENCHMARKS.md.
-	Provisional bool `json:"provisional"`
 }
 
 // Report is what Check found.
@@ -83,7 +80,7 @@ func Check(r Readings, o Options) Report {
 		o.Role = RoleServer
 	}
 	rep := Report{Role: o.Role, Target: o.Target, Readings: r,
-		Budget: Budget{KernelBytes: KernelBytesPerConn, UserBytes: UserBytesPerConn, Provisional: true}}
+		Budget: Budget{KernelBytes: KernelBytesPerConn, UserBytes: UserBytesPerConn}}
 	for _, c := range constraints(o.Role) {
 		if got, ok := c.limit(r); ok {
 			got.Name = c.name
@@ -199,7 +196,7 @@ func memoryLimit(r Readings) (Constraint, bool) {
 		return Constraint{}, false
 	}
 	avail, from := memoryAvailable(r)
-	return Constraint{MaxConns: avail / BytesPerConn, Math: fmt.Sprintf("%s / %s B per connection (%s kernel + %s wsgate, provisional)",
+	return Constraint{MaxConns: avail / BytesPerConn, Math: fmt.Sprintf("%s / %s B per connection (%s kernel + %s wsgate)",
 		from, Thousands(BytesPerConn), Thousands(KernelBytesPerConn), Thousands(UserBytesPerConn))}, true
 }
 

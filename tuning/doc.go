@@ -28,8 +28,8 @@
 // [Estimate] does both for the server's start-up log.
 //
 // The per-connection memory figures ([KernelBytesPerConn],
-// [UserBytesPerConn]) are provisional constants until wsbench measures
-// them; they must match BENCHMARKS.md.
+// [UserBytesPerConn]) are measured constants; they must match
+// BENCHMARKS.md.
 //
 // Everything here may be called from any goroutine; nothing is cached.
 package tuning

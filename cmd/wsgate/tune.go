@@ -135,7 +135,7 @@ func printReport(w io.Writer, rep tuning.Report) {
 	for _, n := range rep.Readings.Notes {
 		fmt.Fprintf(w, "  note: %s\n", n)
 	}
-	fmt.Fprintf(w, "\nCapacity in connections (each %s B kernel + %s B wsgate, provisional until measured)\n",
+	fmt.Fprintf(w, "\nCapacity in connections (each %s B kernel + %s B wsgate)\n",
 		tuning.Thousands(rep.Budget.KernelBytes), tuning.Thousands(rep.Budget.UserBytes))
 	for _, c := range rep.Constraints {
 		fmt.Fprintf(w, "  %-32s %14s  %s\n", c.Name, tuning.Thousands(c.MaxConns), c.Math)
