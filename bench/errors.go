@@ -1,0 +1,52 @@
+package bench
+
+import (
+	"errors"
+	"net"
+	"os"
+	"strconv"
+	"syscall"
+
+	"github.com/gobwas/ws"
+)
+
+// Error kinds in the report's error table. Each failed or lost connection
+// counts once, under the first thing that went wrong with it.
+const (
+	kindDialRefused      = "dial_refused"
+	kindDialTimeout      = "dial_timeout"
+	kindDialNoAddr       = "dial_addr_not_available"
+	kindDialNoFiles      = "dial_too_many_open_files"
+	kindDialReset        = "dial_reset"
+	kindDialOther        = "dial_other"
+	kindEnroll           = "enroll_failed"
+	kindHandshakeTimeout = "handshake_timeout"
+	kindClosedBeforeUp   = "closed_before_upgrade"
+	kindClosedByServer   = "closed_by_server_without_close_frame"
+	kindReset            = "connection_reset"
+	kindProtocol         = "protocol_error"
+	kindCloseTimeout     = "close_timeout"
+)
+
+// dialErrorKind names a dial failure.
+func dialErrorKind(err error) string {
+	var ne net.Error
+	switch {
+	case errors.Is(err, syscall.ECONNREFUSED):
+		return kindDialRefused
+	case errors.Is(err, syscall.EADDRNOTAVAIL):
+		return kindDialNoAddr
+	case errors.Is(err, syscall.EMFILE), errors.Is(err, syscall.ENFILE):
+		return kindDialNoFiles
+	case errors.Is(err, syscall.ECONNRESET):
+		return kindDialReset
+	case errors.Is(err, os.ErrDeadlineExceeded), errors.As(err, &ne) && ne.Timeout():
+		return kindDialTimeout
+	}
+	return kindDialOther
+}
+
+// closeKind names a close frame the server sent first: "close_1008".
+func closeKind(code ws.StatusCode) string {
+	return "server_close_" + strconv.Itoa(int(code))
+}
