@@ -1,8 +1,6 @@
 package bench
 
 import (
-	"time"
-
 	"github.com/gobwas/ws"
 	"github.com/panjf2000/gnet/v2"
 
@@ -31,26 +29,39 @@ const (
 type conn struct {
 	gc   gnet.Conn
 	loop *loop
-	id   uint64 // global connection number: picks target, channel and key
 
-	started  int64 // unix nanos the dial was due (connect latency counts from here)
-	dialed   int64 // unix nanos the dial began
-	deadline int64 // handshake or close deadline, unix nanos
+	started int64 // unix nanos the dial was due (connect latency counts from here)
+	// dialed is when the dial began (unix nanos), the start of the
+	// handshake deadline; once our close frame is out, when it went out.
+	dialed int64
+	extra  *connExtra // echo state, or more publishers; nil for most
 
-	echoNext int64  // when the next echo message is due (fixed rate)
-	echoSent int64  // when the outstanding echo message went out; 0: none
-	echoSeq  uint32 // last echo sequence number sent
-
-	slot   int32 // index in loop.conns
+	id     uint32 // global connection number: picks target, channel and key
+	slot   int32  // index in loop.conns
 	target uint16
 	state  connState
 	role   role
 	stable bool // subscriber from before the load: its losses count
 	opened bool // got its 101
 
-	dec  wsproto.Decoder
-	seq  seqTrack   // publisher 0
-	more []seqTrack // publishers 1 and up, grown on first use
+	dec wsproto.Decoder
+	seq seqTrack // publisher 0
+}
+
+// connExtra is the state only some connections need, kept out of line so
+// an idle subscriber stays at 192 bytes.
+type connExtra struct {
+	echoNext int64      // when the next echo message is due (fixed rate)
+	echoSent int64      // when the outstanding echo message went out; 0: none
+	echoSeq  uint32     // last echo sequence number sent
+	more     []seqTrack // publishers 1 and up, grown on first use
+}
+
+func (c *conn) ext() *connExtra {
+	if c.extra == nil {
+		c.extra = new(connExtra)
+	}
+	return c.extra
 }
 
 // track returns the sequence tracker for publisher p, or nil past max.
@@ -61,10 +72,11 @@ func (c *conn) track(p uint32, max int) *seqTrack {
 	if int(p) >= max {
 		return nil
 	}
-	for len(c.more) < int(p) {
-		c.more = append(c.more, seqTrack{})
+	x := c.ext()
+	for len(x.more) < int(p) {
+		x.more = append(x.more, seqTrack{})
 	}
-	return &c.more[p-1]
+	return &x.more[p-1]
 }
 
 // onTraffic handles bytes from the server. Runs on c's loop.
@@ -84,7 +96,7 @@ func (c *conn) onTraffic(now int64) gnet.Action {
 func (c *conn) readHandshake(now int64) gnet.Action {
 	l := c.loop
 	buf, _ := c.gc.Peek(-1)
-	key := connKey(l.sh.salt, c.id)
+	key := connKey(l.sh.salt, uint64(c.id))
 	n, err := parseUpgradeResponse(buf, &key)
 	if err != nil {
 		c.fail(err.Error())
@@ -161,14 +173,14 @@ func (c *conn) fail(kind string) {
 	c.loop.countError(kind)
 }
 
-// closeGracefully sends a close frame (1000) and waits, up to timeout, for
-// the server to answer and close.
-func (c *conn) closeGracefully(now int64, timeout time.Duration) {
+// closeGracefully sends a close frame (1000) and waits, up to the shard's
+// CloseTimeout, for the server to answer and close.
+func (c *conn) closeGracefully(now int64) {
 	if c.state != stateOpen {
 		return
 	}
 	c.state = stateClosing
 	c.loop.stats.open.Add(-1)
-	c.deadline = now + int64(timeout)
+	c.dialed = now
 	c.loop.write(c, ws.OpClose, []byte{0x03, 0xe8})
 }

@@ -25,7 +25,7 @@ func (h *shardHandler) OnOpen(gc gnet.Conn) ([]byte, gnet.Action) {
 	l := s.loopFor(gc.EventLoop())
 	c.gc, c.loop = gc, l
 	l.add(c)
-	key := connKey(s.salt, c.id)
+	key := connKey(s.salt, uint64(c.id))
 	l.out = appendUpgrade(l.out[:0], &s.plan.Targets[c.target], s.plan.ChannelPrefix, s.channelOf(c.id), &key)
 	return l.out, gnet.None
 }
@@ -79,8 +79,11 @@ func (c *conn) gaps() uint64 {
 	if c.seq.first != 0 {
 		n += c.seq.lost(c.seq.first, c.seq.high)
 	}
-	for i := range c.more {
-		if t := &c.more[i]; t.first != 0 {
+	if c.extra == nil {
+		return n
+	}
+	for i := range c.extra.more {
+		if t := &c.extra.more[i]; t.first != 0 {
 			n += t.lost(t.first, t.high)
 		}
 	}

@@ -154,14 +154,15 @@ func (l *loop) startEcho(c *conn, now int64) {
 		l.sendEcho(c, now, now)
 		return
 	}
-	c.echoNext = now + int64(c.id*2654435761%1000)*iv/1000
+	c.ext().echoNext = now + int64(uint64(c.id)*2654435761%1000)*iv/1000
 }
 
 // sendEcho sends c's next stamped message, due at intended.
 func (l *loop) sendEcho(c *conn, intended, now int64) {
-	c.echoSeq++
-	c.echoSent = now
-	st := Stamp{Seq: c.echoSeq, Intended: intended, Delay: now - intended}
+	x := c.ext()
+	x.echoSeq++
+	x.echoSent = now
+	st := Stamp{Seq: x.echoSeq, Intended: intended, Delay: now - intended}
 	l.pay = AppendPayload(l.pay[:0], st, l.sh.plan.Payload)
 	l.write(c, ws.OpText, l.pay)
 	l.stats.echoSent.Add(1)
@@ -174,12 +175,13 @@ func (l *loop) sendEcho(c *conn, intended, now int64) {
 // delayed (coordinated-omission correction).
 func (l *loop) onEchoReply(c *conn, payload []byte, now int64) {
 	st, ok := ParseStamp(payload)
-	if !ok || c.echoSent == 0 {
+	x := c.ext()
+	if !ok || x.echoSent == 0 {
 		l.stats.foreign.Add(1)
 		return
 	}
-	l.record(now-st.Intended, now-c.echoSent)
-	c.echoSent = 0
+	l.record(now-st.Intended, now-x.echoSent)
+	x.echoSent = 0
 	l.stats.echoRecv.Add(1)
 	if !l.echoing || c.state != stateOpen {
 		return
@@ -188,9 +190,9 @@ func (l *loop) onEchoReply(c *conn, payload []byte, now int64) {
 	switch {
 	case iv == 0:
 		l.sendEcho(c, now, now)
-	case c.echoNext <= now:
-		l.sendEcho(c, c.echoNext, now)
-		c.echoNext += iv
+	case x.echoNext <= now:
+		l.sendEcho(c, x.echoNext, now)
+		x.echoNext += iv
 	}
 }
 
@@ -198,23 +200,27 @@ func (l *loop) onEchoReply(c *conn, payload []byte, now int64) {
 // sends. Runs on the loop, posted by the shard's ticker.
 func (l *loop) tick(now int64) {
 	iv := l.sh.echoInterval
+	handshakeDue := now - int64(l.sh.plan.ConnectTimeout)
+	closeDue := now - int64(l.sh.plan.CloseTimeout)
 	for i := len(l.conns) - 1; i >= 0; i-- {
 		c := l.conns[i]
 		switch c.state {
 		case stateHandshake:
-			if now > c.deadline {
+			if c.dialed < handshakeDue {
 				c.fail(kindHandshakeTimeout)
 				_ = l.el.Close(c.gc)
 			}
 		case stateClosing:
-			if now > c.deadline {
+			if c.dialed < closeDue {
 				c.fail(kindCloseTimeout)
 				_ = l.el.Close(c.gc)
 			}
 		case stateOpen:
-			if c.role == roleEcho && l.echoing && iv > 0 && c.echoSent == 0 && c.echoNext <= now {
-				l.sendEcho(c, c.echoNext, now)
-				c.echoNext += iv
+			if c.role == roleEcho && l.echoing && iv > 0 {
+				if x := c.ext(); x.echoSent == 0 && x.echoNext <= now {
+					l.sendEcho(c, x.echoNext, now)
+					x.echoNext += iv
+				}
 			}
 		}
 	}

@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/netip"
 	"runtime"
+	"runtime/debug"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -24,11 +25,12 @@ import (
 type Plan struct {
 	Targets        []Target      `json:"targets"`
 	SourceIPs      []netip.Addr  `json:"source_ips,omitempty"`
-	FirstID        uint64        `json:"first_id"`     // global number of the first connection
-	Count          int           `json:"count"`        // connections opened by the ramp
-	Churn          int           `json:"churn"`        // the last Churn of them are churn subscribers
-	ConnectRate    float64       `json:"connect_rate"` // per second; 0: as fast as the dialers go
-	Channels       int           `json:"channels"`     // connection id subscribes to id % Channels; 0: none
+	FirstID        uint64        `json:"first_id"`       // global number of the first connection
+	Count          int           `json:"count"`          // connections FirstID.. opened by the ramp
+	ChurnFirstID   uint64        `json:"churn_first_id"` // global number of the first churn subscriber
+	Churn          int           `json:"churn"`          // churn subscribers ChurnFirstID.., opened after the others
+	ConnectRate    float64       `json:"connect_rate"`   // per second; 0: as fast as the dialers go
+	Channels       int           `json:"channels"`       // connection id subscribes to id % Channels; 0: none
 	ChannelPrefix  string        `json:"channel_prefix"`
 	Echo           bool          `json:"echo"` // connections are echo clients, not subscribers
 	Publishers     int           `json:"publishers"`
@@ -44,7 +46,7 @@ type Plan struct {
 
 // churnIDBase starts the numbers of replacement connections opened while
 // churning, far above any ramp's.
-const churnIDBase = 1 << 48
+const churnIDBase = 1 << 31
 
 // Shard holds one process's client connections on gnet event loops.
 type Shard struct {
@@ -74,8 +76,10 @@ type Shard struct {
 	dialErrMu  sync.Mutex
 	dialErrs   map[string]int64
 
-	before ProcSample
-	heap0  uint64
+	baseMu    sync.Mutex
+	base      ProcSample // own usage once the first baseConns connections are open
+	baseHeap  uint64
+	baseConns int64
 }
 
 type dialJob struct {
@@ -158,9 +162,6 @@ func makeDialers(plan Plan) []net.Dialer {
 
 // Start begins the ramp: Count connections at ConnectRate.
 func (s *Shard) Start() error {
-	runtime.GC()
-	s.before = selfUsage()
-	s.heap0 = heapInUse()
 	if err := s.cli.Start(); err != nil {
 		return fmt.Errorf("bench: start gnet client: %w", err)
 	}
@@ -178,10 +179,24 @@ func (s *Shard) Start() error {
 // ramp queues the connections at the planned rate. A dial is due at
 // start + k/rate; when the dialers fall behind, the queue blocks and the
 // connect time, counted from the due time, shows it.
+//
+// Once baselineAt connections are open it pauses to take the memory
+// baseline (so the loops' fixed state, histograms included, is not charged
+// to the connections), then resumes the schedule from there.
 func (s *Shard) ramp() {
 	defer s.wg.Done()
+	total := s.plan.Count + s.plan.Churn
+	baselineAt := min(max(total/100, 1), 200)
 	start := time.Now()
-	for k := range s.plan.Count {
+	for k := range total {
+		if k == baselineAt {
+			s.takeBaseline(int64(k))
+			start = time.Now().Add(-time.Duration(float64(k) / max(s.plan.ConnectRate, 1e-9) * float64(time.Second)))
+		}
+		id := s.plan.FirstID + uint64(k)
+		if k >= s.plan.Count {
+			id = s.plan.ChurnFirstID + uint64(k-s.plan.Count)
+		}
 		due := start
 		if s.plan.ConnectRate > 0 {
 			due = start.Add(time.Duration(float64(k) / s.plan.ConnectRate * float64(time.Second)))
@@ -194,11 +209,28 @@ func (s *Shard) ramp() {
 			}
 		}
 		select {
-		case s.jobs <- dialJob{id: s.plan.FirstID + uint64(k), intended: due.UnixNano()}:
+		case s.jobs <- dialJob{id: id, intended: due.UnixNano()}:
 		case <-s.ctx.Done():
 			return
 		}
 	}
+}
+
+// takeBaseline waits (up to 5 s) for the first n connections to settle and
+// samples the process's memory with them open.
+func (s *Shard) takeBaseline(n int64) {
+	deadline := time.Now().Add(5 * time.Second)
+	for time.Now().Before(deadline) && s.ctx.Err() == nil {
+		p := s.Progress()
+		if p.Handshakes+p.Failed >= n {
+			break
+		}
+		time.Sleep(time.Millisecond)
+	}
+	debug.FreeOSMemory()
+	s.baseMu.Lock()
+	s.base, s.baseHeap, s.baseConns = selfUsage(), heapInUse(), s.Progress().Open
+	s.baseMu.Unlock()
 }
 
 func (s *Shard) dialLoop() {
@@ -217,11 +249,7 @@ func (s *Shard) dial(job dialJob) {
 	s.attempted.Add(1)
 	now := time.Now().UnixNano()
 	ti := int(job.id % uint64(len(s.plan.Targets)))
-	c := &conn{
-		id: job.id, target: uint16(ti), slot: -1,
-		started: job.intended, dialed: now,
-		deadline: now + int64(s.plan.ConnectTimeout),
-	}
+	c := &conn{id: uint32(job.id), target: uint16(ti), slot: -1, started: job.intended, dialed: now}
 	if s.plan.Echo {
 		c.role = roleEcho
 	}
@@ -311,27 +339,31 @@ func (s *Shard) onLoops(ctx context.Context, fn func(l *loop)) error {
 }
 
 // channelOf is the channel connection id subscribes to, or -1.
-func (s *Shard) channelOf(id uint64) int {
+func (s *Shard) channelOf(id uint32) int {
 	if s.plan.Echo || s.plan.Channels <= 0 {
 		return -1
 	}
-	return int(id % uint64(s.plan.Channels))
+	return int(id % uint32(s.plan.Channels))
 }
 
 // settled reports whether every planned connection has opened or failed.
 func (s *Shard) settled() bool {
 	p := s.Progress()
-	return p.Handshakes+p.Failed >= int64(s.plan.Count)
+	return p.Handshakes+p.Failed >= int64(s.plan.Count+s.plan.Churn)
 }
 
 // Ready is a shard's state once its ramp has settled.
 type Ready struct {
-	Open       int64      `json:"open"`
-	PerChannel []int64    `json:"per_channel"` // stable subscribers open, by channel
-	Before     ProcSample `json:"before"`      // own usage before the ramp
-	After      ProcSample `json:"after"`       // own usage with the connections open
-	HeapBefore uint64     `json:"heap_before"`
-	HeapAfter  uint64     `json:"heap_after"`
+	Open       int64   `json:"open"`
+	PerChannel []int64 `json:"per_channel"` // stable subscribers open, by channel
+	// Own usage once the first BaseOpen connections were open, and with
+	// all of them open: the difference is the marginal cost of Open-BaseOpen
+	// connections, after the ramp's garbage is returned to the OS.
+	Base      ProcSample `json:"base"`
+	After     ProcSample `json:"after"`
+	BaseOpen  int64      `json:"base_open"`
+	HeapBase  uint64     `json:"heap_base"`
+	HeapAfter uint64     `json:"heap_after"`
 }
 
 // WaitReady waits until every planned connection has opened or failed,
@@ -348,8 +380,10 @@ func (s *Shard) WaitReady(ctx context.Context) (Ready, error) {
 	}
 	n := max(s.plan.Channels, 1)
 	var mu sync.Mutex
-	r := Ready{PerChannel: make([]int64, n), Before: s.before, HeapBefore: s.heap0}
-	stableEnd := s.plan.FirstID + uint64(s.plan.Count-s.plan.Churn)
+	s.baseMu.Lock()
+	r := Ready{PerChannel: make([]int64, n), Base: s.base, HeapBase: s.baseHeap, BaseOpen: s.baseConns}
+	s.baseMu.Unlock()
+	stableEnd := s.plan.FirstID + uint64(s.plan.Count)
 	err := s.onLoops(ctx, func(l *loop) {
 		mu.Lock()
 		defer mu.Unlock()
@@ -358,13 +392,13 @@ func (s *Shard) WaitReady(ctx context.Context) (Ready, error) {
 				continue
 			}
 			r.Open++
-			if c.role == roleSubscriber && c.id < stableEnd {
+			if id := uint64(c.id); c.role == roleSubscriber && id >= s.plan.FirstID && id < stableEnd {
 				c.stable = true
 				r.PerChannel[max(s.channelOf(c.id), 0)]++
 			}
 		}
 	})
-	runtime.GC()
+	debug.FreeOSMemory()
 	r.After, r.HeapAfter = selfUsage(), heapInUse()
 	return r, err
 }

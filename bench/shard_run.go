@@ -50,7 +50,7 @@ func (l *loop) churnOne() {
 	for range 32 {
 		c := l.conns[l.rng.IntN(len(l.conns))]
 		if c.state == stateOpen && c.role == roleSubscriber && !c.stable {
-			c.closeGracefully(time.Now().UnixNano(), l.sh.plan.CloseTimeout)
+			c.closeGracefully(time.Now().UnixNano())
 			l.stats.churnClosed.Add(1)
 			return
 		}

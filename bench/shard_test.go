@@ -3,7 +3,6 @@ package bench
 import (
 	"context"
 	"net/http/httptest"
-	"strings"
 	"testing"
 	"time"
 
@@ -60,5 +59,4 @@ func TestShardConnectsAndCloses(t *testing.T) {
 	if res.Connect.Count() != 200 || len(res.Errors) != 0 || res.Progress.Open != 0 {
 		t.Fatalf("result: connect count %d, errors %v, progress %+v", res.Connect.Count(), res.Errors, res.Progress)
 	}
-	_ = strings.TrimSpace
 }
