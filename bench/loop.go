@@ -35,6 +35,7 @@ type loop struct {
 	lostChurn uint64 // gaps seen by churned subscribers before they left
 	echoing   bool   // echo load running: send on schedule
 	finishing bool   // the shard is closing every connection
+	lastTick  int64  // unix nanos of the previous tick
 	tickFn    gnet.Runnable
 	churnFn   gnet.Runnable
 
@@ -218,10 +219,23 @@ func (l *loop) tick(now int64) {
 		case stateOpen:
 			if c.role == roleEcho && l.echoing && iv > 0 {
 				if x := c.ext(); x.echoSent == 0 && x.echoNext <= now {
-					l.sendEcho(c, x.echoNext, now)
+					l.sendEcho(c, l.dueAt(x.echoNext, now), now)
 					x.echoNext += iv
 				}
 			}
 		}
 	}
+	l.lastTick = now
+}
+
+// dueAt is the intended time of a send the tick at now finds due at next.
+// One that fell due since the last tick counts as due now: the tick's
+// resolution is the sender's, not the server's delay. One that was due
+// before the last tick waited for a reply, and keeps its time, so the wait
+// is charged (coordinated-omission correction).
+func (l *loop) dueAt(next, now int64) int64 {
+	if next > l.lastTick {
+		return now
+	}
+	return next
 }

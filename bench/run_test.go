@@ -98,3 +98,35 @@ func TestRunNATSNotAvailable(t *testing.T) {
 		t.Fatalf("err = %v", err)
 	}
 }
+
+// TestRunEchoAndChurnEndToEnd runs the other two scenarios briefly against
+// the in-process gateway.
+func TestRunEchoAndChurnEndToEnd(t *testing.T) {
+	ws, api := startGateway(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	rep, err := Run(ctx, Config{
+		Scenario: ScenarioEcho, URLs: []string{ws + "/echo"}, Conns: 20, Duration: 300 * time.Millisecond, Procs: 1,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e := rep.Echo; e.Received == 0 || e.Received != e.Sent || rep.Latency.Count != e.Received {
+		t.Fatalf("echo = %+v, latency %+v", e, rep.Latency)
+	}
+	rep, err = Run(ctx, Config{
+		Scenario: ScenarioChurn, URLs: []string{ws + "/ws"}, PublishURLs: []string{api},
+		Conns: 100, ChurnConns: 50, ChurnRate: 100, Rate: 100, Channels: 2,
+		Duration: 500 * time.Millisecond, Procs: 1,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, ch := rep.Messages, rep.Churn
+	if m.Published == 0 || m.Lost != 0 || m.Unique != m.Expected || m.Duplicates != 0 {
+		t.Fatalf("messages = %+v", m)
+	}
+	if ch.Disconnects < 10 || rep.Connections.Opened < 150+ch.Disconnects/2 {
+		t.Fatalf("churn = %+v, connections %+v", ch, rep.Connections)
+	}
+}
