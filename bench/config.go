@@ -36,7 +36,7 @@ const (
 	DefaultChannelPrefix  = "bench."
 	DefaultPayload        = 64
 	DefaultWindow         = 8
-	DefaultDialers        = 64
+	DefaultDialers        = 8
 	DefaultConnectTimeout = 10 * time.Second
 	DefaultDrainTimeout   = 10 * time.Second
 	// fdReserve is the open files a process keeps for itself (listeners,
@@ -77,7 +77,7 @@ type Config struct {
 	SourceIPs      string // "127.0.0.2-127.0.0.250,…": local addresses to connect from
 	Procs          int    // processes holding connections; 0: as many as the open-files limit needs
 	Loops          int    // event loops per process; default GOMAXPROCS / Procs, at least 1
-	Dialers        int    // dialing goroutines per process; default 64
+	Dialers        int    // dialing goroutines per process; default 8
 	ConnectTimeout time.Duration
 	DrainTimeout   time.Duration // after the load: the longest wait for messages in flight; default 10s
 

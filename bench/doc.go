@@ -7,7 +7,7 @@
 //
 // Client connections live on gnet's client event loops: no goroutine,
 // timer or channel per connection. A bounded pool of dialer goroutines
-// (Config.Dialers, default 64) opens TCP connections at the configured
+// (Config.Dialers, default 8) opens TCP connections at the configured
 // rate, from the configured source addresses, and hands each socket to a
 // loop (gnet.Client.EnrollContext). From then on the loop owns it: it sends
 // the upgrade request as raw bytes, checks the 101 response and its

@@ -96,7 +96,7 @@ func NewShard(plan Plan) (*Shard, error) {
 		plan.Loops = runtime.GOMAXPROCS(0)
 	}
 	if plan.Dialers <= 0 {
-		plan.Dialers = 64
+		plan.Dialers = DefaultDialers
 	}
 	if plan.Publishers <= 0 {
 		plan.Publishers = 1
