@@ -144,6 +144,7 @@ func (r *runner) usageFigures(p Progress, selfCPU int64) {
 			TCPMemPerConn: float64(k[atReady].TCPMemBytes-k[atBefore].TCPMemBytes) / float64(open),
 		}
 	}
+	r.hostLoad(rampSecs)
 	if len(r.server) <= atReady {
 		return
 	}
@@ -183,4 +184,27 @@ func (r *runner) usageFigures(p Progress, selfCPU int64) {
 	}
 	s.BytesPerConn = float64(rssLoaded-s.RSSBefore) / float64(open)
 	rep.Server = s
+}
+
+// hostLoad fills the host's busy cores during the ramp and the load, and
+// what is left of them after the server and wsbench.
+func (r *runner) hostLoad(rampSecs float64) {
+	hb := r.hostBusy
+	if len(hb) <= atReady || hb[atReady] == 0 {
+		return
+	}
+	cores := func(from, to int, secs float64) (busy, other float64) {
+		busy = float64(hb[to]-hb[from]) / 1e9
+		other = busy - float64(r.self[to].CPUNanos-r.self[from].CPUNanos)/1e9
+		if len(r.server) > to {
+			other -= float64(r.server[to].CPUNanos-r.server[from].CPUNanos) / 1e9
+		}
+		return busy / secs, max(other, 0) / secs
+	}
+	h := &HostLoad{}
+	h.BusyCoresDuringConnect, h.OtherCoresDuringConnect = cores(atBefore, atReady, rampSecs)
+	if len(hb) > atLoadEnd && r.loadSeconds > 0 {
+		h.BusyCoresDuringLoad, h.OtherCoresDuringLoad = cores(atLoadStart, atLoadEnd, r.loadSeconds)
+	}
+	r.rep.Load = h
 }

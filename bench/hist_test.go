@@ -2,6 +2,7 @@ package bench
 
 import (
 	"math/rand/v2"
+	"os"
 	"testing"
 )
 
@@ -52,5 +53,19 @@ func TestHistClamps(t *testing.T) {
 	h.RecordMicros(histHighest * 10)
 	if h.Count() != 2 || h.Quantile(0) != 0 {
 		t.Fatalf("count %d, min %d", h.Count(), h.Quantile(0))
+	}
+}
+
+func TestSampleHostBusyAndProc(t *testing.T) {
+	busy, err := SampleHostBusy()
+	if err != nil || busy <= 0 {
+		t.Fatalf("host busy %d, %v", busy, err)
+	}
+	s, err := SampleProcs([]int{os.Getpid()})
+	if err != nil || s.RSS <= 0 {
+		t.Fatalf("own sample %+v, %v", s, err)
+	}
+	if _, err := SampleProc(1 << 30); err == nil {
+		t.Fatal("sampling a missing pid succeeded")
 	}
 }

@@ -141,3 +141,31 @@ func statusField(b []byte, name string) (int64, error) {
 	}
 	return strconv.ParseInt(f[0], 10, 64)
 }
+
+// SampleHostBusy reads the whole host's busy CPU time (every CPU's time
+// other than idle and iowait) from the first line of /proc/stat.
+func SampleHostBusy() (int64, error) {
+	b, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		return 0, err
+	}
+	line, _, _ := strings.Cut(string(b), "\n")
+	f := strings.Fields(line)
+	if len(f) < 6 || f[0] != "cpu" {
+		return 0, fmt.Errorf("bench: /proc/stat: unexpected %q", line)
+	}
+	var busy int64
+	for i, v := range f[1:] {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil {
+			return 0, fmt.Errorf("bench: /proc/stat: %w", err)
+		}
+		// user nice system idle iowait irq softirq steal guest guest_nice;
+		// guest time is already counted in user.
+		if i == 3 || i == 4 || i >= 8 {
+			continue
+		}
+		busy += n
+	}
+	return busy * int64(time.Second/clockTicks), nil
+}

@@ -38,6 +38,7 @@ type Report struct {
 	Server *ServerStats `json:"server,omitempty"`
 	Kernel *KernelStats `json:"kernel,omitempty"`
 	Self   SelfStats    `json:"wsbench"`
+	Load   *HostLoad    `json:"host_load,omitempty"`
 
 	Timeline []Point `json:"timeline"`
 
@@ -171,6 +172,16 @@ type SelfStats struct {
 	ShareOfCPU float64 `json:"share_of_cpu,omitempty"`
 }
 
+// HostLoad is the whole host's CPU use beside the server's and wsbench's:
+// other processes and kernel threads (ksoftirqd) competing for the cores
+// while the figures were measured.
+type HostLoad struct {
+	BusyCoresDuringConnect  float64 `json:"busy_cores_during_connect"`
+	OtherCoresDuringConnect float64 `json:"other_cores_during_connect"`
+	BusyCoresDuringLoad     float64 `json:"busy_cores_during_load,omitempty"`
+	OtherCoresDuringLoad    float64 `json:"other_cores_during_load,omitempty"`
+}
+
 // Point is one second of the run, for the timeline chart.
 type Point struct {
 	T        float64 `json:"t"`
@@ -247,6 +258,10 @@ func (r *Report) WriteTable(w io.Writer) {
 	s := r.Self
 	row("wsbench memory", "%.0f B RSS/conn, %.0f B heap/conn", s.BytesPerConn, s.HeapBytesPerConn)
 	row("wsbench CPU", "%.2fs total; %.2f cores while connecting, %.2f during load; %.0f%% of wsbench+server CPU", s.CPUSeconds, s.CoresDuringConnect, s.CoresDuringLoad, 100*s.ShareOfCPU)
+	if h := r.Load; h != nil {
+		row("host CPU", "%.2f cores busy while connecting (%.2f by others), %.2f during load (%.2f by others)",
+			h.BusyCoresDuringConnect, h.OtherCoresDuringConnect, h.BusyCoresDuringLoad, h.OtherCoresDuringLoad)
+	}
 	_ = tw.Flush()
 }
 

@@ -73,6 +73,7 @@ type runner struct {
 
 	server       []ProcSample // before, ready, load start, load end
 	kernel       []KernelSample
+	hostBusy     []int64      // the host's busy CPU nanoseconds, same points
 	self         []ProcSample // coordinator and workers summed, same points
 	readyAt      time.Time
 	startedAt    time.Time
@@ -119,6 +120,8 @@ func (r *runner) sample() {
 	}
 	k, _ := SampleKernel()
 	r.kernel = append(r.kernel, k)
+	busy, _ := SampleHostBusy()
+	r.hostBusy = append(r.hostBusy, busy)
 	self := selfUsage()
 	if len(r.shards) > 1 || (len(r.shards) == 1 && !isLocal(r.shards[0])) {
 		for _, h := range r.shards {

@@ -352,25 +352,31 @@ func trimProfile(s string) string {
 
 func writeSelf(b *strings.Builder, r *results) {
 	p := func(format string, args ...any) { fmt.Fprintf(b, format, args...) }
-	p("\n## wsbench itself\n\nTarget: at most 1 KiB of wsbench's own RSS per client connection, and never the bottleneck.\nRSS per connection is marginal: growth from the first 1%% of connections to all, after the ramp's\ngarbage is returned. CPU share is wsbench's part of wsbench + server CPU during the load (the\nramp, for idle).\n\n| run | connections | RSS/conn | heap/conn | wsbench cores | server cores | wsbench share |\n|---|---:|---:|---:|---:|---:|---:|\n")
+	p("\n## wsbench itself\n\nTarget: at most 1 KiB of wsbench's own RSS per client connection, and never the bottleneck.\nRSS per connection is marginal: growth from the first 1%% of connections to all, after the ramp's\ngarbage is returned. CPU share is wsbench's part of wsbench + server CPU during the load (the\nramp, for idle). \"Others\" is the rest of the host's busy CPU in the same interval (other\nprocesses, kernel threads): load that competed with the measurement.\n\n| run | connections | RSS/conn | heap/conn | wsbench cores | server cores | wsbench share | others (cores) |\n|---|---:|---:|---:|---:|---:|---:|---:|\n")
 	for _, s := range servers {
 		for _, t := range tests {
 			rep := r.get(s.name, t)
 			if rep == nil {
 				continue
 			}
-			cores, server := rep.Self.CoresDuringLoad, 0.0
+			cores, server, others := rep.Self.CoresDuringLoad, 0.0, "–"
 			if rep.Server != nil {
 				server = rep.Server.CoresDuringLoad
+			}
+			if rep.Load != nil {
+				others = fmt.Sprintf("%.2f", rep.Load.OtherCoresDuringLoad)
 			}
 			if t == "idle" {
 				cores = rep.Self.CoresDuringConnect
 				if rep.Server != nil {
 					server = rep.Server.CoresDuringConnect
 				}
+				if rep.Load != nil {
+					others = fmt.Sprintf("%.2f", rep.Load.OtherCoresDuringConnect)
+				}
 			}
-			p("| %s %s | %s | %.0f B | %.0f B | %.2f | %.2f | %.0f%% |\n", s.name, t, commas(fmt.Sprint(rep.Connections.OpenAtReady)),
-				rep.Self.BytesPerConn, rep.Self.HeapBytesPerConn, cores, server, 100*rep.Self.ShareOfCPU)
+			p("| %s %s | %s | %.0f B | %.0f B | %.2f | %.2f | %.0f%% | %s |\n", s.name, t, commas(fmt.Sprint(rep.Connections.OpenAtReady)),
+				rep.Self.BytesPerConn, rep.Self.HeapBytesPerConn, cores, server, 100*rep.Self.ShareOfCPU, others)
 		}
 	}
 }
