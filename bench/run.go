@@ -9,12 +9,16 @@ import (
 	"time"
 )
 
+// ErrConfig wraps every problem Validate finds: bad usage rather than a
+// failed run.
+var ErrConfig = errors.New("bench: invalid configuration")
+
 // Run executes one scenario and returns its report. It always ends: every
 // phase has a deadline, and ctx cancels the whole run.
 func Run(ctx context.Context, cfg Config) (*Report, error) {
 	cfg = cfg.withDefaults()
 	if err := cfg.Validate(); err != nil {
-		return nil, err
+		return nil, fmt.Errorf("%w: %w", ErrConfig, err)
 	}
 	plans, err := cfg.plans(rand.Uint64())
 	if err != nil {

@@ -44,7 +44,7 @@ cd "$(dirname "$0")/.."
 : "${SCALE_DURATION:=10s}"
 : "${SCALE_SOURCE_IPS:=127.0.0.2-127.0.0.250}"
 : "${SCALE_BASE_PORT:=30000}"
-: "${SCALE_OUT:=bench/results/scale-out}"
+: "${SCALE_OUT:=bench/scale-out-results}"  # not under bench/results, which make bench replaces
 : "${NATS_URL:=}"
 
 go build -o bin/wsgate ./cmd/wsgate

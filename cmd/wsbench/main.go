@@ -66,7 +66,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	rep, err := bench.Run(ctx, cfg)
-	if rep != nil {
+	if rep != nil && !errors.Is(err, bench.ErrConfig) {
 		rep.Command = "wsbench " + strings.Join(args, " ")
 		rep.WriteTable(stdout)
 		if cfg.JSONFile != "" {
@@ -79,6 +79,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 				err = errors.Join(err, perr)
 			}
 		}
+	}
+	if errors.Is(err, bench.ErrConfig) {
+		fmt.Fprintln(stderr, "wsbench:", err)
+		return 2
 	}
 	if err != nil {
 		fmt.Fprintln(stderr, "wsbench:", err)
