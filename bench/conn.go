@@ -153,8 +153,8 @@ func (c *conn) onClose(payload []byte) gnet.Action {
 	if c.state == stateClosing {
 		return gnet.Close
 	}
-	code, _, _ := wsproto.ParseClose(payload)
-	c.fail(closeKind(code))
+	code, reason, _ := wsproto.ParseClose(payload)
+	c.fail(closeKind(code, reason))
 	// "If an endpoint receives a Close frame and did not previously send a
 	// Close frame, the endpoint MUST send a Close frame in response." (§5.5.1)
 	c.loop.write(c, ws.OpClose, payload[:min(len(payload), 2)])

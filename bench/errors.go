@@ -1,6 +1,7 @@
 package bench
 
 import (
+	"bytes"
 	"errors"
 	"net"
 	"os"
@@ -46,7 +47,27 @@ func dialErrorKind(err error) string {
 	return kindDialOther
 }
 
-// closeKind names a close frame the server sent first: "close_1008".
-func closeKind(code ws.StatusCode) string {
-	return "server_close_" + strconv.Itoa(int(code))
+// closeKind names a close frame the server sent first by its code and the
+// start of its reason: "server_close_1008_pong_timeout". The reason is cut
+// at the first ';' (wsgate's drain reason carries a varying delay) and at
+// 40 bytes, so the kinds stay few.
+func closeKind(code ws.StatusCode, reason []byte) string {
+	b := append([]byte("server_close_"), strconv.Itoa(int(code))...)
+	if i := bytes.IndexByte(reason, ';'); i >= 0 {
+		reason = reason[:i]
+	}
+	if len(reason) > 0 {
+		b = append(b, '_')
+	}
+	for _, c := range reason[:min(len(reason), 40)] {
+		switch {
+		case c >= 'a' && c <= 'z', c >= '0' && c <= '9':
+			b = append(b, c)
+		case c >= 'A' && c <= 'Z':
+			b = append(b, c+'a'-'A')
+		default:
+			b = append(b, '_')
+		}
+	}
+	return string(b)
 }

@@ -3,6 +3,8 @@ package bench
 import (
 	"encoding/json"
 	"testing"
+
+	"github.com/gobwas/ws"
 )
 
 func TestPayloadRoundTrip(t *testing.T) {
@@ -29,6 +31,23 @@ func TestParseStampRejects(t *testing.T) {
 	for _, in := range []string{"", "wsb1 ", "wsb1 1 2 3", "wsb1 1 2 3 x ", "wsb1 99999999999 1 1 1 ", "wsb1 a b c d "} {
 		if _, ok := ParseStamp([]byte(in)); ok {
 			t.Errorf("ParseStamp(%q) accepted", in)
+		}
+	}
+}
+
+func TestCloseKind(t *testing.T) {
+	for _, tc := range []struct {
+		code   ws.StatusCode
+		reason string
+		want   string
+	}{
+		{1008, "pong timeout", "server_close_1008_pong_timeout"},
+		{1001, "draining; retry-after-ms=1234", "server_close_1001_draining"},
+		{1000, "", "server_close_1000"},
+		{1009, "Frame Too Big!", "server_close_1009_frame_too_big_"},
+	} {
+		if got := closeKind(tc.code, []byte(tc.reason)); got != tc.want {
+			t.Errorf("closeKind(%d, %q) = %q, want %q", tc.code, tc.reason, got, tc.want)
 		}
 	}
 }
