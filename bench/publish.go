@@ -219,7 +219,7 @@ func (p *publisher) run(ctx context.Context) {
 	var name []byte
 	start := time.Now()
 	for k := 0; ; k++ {
-		intended := time.Now()
+		var intended time.Time
 		if p.rate > 0 {
 			intended = start.Add(time.Duration(float64(k) / p.rate * float64(time.Second)))
 			if wait := time.Until(intended); wait > 0 {
@@ -229,10 +229,11 @@ func (p *publisher) run(ctx context.Context) {
 					return
 				}
 			}
-		} else if !p.gate(ctx) {
-			return
 		} else {
-			intended = time.Now()
+			if !p.gate(ctx) {
+				return
+			}
+			intended = time.Now() // max rate: due when the window opens
 		}
 		if ctx.Err() != nil {
 			return
