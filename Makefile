@@ -6,7 +6,7 @@ STATICCHECK_VERSION := v0.8.2
 # Test timeout for the whole suite; CI's budget is 20 minutes.
 TEST_TIMEOUT ?= 15m
 
-.PHONY: all build run test vet fmt lint fuzz bench bench-micro baselines clean
+.PHONY: all build run test vet fmt lint fuzz bench bench-micro bench-scale-out baselines clean
 
 all: build
 
@@ -41,6 +41,12 @@ fuzz:
 ## BENCHMARKS.md (bench/run-suite.sh; sizes from BENCH_* variables, see there)
 bench:
 	./bench/run-suite.sh
+
+## bench-scale-out: K nodes and 200,000 connections on this host
+## (bench/scale-out.sh; SCALE_* variables), then BENCHMARKS.md again
+bench-scale-out:
+	./bench/scale-out.sh
+	$(GO) run ./bench/benchmd
 
 ## bench-micro: the micro-benchmarks (allocations, ns/frame, MB/s)
 bench-micro:

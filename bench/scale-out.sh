@@ -40,8 +40,8 @@ cd "$(dirname "$0")/.."
 : "${SCALE_PER_NODE:=18000}"            # under the 20,000 open-files cap, with room for the admin API
 : "${SCALE_NODES:=$(( (SCALE_CONNS + SCALE_PER_NODE - 1) / SCALE_PER_NODE ))}"
 : "${SCALE_CONNECT_RATE:=3000}"
-: "${SCALE_RATE:=1}"                    # broadcasts per second
-: "${SCALE_DURATION:=10s}"
+: "${SCALE_RATE:=0.2}"                  # broadcasts per second: one every 5 s, so each is timed alone
+: "${SCALE_DURATION:=20s}"
 : "${SCALE_SOURCE_IPS:=127.0.0.2-127.0.0.250}"
 : "${SCALE_BASE_PORT:=30000}"
 : "${SCALE_OUT:=bench/scale-out-results}"  # not under bench/results, which make bench replaces

@@ -32,19 +32,22 @@ var servers = []struct{ name, what string }{
 var tests = []string{"idle", "bcast", "bcastmax", "echo"}
 
 type results struct {
-	dir     string
-	meta    map[string]string
-	reports map[string]*bench.Report // "server-test"
+	dir      string
+	scaleDir string
+	meta     map[string]string
+	reports  map[string]*bench.Report // "server-test"
 }
 
 func main() {
 	dir := flag.String("results", "bench/results", "`directory` written by bench/run-suite.sh")
 	out := flag.String("out", "BENCHMARKS.md", "`file` to write")
+	scale := flag.String("scale-out", "bench/scale-out-results", "`directory` written by bench/scale-out.sh (optional)")
 	flag.Parse()
 	r, err := load(*dir)
 	if err != nil {
 		log.Fatal(err)
 	}
+	r.scaleDir = *scale
 	var b strings.Builder
 	write(&b, r)
 	if err := os.WriteFile(*out, []byte(b.String()), 0o644); err != nil {
@@ -159,8 +162,8 @@ func commas(s string) string {
 
 func us(v int64) string {
 	switch {
-	case v >= 10_000_000:
-		return fmt.Sprintf("%.1f s", float64(v)/1e6)
+	case v >= 1_000_000:
+		return fmt.Sprintf("%.2f s", float64(v)/1e6)
 	case v >= 1000:
 		return fmt.Sprintf("%.1f ms", float64(v)/1e3)
 	}
@@ -239,8 +242,54 @@ func write(b *strings.Builder, r *results) {
 	}
 	writeTargets(b, r)
 	writeSelf(b, r)
+	writeScaleOut(b, r)
 	writeCommands(b, r)
 }
+
+// writeScaleOut reports bench/scale-out.sh's last run, if there is one.
+func writeScaleOut(b *strings.Builder, r *results) {
+	p := func(format string, args ...any) { fmt.Fprintf(b, format, args...) }
+	p("\n## Scale-out: many connections on one host\n\n")
+	raw, err := os.ReadFile(filepath.Join(r.scaleDir, "report.json"))
+	if err != nil {
+		p("Not run into `%s` (bench/scale-out.sh writes it; `make bench-scale-out`).\n", r.scaleDir)
+		return
+	}
+	var rep bench.Report
+	if err := json.Unmarshal(raw, &rep); err != nil {
+		p("`%s/report.json` does not parse: %v\n", r.scaleDir, err)
+		return
+	}
+	cmd, _ := os.ReadFile(filepath.Join(r.scaleDir, "command.txt"))
+	p("From `%s/` (bench/scale-out.sh, `make bench-scale-out`; its own run, not part of `make bench`):\n\n```\n%s```\n\n", r.scaleDir, cmd)
+	p("| | |\n|---|---|\n")
+	c := rep.Connections
+	p("| connections held | %s of %s planned (%s failed), %d wsbench processes |\n", commas(fmt.Sprint(c.OpenAtReady)), commas(fmt.Sprint(c.Planned)), commas(fmt.Sprint(c.Failed)), rep.Settings.Procs)
+	p("| open at the end | %s |\n", commas(fmt.Sprint(c.OpenAtEnd)))
+	if len(rep.Errors) > 0 {
+		p("| errors | %v |\n", rep.Errors)
+	}
+	if m := rep.Messages; m != nil {
+		p("| broadcasts | %d, each to every subscriber; %s deliveries expected, %s received |\n", m.Published, commas(fmt.Sprint(m.Expected)), commas(fmt.Sprint(m.Delivered)))
+		p("| lost / duplicated / out of order | %d / %d / %d |\n", m.Lost, m.Duplicates, m.OutOfOrder)
+	}
+	if l := rep.Latency; l != nil && l.Count > 0 {
+		p("| time for a broadcast to reach all | %s (slowest delivery of all broadcasts); p50 %s, p99 %s |\n", us(l.Max), us(l.P50), us(l.P99))
+	}
+	if s := rep.Server; s != nil {
+		p("| server RSS per connection | %.0f B (all nodes: %s before, %s ready) |\n", s.BytesPerConn, mib(s.RSSBefore), mib(s.RSSReady))
+		p("| server CPU | %.1f µs per handshake, %.3f µs per delivery |\n", s.CPUPerHandshakeUs, s.CPUPerDeliveryUs)
+	}
+	if k := rep.Kernel; k != nil {
+		p("| kernel memory per connection | %.0f B slab, %.0f B tcp_mem (client and server ends together) |\n", k.SlabPerConn, k.TCPMemPerConn)
+	}
+	p("| wsbench RSS per connection | %.0f B (heap %.0f B) |\n", rep.Self.BytesPerConn, rep.Self.HeapBytesPerConn)
+	if h := rep.Load; h != nil {
+		p("| other load on the host | %.2f cores while connecting, %.2f during the broadcasts |\n", h.OtherCoresDuringConnect, h.OtherCoresDuringLoad)
+	}
+}
+
+func mib(b int64) string { return fmt.Sprintf("%.0f MiB", float64(b)/(1<<20)) }
 
 func atoi(s string) string { return commas(s) }
 
