@@ -13,7 +13,9 @@
 // the upgrade request as raw bytes, checks the 101 response and its
 // Sec-WebSocket-Accept (wsproto.AcceptKey), and decodes frames with
 // wsproto's client-side Decoder. The per-connection state (type conn) is
-// one flat struct of about 200 bytes; gnet's own conn adds about as much.
+// one flat struct of 192 bytes; gnet's conn, the socket addresses it keeps
+// and its connection table add about 550 more. The report gives the
+// measured marginal RSS per connection (about 930–1,000 bytes here).
 //
 // # Measuring
 //

@@ -30,6 +30,7 @@ cd "$(dirname "$0")/.."
 : "${BENCH_ECHO_DURATION:=10s}"
 : "${BENCH_SOURCE_IPS:=127.0.0.2-127.0.0.17}"
 : "${BENCH_PROFILE:=1}"             # profile wsgate too (CPU and heap summaries)
+: "${BENCH_REPEAT:=2}"              # runs of each test; the one least disturbed by other load is reported
 : "${BENCH_OUT:=bench/results}"
 : "${BENCH_MD:=BENCHMARKS.md}"
 PORT=${BENCH_PORT:-28080}
@@ -47,10 +48,13 @@ echo "== building"
 go build -o bin/wsgate ./cmd/wsgate
 go build -o bin/wsbench ./cmd/wsbench
 go build -o bin/wsgateprof ./bench/wsgateprof
+go build -o bin/benchmd ./bench/benchmd
 (cd bench/baselines && go build -o ../../bin/ ./...)
 
 rm -rf "$BENCH_OUT"
-mkdir -p "$BENCH_OUT/profiles"
+mkdir -p "$BENCH_OUT/profiles" "$BENCH_OUT/runs"
+LOGS=${BENCH_LOGS:-$(mktemp -d /tmp/wsbench-logs.XXXXXX)}
+echo "server logs in $LOGS"
 {
   echo "commit=$(git rev-parse HEAD)$(git diff --quiet HEAD -- . ':!bench/results' ':!BENCHMARKS.md' || echo '+uncommitted')"
   echo "date=$(date -u +%Y-%m-%dT%H:%M:%SZ)"
@@ -77,7 +81,7 @@ SERVER_PID=
 start_server() { # name [profile prefix]
   local cmd
   cmd=$(server_cmd "$@")
-  $cmd >>"$BENCH_OUT/$1.log" 2>&1 &
+  $cmd >>"$LOGS/$1.log" 2>&1 &
   SERVER_PID=$!
   for _ in $(seq 100); do
     if (exec 3<>"/dev/tcp/$HOST/$PORT") 2>/dev/null && (exec 3<>"/dev/tcp/$HOST/$ADMIN") 2>/dev/null; then
@@ -114,39 +118,53 @@ test_args() { # test name → wsbench arguments
   esac
 }
 
-run_test() { # server test [profile]
-  local server=$1 test=$2 out="$BENCH_OUT/$1-$2"
-  if [[ "${3:-}" == profile ]]; then
-    start_server wsgate-prof "$BENCH_OUT/profiles/wsgate-$test"
-    out="$BENCH_OUT/profiles/wsgate-$test"
+run_test() { # server test output-prefix [profile]
+  local server=$1 test=$2 out=$3 wsb
+  if [[ "${4:-}" == profile ]]; then
+    start_server wsgate-prof "$out"
   else
     start_server "$server"
   fi
-  echo "== $server $test"
+  echo "== $server $test ($out)"
   # shellcheck disable=SC2046
-  timeout 600 bin/wsbench $(test_args "$test") --label "$server" --server-pid "$SERVER_PID" --json "$out.json" | tee "$out.txt"
+  timeout 600 bin/wsbench $(test_args "$test") --label "$server" --server-pid "$SERVER_PID" --json "$out.json" >"$out.txt" &
+  wsb=$!
+  if [[ "${4:-}" == profile && "$test" == idle ]]; then
+    # the heap profile is taken while the idle connections are held
+    local hold=${BENCH_HOLD%s}
+    [[ "$hold" =~ ^[0-9]+$ ]] || hold=2
+    sleep $(( BENCH_IDLE_CONNS / BENCH_CONNECT_RATE + 1 + hold / 2 ))
+    kill -USR1 "$SERVER_PID" 2>/dev/null || true
+  fi
+  wait "$wsb"
+  cat "$out.txt"
   stop_server
   sleep 2 # let the kernel retire the closed sockets before the next server's baseline
 }
 
-for server in $BENCH_SERVERS; do
+for r in $(seq "$BENCH_REPEAT"); do
   for test in idle bcast bcastmax echo; do
-    run_test "$server" "$test"
+    for server in $BENCH_SERVERS; do
+      run_test "$server" "$test" "$BENCH_OUT/runs/$server-$test-$r"
+    done
   done
 done
 for test in idle bcast bcastmax echo; do
+  for server in $BENCH_SERVERS; do
+    bin/benchmd -pick "$BENCH_OUT/$server-$test" "$BENCH_OUT"/runs/"$server-$test"-*.json
+  done
   echo "wsbench $(test_args "$test") --label <server> --server-pid <pid> --json $BENCH_OUT/<server>-$test.json" > "$BENCH_OUT/cmd-$test.txt"
 done
 
 if [[ "$BENCH_PROFILE" == 1 && " $BENCH_SERVERS " == *" wsgate "* ]]; then
   for test in idle bcast bcastmax echo; do
-    run_test wsgate "$test" profile
     p="$BENCH_OUT/profiles/wsgate-$test"
+    run_test wsgate "$test" "$p" profile
     go tool pprof -top -cum -nodecount=30 bin/wsgateprof "$p.cpu.prof" > "$p.cpu.txt" 2>/dev/null || true
     go tool pprof -top -nodecount=20 -sample_index=inuse_space bin/wsgateprof "$p.heap.prof" > "$p.heap.txt" 2>/dev/null || true
     rm -f "$p.cpu.prof" "$p.heap.prof"
   done
 fi
 
-go run ./bench/benchmd -results "$BENCH_OUT" -out "$BENCH_MD"
+bin/benchmd -results "$BENCH_OUT" -out "$BENCH_MD"
 echo "wrote $BENCH_MD from $BENCH_OUT (standard sizes: $standard)"

@@ -42,7 +42,14 @@ func main() {
 	dir := flag.String("results", "bench/results", "`directory` written by bench/run-suite.sh")
 	out := flag.String("out", "BENCHMARKS.md", "`file` to write")
 	scale := flag.String("scale-out", "bench/scale-out-results", "`directory` written by bench/scale-out.sh (optional)")
+	pick := flag.String("pick", "", "instead: copy the least contended of the reports given as arguments to `prefix`.json and .txt")
 	flag.Parse()
+	if *pick != "" {
+		if err := pickLeastContended(*pick, flag.Args()); err != nil {
+			log.Fatal(err)
+		}
+		return
+	}
 	r, err := load(*dir)
 	if err != nil {
 		log.Fatal(err)
@@ -201,6 +208,7 @@ func write(b *strings.Builder, r *results) {
 		atoi(m["BENCH_IDLE_CONNS"]), m["BENCH_IDLE_CHANNELS"], m["BENCH_HOLD"], m["BENCH_CONNECT_RATE"], commas(m["BENCH_BCAST_SUBS"]),
 		m["BENCH_PAYLOAD"], m["BENCH_BCAST_RATE"], m["BENCH_BCAST_DURATION"], m["BENCH_WINDOW"], m["BENCH_MAX_DURATION"],
 		commas(m["BENCH_ECHO_CONNS"]), m["BENCH_ECHO_DURATION"], m["BENCH_SOURCE_IPS"])
+	p("Each test ran %s times per server, interleaved; the table reports the run in which the rest of\nthe host used the least CPU (the host is shared), and every run is kept in `%s/runs/`.\n\n", m["BENCH_REPEAT"], r.dir)
 	p("Servers (each test starts a fresh process; client and server share the 2 cores):\n\n")
 	for _, s := range servers {
 		p("- **%s**: %s\n", s.name, s.what)
@@ -349,7 +357,7 @@ func writeTargets(b *strings.Builder, r *results) {
 	if len(missed) == 0 {
 		return
 	}
-	p("\n### Where the missed targets' time and memory go\n\nProfiles of wsgate (bench/wsgateprof: the same reactor and admin API under the Go profiler),\nrecorded with the same wsbench invocation as the table rows, top entries by flat time\n(`go tool pprof -top`).\n")
+	p("\n### Where the missed targets' time and memory go\n\nProfiles of wsgate (bench/wsgateprof: the same reactor and admin API under the Go profiler),\nrecorded with the same wsbench invocation as the table rows. CPU: top entries by cumulative\ntime (`go tool pprof -top -cum`) over the process's whole life (ramp, load and teardown).\nHeap: in-use bytes sampled while the idle connections were held (`-sample_index=inuse_space`).\n")
 	seen := map[string]bool{}
 	for _, t := range missed {
 		kind := "cpu"
@@ -447,4 +455,46 @@ func writeCommands(b *strings.Builder, r *results) {
 		}
 	}
 	p("```\n\n(the same with `--label`, `--server-pid` and `--json` naming each server). The raw reports, with\nconnect-time and latency percentiles, error counts and per-second timelines, are in `%s/`.\n", r.dir)
+}
+
+// pickLeastContended copies, of several repeats of one test, the report
+// measured with the least CPU used by the rest of the host (during the
+// load, or the ramp for connect) to prefix.json, and its table to
+// prefix.txt. Every repeat stays in the results directory.
+func pickLeastContended(prefix string, reports []string) error {
+	best, bestOthers := "", 0.0
+	for _, path := range reports {
+		raw, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		var rep bench.Report
+		if err := json.Unmarshal(raw, &rep); err != nil {
+			return fmt.Errorf("%s: %w", path, err)
+		}
+		others := 0.0
+		if rep.Load != nil {
+			others = rep.Load.OtherCoresDuringLoad
+			if rep.Scenario == bench.ScenarioConnect {
+				others = rep.Load.OtherCoresDuringConnect
+			}
+		}
+		if best == "" || others < bestOthers {
+			best, bestOthers = path, others
+		}
+	}
+	if best == "" {
+		return fmt.Errorf("no reports to pick from")
+	}
+	for _, ext := range []string{".json", ".txt"} {
+		b, err := os.ReadFile(strings.TrimSuffix(best, ".json") + ext)
+		if err != nil {
+			return err
+		}
+		if err := os.WriteFile(prefix+ext, b, 0o644); err != nil {
+			return err
+		}
+	}
+	fmt.Printf("picked %s (others used %.2f cores)\n", best, bestOthers)
+	return nil
 }

@@ -5,8 +5,9 @@
 //
 //	wsgateprof --listen 127.0.0.1:8080 --admin-listen 127.0.0.1:8081 --cpuprofile cpu.prof --memprofile heap.prof
 //
-// The CPU profile covers the process's whole life; the heap profile is
-// written on SIGTERM/SIGINT, before the connections are closed.
+// The CPU profile covers the process's whole life. The heap profile is
+// written on SIGUSR1 (bench/run-suite.sh sends it while the connections are
+// held), or on SIGTERM/SIGINT if no SIGUSR1 came.
 package main
 
 import (
@@ -33,6 +34,7 @@ func main() {
 	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile to `file`")
 	memProfile := flag.String("memprofile", "", "write a heap profile to `file` on SIGTERM")
 	flag.Parse()
+	runtime.MemProfileRate = 4096 // fine enough to see per-connection structures
 
 	if *cpuProfile != "" {
 		f, err := os.Create(*cpuProfile)
@@ -59,17 +61,27 @@ func main() {
 	go func() { _ = api.Serve(ln) }()
 
 	sig := make(chan os.Signal, 1)
-	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM)
-	<-sig
-	if *memProfile != "" {
-		runtime.GC()
-		if f, err := os.Create(*memProfile); err == nil {
-			_ = pprof.WriteHeapProfile(f)
-			_ = f.Close()
+	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM, syscall.SIGUSR1)
+	wrote := false
+	for s := range sig {
+		if *memProfile != "" && (s == syscall.SIGUSR1 || !wrote) {
+			writeHeap(*memProfile)
+			wrote = true
+		}
+		if s != syscall.SIGUSR1 {
+			break
 		}
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	_ = eng.Shutdown(ctx)
 	_ = api.Shutdown(ctx)
+}
+
+func writeHeap(path string) {
+	runtime.GC()
+	if f, err := os.Create(path); err == nil {
+		_ = pprof.WriteHeapProfile(f)
+		_ = f.Close()
+	}
 }
