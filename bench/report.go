@@ -228,7 +228,7 @@ func (r *Report) WriteTable(w io.Writer) {
 		row("errors", "%s", strings.Join(parts, " "))
 	}
 	if m := r.Messages; m != nil {
-		row("published", "%d msgs in %.2fs (%.0f/s); errors %v", m.Published, m.LoadSeconds, m.PublishedPerSec, m.PublishErrors)
+		row("published", "%d msgs in %.2fs (%.3g/s); errors %v", m.Published, m.LoadSeconds, m.PublishedPerSec, m.PublishErrors)
 		row("deliveries", "%d (%.0f/s), expected %d, drained in %.2fs", m.Delivered, m.DeliveriesPerSec, m.Expected, m.DrainSeconds)
 		row("lost / dup / out of order", "%d / %d / %d", m.Lost, m.Duplicates, m.OutOfOrder)
 	}

@@ -50,6 +50,8 @@ cd "$(dirname "$0")/.."
 go build -o bin/wsgate ./cmd/wsgate
 go build -o bin/wsbench ./cmd/wsbench
 mkdir -p "$SCALE_OUT"
+LOGS=${SCALE_LOGS:-$(mktemp -d /tmp/wsgate-scale-logs.XXXXXX)}
+echo "node logs in $LOGS"
 
 PIDS=()
 cleanup() {
@@ -64,7 +66,7 @@ if [[ -n "$NATS_URL" ]]; then
   hostport=${NATS_URL#nats://}
   if ! (exec 3<>"/dev/tcp/${hostport%:*}/${hostport#*:}") 2>/dev/null; then
     command -v nats-server >/dev/null || { echo "NATS_URL=$NATS_URL: nothing listens there and nats-server is not on PATH" >&2; exit 1; }
-    nats-server --addr "${hostport%:*}" --port "${hostport#*:}" >"$SCALE_OUT/nats.log" 2>&1 &
+    nats-server --addr "${hostport%:*}" --port "${hostport#*:}" >"$LOGS/nats.log" 2>&1 &
     PIDS+=($!)
     sleep 1
   fi
@@ -75,7 +77,7 @@ urls=() pubs=() pids=()
 for i in $(seq 0 $((SCALE_NODES - 1))); do
   ws=$((SCALE_BASE_PORT + i)) admin=$((SCALE_BASE_PORT + 1000 + i))
   bin/wsgate --listen 127.0.0.1:$ws --admin-listen 127.0.0.1:$admin --node-id n$i --log-level warn \
-    --max-conns $((SCALE_PER_NODE + 1000)) "${nats_args[@]}" >"$SCALE_OUT/node$i.log" 2>&1 &
+    --max-conns $((SCALE_PER_NODE + 1000)) "${nats_args[@]}" >"$LOGS/node$i.log" 2>&1 &
   PIDS+=($!) pids+=($!)
   urls+=(--url "ws://127.0.0.1:$ws/ws") pubs+=(--publish-url "http://127.0.0.1:$admin")
 done
