@@ -172,6 +172,7 @@ func (s *wsSender) write(op ws.OpCode, payload []byte) error {
 	var mask [4]byte
 	_, _ = rand.Read(mask[:])
 	s.frame = wsproto.AppendMaskedFrame(s.frame[:0], op, true, mask, payload)
+	_ = s.nc.SetWriteDeadline(time.Now().Add(10 * time.Second))
 	_, err := s.nc.Write(s.frame)
 	return err
 }

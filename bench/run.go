@@ -238,8 +238,10 @@ func (r *runner) echo(ctx context.Context) error {
 	return stopErr
 }
 
-// onShards runs fn on every shard at once.
+// onShards runs fn on every shard at once, for at most a minute.
 func (r *runner) onShards(ctx context.Context, fn func(shardHandle, context.Context) error) error {
+	ctx, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
 	errs := make([]error, len(r.shards))
 	var wg sync.WaitGroup
 	for i, h := range r.shards {
