@@ -6,7 +6,7 @@ STATICCHECK_VERSION := v0.8.2
 # Test timeout for the whole suite; CI's budget is 20 minutes.
 TEST_TIMEOUT ?= 15m
 
-.PHONY: all build run test vet fmt lint fuzz bench clean
+.PHONY: all build run test vet fmt lint fuzz bench bench-micro bench-scale-out baselines clean
 
 all: build
 
@@ -37,9 +37,24 @@ lint: vet fmt
 fuzz:
 	./scripts/fuzz.sh $(FUZZTIME)
 
-## bench: the micro-benchmarks (allocations, ns/frame, MB/s)
+## bench: the standard suite against wsgate and the baselines, writing
+## BENCHMARKS.md (bench/run-suite.sh; sizes from BENCH_* variables, see there)
 bench:
+	./bench/run-suite.sh
+
+## bench-scale-out: K nodes and 200,000 connections on this host
+## (bench/scale-out.sh; SCALE_* variables), then BENCHMARKS.md again
+bench-scale-out:
+	./bench/scale-out.sh
+	$(GO) run ./bench/benchmd
+
+## bench-micro: the micro-benchmarks (allocations, ns/frame, MB/s)
+bench-micro:
 	$(GO) test -run '^$$' -bench . -benchmem ./...
+
+## baselines: build the comparison servers (their own module)
+baselines:
+	cd bench/baselines && $(GO) build ./...
 
 clean:
 	rm -rf $(BIN)

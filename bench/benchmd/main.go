@@ -1,0 +1,503 @@
+// Command benchmd writes BENCHMARKS.md from a results directory made by
+// bench/run-suite.sh (make bench): the machine, commit and date, the exact
+// commands, one table per measurement with every figure as a ratio to
+// wsgate, the targets of issue 5 checked, and wsgate's profile summaries
+// where a target is missed. Every number in the file comes from the JSON
+// reports; nothing is typed in by hand.
+//
+//	go run ./bench/benchmd -results bench/results -out BENCHMARKS.md
+package main
+
+import (
+	"bufio"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"log"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/wsgate/wsgate/bench"
+)
+
+// servers in table order; wsgate is the reference of every ratio.
+var servers = []struct{ name, what string }{
+	{"wsgate", "this repository"},
+	{"gnetws", "bare gnet + gobwas/ws, no pub/sub state (bench/baselines/gnetws)"},
+	{"nbiohub", "lesismal/nbio (bench/baselines/nbiohub)"},
+	{"gorillahub", "gorilla/websocket hub, goroutines per connection (bench/baselines/gorillahub)"},
+}
+
+var tests = []string{"idle", "bcast", "bcastmax", "echo"}
+
+type results struct {
+	dir      string
+	scaleDir string
+	meta     map[string]string
+	reports  map[string]*bench.Report // "server-test"
+}
+
+func main() {
+	dir := flag.String("results", "bench/results", "`directory` written by bench/run-suite.sh")
+	out := flag.String("out", "BENCHMARKS.md", "`file` to write")
+	scale := flag.String("scale-out", "bench/scale-out-results", "`directory` written by bench/scale-out.sh (optional)")
+	pick := flag.String("pick", "", "instead: copy the least contended of the reports given as arguments to `prefix`.json and .txt")
+	flag.Parse()
+	if *pick != "" {
+		if err := pickLeastContended(*pick, flag.Args()); err != nil {
+			log.Fatal(err)
+		}
+		return
+	}
+	r, err := load(*dir)
+	if err != nil {
+		log.Fatal(err)
+	}
+	r.scaleDir = *scale
+	var b strings.Builder
+	write(&b, r)
+	if err := os.WriteFile(*out, []byte(b.String()), 0o644); err != nil {
+		log.Fatal(err)
+	}
+}
+
+func load(dir string) (*results, error) {
+	r := &results{dir: dir, meta: map[string]string{}, reports: map[string]*bench.Report{}}
+	f, err := os.Open(filepath.Join(dir, "meta.env"))
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		if k, v, ok := strings.Cut(sc.Text(), "="); ok {
+			r.meta[k] = v
+		}
+	}
+	for _, s := range servers {
+		for _, t := range tests {
+			b, err := os.ReadFile(filepath.Join(dir, s.name+"-"+t+".json"))
+			if err != nil {
+				continue
+			}
+			var rep bench.Report
+			if err := json.Unmarshal(b, &rep); err != nil {
+				return nil, fmt.Errorf("%s-%s: %w", s.name, t, err)
+			}
+			r.reports[s.name+"-"+t] = &rep
+		}
+	}
+	return r, nil
+}
+
+func (r *results) get(server, test string) *bench.Report { return r.reports[server+"-"+test] }
+
+// metric reads one figure from a report; ok is false when it is missing.
+type metric func(*bench.Report) (float64, bool)
+
+func serverField(f func(*bench.ServerStats) float64) metric {
+	return func(rep *bench.Report) (float64, bool) {
+		if rep == nil || rep.Server == nil {
+			return 0, false
+		}
+		v := f(rep.Server)
+		return v, v != 0
+	}
+}
+
+var (
+	rssPerConn      = serverField(func(s *bench.ServerStats) float64 { return s.BytesPerConn })
+	cpuPerHandshake = serverField(func(s *bench.ServerStats) float64 { return s.CPUPerHandshakeUs })
+	cpuPerDelivery  = serverField(func(s *bench.ServerStats) float64 { return s.CPUPerDeliveryUs })
+	cpuPerEcho      = serverField(func(s *bench.ServerStats) float64 { return s.CPUPerEchoUs })
+)
+
+func deliveriesPerSec(rep *bench.Report) (float64, bool) {
+	if rep == nil || rep.Messages == nil {
+		return 0, false
+	}
+	return rep.Messages.DeliveriesPerSec, true
+}
+
+func echoPerSec(rep *bench.Report) (float64, bool) {
+	if rep == nil || rep.Echo == nil {
+		return 0, false
+	}
+	return rep.Echo.PerSec, true
+}
+
+// ratio is server's figure over wsgate's, as text.
+func (r *results) ratio(m metric, server, test string) string {
+	v, ok1 := m(r.get(server, test))
+	w, ok2 := m(r.get("wsgate", test))
+	if !ok1 || !ok2 || w == 0 {
+		return "–"
+	}
+	return fmt.Sprintf("%.2f×", v/w)
+}
+
+func num(m metric, rep *bench.Report, format string) string {
+	v, ok := m(rep)
+	if !ok {
+		return "–"
+	}
+	return commas(fmt.Sprintf(format, v))
+}
+
+// commas groups the integer digits of a formatted number.
+func commas(s string) string {
+	intPart, frac, _ := strings.Cut(s, ".")
+	neg := strings.HasPrefix(intPart, "-")
+	intPart = strings.TrimPrefix(intPart, "-")
+	var b strings.Builder
+	for i, c := range intPart {
+		if i > 0 && (len(intPart)-i)%3 == 0 {
+			b.WriteByte(',')
+		}
+		b.WriteRune(c)
+	}
+	out := b.String()
+	if neg {
+		out = "-" + out
+	}
+	if frac != "" {
+		out += "." + frac
+	}
+	return out
+}
+
+func us(v int64) string {
+	switch {
+	case v >= 1_000_000:
+		return fmt.Sprintf("%.2f s", float64(v)/1e6)
+	case v >= 1000:
+		return fmt.Sprintf("%.1f ms", float64(v)/1e3)
+	}
+	return fmt.Sprintf("%d µs", v)
+}
+
+func latency(rep *bench.Report) (p50, p99, p999 string) {
+	if rep == nil || rep.Latency == nil || rep.Latency.Count == 0 {
+		return "–", "–", "–"
+	}
+	return us(rep.Latency.P50), us(rep.Latency.P99), us(rep.Latency.P999)
+}
+
+func lost(rep *bench.Report) string {
+	if rep == nil || rep.Messages == nil {
+		return "–"
+	}
+	m := rep.Messages
+	return fmt.Sprintf("%d / %d / %d", m.Lost, m.Duplicates, m.OutOfOrder)
+}
+
+func write(b *strings.Builder, r *results) {
+	m := r.meta
+	p := func(format string, args ...any) { fmt.Fprintf(b, format, args...) }
+	p("# BENCHMARKS\n\n")
+	p("Generated by `make bench` (bench/run-suite.sh, then bench/benchmd) from the JSON reports in\n`%s/`. Do not edit by hand: re-run instead. Every figure below was measured in one run on the\nmachine described here; ratios compare servers within that run.\n\n", r.dir)
+	if m["standard"] != "yes" {
+		p("> **Not the standard sizes**: this file comes from a reduced run (see the sizes below). The\n> committed BENCHMARKS.md must come from the defaults of bench/run-suite.sh.\n\n")
+	}
+	p("| | |\n|---|---|\n")
+	for _, k := range []string{"date", "commit", "nproc", "mem", "cpu", "kernel", "go", "nofile"} {
+		p("| %s | %s |\n", k, m[k])
+	}
+	p("\nSizes: %s idle connections subscribed over %s channels, held %s, opened at %s/s; broadcast to %s\nsubscribers of one channel, %s-byte messages, at %s msg/s for %s and at max rate (window %s messages per\nsubscriber) for %s; echo on %s connections, closed loop, for %s. Client source addresses %s.\n\n",
+		atoi(m["BENCH_IDLE_CONNS"]), m["BENCH_IDLE_CHANNELS"], m["BENCH_HOLD"], m["BENCH_CONNECT_RATE"], commas(m["BENCH_BCAST_SUBS"]),
+		m["BENCH_PAYLOAD"], m["BENCH_BCAST_RATE"], m["BENCH_BCAST_DURATION"], m["BENCH_WINDOW"], m["BENCH_MAX_DURATION"],
+		commas(m["BENCH_ECHO_CONNS"]), m["BENCH_ECHO_DURATION"], m["BENCH_SOURCE_IPS"])
+	p("Each test ran %s times per server, interleaved; the table reports the run in which the rest of\nthe host used the least CPU (the host is shared), and every run is kept in `%s/runs/`.\n\n", m["BENCH_REPEAT"], r.dir)
+	p("Servers (each test starts a fresh process; client and server share the 2 cores):\n\n")
+	for _, s := range servers {
+		p("- **%s**: %s\n", s.name, s.what)
+	}
+	p("\nHow to read the figures: server RSS per connection is the growth of the server's VmRSS from\nbefore the ramp to the end of the hold, over the connections open; CPU is the server's\nutime+stime from /proc (10 ms ticks) over the ramp (per handshake) or over the load and its\ndrain (per delivery, per echo). On loopback the kernel runs part of the server's TCP handshake\nin the connecting process, so every server's CPU per handshake leaves out the same share of\nkernel work. Latency is end to end (publisher's intended send time to the subscriber's\nreceipt), from HdrHistogram.\n\n")
+
+	p("## Idle subscribed connections\n\n")
+	p("| server | RSS/conn | × wsgate | CPU/handshake | × wsgate | connect p50 | connect p99 | failed |\n|---|---:|---:|---:|---:|---:|---:|---:|\n")
+	for _, s := range servers {
+		rep := r.get(s.name, "idle")
+		cp50, cp99, failed := "–", "–", "–"
+		if rep != nil {
+			cp50, cp99 = us(rep.ConnectTime.P50), us(rep.ConnectTime.P99)
+			failed = fmt.Sprint(rep.Connections.Failed)
+		}
+		p("| %s | %s B | %s | %s µs | %s | %s | %s | %s |\n", s.name, num(rssPerConn, rep, "%.0f"), r.ratio(rssPerConn, s.name, "idle"),
+			num(cpuPerHandshake, rep, "%.1f"), r.ratio(cpuPerHandshake, s.name, "idle"), cp50, cp99, failed)
+	}
+	for _, t := range []struct{ test, title string }{
+		{"bcast", fmt.Sprintf("Broadcast at %s msg/s", m["BENCH_BCAST_RATE"])},
+		{"bcastmax", "Broadcast at max rate"},
+	} {
+		p("\n## %s\n\n", t.title)
+		p("| server | deliveries/s | × wsgate | CPU/delivery | × wsgate | p50 | p99 | p99.9 | lost / dup / out of order |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|\n")
+		for _, s := range servers {
+			rep := r.get(s.name, t.test)
+			p50, p99, p999 := latency(rep)
+			p("| %s | %s | %s | %s µs | %s | %s | %s | %s | %s |\n", s.name, num(deliveriesPerSec, rep, "%.0f"), r.ratio(deliveriesPerSec, s.name, t.test),
+				num(cpuPerDelivery, rep, "%.3f"), r.ratio(cpuPerDelivery, s.name, t.test), p50, p99, p999, lost(rep))
+		}
+	}
+	p("\n## Echo, closed loop\n\n")
+	p("| server | msgs/s | × wsgate | CPU/msg | × wsgate | p50 | p99 | p99.9 |\n|---|---:|---:|---:|---:|---:|---:|---:|\n")
+	for _, s := range servers {
+		rep := r.get(s.name, "echo")
+		p50, p99, p999 := latency(rep)
+		p("| %s | %s | %s | %s µs | %s | %s | %s | %s |\n", s.name, num(echoPerSec, rep, "%.0f"), r.ratio(echoPerSec, s.name, "echo"),
+			num(cpuPerEcho, rep, "%.2f"), r.ratio(cpuPerEcho, s.name, "echo"), p50, p99, p999)
+	}
+	writeTargets(b, r)
+	writeSelf(b, r)
+	writeScaleOut(b, r)
+	writeCommands(b, r)
+}
+
+// writeScaleOut reports bench/scale-out.sh's last run, if there is one.
+func writeScaleOut(b *strings.Builder, r *results) {
+	p := func(format string, args ...any) { fmt.Fprintf(b, format, args...) }
+	p("\n## Scale-out: many connections on one host\n\n")
+	raw, err := os.ReadFile(filepath.Join(r.scaleDir, "report.json"))
+	if err != nil {
+		p("Not run into `%s` (bench/scale-out.sh writes it; `make bench-scale-out`).\n", r.scaleDir)
+		return
+	}
+	var rep bench.Report
+	if err := json.Unmarshal(raw, &rep); err != nil {
+		p("`%s/report.json` does not parse: %v\n", r.scaleDir, err)
+		return
+	}
+	cmd, _ := os.ReadFile(filepath.Join(r.scaleDir, "command.txt"))
+	p("From `%s/` (bench/scale-out.sh, `make bench-scale-out`; its own run, not part of `make bench`):\n\n```\n%s```\n\n", r.scaleDir, cmd)
+	if strings.Contains(string(cmd), "nats=none") {
+		p("The nodes share no bus in this run (wsgate's NATS relay is not in this tree): wsbench posts every\nmessage to every node's admin API (`--publish-all`), so each subscriber gets each message once, but\nthis measures K independent nodes, not cross-node delivery. Server CPU per delivery includes each\nnode's HTTP publish and the pings every connection gets once idle for 25 s (the ramp is longer).\n\n")
+	}
+	p("| | |\n|---|---|\n")
+	c := rep.Connections
+	p("| connections held | %s of %s planned (%s failed), %d wsbench processes |\n", commas(fmt.Sprint(c.OpenAtReady)), commas(fmt.Sprint(c.Planned)), commas(fmt.Sprint(c.Failed)), rep.Settings.Procs)
+	p("| open at the end | %s |\n", commas(fmt.Sprint(c.OpenAtEnd)))
+	if len(rep.Errors) > 0 {
+		p("| errors | %v |\n", rep.Errors)
+	}
+	if m := rep.Messages; m != nil {
+		p("| broadcasts | %d, each to every subscriber; %s deliveries expected, %s received |\n", m.Published, commas(fmt.Sprint(m.Expected)), commas(fmt.Sprint(m.Delivered)))
+		p("| lost / duplicated / out of order | %d / %d / %d |\n", m.Lost, m.Duplicates, m.OutOfOrder)
+	}
+	if l := rep.Latency; l != nil && l.Count > 0 {
+		p("| time for a broadcast to reach all | %s (slowest delivery of all broadcasts); p50 %s, p99 %s |\n", us(l.Max), us(l.P50), us(l.P99))
+	}
+	if s := rep.Server; s != nil {
+		p("| server RSS per connection | %.0f B (all nodes: %s before, %s ready) |\n", s.BytesPerConn, mib(s.RSSBefore), mib(s.RSSReady))
+		p("| server CPU | %.1f µs per handshake, %.3f µs per delivery |\n", s.CPUPerHandshakeUs, s.CPUPerDeliveryUs)
+	}
+	if k := rep.Kernel; k != nil {
+		p("| kernel memory per connection | %.0f B slab, %.0f B tcp_mem (client and server ends together) |\n", k.SlabPerConn, k.TCPMemPerConn)
+	}
+	p("| wsbench RSS per connection | %.0f B (heap %.0f B) |\n", rep.Self.BytesPerConn, rep.Self.HeapBytesPerConn)
+	if h := rep.Load; h != nil {
+		p("| other load on the host | %.2f cores while connecting, %.2f during the broadcasts |\n", h.OtherCoresDuringConnect, h.OtherCoresDuringLoad)
+	}
+}
+
+func mib(b int64) string { return fmt.Sprintf("%.0f MiB", float64(b)/(1<<20)) }
+
+func atoi(s string) string { return commas(s) }
+
+// target is one of issue 5's goals: wsgate's figure over a peer's, at most
+// (or at least) limit.
+type target struct {
+	what    string
+	m       metric
+	test    string
+	peer    string
+	limit   float64
+	atLeast bool
+	profile string // wsgate profile that explains a miss
+	heap    bool
+}
+
+var targets = []target{
+	{"RSS per idle subscribed connection ≤ 1.0× gnetws", rssPerConn, "idle", "gnetws", 1.0, false, "idle", true},
+	{"RSS per idle subscribed connection ≤ 0.45× nbio", rssPerConn, "idle", "nbiohub", 0.45, false, "idle", true},
+	{"CPU per handshake ≤ 0.5× nbio", cpuPerHandshake, "idle", "nbiohub", 0.5, false, "idle", false},
+	{"broadcast CPU per delivery at the fixed rate ≤ 1.05× gnetws", cpuPerDelivery, "bcast", "gnetws", 1.05, false, "bcast", false},
+	{"broadcast CPU per delivery at max rate ≤ 0.05× nbio", cpuPerDelivery, "bcastmax", "nbiohub", 0.05, false, "bcastmax", false},
+	{"echo msgs/s ≥ 1.3× nbio", echoPerSec, "echo", "nbiohub", 1.3, true, "echo", false},
+	{"echo CPU per message ≤ 1.05× gnetws", cpuPerEcho, "echo", "gnetws", 1.05, false, "echo", false},
+}
+
+func writeTargets(b *strings.Builder, r *results) {
+	p := func(format string, args ...any) { fmt.Fprintf(b, format, args...) }
+	p("\n## Targets (issue 5), wsgate against the peers in this run\n\n| target | wsgate | peer | wsgate ÷ peer | met? |\n|---|---:|---:|---:|---|\n")
+	var missed []target
+	for _, t := range targets {
+		w, ok1 := t.m(r.get("wsgate", t.test))
+		v, ok2 := t.m(r.get(t.peer, t.test))
+		if !ok1 || !ok2 || v == 0 {
+			p("| %s | – | – | – | not measured |\n", t.what)
+			continue
+		}
+		q := w / v
+		met := q <= t.limit
+		if t.atLeast {
+			met = q >= t.limit
+		}
+		verdict := "yes"
+		if !met {
+			verdict = "**no**"
+			missed = append(missed, t)
+		}
+		p("| %s | %s | %s | %.3f | %s |\n", t.what, figure(w), figure(v), q, verdict)
+	}
+	lostAll := int64(0)
+	for _, rep := range r.reports {
+		if rep.Messages != nil {
+			lostAll += rep.Messages.Lost
+		}
+	}
+	p("\nLost messages over every broadcast in this run: %d.\n", lostAll)
+	if len(missed) == 0 {
+		return
+	}
+	p("\n### Where the missed targets' time and memory go\n\nProfiles of wsgate (bench/wsgateprof: the same reactor and admin API under the Go profiler),\nrecorded with the same wsbench invocation as the table rows. CPU: top entries by cumulative\ntime (`go tool pprof -top -cum`) over the process's whole life (ramp, load and teardown).\nHeap: in-use bytes sampled while the idle connections were held (`-sample_index=inuse_space`).\n")
+	seen := map[string]bool{}
+	for _, t := range missed {
+		kind := "cpu"
+		if t.heap {
+			kind = "heap"
+		}
+		key := t.profile + "." + kind
+		if seen[key] {
+			continue
+		}
+		seen[key] = true
+		text, err := os.ReadFile(filepath.Join(r.dir, "profiles", "wsgate-"+key+".txt"))
+		if err != nil || len(text) == 0 {
+			p("\n%s (%s): no profile recorded.\n", t.what, kind)
+			continue
+		}
+		p("\n%s: wsgate %s profile, test `%s`\n\n```\n%s```\n", t.what, kind, t.profile, trimProfile(string(text)))
+	}
+}
+
+// figure formats a measured value with the precision it has.
+func figure(v float64) string {
+	switch {
+	case v >= 100:
+		return commas(fmt.Sprintf("%.0f", v))
+	case v >= 1:
+		return fmt.Sprintf("%.2f", v)
+	}
+	return fmt.Sprintf("%.3f", v)
+}
+
+// trimProfile keeps the summary lines and the top 15 rows.
+func trimProfile(s string) string {
+	var out []string
+	rows := 0
+	for _, line := range strings.Split(s, "\n") {
+		if strings.HasPrefix(line, "File:") || strings.HasPrefix(line, "Build ID:") || strings.HasPrefix(line, "Time:") || line == "" {
+			continue
+		}
+		if strings.Contains(line, "%") && !strings.HasPrefix(line, "Showing") && !strings.Contains(line, "flat%") {
+			if rows++; rows > 22 {
+				continue
+			}
+		}
+		out = append(out, line)
+	}
+	return strings.Join(out, "\n") + "\n"
+}
+
+func writeSelf(b *strings.Builder, r *results) {
+	p := func(format string, args ...any) { fmt.Fprintf(b, format, args...) }
+	p("\n## wsbench itself\n\nTarget: at most 1 KiB of wsbench's own RSS per client connection, and never the bottleneck.\nRSS per connection is marginal: growth from the first 1%% of connections to all, after the ramp's\ngarbage is returned. CPU share is wsbench's part of wsbench + server CPU during the load (the\nramp, for idle). \"Others\" is the rest of the host's busy CPU in the same interval (other\nprocesses, kernel threads): load that competed with the measurement.\n\n| run | connections | RSS/conn | heap/conn | wsbench cores | server cores | wsbench share | others (cores) |\n|---|---:|---:|---:|---:|---:|---:|---:|\n")
+	for _, s := range servers {
+		for _, t := range tests {
+			rep := r.get(s.name, t)
+			if rep == nil {
+				continue
+			}
+			cores, server, others := rep.Self.CoresDuringLoad, 0.0, "–"
+			if rep.Server != nil {
+				server = rep.Server.CoresDuringLoad
+			}
+			if rep.Load != nil {
+				others = fmt.Sprintf("%.2f", rep.Load.OtherCoresDuringLoad)
+			}
+			if t == "idle" {
+				cores = rep.Self.CoresDuringConnect
+				if rep.Server != nil {
+					server = rep.Server.CoresDuringConnect
+				}
+				if rep.Load != nil {
+					others = fmt.Sprintf("%.2f", rep.Load.OtherCoresDuringConnect)
+				}
+			}
+			p("| %s %s | %s | %.0f B | %.0f B | %.2f | %.2f | %.0f%% | %s |\n", s.name, t, commas(fmt.Sprint(rep.Connections.OpenAtReady)),
+				rep.Self.BytesPerConn, rep.Self.HeapBytesPerConn, cores, server, 100*rep.Self.ShareOfCPU, others)
+		}
+	}
+}
+
+func writeCommands(b *strings.Builder, r *results) {
+	p := func(format string, args ...any) { fmt.Fprintf(b, format, args...) }
+	p("\n## Exact commands\n\n`make bench` runs bench/run-suite.sh, which builds the binaries (`go build -o bin/wsgate ./cmd/wsgate`,\n`go build -o bin/wsbench ./cmd/wsbench`, `cd bench/baselines && go build -o ../../bin/ ./...`), then per server\nand test starts a fresh server and runs wsbench with `--server-pid` set to it:\n\n```\n")
+	for _, s := range servers {
+		if c, err := os.ReadFile(filepath.Join(r.dir, s.name+".cmd")); err == nil {
+			p("%s", c)
+		}
+	}
+	p("```\n\n```\n")
+	for _, t := range tests {
+		if rep := r.get("wsgate", t); rep != nil && rep.Command != "" {
+			p("%s\n", rep.Command)
+		} else if c, err := os.ReadFile(filepath.Join(r.dir, "cmd-"+t+".txt")); err == nil {
+			p("%s", c)
+		}
+	}
+	p("```\n\n(the same with `--label`, `--server-pid` and `--json` naming each server). The raw reports, with\nconnect-time and latency percentiles, error counts and per-second timelines, are in `%s/`.\n", r.dir)
+}
+
+// pickLeastContended copies, of several repeats of one test, the report
+// measured with the least CPU used by the rest of the host (during the
+// load, or the ramp for connect) to prefix.json, and its table to
+// prefix.txt. Every repeat stays in the results directory.
+func pickLeastContended(prefix string, reports []string) error {
+	best, bestOthers := "", 0.0
+	for _, path := range reports {
+		raw, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		var rep bench.Report
+		if err := json.Unmarshal(raw, &rep); err != nil {
+			return fmt.Errorf("%s: %w", path, err)
+		}
+		others := 0.0
+		if rep.Load != nil {
+			others = rep.Load.OtherCoresDuringLoad
+			if rep.Scenario == bench.ScenarioConnect {
+				others = rep.Load.OtherCoresDuringConnect
+			}
+		}
+		if best == "" || others < bestOthers {
+			best, bestOthers = path, others
+		}
+	}
+	if best == "" {
+		return fmt.Errorf("no reports to pick from")
+	}
+	for _, ext := range []string{".json", ".txt"} {
+		b, err := os.ReadFile(strings.TrimSuffix(best, ".json") + ext)
+		if err != nil {
+			return err
+		}
+		if err := os.WriteFile(prefix+ext, b, 0o644); err != nil {
+			return err
+		}
+	}
+	fmt.Printf("picked %s (others used %.2f cores)\n", best, bestOthers)
+	return nil
+}

@@ -1,0 +1,302 @@
+package bench
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"net/netip"
+	"net/url"
+	"runtime"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// Scenarios.
+const (
+	ScenarioConnect   = "connect"
+	ScenarioBroadcast = "broadcast"
+	ScenarioEcho      = "echo"
+	ScenarioChurn     = "churn"
+)
+
+// Ways a broadcast publisher sends.
+const (
+	PublishHTTP = "http" // POST {"channel","data"} to each --publish-url's /api/publish
+	PublishWS   = "ws"   // {"type":"publish"} frames on a WebSocket to the first --url
+	PublishNATS = "nats" // straight to the bus: not available yet
+)
+
+// Defaults for Config; each field's comment names its default.
+const (
+	DefaultConnectRate    = 5000
+	DefaultHold           = 5 * time.Second
+	DefaultDuration       = 10 * time.Second
+	DefaultChannels       = 1
+	DefaultChannelPrefix  = "bench."
+	DefaultPayload        = 64
+	DefaultWindow         = 8
+	DefaultDialers        = 8
+	DefaultConnectTimeout = 10 * time.Second
+	DefaultDrainTimeout   = 10 * time.Second
+	// fdReserve is the open files a process keeps for itself (listeners,
+	// pipes, /proc reads) below its limit when sizing --procs auto.
+	fdReserve = 200
+	// portsPerSource is about how many connections one source address can
+	// open to one server address and port (net.ipv4.ip_local_port_range).
+	portsPerSource = 28_000
+)
+
+// Config is one wsbench run. The zero value of every field but Scenario
+// and URLs means its default.
+type Config struct {
+	Scenario string   // connect, broadcast, echo or churn
+	URLs     []string // ws:// targets; connections are spread over them round-robin
+
+	Conns       int           // connections (connect, echo) or subscribers (broadcast, churn)
+	ConnectRate float64       // new connections per second over all processes; default 5000
+	Hold        time.Duration // connect: how long to hold them open; default 5s
+	Duration    time.Duration // broadcast, echo, churn: load duration; default 10s
+
+	Channels      int    // broadcast, churn, connect: subscriber i joins channel i % Channels; default 1 (connect: 0, none)
+	ChannelPrefix string // channel names are prefix + number; default "bench."
+	Rate          float64
+	// Rate is messages per second: broadcast and churn publish at it over
+	// all publishers (0: max rate, bounded by Window); echo sends at it over
+	// all connections (0: closed loop, one message in flight per connection).
+	Payload     int      // message size in bytes of JSON data; default 64
+	Publishers  int      // broadcast, churn: publishers, each with its own sequence numbers; default 1
+	PublishVia  string   // http (default), ws or nats
+	PublishURLs []string // admin API base URLs for --publish-via http
+	PublishAll  bool     // publish every message on every PublishURL (nodes without a shared bus)
+	Window      int      // max rate: messages per subscriber in flight before the publisher waits; default 8
+
+	ChurnRate  float64 // churn: reconnects per second
+	ChurnConns int     // churn: subscribers that are churned (beside Conns stable ones); default Conns/10
+
+	SourceIPs      string // "127.0.0.2-127.0.0.250,…": local addresses to connect from
+	Procs          int    // processes holding connections; 0: as many as the open-files limit needs
+	Loops          int    // event loops per process; default GOMAXPROCS / Procs, at least 1
+	Dialers        int    // dialing goroutines per process; default 8
+	ConnectTimeout time.Duration
+	DrainTimeout   time.Duration // after the load: the longest wait for messages in flight; default 10s
+
+	ServerPIDs []int  // processes to sample from /proc (the servers, on this host)
+	JSONFile   string // write the report as JSON here
+	PlotFile   string // write a chart here (.svg or .png)
+	Label      string // names the run in the report (e.g. the server's name)
+
+	Progress io.Writer // live one-line progress (a terminal), or nil
+	Log      io.Writer // notes and warnings; default io.Discard
+	Self     string    // wsbench binary for worker processes; default os.Executable
+	Worker   []string  // arguments that start a worker; default ["worker"]
+}
+
+func (c Config) withDefaults() Config {
+	if c.ConnectRate == 0 {
+		c.ConnectRate = DefaultConnectRate
+	}
+	if c.Hold == 0 {
+		c.Hold = DefaultHold
+	}
+	if c.Duration == 0 {
+		c.Duration = DefaultDuration
+	}
+	if c.Channels == 0 && c.Scenario != ScenarioConnect {
+		c.Channels = DefaultChannels
+	}
+	if c.ChannelPrefix == "" {
+		c.ChannelPrefix = DefaultChannelPrefix
+	}
+	if c.Payload == 0 {
+		c.Payload = DefaultPayload
+	}
+	if c.Publishers == 0 {
+		c.Publishers = 1
+	}
+	if c.PublishVia == "" {
+		c.PublishVia = PublishHTTP
+	}
+	if c.Window == 0 {
+		c.Window = DefaultWindow
+	}
+	if c.Scenario == ScenarioChurn && c.ChurnConns == 0 {
+		c.ChurnConns = max(c.Conns/10, 1)
+	}
+	if c.Scenario != ScenarioChurn {
+		c.ChurnConns, c.ChurnRate = 0, 0
+	}
+	if c.Procs == 0 {
+		c.Procs = autoProcs(c.Conns + c.ChurnConns)
+	}
+	if c.Loops == 0 {
+		c.Loops = max(runtime.GOMAXPROCS(0)/c.Procs, 1)
+	}
+	if c.Dialers == 0 {
+		c.Dialers = DefaultDialers
+	}
+	if c.ConnectTimeout == 0 {
+		c.ConnectTimeout = DefaultConnectTimeout
+	}
+	if c.DrainTimeout == 0 {
+		c.DrainTimeout = DefaultDrainTimeout
+	}
+	if c.Log == nil {
+		c.Log = io.Discard
+	}
+	if len(c.Worker) == 0 {
+		c.Worker = []string{"worker"}
+	}
+	return c
+}
+
+// fdLimit is this process's hard open-files limit, which a worker process
+// can raise its soft limit to (Go does so at start-up).
+func fdLimit() int {
+	var rl unix.Rlimit
+	if err := unix.Getrlimit(unix.RLIMIT_NOFILE, &rl); err != nil || rl.Max > 1<<30 {
+		return 1 << 20
+	}
+	return int(rl.Max)
+}
+
+// autoProcs is the fewest processes that hold conns connections, each
+// under its open-files limit.
+func autoProcs(conns int) int {
+	per := max(fdLimit()-fdReserve, 1)
+	return max((conns+per-1)/per, 1)
+}
+
+// Validate reports every problem with c (defaults applied) at once.
+func (c Config) Validate() error {
+	var errs []error
+	switch c.Scenario {
+	case ScenarioConnect, ScenarioBroadcast, ScenarioEcho, ScenarioChurn:
+	default:
+		errs = append(errs, fmt.Errorf("scenario %q: want connect, broadcast, echo or churn", c.Scenario))
+	}
+	if len(c.URLs) == 0 {
+		errs = append(errs, errors.New("no --url"))
+	}
+	for _, u := range c.URLs {
+		if _, err := ParseTarget(u); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if c.Conns <= 0 || c.Conns+c.ChurnConns >= churnIDBase {
+		errs = append(errs, fmt.Errorf("connections must be positive and below %d, got %d", churnIDBase, c.Conns))
+	}
+	for name, v := range map[string]float64{"connect rate": c.ConnectRate, "rate": c.Rate, "churn rate": c.ChurnRate} {
+		if v < 0 {
+			errs = append(errs, fmt.Errorf("%s must not be negative, got %g", name, v))
+		}
+	}
+	for name, v := range map[string]int{"channels": c.Channels, "publishers": c.Publishers, "window": c.Window,
+		"procs": c.Procs, "loops": c.Loops, "dialers": c.Dialers, "churn conns": c.ChurnConns} {
+		if v < 0 {
+			errs = append(errs, fmt.Errorf("%s must not be negative, got %d", name, v))
+		}
+	}
+	if c.Payload < minPayload || c.Payload > 1<<20 {
+		errs = append(errs, fmt.Errorf("payload %d: want %d to 1048576 bytes", c.Payload, minPayload))
+	}
+	if c.Procs > c.Conns+c.ChurnConns {
+		errs = append(errs, fmt.Errorf("%d procs for %d connections", c.Procs, c.Conns+c.ChurnConns))
+	}
+	if per := (c.Conns + c.ChurnConns + c.Procs - 1) / max(c.Procs, 1); per > fdLimit()-fdReserve {
+		errs = append(errs, fmt.Errorf("%d connections per process exceed the open-files limit %d (less %d kept in reserve): raise --procs", per, fdLimit(), fdReserve))
+	}
+	if c.Scenario == ScenarioChurn && c.ChurnRate <= 0 {
+		errs = append(errs, errors.New("churn needs --churn-rate"))
+	}
+	if c.Scenario == ScenarioBroadcast || c.Scenario == ScenarioChurn {
+		switch c.PublishVia {
+		case PublishHTTP:
+			if len(c.PublishURLs) == 0 {
+				errs = append(errs, errors.New("--publish-via http needs --publish-url (the admin API, e.g. http://127.0.0.1:8081)"))
+			}
+			for _, u := range c.PublishURLs {
+				if pu, err := url.Parse(u); err != nil || (pu.Scheme != "http" && pu.Scheme != "https") || pu.Host == "" {
+					errs = append(errs, fmt.Errorf("publish url %q: want http://host:port", u))
+				}
+			}
+		case PublishWS:
+		case PublishNATS:
+			errs = append(errs, errors.New("--publish-via nats is not available yet: wsgate's NATS relay is not built; use http or ws"))
+		default:
+			errs = append(errs, fmt.Errorf("publish via %q: want http, ws or nats", c.PublishVia))
+		}
+		if c.Channels <= 0 {
+			errs = append(errs, errors.New("broadcast needs at least one channel"))
+		}
+	}
+	ips, err := ParseSourceIPs(c.SourceIPs)
+	if err != nil {
+		errs = append(errs, err)
+	}
+	if perTarget := (c.Conns + c.ChurnConns) / max(len(c.URLs), 1); perTarget > portsPerSource*max(len(ips), 1) {
+		errs = append(errs, fmt.Errorf("%d connections to one server address need about %d source addresses (--source-ips); have %d",
+			perTarget, (perTarget+portsPerSource-1)/portsPerSource, max(len(ips), 1)))
+	}
+	return errors.Join(errs...)
+}
+
+// plans splits the run into one Plan per process.
+func (c Config) plans(salt uint64) ([]Plan, error) {
+	var targets []Target
+	for _, u := range c.URLs {
+		t, err := ParseTarget(u)
+		if err != nil {
+			return nil, err
+		}
+		targets = append(targets, t)
+	}
+	ips, err := ParseSourceIPs(c.SourceIPs)
+	if err != nil {
+		return nil, err
+	}
+	echoRate := 0.0
+	if c.Scenario == ScenarioEcho && c.Rate > 0 {
+		echoRate = c.Rate / float64(c.Conns)
+	}
+	channels := c.Channels
+	if c.Scenario == ScenarioEcho {
+		channels = 0
+	}
+	var plans []Plan
+	for i := range c.Procs {
+		lo, hi := c.Conns*i/c.Procs, c.Conns*(i+1)/c.Procs
+		clo, chi := c.ChurnConns*i/c.Procs, c.ChurnConns*(i+1)/c.Procs
+		plans = append(plans, Plan{
+			Targets:        targets,
+			SourceIPs:      rotate(ips, i*len(ips)/c.Procs),
+			FirstID:        uint64(lo),
+			Count:          hi - lo,
+			ChurnFirstID:   uint64(c.Conns + clo),
+			Churn:          chi - clo,
+			ConnectRate:    c.ConnectRate / float64(c.Procs),
+			Channels:       channels,
+			ChannelPrefix:  c.ChannelPrefix,
+			Echo:           c.Scenario == ScenarioEcho,
+			Publishers:     c.Publishers,
+			Payload:        c.Payload,
+			EchoRate:       echoRate,
+			ChurnRate:      c.ChurnRate / float64(c.Procs),
+			Loops:          c.Loops,
+			Dialers:        c.Dialers,
+			ConnectTimeout: c.ConnectTimeout,
+			Salt:           salt,
+		})
+	}
+	return plans, nil
+}
+
+// rotate returns ips starting at k, so processes start on different
+// source addresses.
+func rotate(ips []netip.Addr, k int) []netip.Addr {
+	if len(ips) == 0 {
+		return nil
+	}
+	k %= len(ips)
+	return append(append([]netip.Addr(nil), ips[k:]...), ips[:k]...)
+}

@@ -1,0 +1,186 @@
+package bench
+
+import (
+	"github.com/gobwas/ws"
+	"github.com/panjf2000/gnet/v2"
+
+	"github.com/wsgate/wsgate/wsproto"
+)
+
+type connState uint8
+
+const (
+	stateHandshake connState = iota // upgrade request sent, waiting for 101
+	stateOpen                       // exchanging frames
+	stateClosing                    // our close frame sent, waiting for the server to close
+	stateDone                       // failure recorded; waiting for OnClose
+)
+
+// role is what a connection does once open.
+type role uint8
+
+const (
+	roleSubscriber role = iota // receives broadcasts (or holds idle, in connect)
+	roleEcho                   // sends stamped messages to /echo and times the replies
+)
+
+// conn is one client connection's whole state, touched only by its loop
+// (and, before it is enrolled, by the dialer that created it).
+type conn struct {
+	gc   gnet.Conn
+	loop *loop
+
+	started int64 // unix nanos the dial was due (connect latency counts from here)
+	// dialed is when the dial began (unix nanos), the start of the
+	// handshake deadline; once our close frame is out, when it went out.
+	dialed int64
+	extra  *connExtra // echo state, or more publishers; nil for most
+
+	id     uint32 // global connection number: picks target, channel and key
+	slot   int32  // index in loop.conns
+	target uint16
+	state  connState
+	role   role
+	stable bool // subscriber from before the load: its losses count
+	opened bool // got its 101
+
+	dec wsproto.Decoder
+	seq seqTrack // publisher 0
+}
+
+// connExtra is the state only some connections need, kept out of line so
+// an idle subscriber stays at 192 bytes.
+type connExtra struct {
+	echoNext int64      // when the next echo message is due (fixed rate)
+	echoSent int64      // when the outstanding echo message went out; 0: none
+	echoSeq  uint32     // last echo sequence number sent
+	more     []seqTrack // publishers 1 and up, grown on first use
+}
+
+func (c *conn) ext() *connExtra {
+	if c.extra == nil {
+		c.extra = new(connExtra)
+	}
+	return c.extra
+}
+
+// track returns the sequence tracker for publisher p, or nil past max.
+func (c *conn) track(p uint32, max int) *seqTrack {
+	if p == 0 {
+		return &c.seq
+	}
+	if int(p) >= max {
+		return nil
+	}
+	x := c.ext()
+	for len(x.more) < int(p) {
+		x.more = append(x.more, seqTrack{})
+	}
+	return &x.more[p-1]
+}
+
+// onTraffic handles bytes from the server. Runs on c's loop.
+func (c *conn) onTraffic(now int64) gnet.Action {
+	switch c.state {
+	case stateHandshake:
+		return c.readHandshake(now)
+	case stateOpen, stateClosing:
+		buf, _ := c.gc.Next(-1)
+		return c.readFrames(buf, now)
+	default:
+		_, _ = c.gc.Discard(-1)
+		return gnet.None
+	}
+}
+
+func (c *conn) readHandshake(now int64) gnet.Action {
+	l := c.loop
+	buf, _ := c.gc.Peek(-1)
+	key := connKey(l.sh.salt, uint64(c.id))
+	n, err := parseUpgradeResponse(buf, &key)
+	if err != nil {
+		c.fail(err.Error())
+		return gnet.Close
+	}
+	if n == 0 {
+		return gnet.None
+	}
+	_, _ = c.gc.Discard(n)
+	c.state, c.opened = stateOpen, true
+	c.dec.Init(wsproto.ClientSide, &l.sh.limits)
+	l.connect.RecordNanos(now - c.started)
+	l.connectRaw.RecordNanos(now - c.dialed)
+	l.stats.handshakes.Add(1)
+	l.stats.open.Add(1)
+	if c.role == roleEcho && l.echoing {
+		l.startEcho(c, now)
+	}
+	rest, _ := c.gc.Next(-1)
+	return c.readFrames(rest, now)
+}
+
+// readFrames decodes every frame in buf.
+func (c *conn) readFrames(buf []byte, now int64) gnet.Action {
+	l := c.loop
+	for len(buf) > 0 {
+		m, n, err := c.dec.Next(buf)
+		buf = buf[n:]
+		if err != nil {
+			c.fail(kindProtocol)
+			return gnet.Close
+		}
+		switch m.Op {
+		case ws.OpText, ws.OpBinary:
+			if c.role == roleEcho {
+				l.onEchoReply(c, m.Payload, now)
+			} else {
+				l.onDelivery(c, m.Payload, now)
+			}
+		case ws.OpPing:
+			// "Upon receipt of a Ping frame, an endpoint MUST send a Pong frame
+			// in response" (§5.5.2), with the same application data.
+			l.write(c, ws.OpPong, m.Payload)
+		case ws.OpClose:
+			return c.onClose(m.Payload)
+		}
+	}
+	return gnet.None
+}
+
+// onClose handles the server's close frame: the answer to ours, or its own
+// decision, which is recorded as an error kind by code.
+func (c *conn) onClose(payload []byte) gnet.Action {
+	if c.state == stateClosing {
+		return gnet.Close
+	}
+	code, reason, _ := wsproto.ParseClose(payload)
+	c.fail(closeKind(code, reason))
+	// "If an endpoint receives a Close frame and did not previously send a
+	// Close frame, the endpoint MUST send a Close frame in response." (§5.5.1)
+	c.loop.write(c, ws.OpClose, payload[:min(len(payload), 2)])
+	return gnet.Close
+}
+
+// fail records why c is going away; only the first reason counts.
+func (c *conn) fail(kind string) {
+	if c.state == stateDone {
+		return
+	}
+	if c.state == stateOpen {
+		c.loop.stats.open.Add(-1)
+	}
+	c.state = stateDone
+	c.loop.countError(kind)
+}
+
+// closeGracefully sends a close frame (1000) and waits, up to the shard's
+// CloseTimeout, for the server to answer and close.
+func (c *conn) closeGracefully(now int64) {
+	if c.state != stateOpen {
+		return
+	}
+	c.state = stateClosing
+	c.loop.stats.open.Add(-1)
+	c.dialed = now
+	c.loop.write(c, ws.OpClose, []byte{0x03, 0xe8})
+}

@@ -1,0 +1,49 @@
+// Package bench is wsgate's load generator: WebSocket client connections
+// held on gnet event loops, the load scenarios that drive them, latency
+// histograms, server resource sampling and the reports BENCHMARKS.md is
+// built from. cmd/wsbench turns flags into a Config and calls Run.
+//
+// # Connections
+//
+// Client connections live on gnet's client event loops: no goroutine,
+// timer or channel per connection. A bounded pool of dialer goroutines
+// (Config.Dialers, default 8) opens TCP connections at the configured
+// rate, from the configured source addresses, and hands each socket to a
+// loop (gnet.Client.EnrollContext). From then on the loop owns it: it sends
+// the upgrade request as raw bytes, checks the 101 response and its
+// Sec-WebSocket-Accept (wsproto.AcceptKey), and decodes frames with
+// wsproto's client-side Decoder. The per-connection state (type conn) is
+// one flat struct of 192 bytes; gnet's conn, the socket addresses it keeps
+// and its connection table add about 550 more. The report gives the
+// measured marginal RSS per connection (about 930–1,000 bytes here).
+//
+// # Measuring
+//
+// Every message a publisher or echo client sends carries a stamp in its
+// payload: publisher number, sequence number, intended send time and how
+// late it was actually sent (see Stamp). Receivers record latency in
+// HdrHistograms kept per event loop (microseconds, 3 significant digits,
+// 1 µs to 1 h) and track sequence numbers per publisher (seqTrack) to count
+// lost, duplicated and out-of-order deliveries.
+//
+// Fixed-rate senders stamp the time a message was due, not the time it went
+// out, so a stalled server or a blocked sender shows up as latency for every
+// message that should have been sent during the stall (coordinated-omission
+// correction, as wrk2 does). The uncorrected latency, from the actual send
+// time, is reported beside it.
+//
+// # Processes
+//
+// One process holds as many connections as its open-files limit allows.
+// With Config.Procs > 1 the coordinator starts worker processes (wsbench
+// worker), each holding a share of the connections under its own limit; they
+// talk JSON lines over stdin/stdout (see worker.go) and send their
+// histograms encoded, so the merged percentiles are exact.
+//
+// # Bounds
+//
+// Every phase has a deadline: connecting (Config.ConnectTimeout per
+// connection, and the ramp), the hold or load duration, the drain after the
+// last message (Config.DrainTimeout) and teardown. A run always ends by
+// itself.
+package bench

@@ -1,0 +1,298 @@
+package bench
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"runtime"
+	"sort"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// Report is the outcome of one run: what the final table prints and what
+// --json writes.
+type Report struct {
+	Scenario string    `json:"scenario"`
+	Label    string    `json:"label,omitempty"`
+	Command  string    `json:"command,omitempty"`
+	Started  time.Time `json:"started"`
+	Host     HostInfo  `json:"host"`
+	Settings Settings  `json:"settings"`
+
+	Connections    ConnStats        `json:"connections"`
+	Errors         map[string]int64 `json:"errors"`
+	ConnectTime    Summary          `json:"connect_time"`             // from when each dial was due
+	ConnectTimeRaw Summary          `json:"connect_time_uncorrected"` // from when each dial began
+
+	Messages   *MessageStats `json:"messages,omitempty"`
+	Echo       *EchoStats    `json:"echo,omitempty"`
+	Churn      *ChurnStats   `json:"churn,omitempty"`
+	Latency    *Summary      `json:"latency,omitempty"`             // from the intended send time
+	LatencyRaw *Summary      `json:"latency_uncorrected,omitempty"` // from the actual send time
+
+	Server *ServerStats `json:"server,omitempty"`
+	Kernel *KernelStats `json:"kernel,omitempty"`
+	Self   SelfStats    `json:"wsbench"`
+	Load   *HostLoad    `json:"host_load,omitempty"`
+
+	Timeline []Point `json:"timeline"`
+
+	latency *Hist // for --plot
+	connect *Hist
+}
+
+// HostInfo identifies the machine a report was measured on.
+type HostInfo struct {
+	CPUs      int    `json:"cpus"`
+	MemBytes  int64  `json:"mem_bytes"`
+	Kernel    string `json:"kernel"`
+	GoVersion string `json:"go_version"`
+}
+
+func hostInfo() HostInfo {
+	h := HostInfo{CPUs: runtime.NumCPU(), GoVersion: runtime.Version()}
+	var u unix.Utsname
+	if unix.Uname(&u) == nil {
+		h.Kernel = unix.ByteSliceToString(u.Release[:])
+	}
+	if mi, err := os.ReadFile("/proc/meminfo"); err == nil {
+		if kb, err := statusField(mi, "MemTotal:"); err == nil {
+			h.MemBytes = kb << 10
+		}
+	}
+	return h
+}
+
+// Settings are the resolved parameters of the run.
+type Settings struct {
+	URLs        []string `json:"urls"`
+	Conns       int      `json:"conns"`
+	ChurnConns  int      `json:"churn_conns,omitempty"`
+	ConnectRate float64  `json:"connect_rate"`
+	Hold        string   `json:"hold,omitempty"`
+	Duration    string   `json:"duration,omitempty"`
+	Channels    int      `json:"channels"`
+	Rate        float64  `json:"rate"`
+	Payload     int      `json:"payload"`
+	Publishers  int      `json:"publishers,omitempty"`
+	PublishVia  string   `json:"publish_via,omitempty"`
+	Window      int      `json:"window,omitempty"`
+	ChurnRate   float64  `json:"churn_rate,omitempty"`
+	Procs       int      `json:"procs"`
+	Loops       int      `json:"loops_per_proc"`
+	SourceIPs   string   `json:"source_ips,omitempty"`
+}
+
+// ConnStats describes the ramp.
+type ConnStats struct {
+	Planned     int64   `json:"planned"`
+	Opened      int64   `json:"opened"` // handshakes completed, churn included
+	Failed      int64   `json:"failed"`
+	OpenAtReady int64   `json:"open_at_ready"`
+	OpenAtEnd   int64   `json:"open_at_end"` // just before wsbench closed them
+	RampSeconds float64 `json:"ramp_seconds"`
+	PerSecond   float64 `json:"per_second"`
+}
+
+// MessageStats is the broadcast accounting.
+type MessageStats struct {
+	Published        int64            `json:"published"`
+	PublishErrors    map[string]int64 `json:"publish_errors,omitempty"`
+	Expected         int64            `json:"expected"` // deliveries to stable subscribers
+	Delivered        int64            `json:"delivered"`
+	Unique           int64            `json:"unique"` // distinct deliveries to stable subscribers
+	Lost             int64            `json:"lost"`
+	Duplicates       int64            `json:"duplicates"`
+	OutOfOrder       int64            `json:"out_of_order"`
+	Foreign          int64            `json:"unstamped"`
+	LoadSeconds      float64          `json:"load_seconds"`
+	DrainSeconds     float64          `json:"drain_seconds"`
+	PublishedPerSec  float64          `json:"published_per_sec"`
+	DeliveriesPerSec float64          `json:"deliveries_per_sec"`
+}
+
+// EchoStats is the echo accounting.
+type EchoStats struct {
+	Mode     string  `json:"mode"` // closed-loop or fixed-rate
+	Sent     int64   `json:"sent"`
+	Received int64   `json:"received"`
+	Seconds  float64 `json:"seconds"`
+	PerSec   float64 `json:"per_sec"`
+}
+
+// ChurnStats counts the reconnects.
+type ChurnStats struct {
+	Disconnects   int64   `json:"disconnects"`
+	Completed     int64   `json:"disconnects_completed"`
+	PerSec        float64 `json:"per_sec"`
+	LostInChurned uint64  `json:"lost_in_churned"` // gaps seen by churned subscribers while connected
+}
+
+// ServerStats is the server's resource use, from /proc.
+type ServerStats struct {
+	PIDs               []int   `json:"pids"`
+	RSSBefore          int64   `json:"rss_before"`
+	RSSReady           int64   `json:"rss_ready"`
+	RSSEnd             int64   `json:"rss_end"`
+	BytesPerConn       float64 `json:"bytes_per_conn"`
+	CPUConnectSeconds  float64 `json:"cpu_connect_seconds"`
+	CPULoadSeconds     float64 `json:"cpu_load_seconds"`
+	CPUPerHandshakeUs  float64 `json:"cpu_us_per_handshake"`
+	CPUPerDeliveryUs   float64 `json:"cpu_us_per_delivery,omitempty"`
+	CPUPerEchoUs       float64 `json:"cpu_us_per_echo,omitempty"`
+	CoresDuringLoad    float64 `json:"cores_during_load"`
+	CoresDuringConnect float64 `json:"cores_during_connect"`
+}
+
+// KernelStats is the host kernel's memory growth per connection (both
+// ends, when client and server share the host).
+type KernelStats struct {
+	SlabPerConn   float64 `json:"slab_bytes_per_conn"`
+	TCPMemPerConn float64 `json:"tcp_mem_bytes_per_conn"`
+}
+
+// SelfStats is wsbench's own resource use, all its processes.
+type SelfStats struct {
+	RSSBase  int64 `json:"rss_base"` // with the first 1% (≤ 200) connections of each process open
+	RSSReady int64 `json:"rss_ready"`
+	// BytesPerConn is the marginal RSS of a connection: the growth from the
+	// base to all connections open, over the connections added.
+	BytesPerConn       float64 `json:"rss_bytes_per_conn"`
+	HeapBytesPerConn   float64 `json:"heap_bytes_per_conn"`
+	CPUSeconds         float64 `json:"cpu_seconds"`
+	CoresDuringLoad    float64 `json:"cores_during_load"`
+	CoresDuringConnect float64 `json:"cores_during_connect"`
+	// ShareOfCPU is wsbench's part of the CPU used by wsbench and the
+	// server together during the load (or the ramp, for connect).
+	ShareOfCPU float64 `json:"share_of_cpu,omitempty"`
+}
+
+// HostLoad is the whole host's CPU use beside the server's and wsbench's:
+// other processes and kernel threads (ksoftirqd) competing for the cores
+// while the figures were measured.
+type HostLoad struct {
+	BusyCoresDuringConnect  float64 `json:"busy_cores_during_connect"`
+	OtherCoresDuringConnect float64 `json:"other_cores_during_connect"`
+	BusyCoresDuringLoad     float64 `json:"busy_cores_during_load,omitempty"`
+	OtherCoresDuringLoad    float64 `json:"other_cores_during_load,omitempty"`
+}
+
+// Point is one second of the run, for the timeline chart.
+type Point struct {
+	T        float64 `json:"t"`
+	Open     int64   `json:"open"`
+	Rate     float64 `json:"msgs_per_sec"` // deliveries or echo replies
+	P99      int64   `json:"p99_us"`
+	Attempts int64   `json:"attempted"`
+}
+
+// WriteJSON writes r to path.
+func (r *Report) WriteJSON(path string) error {
+	b, err := json.MarshalIndent(r, "", "  ")
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(path, append(b, '\n'), 0o644)
+}
+
+// WriteTable prints the final report.
+func (r *Report) WriteTable(w io.Writer) {
+	tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', 0)
+	row := func(k string, format string, args ...any) {
+		fmt.Fprintf(tw, "%s\t%s\n", k, fmt.Sprintf(format, args...))
+	}
+	title := r.Scenario
+	if r.Label != "" {
+		title += " (" + r.Label + ")"
+	}
+	row("scenario", "%s, %d process(es), %d loop(s) each", title, r.Settings.Procs, r.Settings.Loops)
+	c := r.Connections
+	row("connections", "%d planned, %d opened, %d failed; %d open when ready, %d at end", c.Planned, c.Opened, c.Failed, c.OpenAtReady, c.OpenAtEnd)
+	row("ramp", "%.2fs, %.0f conn/s", c.RampSeconds, c.PerSecond)
+	row("connect time", "%s", r.ConnectTime)
+	if len(r.Errors) > 0 {
+		keys := make([]string, 0, len(r.Errors))
+		for k := range r.Errors {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		var parts []string
+		for _, k := range keys {
+			parts = append(parts, fmt.Sprintf("%s=%d", k, r.Errors[k]))
+		}
+		row("errors", "%s", strings.Join(parts, " "))
+	}
+	if m := r.Messages; m != nil {
+		row("published", "%d msgs in %.2fs (%.3g/s); errors %v", m.Published, m.LoadSeconds, m.PublishedPerSec, m.PublishErrors)
+		row("deliveries", "%d (%.0f/s), expected %d, drained in %.2fs", m.Delivered, m.DeliveriesPerSec, m.Expected, m.DrainSeconds)
+		row("lost / dup / out of order", "%d / %d / %d", m.Lost, m.Duplicates, m.OutOfOrder)
+	}
+	if e := r.Echo; e != nil {
+		row("echo", "%s: %d sent, %d received in %.2fs (%.0f msgs/s)", e.Mode, e.Sent, e.Received, e.Seconds, e.PerSec)
+	}
+	if ch := r.Churn; ch != nil {
+		row("churn", "%d disconnects (%d completed), %.1f/s; gaps in churned subscribers %d", ch.Disconnects, ch.Completed, ch.PerSec, ch.LostInChurned)
+	}
+	if r.Latency != nil {
+		row("latency", "%s", *r.Latency)
+		row("latency uncorrected", "%s", *r.LatencyRaw)
+	}
+	if s := r.Server; s != nil {
+		row("server RSS", "%s before, %s ready, %s end; %.0f B/conn", bytesStr(s.RSSBefore), bytesStr(s.RSSReady), bytesStr(s.RSSEnd), s.BytesPerConn)
+		row("server CPU", "%.1f µs/handshake (%.2f cores while connecting)", s.CPUPerHandshakeUs, s.CoresDuringConnect)
+		if s.CPUPerDeliveryUs > 0 {
+			row("server CPU/delivery", "%.3f µs (%.2f cores during load)", s.CPUPerDeliveryUs, s.CoresDuringLoad)
+		}
+		if s.CPUPerEchoUs > 0 {
+			row("server CPU/echo", "%.2f µs (%.2f cores during load)", s.CPUPerEchoUs, s.CoresDuringLoad)
+		}
+	}
+	if k := r.Kernel; k != nil {
+		row("kernel memory/conn", "slab %.0f B, tcp_mem %.0f B (both ends)", k.SlabPerConn, k.TCPMemPerConn)
+	}
+	s := r.Self
+	row("wsbench memory", "%.0f B RSS/conn, %.0f B heap/conn", s.BytesPerConn, s.HeapBytesPerConn)
+	row("wsbench CPU", "%.2fs total; %.2f cores while connecting, %.2f during load; %.0f%% of wsbench+server CPU", s.CPUSeconds, s.CoresDuringConnect, s.CoresDuringLoad, 100*s.ShareOfCPU)
+	if h := r.Load; h != nil {
+		row("host CPU", "%.2f cores busy while connecting (%.2f by others), %.2f during load (%.2f by others)",
+			h.BusyCoresDuringConnect, h.OtherCoresDuringConnect, h.BusyCoresDuringLoad, h.OtherCoresDuringLoad)
+	}
+	_ = tw.Flush()
+}
+
+func (s Summary) String() string {
+	if s.Count == 0 {
+		return "no samples"
+	}
+	return fmt.Sprintf("p50 %s  p90 %s  p99 %s  p99.9 %s  max %s  (n=%d)",
+		usStr(s.P50), usStr(s.P90), usStr(s.P99), usStr(s.P999), usStr(s.Max), s.Count)
+}
+
+func usStr(us int64) string {
+	switch {
+	case us >= 10_000_000:
+		return fmt.Sprintf("%.1fs", float64(us)/1e6)
+	case us >= 10_000:
+		return fmt.Sprintf("%.1fms", float64(us)/1e3)
+	case us >= 1000:
+		return fmt.Sprintf("%.2fms", float64(us)/1e3)
+	}
+	return fmt.Sprintf("%dµs", us)
+}
+
+func bytesStr(b int64) string {
+	switch {
+	case b >= 1<<30:
+		return fmt.Sprintf("%.2f GiB", float64(b)/(1<<30))
+	case b >= 1<<20:
+		return fmt.Sprintf("%.1f MiB", float64(b)/(1<<20))
+	case b >= 1<<10:
+		return fmt.Sprintf("%.1f KiB", float64(b)/(1<<10))
+	}
+	return fmt.Sprintf("%d B", b)
+}

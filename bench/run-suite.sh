@@ -1,0 +1,170 @@
+#!/usr/bin/env bash
+# The standard benchmark suite (make bench): starts each server in turn on
+# this machine, runs the same wsbench invocations against each, and writes
+# BENCHMARKS.md from the JSON reports.
+#
+# Every test gets a fresh server process, so its RSS starts clean. Sizes
+# come from the environment; the defaults are the standard sizes the
+# committed BENCHMARKS.md must come from. A quick smoke run:
+#
+#   BENCH_IDLE_CONNS=2000 BENCH_BCAST_SUBS=1000 BENCH_BCAST_DURATION=3s \
+#   BENCH_MAX_DURATION=3s BENCH_ECHO_CONNS=100 BENCH_ECHO_DURATION=3s \
+#   BENCH_OUT=/tmp/bench BENCH_MD=/tmp/BENCHMARKS.md make bench
+#
+# Only loopback addresses are used. Every step has a timeout.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+: "${BENCH_SERVERS:=wsgate gnetws nbiohub gorillahub}"
+: "${BENCH_IDLE_CONNS:=15000}"      # idle subscribed connections (RSS, CPU per handshake)
+: "${BENCH_IDLE_CHANNELS:=100}"     # channels they subscribe to, ?channels=
+: "${BENCH_HOLD:=5s}"               # how long they are held
+: "${BENCH_CONNECT_RATE:=3000}"     # connections/s (the host tops out near 4,300)
+: "${BENCH_BCAST_SUBS:=10000}"      # broadcast subscribers, one channel
+: "${BENCH_BCAST_RATE:=10}"         # msgs/s for the fixed-rate broadcast
+: "${BENCH_BCAST_DURATION:=20s}"
+: "${BENCH_MAX_DURATION:=10s}"      # max-rate broadcast
+: "${BENCH_WINDOW:=8}"              # max rate: messages in flight per subscriber
+: "${BENCH_PAYLOAD:=64}"            # bytes of JSON data per message
+: "${BENCH_ECHO_CONNS:=1000}"
+: "${BENCH_ECHO_DURATION:=10s}"
+: "${BENCH_SOURCE_IPS:=127.0.0.2-127.0.0.17}"
+: "${BENCH_PROFILE:=1}"             # profile wsgate too (CPU and heap summaries)
+: "${BENCH_REPEAT:=2}"              # runs of each test; the one least disturbed by other load is reported
+: "${BENCH_OUT:=bench/results}"
+: "${BENCH_MD:=BENCHMARKS.md}"
+PORT=${BENCH_PORT:-28080}
+ADMIN=${BENCH_ADMIN_PORT:-28081}
+HOST=127.0.0.1
+
+standard=yes
+for kv in IDLE_CONNS=15000 IDLE_CHANNELS=100 HOLD=5s CONNECT_RATE=3000 BCAST_SUBS=10000 BCAST_RATE=10 \
+  BCAST_DURATION=20s MAX_DURATION=10s WINDOW=8 PAYLOAD=64 ECHO_CONNS=1000 ECHO_DURATION=10s; do
+  name=BENCH_${kv%%=*}
+  [[ "${!name}" == "${kv#*=}" ]] || standard=no
+done
+
+echo "== building"
+go build -o bin/wsgate ./cmd/wsgate
+go build -o bin/wsbench ./cmd/wsbench
+go build -o bin/wsgateprof ./bench/wsgateprof
+go build -o bin/benchmd ./bench/benchmd
+(cd bench/baselines && go build -o ../../bin/ ./...)
+
+rm -rf "$BENCH_OUT"
+mkdir -p "$BENCH_OUT/profiles" "$BENCH_OUT/runs"
+LOGS=${BENCH_LOGS:-$(mktemp -d /tmp/wsbench-logs.XXXXXX)}
+echo "server logs in $LOGS"
+{
+  echo "commit=$(git rev-parse HEAD)$(git diff --quiet HEAD -- . ':!bench/results' ':!BENCHMARKS.md' || echo '+uncommitted')"
+  echo "date=$(date -u +%Y-%m-%dT%H:%M:%SZ)"
+  echo "nproc=$(nproc)"
+  echo "mem=$(awk '/MemTotal/ {print $2 " kB"}' /proc/meminfo)"
+  echo "kernel=$(uname -r)"
+  echo "cpu=$(awk -F': ' '/model name/ {print $2; exit}' /proc/cpuinfo)"
+  echo "go=$(go version | awk '{print $3}')"
+  echo "nofile=$(ulimit -Hn)"
+  echo "standard=$standard"
+  for v in ${!BENCH_@}; do echo "$v=${!v}"; done
+} > "$BENCH_OUT/meta.env"
+
+server_cmd() { # name → command line
+  case $1 in
+    wsgate) echo "bin/wsgate --listen $HOST:$PORT --admin-listen $HOST:$ADMIN --log-level warn" ;;
+    wsgate-prof) echo "bin/wsgateprof --listen $HOST:$PORT --admin-listen $HOST:$ADMIN --cpuprofile $2.cpu.prof --memprofile $2.heap.prof" ;;
+    gnetws|nbiohub|gorillahub) echo "bin/$1 --listen $HOST:$PORT --admin-listen $HOST:$ADMIN" ;;
+    *) echo "unknown server $1" >&2; exit 2 ;;
+  esac
+}
+
+SERVER_PID=
+start_server() { # name [profile prefix]
+  local cmd
+  cmd=$(server_cmd "$@")
+  $cmd >>"$LOGS/$1.log" 2>&1 &
+  SERVER_PID=$!
+  for _ in $(seq 100); do
+    if (exec 3<>"/dev/tcp/$HOST/$PORT") 2>/dev/null && (exec 3<>"/dev/tcp/$HOST/$ADMIN") 2>/dev/null; then
+      echo "$cmd" > "$BENCH_OUT/$1.cmd"
+      return
+    fi
+    sleep 0.1
+  done
+  echo "$1 did not start listening on $HOST:$PORT and $HOST:$ADMIN" >&2
+  kill "$SERVER_PID" 2>/dev/null || true
+  exit 1
+}
+
+stop_server() {
+  kill -TERM "$SERVER_PID" 2>/dev/null || true
+  for _ in $(seq 150); do
+    kill -0 "$SERVER_PID" 2>/dev/null || { wait "$SERVER_PID" 2>/dev/null || true; SERVER_PID=; return; }
+    sleep 0.1
+  done
+  kill -KILL "$SERVER_PID" 2>/dev/null || true
+  wait "$SERVER_PID" 2>/dev/null || true
+  SERVER_PID=
+}
+trap 'if [[ -n "$SERVER_PID" ]]; then kill -KILL "$SERVER_PID" 2>/dev/null || true; fi' EXIT
+
+test_args() { # test name → wsbench arguments
+  local ws=ws://$HOST:$PORT pub=http://$HOST:$ADMIN
+  local common="--connect-rate $BENCH_CONNECT_RATE --source-ips $BENCH_SOURCE_IPS --quiet"
+  case $1 in
+    idle) echo "connect --url $ws/ws --conns $BENCH_IDLE_CONNS --channels $BENCH_IDLE_CHANNELS --hold $BENCH_HOLD $common" ;;
+    bcast) echo "broadcast --url $ws/ws --publish-url $pub --conns $BENCH_BCAST_SUBS --channels 1 --rate $BENCH_BCAST_RATE --payload $BENCH_PAYLOAD --duration $BENCH_BCAST_DURATION $common" ;;
+    bcastmax) echo "broadcast --url $ws/ws --publish-url $pub --conns $BENCH_BCAST_SUBS --channels 1 --rate 0 --window $BENCH_WINDOW --payload $BENCH_PAYLOAD --duration $BENCH_MAX_DURATION $common" ;;
+    echo) echo "echo --url $ws/echo --conns $BENCH_ECHO_CONNS --payload $BENCH_PAYLOAD --duration $BENCH_ECHO_DURATION $common" ;;
+  esac
+}
+
+run_test() { # server test output-prefix [profile]
+  local server=$1 test=$2 out=$3 wsb
+  if [[ "${4:-}" == profile ]]; then
+    start_server wsgate-prof "$out"
+  else
+    start_server "$server"
+  fi
+  echo "== $server $test ($out)"
+  # shellcheck disable=SC2046
+  timeout 600 bin/wsbench $(test_args "$test") --label "$server" --server-pid "$SERVER_PID" --json "$out.json" >"$out.txt" &
+  wsb=$!
+  if [[ "${4:-}" == profile && "$test" == idle ]]; then
+    # the heap profile is taken while the idle connections are held
+    local hold=${BENCH_HOLD%s}
+    [[ "$hold" =~ ^[0-9]+$ ]] || hold=2
+    sleep $(( BENCH_IDLE_CONNS / BENCH_CONNECT_RATE + 1 + hold / 2 ))
+    kill -USR1 "$SERVER_PID" 2>/dev/null || true
+  fi
+  wait "$wsb"
+  cat "$out.txt"
+  stop_server
+  sleep 2 # let the kernel retire the closed sockets before the next server's baseline
+}
+
+for r in $(seq "$BENCH_REPEAT"); do
+  for test in idle bcast bcastmax echo; do
+    for server in $BENCH_SERVERS; do
+      run_test "$server" "$test" "$BENCH_OUT/runs/$server-$test-$r"
+    done
+  done
+done
+for test in idle bcast bcastmax echo; do
+  for server in $BENCH_SERVERS; do
+    bin/benchmd -pick "$BENCH_OUT/$server-$test" "$BENCH_OUT"/runs/"$server-$test"-*.json
+  done
+  echo "wsbench $(test_args "$test") --label <server> --server-pid <pid> --json $BENCH_OUT/<server>-$test.json" > "$BENCH_OUT/cmd-$test.txt"
+done
+
+if [[ "$BENCH_PROFILE" == 1 && " $BENCH_SERVERS " == *" wsgate "* ]]; then
+  for test in idle bcast bcastmax echo; do
+    p="$BENCH_OUT/profiles/wsgate-$test"
+    run_test wsgate "$test" "$p" profile
+    go tool pprof -top -cum -nodecount=30 bin/wsgateprof "$p.cpu.prof" > "$p.cpu.txt" 2>/dev/null || true
+    go tool pprof -top -nodecount=20 -sample_index=inuse_space bin/wsgateprof "$p.heap.prof" > "$p.heap.txt" 2>/dev/null || true
+    rm -f "$p.cpu.prof" "$p.heap.prof"
+  done
+fi
+
+bin/benchmd -results "$BENCH_OUT" -out "$BENCH_MD"
+echo "wrote $BENCH_MD from $BENCH_OUT (standard sizes: $standard)"

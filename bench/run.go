@@ -1,0 +1,275 @@
+package bench
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"sync"
+	"time"
+)
+
+// ErrConfig wraps every problem Validate finds: bad usage rather than a
+// failed run.
+var ErrConfig = errors.New("bench: invalid configuration")
+
+// Run executes one scenario and returns its report. It always ends: every
+// phase has a deadline, and ctx cancels the whole run.
+func Run(ctx context.Context, cfg Config) (*Report, error) {
+	cfg = cfg.withDefaults()
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrConfig, err)
+	}
+	plans, err := cfg.plans(rand.Uint64())
+	if err != nil {
+		return nil, err
+	}
+	r := &runner{cfg: cfg, rep: newReport(cfg)}
+	if err := r.start(ctx, plans); err != nil {
+		return nil, err
+	}
+	defer r.killAll()
+	r.mon = startMonitor(r)
+	runErr := r.run(ctx)
+	r.mon.stop()
+	if err := r.finish(ctx); err != nil {
+		runErr = errors.Join(runErr, err)
+	}
+	r.rep.Timeline = r.mon.points
+	if runErr != nil {
+		return r.rep, runErr
+	}
+	return r.rep, nil
+}
+
+func newReport(cfg Config) *Report {
+	rep := &Report{
+		Scenario: cfg.Scenario, Label: cfg.Label, Started: time.Now().UTC(), Host: hostInfo(),
+		Errors: map[string]int64{},
+		Settings: Settings{
+			URLs: cfg.URLs, Conns: cfg.Conns, ChurnConns: cfg.ChurnConns, ConnectRate: cfg.ConnectRate,
+			Channels: cfg.Channels, Rate: cfg.Rate, Payload: cfg.Payload, Procs: cfg.Procs,
+			Loops: cfg.Loops, SourceIPs: cfg.SourceIPs,
+		},
+	}
+	switch cfg.Scenario {
+	case ScenarioConnect:
+		rep.Settings.Hold = cfg.Hold.String()
+	case ScenarioBroadcast, ScenarioChurn:
+		rep.Settings.Duration = cfg.Duration.String()
+		rep.Settings.Publishers, rep.Settings.PublishVia = cfg.Publishers, cfg.PublishVia
+		if cfg.Rate == 0 {
+			rep.Settings.Window = cfg.Window
+		}
+		rep.Settings.ChurnRate = cfg.ChurnRate
+	case ScenarioEcho:
+		rep.Settings.Duration = cfg.Duration.String()
+	}
+	return rep
+}
+
+// runner carries one run's state across its phases.
+type runner struct {
+	cfg    Config
+	rep    *Report
+	shards []shardHandle
+	mon    *monitor
+
+	server       []ProcSample // before, ready, load start, load end
+	kernel       []KernelSample
+	hostBusy     []int64      // the host's busy CPU nanoseconds, same points
+	self         []ProcSample // coordinator and workers summed, same points
+	readyAt      time.Time
+	startedAt    time.Time
+	stableByChan []int64
+	loadSeconds  float64 // from load start to the end of the drain
+	ready        []Ready
+}
+
+// start launches the shards: in this process, or one worker process each.
+func (r *runner) start(ctx context.Context, plans []Plan) error {
+	r.startedAt = time.Now()
+	r.sample() // before
+	for _, p := range plans {
+		var h shardHandle
+		var err error
+		if len(plans) == 1 {
+			h, err = startLocal(p)
+		} else {
+			h, err = startWorker(ctx, r.cfg, p)
+		}
+		if err != nil {
+			r.killAll()
+			return err
+		}
+		r.shards = append(r.shards, h)
+	}
+	return nil
+}
+
+func (r *runner) killAll() {
+	for _, h := range r.shards {
+		h.kill()
+	}
+}
+
+// sample records the server's, the kernel's and wsbench's own usage.
+func (r *runner) sample() {
+	if len(r.cfg.ServerPIDs) > 0 {
+		s, err := SampleProcs(r.cfg.ServerPIDs)
+		if err != nil {
+			fmt.Fprintf(r.cfg.Log, "wsbench: sampling server: %v\n", err)
+		}
+		r.server = append(r.server, s)
+	}
+	k, _ := SampleKernel()
+	r.kernel = append(r.kernel, k)
+	busy, _ := SampleHostBusy()
+	r.hostBusy = append(r.hostBusy, busy)
+	self := selfUsage()
+	if len(r.shards) > 1 || (len(r.shards) == 1 && !isLocal(r.shards[0])) {
+		for _, h := range r.shards {
+			u := h.usage()
+			self.CPUNanos += u.CPUNanos
+			self.RSS += u.RSS
+		}
+	}
+	r.self = append(r.self, self)
+}
+
+func isLocal(h shardHandle) bool { _, ok := h.(*localShard); return ok }
+
+func (r *runner) progress() Progress {
+	var p Progress
+	for _, h := range r.shards {
+		addProgress(&p, h.progress())
+	}
+	return p
+}
+
+// run waits for the ramp, then runs the scenario's load.
+func (r *runner) run(ctx context.Context) error {
+	if err := r.waitReady(ctx); err != nil {
+		return err
+	}
+	switch r.cfg.Scenario {
+	case ScenarioConnect:
+		return r.hold(ctx)
+	case ScenarioEcho:
+		return r.echo(ctx)
+	default:
+		return r.broadcast(ctx)
+	}
+}
+
+// waitReady waits until every shard has opened or failed every planned
+// connection: at most the ramp's planned time, plus the connect timeout,
+// plus 30 s.
+func (r *runner) waitReady(ctx context.Context) error {
+	total := r.cfg.Conns + r.cfg.ChurnConns
+	limit := time.Duration(float64(total)/r.cfg.ConnectRate*float64(time.Second)) + r.cfg.ConnectTimeout + 30*time.Second
+	ctx, cancel := context.WithTimeout(ctx, limit)
+	defer cancel()
+	r.stableByChan = make([]int64, max(r.cfg.Channels, 1))
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	errs := make([]error, len(r.shards))
+	r.ready = make([]Ready, len(r.shards))
+	for i, h := range r.shards {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			rd, err := h.ready(ctx)
+			errs[i] = err
+			mu.Lock()
+			r.ready[i] = rd
+			for ch, n := range rd.PerChannel {
+				if ch < len(r.stableByChan) {
+					r.stableByChan[ch] += n
+				}
+			}
+			mu.Unlock()
+		}()
+	}
+	wg.Wait()
+	r.readyAt = time.Now()
+	r.sample() // ready
+	for _, rd := range r.ready {
+		r.rep.Connections.OpenAtReady += rd.Open
+	}
+	return errors.Join(errs...)
+}
+
+// hold keeps the connections open for Hold (connect), sampling at the end.
+func (r *runner) hold(ctx context.Context) error {
+	r.sample() // load start
+	defer func(t time.Time) { r.loadSeconds = time.Since(t).Seconds() }(time.Now())
+	select {
+	case <-time.After(r.cfg.Hold):
+	case <-ctx.Done():
+	}
+	r.sample() // load end
+	return ctx.Err()
+}
+
+// echo runs the echo load for Duration, then waits for replies in flight.
+func (r *runner) echo(ctx context.Context) error {
+	r.sample() // load start
+	loadStart := time.Now()
+	if err := r.onShards(ctx, shardHandle.startLoad); err != nil {
+		return err
+	}
+	select {
+	case <-time.After(r.cfg.Duration):
+	case <-ctx.Done():
+	}
+	stopErr := r.onShards(ctx, shardHandle.stopLoad)
+	loadEnd := time.Now()
+	r.drain(ctx, func(p Progress) bool { return p.EchoRecv >= p.EchoSent })
+	r.sample() // load end
+	p := r.progress()
+	mode := "closed-loop"
+	if r.cfg.Rate > 0 {
+		mode = fmt.Sprintf("fixed-rate %.0f msgs/s", r.cfg.Rate)
+	}
+	secs := loadEnd.Sub(loadStart).Seconds()
+	r.loadSeconds = time.Since(loadStart).Seconds()
+	r.rep.Echo = &EchoStats{Mode: mode, Sent: p.EchoSent, Received: p.EchoRecv, Seconds: secs, PerSec: float64(p.EchoRecv) / secs}
+	return stopErr
+}
+
+// onShards runs fn on every shard at once, for at most a minute.
+func (r *runner) onShards(ctx context.Context, fn func(shardHandle, context.Context) error) error {
+	ctx, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
+	errs := make([]error, len(r.shards))
+	var wg sync.WaitGroup
+	for i, h := range r.shards {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs[i] = fn(h, ctx)
+		}()
+	}
+	wg.Wait()
+	return errors.Join(errs...)
+}
+
+// drain waits until done reports true, or nothing has arrived for a
+// second, or DrainTimeout passes.
+func (r *runner) drain(ctx context.Context, done func(Progress) bool) {
+	deadline := time.Now().Add(r.cfg.DrainTimeout)
+	last, lastChange := r.progress(), time.Now()
+	for time.Now().Before(deadline) && ctx.Err() == nil {
+		p := r.progress()
+		if done(p) {
+			return
+		}
+		if p.Delivered != last.Delivered || p.EchoRecv != last.EchoRecv {
+			last, lastChange = p, time.Now()
+		} else if time.Since(lastChange) > time.Second {
+			return
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
