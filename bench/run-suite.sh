@@ -166,5 +166,18 @@ if [[ "$BENCH_PROFILE" == 1 && " $BENCH_SERVERS " == *" wsgate "* ]]; then
   done
 fi
 
+# The go test benchmarks: the decoder, fan-out, and real processes (one
+# node's idle memory and broadcast CPU, three nodes over NATS).
+gobench() { # records the command, then runs it
+  echo "\$ go test -run '^\$' $*" >> "$BENCH_OUT/gobench.txt"
+  go test -run '^$' "$@" >> "$BENCH_OUT/gobench.txt" 2>&1 || echo "FAILED: go test $*" >&2
+}
+if [[ "${BENCH_GO:-1}" == 1 ]]; then
+  : > "$BENCH_OUT/gobench.txt"
+  gobench -bench 'DecoderSmallTextFrames|ParseRequest|AppendFrame' -benchmem ./wsproto/
+  gobench -bench FanOut -benchmem ./reactor/
+  gobench -bench . -benchtime 1x ./e2e/
+fi
+
 bin/benchmd -results "$BENCH_OUT" -out "$BENCH_MD"
 echo "wrote $BENCH_MD from $BENCH_OUT (standard sizes: $standard)"

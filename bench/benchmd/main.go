@@ -251,7 +251,28 @@ func write(b *strings.Builder, r *results) {
 	writeTargets(b, r)
 	writeSelf(b, r)
 	writeScaleOut(b, r)
+	writeGoBench(b, r)
 	writeCommands(b, r)
+}
+
+// writeGoBench adds the go test benchmarks that run-suite.sh ran (file
+// gobench.txt: each command on a "$ " line, then its output), keeping the
+// commands and the Benchmark lines.
+func writeGoBench(b *strings.Builder, r *results) {
+	raw, err := os.ReadFile(filepath.Join(r.dir, "gobench.txt"))
+	if err != nil {
+		return
+	}
+	p := func(format string, args ...any) { fmt.Fprintf(b, format, args...) }
+	p("\n## Go benchmarks: protocol, fan-out, a node and a cluster\n\n")
+	p("Measured in the same run with `go test -bench`: wsproto and reactor in process; e2e against real\n")
+	p("wsgate and nats-server processes on this host (see each benchmark's doc comment in e2e/).\n\n```\n")
+	for _, line := range strings.Split(string(raw), "\n") {
+		if strings.HasPrefix(line, "$ ") || strings.HasPrefix(line, "Benchmark") {
+			p("%s\n", line)
+		}
+	}
+	p("```\n")
 }
 
 // writeScaleOut reports bench/scale-out.sh's last run, if there is one.
