@@ -40,15 +40,19 @@ type Verifier struct {
 	jwks    map[string]any // kid → key
 	methods []string       // accepted "alg" values
 	now     func() time.Time
+	leeway  time.Duration
 }
 
 // Claims is what a verified token grants. It is immutable once returned:
 // connections share a pointer to it.
 type Claims struct {
-	Subject   string    // "sub": the user id
-	Expires   time.Time // "exp"
-	Subscribe []Pattern // channels the holder may subscribe to
-	Publish   []Pattern // channels the holder may publish to
+	Subject string    // "sub": the user id
+	Expires time.Time // "exp"
+	// ValidUntil is Expires plus the verifier's leeway: when a connection
+	// holding these claims must refresh them or close.
+	ValidUntil time.Time
+	Subscribe  []Pattern // channels the holder may subscribe to
+	Publish    []Pattern // channels the holder may publish to
 }
 
 // CanSubscribe reports whether the claims allow subscribing to channel ch.
@@ -66,7 +70,7 @@ type tokenClaims struct {
 
 // NewVerifier builds a Verifier from cfg.
 func NewVerifier(cfg Config) (*Verifier, error) {
-	v := &Verifier{now: cfg.Now}
+	v := &Verifier{now: cfg.Now, leeway: cfg.Leeway}
 	if v.now == nil {
 		v.now = time.Now
 	}
@@ -123,7 +127,8 @@ func (v *Verifier) Verify(token string) (*Claims, error) {
 	if tc.Subject == "" {
 		return nil, fmt.Errorf("%w: \"sub\" is required", ErrClaims)
 	}
-	c := &Claims{Subject: tc.Subject, Expires: tc.ExpiresAt.Time}
+	exp := tc.ExpiresAt.Time
+	c := &Claims{Subject: tc.Subject, Expires: exp, ValidUntil: exp.Add(v.leeway)}
 	if c.Subscribe, err = CompilePatterns(tc.Subscribe); err != nil {
 		return nil, fmt.Errorf("%w: subscribe: %v", ErrClaims, err)
 	}

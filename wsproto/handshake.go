@@ -273,7 +273,8 @@ func AppendReject(dst []byte, err error) []byte {
 }
 
 // AppendResponse appends a complete plain-text HTTP response with the given
-// status and body that closes the connection.
+// status and body that closes the connection. 405 carries "Allow: GET", 401
+// "WWW-Authenticate: Bearer" and 429 "Retry-After: 1".
 func AppendResponse(dst []byte, status int, body string, versionHeader bool) []byte {
 	dst = append(dst, "HTTP/1.1 "...)
 	dst = strconv.AppendInt(dst, int64(status), 10)
@@ -283,8 +284,15 @@ func AppendResponse(dst []byte, status int, body string, versionHeader bool) []b
 	if versionHeader {
 		dst = append(dst, "Sec-WebSocket-Version: 13\r\nUpgrade: websocket\r\n"...)
 	}
-	if status == http.StatusMethodNotAllowed {
+	switch status {
+	case http.StatusMethodNotAllowed:
 		dst = append(dst, "Allow: GET\r\n"...)
+	case http.StatusUnauthorized:
+		// RFC 9110 §15.5.2: "The server generating a 401 response MUST send a
+		// WWW-Authenticate header field".
+		dst = append(dst, "WWW-Authenticate: Bearer\r\n"...)
+	case http.StatusTooManyRequests:
+		dst = append(dst, "Retry-After: 1\r\n"...)
 	}
 	dst = append(dst, "Content-Length: "...)
 	dst = strconv.AppendInt(dst, int64(len(body)+1), 10)

@@ -411,6 +411,8 @@ func TestAppendReject(t *testing.T) {
 		{err: ErrUnavailable, status: 503},
 		{err: ErrDraining, status: 503},
 		{err: ErrHandshakeTimeout, status: 408},
+		{err: &RejectError{http.StatusUnauthorized, "token expired"}, status: 401, headerName: "WWW-Authenticate", header: "Bearer"},
+		{err: &RejectError{http.StatusTooManyRequests, "slow down"}, status: 429, headerName: "Retry-After", header: "1"},
 		{err: errors.New("not a RejectError"), status: 400},
 	}
 	for _, tc := range tests {
