@@ -9,13 +9,13 @@ func TestOriginPolicy(t *testing.T) {
 		host     string
 		want     bool
 	}{
-		{nil, "", "ws.example.com", true},                                    // no Origin: not a browser
-		{nil, "https://ws.example.com", "ws.example.com", true},              // same origin
-		{nil, "http://127.0.0.1:8080", "127.0.0.1:8080", true},               // same origin with port
-		{nil, "HTTPS://WS.Example.com", "ws.example.com", true},              // case-insensitive
-		{nil, "https://evil.com", "ws.example.com", false},                   // cross-site: refused by default
-		{nil, "null", "ws.example.com", false},                               // sandboxed frame, file://
-		{[]string{"*"}, "https://evil.com", "ws.example.com", true},          // any
+		{nil, "", "ws.example.com", true},                           // no Origin: not a browser
+		{nil, "https://ws.example.com", "ws.example.com", true},     // same origin
+		{nil, "http://127.0.0.1:8080", "127.0.0.1:8080", true},      // same origin with port
+		{nil, "HTTPS://WS.Example.com", "ws.example.com", true},     // case-insensitive
+		{nil, "https://evil.com", "ws.example.com", false},          // cross-site: refused by default
+		{nil, "null", "ws.example.com", false},                      // sandboxed frame, file://
+		{[]string{"*"}, "https://evil.com", "ws.example.com", true}, // any
 		{[]string{"https://app.example.com"}, "https://app.example.com", "ws.example.com", true},
 		{[]string{"https://app.example.com"}, "http://app.example.com", "ws.example.com", false},
 		{[]string{"https://app.example.com"}, "https://app.example.com:8443", "ws.example.com", false},
