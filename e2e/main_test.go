@@ -31,7 +31,7 @@ func TestMain(m *testing.M) {
 	binDir = dir
 	code := func() int {
 		defer os.RemoveAll(dir)
-		for _, pkg := range []string{"./cmd/wsgate", "./internal/wstest/subscribers", "github.com/nats-io/nats-server/v2"} {
+		for _, pkg := range []string{"./cmd/wsgate", "./internal/wstest/subscribers", "./internal/wstest/attacker", "github.com/nats-io/nats-server/v2"} {
 			out := filepath.Join(dir, filepath.Base(strings.TrimSuffix(pkg, "/v2")))
 			cmd := exec.Command("go", "build", "-o", out, pkg)
 			cmd.Dir = ".."

@@ -219,3 +219,7 @@ func (c *Conn) CloseHandshake() error {
 		}
 	}
 }
+
+// NetConn is the underlying TCP connection, for tests that write raw
+// (broken) frames.
+func (c *Conn) NetConn() net.Conn { return c.nc }
