@@ -154,9 +154,17 @@ type node struct {
 // admin API answers.
 func startNode(t testing.TB, extra ...string) *node {
 	t.Helper()
+	return startNodeEnv(t, nil, extra...)
+}
+
+// startNodeEnv is startNode with extra environment variables.
+func startNodeEnv(t testing.TB, env []string, extra ...string) *node {
+	t.Helper()
 	n := &node{ws: freeAddr(t), admin: freeAddr(t)}
 	args := append([]string{"--listen", n.ws, "--admin-listen", n.admin, "--log-level", "info"}, extra...)
-	n.process = start(t, "wsgate", args...)
+	cmd := exec.Command(bin("wsgate"), args...)
+	cmd.Env = append(os.Environ(), env...)
+	n.process = startCmd(t, cmd)
 	waitFor(t, 10*time.Second, "wsgate admin API", func() bool {
 		resp, err := http.Get("http://" + n.admin + "/healthz")
 		if err != nil {

@@ -71,9 +71,13 @@ func TestSoakUnderAttack(t *testing.T) {
 		"--handshake-timeout", "2s",
 		"--handshake-rate-per-ip", "20", "--handshake-burst-per-ip", "300",
 	}
+	// GOMEMLIMIT makes the runtime collect and return garbage as the heap
+	// nears it, so RSS after the attack measures what is still live rather
+	// than when the next GC cycle happens to run (docs/security.md).
+	env := []string{"GOMEMLIMIT=48MiB"}
 	nodes := []*node{
-		startNode(t, append([]string{"--node-id", "a"}, flags...)...),
-		startNode(t, append([]string{"--node-id", "b"}, flags...)...),
+		startNodeEnv(t, env, append([]string{"--node-id", "a"}, flags...)...),
+		startNodeEnv(t, env, append([]string{"--node-id", "b"}, flags...)...),
 	}
 	good := soakToken(t, "reader", []string{"stream"}, nil)
 	subs := subscribers(t, 2*soakPerNode, total, dur+2*time.Minute,
@@ -189,6 +193,7 @@ func TestSoakUnderAttack(t *testing.T) {
 			t.Errorf("node %d has %v goroutines, baseline %v", i, g, baseG[i])
 		}
 		t.Logf("node %d after: RSS %d MiB, goroutines %v", i, rss>>20, g)
+
 	}
 	t.Logf("defences fired: %v", defended)
 	for k, v := range defended {
