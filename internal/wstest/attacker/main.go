@@ -323,7 +323,7 @@ func (w *worker) flood() {
 			if i%10 == 9 {
 				ch = "stream" // not allowed by the attacker's token: forbidden
 			}
-			if c.WriteText([]byte(`{"type":"publish","channel":"` + ch + `","data":"` + pad + `"}`)) != nil {
+			if c.WriteText([]byte(`{"type":"publish","channel":"`+ch+`","data":"`+pad+`"}`)) != nil {
 				return
 			}
 		}
