@@ -302,7 +302,7 @@ func (w *worker) oversize() {
 		big := []byte(`{"type":"publish","channel":"` + *channel + `","data":"` + strings.Repeat("z", 70<<10) + `"}`)
 		go func() {
 			for range 20 {
-				if c.WriteText(big) != nil {
+				if writeText(c, big) != nil {
 					return
 				}
 			}
@@ -323,13 +323,21 @@ func (w *worker) flood() {
 			if i%10 == 9 {
 				ch = "stream" // not allowed by the attacker's token: forbidden
 			}
-			if c.WriteText([]byte(`{"type":"publish","channel":"`+ch+`","data":"`+pad+`"}`)) != nil {
+			if writeText(c, []byte(`{"type":"publish","channel":"`+ch+`","data":"`+pad+`"}`)) != nil {
 				return
 			}
 		}
 		c.Close()
 	}()
 	w.drain(c)
+}
+
+// writeText writes one masked text frame straight to c's socket, from a
+// buffer of its own, so a writer goroutine does not share c's buffer with
+// the reader (which answers pings). Each frame goes out in one Write.
+func writeText(c *wstest.Conn, p []byte) error {
+	_, err := c.NetConn().Write(wsproto.AppendMaskedFrame(nil, ws.OpText, true, ws.NewMask(), p))
+	return err
 }
 
 func (w *worker) noread() {
