@@ -160,7 +160,9 @@ func parseHTTPVersion(p []byte) (major, minor int, ok bool) {
 // a token, an obsolete line folding (RFC 7230 §3.2.4), or a value holding a
 // bare CR, a bare LF or NUL (RFC 9110 §5.5: "a recipient of CR, LF, or NUL
 // within a field value MUST either reject the message or replace each of
-// those characters with SP"; echoed in a response, they would split it).
+// those characters with SP"; echoed in a response, they would split it), or
+// any other control character but HTAB ("Field values containing other CTL
+// characters are also invalid"; echoed, they make the response unparsable).
 func headerLines(block []byte) iter.Seq2[[]byte, []byte] {
 	return func(yield func([]byte, []byte) bool) {
 		for len(block) > 0 {
@@ -170,7 +172,7 @@ func headerLines(block []byte) iter.Seq2[[]byte, []byte] {
 				return // the blank line
 			}
 			name, value, ok := bytes.Cut(line, []byte{':'})
-			if !ok || len(name) == 0 || !isToken(name) || hasCRLFNUL(value) {
+			if !ok || len(name) == 0 || !isToken(name) || hasCTL(value) {
 				yield(nil, nil)
 				return
 			}
@@ -356,6 +358,17 @@ func trimOWS(b []byte) []byte {
 // hasCRLFNUL reports whether b holds a CR, LF or NUL: a bare one, since
 // lines are already split at CRLF.
 func hasCRLFNUL(b []byte) bool { return bytes.IndexAny(b, "\r\n\x00") >= 0 }
+
+// hasCTL reports whether b holds a control character other than HTAB
+// (RFC 5234 CTL: %x00-1F / %x7F).
+func hasCTL(b []byte) bool {
+	for _, c := range b {
+		if c < 0x20 && c != '\t' || c == 0x7f {
+			return true
+		}
+	}
+	return false
+}
 
 func isDigit(c byte) bool { return '0' <= c && c <= '9' }
 
