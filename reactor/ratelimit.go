@@ -35,7 +35,7 @@ func newRateLimits(cfg *Config, tick time.Duration) rateLimits {
 	return r
 }
 
-// fill gives a new connection full buckets.
+// fillBuckets gives a new connection full buckets.
 func (c *conn) fillBuckets() {
 	r := &c.loop.eng.limits
 	c.rateAt = c.loop.wheel.now

@@ -311,3 +311,20 @@ func TestOriginHandshake(t *testing.T) {
 		}
 	}
 }
+
+func TestValidateSecuritySettings(t *testing.T) {
+	for name, cfg := range map[string]Config{
+		"auth required without a verifier": {AuthRequired: true},
+		"bad origin pattern":               {AllowedOrigins: []string{"example.com"}},
+		"byte rate below 1 KiB/s":          {ByteRate: 10},
+		"message rate too large":           {MessageRate: 1 << 21},
+		"negative handshake rate":          {HandshakeRatePerIP: -1},
+	} {
+		if err := cfg.Validate(); err == nil {
+			t.Errorf("%s: accepted", name)
+		}
+	}
+	if err := (Config{MessageRate: -1, ByteRate: -1}).Validate(); err != nil {
+		t.Errorf("limits off: %v", err)
+	}
+}
