@@ -46,7 +46,7 @@ func newOriginPolicy(list []string) (originPolicy, error) {
 		}
 		scheme, host, port, ok := splitOrigin(s)
 		if !ok || host == "" || strings.Contains(host[min(len(host), 2):], "*") {
-			return p, fmt.Errorf("allowed origin %q: want scheme://host[:port], host may start with *.", s)
+			return p, fmt.Errorf("allowed origin %q: want scheme://host[:port] (host may start with \"*.\")", s)
 		}
 		op := originPattern{scheme: scheme, host: host, port: port}
 		if rest, ok := strings.CutPrefix(host, "*."); ok {
