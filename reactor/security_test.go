@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
+	gorilla "github.com/gorilla/websocket"
 
 	"github.com/wsgate/wsgate/auth"
 	"github.com/wsgate/wsgate/internal/wstest"
@@ -326,5 +327,35 @@ func TestValidateSecuritySettings(t *testing.T) {
 	}
 	if err := (Config{MessageRate: -1, ByteRate: -1}).Validate(); err != nil {
 		t.Errorf("limits off: %v", err)
+	}
+}
+
+// A third-party client offering the token as a subprotocol, the way a
+// browser must: gorilla checks that the server selects one of the offered
+// protocols, and the selection must be wsgate.v1, never the token.
+func TestAuthSubprotocolWithGorilla(t *testing.T) {
+	e := gateway(t, Config{Auth: testVerifier(t), AuthRequired: true})
+	tok := token(t, "frank", time.Hour, []string{"news"}, nil)
+	d := gorilla.Dialer{Subprotocols: []string{auth.Protocol, auth.TokenProtocolPrefix + tok}, HandshakeTimeout: 5 * time.Second}
+	c, resp, err := d.Dial("ws://"+e.Addr().String()+"/ws?channels=news", nil)
+	if err != nil {
+		t.Fatalf("dial: %v (%v)", err, resp)
+	}
+	defer c.Close()
+	if c.Subprotocol() != auth.Protocol {
+		t.Fatalf("selected %q, want %q", c.Subprotocol(), auth.Protocol)
+	}
+	eventually(t, "the subscription", func() bool { return e.Stats().Subscriptions == 1 })
+	if err := e.Publish("news", []byte(`"hi"`)); err != nil {
+		t.Fatal(err)
+	}
+	_ = c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	if _, p, err := c.ReadMessage(); err != nil || !strings.Contains(string(p), `"hi"`) {
+		t.Fatalf("read %q, %v", p, err)
+	}
+	// Without the token the same client is refused with 401.
+	d.Subprotocols = []string{auth.Protocol}
+	if _, resp, err := d.Dial("ws://"+e.Addr().String()+"/ws", nil); err == nil || resp == nil || resp.StatusCode != 401 {
+		t.Fatalf("without a token: %v %v", err, resp)
 	}
 }
