@@ -9,10 +9,17 @@
 //	GET  /api/stats    the node's counters and configured limits as JSON
 //
 // Errors are JSON {"error":"<code>","message":"<text>"} with a 4xx/5xx status.
+//
+// With Config.APIKey set, POST /api/publish requires the header
+// "X-API-Key: <key>" (else 401 {"error":"unauthorized"}); the key is
+// compared in constant time. The read-only endpoints stay open so probes
+// and scrapers need no secret: keep the listener private all the same.
 package admin
 
 import (
 	"bytes"
+	"crypto/sha256"
+	"crypto/subtle"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -31,18 +38,31 @@ import (
 // MaxPublishBody caps a publish request body (its "data" plus envelope).
 const MaxPublishBody = 1 << 20
 
+// Config configures the admin API. The zero value is valid: no key.
+type Config struct {
+	// NodeID prefixes the message ids the publish endpoint hands out.
+	NodeID string
+	// APIKey, when not empty, is required in the X-API-Key header of
+	// POST /api/publish.
+	APIKey string
+}
+
 // Server is the admin API of one node.
 type Server struct {
 	eng    *reactor.Engine
 	nodeID string
+	keySum *[sha256.Size]byte // SHA-256 of the API key, nil without one
 	seq    atomic.Uint64
 	mux    *http.ServeMux
 }
 
-// New returns the admin API for eng. nodeID prefixes the message ids it
-// hands out.
-func New(eng *reactor.Engine, nodeID string) *Server {
-	s := &Server{eng: eng, nodeID: nodeID, mux: http.NewServeMux()}
+// New returns the admin API for eng.
+func New(eng *reactor.Engine, cfg Config) *Server {
+	s := &Server{eng: eng, nodeID: cfg.NodeID, mux: http.NewServeMux()}
+	if cfg.APIKey != "" {
+		sum := sha256.Sum256([]byte(cfg.APIKey))
+		s.keySum = &sum
+	}
 	s.mux.HandleFunc("POST /api/publish", s.publish)
 	s.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
@@ -74,7 +94,23 @@ type publishRequest struct {
 	Data    json.RawMessage `json:"data"`
 }
 
+// authorized reports whether r carries the API key (always, without one).
+// Both sides are hashed first, so the comparison takes the same time
+// whatever the key's length and whatever prefix matches.
+func (s *Server) authorized(r *http.Request) bool {
+	if s.keySum == nil {
+		return true
+	}
+	got := sha256.Sum256([]byte(r.Header.Get("X-API-Key")))
+	return subtle.ConstantTimeCompare(got[:], s.keySum[:]) == 1
+}
+
 func (s *Server) publish(w http.ResponseWriter, r *http.Request) {
+	if !s.authorized(r) {
+		w.Header().Set("WWW-Authenticate", `APIKey header="X-API-Key"`)
+		writeError(w, http.StatusUnauthorized, "unauthorized", "missing or wrong X-API-Key header")
+		return
+	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxPublishBody))
 	if err != nil {
 		var tooBig *http.MaxBytesError
@@ -140,6 +176,12 @@ type limits struct {
 	CloseTimeout     float64 `json:"close_timeout_seconds"`
 	DrainWindow      float64 `json:"drain_window_seconds"`
 	Loops            int     `json:"loops"`
+	Auth             string  `json:"auth"` // off, optional or required
+	MessageRate      int     `json:"message_rate"`
+	MessageBurst     int     `json:"message_burst"`
+	ByteRate         int     `json:"byte_rate"`
+	HandshakeRate    float64 `json:"handshake_rate_per_ip"`
+	HandshakeBurst   int     `json:"handshake_burst_per_ip"`
 }
 
 func (s *Server) stats(w http.ResponseWriter, _ *http.Request) {
@@ -157,8 +199,20 @@ func (s *Server) stats(w http.ResponseWriter, _ *http.Request) {
 		SlowPolicy: string(c.SlowPolicy), HandshakeTimeout: c.HandshakeTimeout.Seconds(),
 		PingInterval: c.PingInterval.Seconds(), PongTimeout: c.PongTimeout.Seconds(),
 		IdleTimeout: c.IdleTimeout.Seconds(), CloseTimeout: c.CloseTimeout.Seconds(),
-		DrainWindow: c.DrainWindow.Seconds(), Loops: c.Loops,
+		DrainWindow: c.DrainWindow.Seconds(), Loops: c.Loops, Auth: authMode(&c),
+		MessageRate: c.MessageRate, MessageBurst: c.MessageBurst, ByteRate: c.ByteRate,
+		HandshakeRate: c.HandshakeRatePerIP, HandshakeBurst: c.HandshakeBurstPerIP,
 	}})
+}
+
+func authMode(c *reactor.Config) string {
+	switch {
+	case c.Auth == nil:
+		return "off"
+	case c.AuthRequired:
+		return "required"
+	}
+	return "optional"
 }
 
 func writeError(w http.ResponseWriter, status int, code, message string) {

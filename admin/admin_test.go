@@ -62,7 +62,7 @@ func startNode(t *testing.T, cfg reactor.Config) (*reactor.Engine, *httptest.Ser
 		defer cancel()
 		_ = eng.Shutdown(ctx) // "already stopped" after a drain
 	})
-	ts := httptest.NewServer(admin.New(eng, "n1"))
+	ts := httptest.NewServer(admin.New(eng, admin.Config{NodeID: "n1"}))
 	t.Cleanup(ts.Close)
 	return eng, ts
 }

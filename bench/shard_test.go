@@ -22,7 +22,7 @@ func startGateway(t *testing.T) (wsURL, adminURL string) {
 	if err := eng.Start(); err != nil {
 		t.Fatal(err)
 	}
-	api := httptest.NewServer(admin.New(eng, "test"))
+	api := httptest.NewServer(admin.New(eng, admin.Config{NodeID: "test"}))
 	t.Cleanup(func() {
 		api.Close()
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)

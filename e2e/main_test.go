@@ -30,7 +30,7 @@ func TestMain(m *testing.M) {
 	binDir = dir
 	code := func() int {
 		defer os.RemoveAll(dir)
-		for _, pkg := range []string{"./cmd/wsgate", "./internal/wstest/subscribers", "github.com/nats-io/nats-server/v2"} {
+		for _, pkg := range []string{"./cmd/wsgate", "./internal/wstest/subscribers", "./internal/wstest/attacker", "github.com/nats-io/nats-server/v2"} {
 			out := filepath.Join(dir, filepath.Base(strings.TrimSuffix(pkg, "/v2")))
 			cmd := exec.Command("go", "build", "-o", out, pkg)
 			cmd.Dir = ".."
@@ -153,9 +153,17 @@ type node struct {
 // admin API answers.
 func startNode(t testing.TB, extra ...string) *node {
 	t.Helper()
+	return startNodeEnv(t, nil, extra...)
+}
+
+// startNodeEnv is startNode with extra environment variables.
+func startNodeEnv(t testing.TB, env []string, extra ...string) *node {
+	t.Helper()
 	n := &node{ws: freeAddr(t), admin: freeAddr(t)}
 	args := append([]string{"--listen", n.ws, "--admin-listen", n.admin, "--log-level", "info"}, extra...)
-	n.process = start(t, "wsgate", args...)
+	cmd := exec.Command(bin("wsgate"), args...)
+	cmd.Env = append(os.Environ(), env...)
+	n.process = startCmd(t, cmd)
 	waitFor(t, 10*time.Second, "wsgate admin API", func() bool {
 		resp, err := http.Get("http://" + n.admin + "/healthz")
 		if err != nil {

@@ -8,6 +8,7 @@ import (
 	"runtime"
 	"time"
 
+	"github.com/wsgate/wsgate/auth"
 	"github.com/wsgate/wsgate/relay"
 	"github.com/wsgate/wsgate/wsproto"
 )
@@ -24,6 +25,10 @@ const (
 	DefaultMaxSubscriptions = 128
 	DefaultMaxDataSize      = 64 << 10
 	DefaultDrainWindow      = 10 * time.Second
+	DefaultMessageRate      = 100       // messages per second per connection
+	DefaultMessageBurst     = 200       // messages
+	DefaultByteRate         = 256 << 10 // bytes per second per connection
+	DefaultMaxRateLimitIPs  = 65536     // addresses tracked by the handshake rate limit
 
 	EchoPath   = "/echo"
 	PubSubPath = "/ws"
@@ -93,6 +98,49 @@ type Config struct {
 	// DrainWindow is the time over which Drain spreads the 1001 closes.
 	// Default 10s.
 	DrainWindow time.Duration
+
+	// Auth verifies the tokens clients present (auth.Extract: ?token=,
+	// Authorization: Bearer, or a "wsgate.token.<JWT>" subprotocol). nil:
+	// tokens are ignored and every client may use every channel. With a
+	// Verifier, a client that presents a token is held to its "subscribe"
+	// and "publish" patterns, and a bad token gets 401.
+	Auth *auth.Verifier
+	// AuthRequired refuses handshakes without a token with 401, except
+	// that anonymous clients may still read PublicChannels. Needs Auth.
+	AuthRequired bool
+	// PublicChannels are the channels anyone may subscribe to, with or
+	// without a token. Nobody may publish on them without a token that
+	// allows it.
+	PublicChannels []auth.Pattern
+	// AllowedOrigins are the browser origins allowed besides the server's
+	// own ("https://app.example.com", "https://*.example.com",
+	// "http://localhost:*", or "*" for any); see originPolicy. Handshakes
+	// without an Origin (non-browser clients) are always allowed. Others
+	// get 403.
+	AllowedOrigins []string
+
+	// MessageRate caps the data messages (and pings) a /ws connection may
+	// send per second, with bursts of MessageBurst; over it the message is
+	// dropped with an error frame "rate_limited", and a run of them closes
+	// the connection with 1008. Default 100/s, burst 200; negative: no
+	// limit.
+	MessageRate  int
+	MessageBurst int
+	// ByteRate caps the bytes of data messages a /ws connection may send
+	// per second (burst: one second's worth). Default 256 KiB/s; negative:
+	// no limit.
+	ByteRate int
+	// HandshakeRatePerIP caps new TCP connections per second from one peer
+	// address, with bursts of HandshakeBurstPerIP (default twice the rate);
+	// over it the client gets 429. Default 0: off, because behind a load
+	// balancer every client shares the balancer's address. Turn it on when
+	// clients connect directly.
+	HandshakeRatePerIP  float64
+	HandshakeBurstPerIP int
+	// MaxRateLimitIPs bounds the addresses the handshake rate limit
+	// tracks (about 64 bytes each). Default 65,536.
+	MaxRateLimitIPs int
+
 	// Relay carries publications between nodes. Default relay.NewLocal().
 	Relay relay.Relay
 	// Logger receives the reactor's logs, never one per frame. Default
@@ -138,6 +186,21 @@ func (c Config) withDefaults() Config {
 	if c.DrainWindow <= 0 {
 		c.DrainWindow = DefaultDrainWindow
 	}
+	if c.MessageRate == 0 {
+		c.MessageRate = DefaultMessageRate
+	}
+	if c.MessageBurst <= 0 {
+		c.MessageBurst = max(DefaultMessageBurst, c.MessageRate)
+	}
+	if c.ByteRate == 0 {
+		c.ByteRate = DefaultByteRate
+	}
+	if c.HandshakeBurstPerIP <= 0 {
+		c.HandshakeBurstPerIP = max(int(2*c.HandshakeRatePerIP), 1)
+	}
+	if c.MaxRateLimitIPs <= 0 {
+		c.MaxRateLimitIPs = DefaultMaxRateLimitIPs
+	}
 	if c.Relay == nil {
 		c.Relay = relay.NewLocal()
 	}
@@ -174,11 +237,26 @@ func (c Config) Validate() error {
 	for name, n := range map[string]int{
 		"max conns": c.MaxConns, "max conns per ip": c.MaxConnsPerIP,
 		"max outbound bytes": c.MaxOutboundBytes, "max subscriptions": c.MaxSubscriptions,
-		"max data size": c.MaxDataSize,
+		"max data size": c.MaxDataSize, "message burst": c.MessageBurst,
 	} {
 		if n < 0 {
 			errs = append(errs, fmt.Errorf("%s must not be negative, got %d", name, n))
 		}
+	}
+	if c.AuthRequired && c.Auth == nil {
+		errs = append(errs, errors.New("authentication required but no token verifier (key) configured"))
+	}
+	if _, err := newOriginPolicy(c.AllowedOrigins); err != nil {
+		errs = append(errs, err)
+	}
+	if c.ByteRate > 0 && c.ByteRate < 1024 {
+		errs = append(errs, fmt.Errorf("byte rate %d: at least 1024 bytes/s, or negative for no limit", c.ByteRate))
+	}
+	if c.ByteRate > 1<<30 || c.MessageRate > 1<<20 || c.MessageBurst > 1<<20 {
+		errs = append(errs, errors.New("rate limits too large: byte rate at most 1 GiB/s, message rate and burst at most 1,048,576"))
+	}
+	if c.HandshakeRatePerIP < 0 || c.HandshakeBurstPerIP < 0 || c.MaxRateLimitIPs < 0 {
+		errs = append(errs, errors.New("handshake rate, burst and tracked addresses must not be negative"))
 	}
 	if c.SlowPolicy != "" && c.SlowPolicy != SlowClose && c.SlowPolicy != SlowDrop {
 		errs = append(errs, fmt.Errorf("slow policy %q: want %q or %q", c.SlowPolicy, SlowClose, SlowDrop))

@@ -5,6 +5,7 @@ import (
 	"github.com/panjf2000/gnet/v2"
 	"golang.org/x/sys/unix"
 
+	"github.com/wsgate/wsgate/auth"
 	"github.com/wsgate/wsgate/wsproto"
 )
 
@@ -46,6 +47,13 @@ type conn struct {
 	state      connState
 	endpoint   endpoint
 	errors     uint8 // consecutive error frames sent (abuse guard)
+
+	// Trust (see security.go): who the peer is and how fast it may send.
+	claims     *auth.Claims // nil: anonymous; shared and immutable
+	expireAt   uint32       // claims != nil: when the token runs out (wheel tick)
+	rateAt     uint32       // last refill of the rate buckets (wheel tick)
+	msgCredit  int32        // message bucket, in thousandths of a message
+	byteCredit int32        // byte bucket; may go into debt (see allow)
 
 	// Fan-out bookkeeping for the loop's current batch (see drainInbox).
 	batch, first, frames uint32
@@ -92,13 +100,15 @@ func (c *conn) readHandshake() gnet.Action {
 	if err != nil {
 		return c.reject(err)
 	}
-	if err := l.eng.admit(c, &req); err != nil {
+	protocol, err := l.eng.admit(c, &req)
+	if err != nil {
 		return c.reject(err)
 	}
-	l.out = wsproto.AppendAccept(l.out[:0], req.Key, nil)
+	l.out = wsproto.AppendAccept(l.out[:0], req.Key, protocol)
 	_, _ = c.gc.Discard(end)
 	c.state = stateOpen
 	c.lastData = l.wheel.now
+	c.fillBuckets()
 	l.scheduleOpen(c)
 	l.eng.stats.handshakes.Add(1)
 	rest, _ := c.gc.Next(-1)
@@ -135,12 +145,19 @@ func (c *conn) readFrames(buf []byte) gnet.Action {
 		case ws.OpText, ws.OpBinary:
 			l.stats.messagesIn.Add(1)
 			c.lastData = l.wheel.now
-			if c.endpoint == endpointEcho {
+			switch {
+			case c.endpoint == endpointEcho:
 				l.out = wsproto.AppendFrame(l.out, m.Op, true, m.Payload)
-			} else {
+			case !c.allow(len(m.Payload)):
+				c.rateLimited()
+			default:
 				c.onPubSubMessage(m)
 			}
 		case ws.OpPing:
+			if c.endpoint == endpointPubSub && !c.allow(len(m.Payload)) {
+				c.rateLimited() // a ping flood costs a pong each: limited like messages
+				continue
+			}
 			// "Upon receipt of a Ping frame, an endpoint MUST send a Pong frame in
 			// response ... the same Application data as found in the message body."
 			l.out = wsproto.AppendFrame(l.out, ws.OpPong, true, m.Payload)

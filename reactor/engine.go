@@ -13,6 +13,7 @@ import (
 	"github.com/panjf2000/gnet/v2"
 	"golang.org/x/sys/unix"
 
+	"github.com/wsgate/wsgate/auth"
 	"github.com/wsgate/wsgate/relay"
 	"github.com/wsgate/wsgate/wsproto"
 )
@@ -42,6 +43,10 @@ type Engine struct {
 	perIP   map[netip.Addr]int32 // upgraded connections per peer address, when capped
 	upgrade atomic.Int64         // upgraded connections counted against MaxConns
 
+	origins  originPolicy
+	limits   rateLimits
+	ipLimits *ipLimiter // nil when HandshakeRatePerIP is off
+
 	stats   engineStats
 	metrics *metrics
 }
@@ -52,8 +57,11 @@ func New(cfg Config) (*Engine, error) {
 		return nil, err
 	}
 	cfg = cfg.withDefaults()
+	origins, _ := newOriginPolicy(cfg.AllowedOrigins) // checked by Validate
 	e := &Engine{
 		cfg:      cfg,
+		origins:  origins,
+		ipLimits: newIPLimiter(cfg.HandshakeRatePerIP, cfg.HandshakeBurstPerIP, cfg.MaxRateLimitIPs),
 		tick:     cfg.tick(),
 		hub:      newHub(cfg.Relay, cfg.Loops),
 		booted:   make(chan struct{}),
@@ -61,6 +69,7 @@ func New(cfg Config) (*Engine, error) {
 		stopTick: make(chan struct{}),
 		perIP:    make(map[netip.Addr]int32),
 	}
+	e.limits = newRateLimits(&cfg, e.tick)
 	e.loops.Store(&[]*loop{})
 	e.metrics = newMetrics(e)
 	return e, nil
@@ -93,7 +102,8 @@ func (e *Engine) Start() error {
 	e.addr = addr
 	go e.runTicker()
 	e.cfg.Logger.Info("listening", "addr", addr.String(), "loops", e.cfg.Loops,
-		"echo", !e.cfg.DisableEcho, "max_conns", e.cfg.MaxConns, "ping_interval", e.cfg.PingInterval)
+		"echo", !e.cfg.DisableEcho, "max_conns", e.cfg.MaxConns, "ping_interval", e.cfg.PingInterval,
+		"auth", e.authMode())
 	return nil
 }
 
@@ -241,9 +251,11 @@ func (e *Engine) loopFor(el gnet.EventLoop) *loop {
 // loopAt returns the loop with index idx, which must exist.
 func (e *Engine) loopAt(idx int) *loop { return (*e.loops.Load())[idx] }
 
-// admit routes an upgrade request and applies the connection limits; on
-// success c counts against them until it closes. Runs on c's loop.
-func (e *Engine) admit(c *conn, req *wsproto.Request) error {
+// admit routes an upgrade request and applies the gateway's policies:
+// origin (403), token (401), channel permissions (400/401/403), connection
+// caps (503). On success c counts against the caps until it closes, and
+// admit returns the subprotocol to echo (nil for none). Runs on c's loop.
+func (e *Engine) admit(c *conn, req *wsproto.Request) ([]byte, error) {
 	var channels []string
 	switch {
 	case string(req.Path) == EchoPath && !e.cfg.DisableEcho:
@@ -252,24 +264,88 @@ func (e *Engine) admit(c *conn, req *wsproto.Request) error {
 		c.endpoint = endpointPubSub
 		var err error
 		if channels, err = handshakeChannels(req.Query, e.cfg.MaxSubscriptions); err != nil {
-			return err
+			return nil, err
 		}
 	default:
-		return wsproto.ErrNotFound
+		return nil, wsproto.ErrNotFound
+	}
+	if !e.origins.allows(req.Origin, req.Host) {
+		e.stats.forbidden.Add(1)
+		return nil, errOrigin
+	}
+	protocol, err := e.authenticate(c, req)
+	if err != nil {
+		e.stats.unauthorized.Add(1)
+		return nil, err
+	}
+	for _, ch := range channels {
+		if !c.maySubscribe(ch) {
+			if c.claims == nil {
+				e.stats.unauthorized.Add(1)
+				return nil, errChannelNeedsToken
+			}
+			e.stats.forbidden.Add(1)
+			return nil, errChannelForbidden
+		}
 	}
 	if e.upgrade.Add(1) > int64(e.cfg.MaxConns) {
 		e.upgrade.Add(-1)
-		return errNodeFull
+		return nil, errNodeFull
 	}
 	if e.cfg.MaxConnsPerIP > 0 && !e.countIP(c.gc.RemoteAddr(), 1) {
 		e.upgrade.Add(-1)
-		return errIPFull
+		return nil, errIPFull
 	}
 	c.counted = true
 	for _, ch := range channels {
 		c.loop.subscribe(c, ch)
 	}
-	return nil
+	return protocol, nil
+}
+
+// authenticate finds and verifies the handshake's token, setting c.claims,
+// and returns the subprotocol to echo. Without a token c stays anonymous,
+// which AuthRequired refuses unless there are public channels to read.
+// Verifying costs up to ~70 µs (ES256) of the loop's time, once per
+// connection. Runs on c's loop.
+func (e *Engine) authenticate(c *conn, req *wsproto.Request) ([]byte, error) {
+	var protocols [][]byte
+	for p := range req.Tokens("Sec-WebSocket-Protocol") {
+		protocols = append(protocols, p)
+	}
+	token, protocol, err := auth.Extract(auth.Handshake{
+		Query: req.Query, Authorization: req.Header("Authorization"), Protocols: protocols,
+	})
+	switch {
+	case e.cfg.Auth == nil:
+		return protocol, nil // no key: tokens are not looked at
+	case errors.Is(err, auth.ErrNoToken):
+		if e.cfg.AuthRequired && len(e.cfg.PublicChannels) == 0 {
+			return nil, errNoToken
+		}
+		return protocol, nil
+	case err != nil:
+		return nil, rejectAuth(err)
+	}
+	claims, err := e.cfg.Auth.Verify(token)
+	if err != nil {
+		return nil, rejectAuth(err)
+	}
+	c.setClaims(claims)
+	return protocol, nil
+}
+
+// authMode names the authentication in force, for logs.
+func (e *Engine) authMode() string {
+	switch {
+	case e.cfg.Auth == nil:
+		return "off"
+	case e.cfg.AuthRequired && len(e.cfg.PublicChannels) > 0:
+		return "required (anonymous clients may read public channels)"
+	case e.cfg.AuthRequired:
+		return "required"
+	}
+	return "optional (tokens verified when given; anonymous clients unrestricted)"
 }
 
 // release undoes admit's counting when c closes.
@@ -287,12 +363,10 @@ func (e *Engine) release(c *conn) {
 // countIP adds delta to addr's connection count, refusing to go past
 // MaxConnsPerIP.
 func (e *Engine) countIP(addr net.Addr, delta int32) bool {
-	tcp, ok := addr.(*net.TCPAddr)
+	ip, ok := peerIP(addr)
 	if !ok {
 		return true
 	}
-	ip, _ := netip.AddrFromSlice(tcp.IP)
-	ip = ip.Unmap()
 	e.ipMu.Lock()
 	defer e.ipMu.Unlock()
 	n := e.perIP[ip] + delta
@@ -328,6 +402,13 @@ func (h *handler) OnOpen(gc gnet.Conn) ([]byte, gnet.Action) {
 	if e.draining.Load() {
 		c.reject(wsproto.ErrDraining)
 		return nil, gnet.None
+	}
+	if e.ipLimits != nil {
+		if ip, ok := peerIP(gc.RemoteAddr()); ok && !e.ipLimits.allow(ip, time.Now()) {
+			e.stats.handshakeRateLimited.Add(1)
+			c.reject(errHandshakeRate)
+			return nil, gnet.None
+		}
 	}
 	l.wheel.schedule(c, l.wheel.now+l.ticks(e.cfg.HandshakeTimeout))
 	return nil, gnet.None

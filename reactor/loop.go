@@ -52,6 +52,7 @@ type loopStats struct {
 	messagesIn, bytesIn, framesOut, bytesOut atomic.Int64
 	deliveries, drops, slowCloses            atomic.Int64
 	subscriptions, errorFrames               atomic.Int64
+	rateLimited, forbidden                   atomic.Int64 // rate_limited and forbidden error frames
 	lagNanos                                 atomic.Int64 // delay of the last tick
 }
 
@@ -118,11 +119,16 @@ func (l *loop) fire(c *conn) {
 	}
 }
 
-// fireOpen runs an open connection's timers: drain, idle, pong timeout,
-// ping, in that order of precedence.
+// fireOpen runs an open connection's timers: token expiry, drain, idle,
+// pong timeout, ping, in that order of precedence.
 func (l *loop) fireOpen(c *conn) {
 	cfg := &l.eng.cfg
 	now := l.wheel.now
+	if c.expired() {
+		l.eng.stats.tokenExpiries.Add(1)
+		c.closeWith(StatusTokenExpired, "token expired")
+		return
+	}
 	switch {
 	case c.draining && l.wheel.due(c.closeAt):
 		retry := rand.N(cfg.DrainWindow) / time.Millisecond
@@ -151,7 +157,7 @@ func (l *loop) fireOpen(c *conn) {
 var pingFrame = []byte{0x80 | byte(ws.OpPing), 0}
 
 // scheduleOpen sets an open connection's next timer: the earliest of its
-// drain time, idle deadline, pong deadline and next ping.
+// token expiry, drain time, idle deadline, pong deadline and next ping.
 func (l *loop) scheduleOpen(c *conn) {
 	if c.state != stateOpen {
 		return // closed by gnet during a write in this turn
@@ -168,6 +174,9 @@ func (l *loop) scheduleOpen(c *conn) {
 	}
 	if c.draining {
 		at = earlier(at, c.closeAt)
+	}
+	if c.claims != nil {
+		at = earlier(at, c.expireAt)
 	}
 	l.wheel.schedule(c, at)
 }

@@ -25,15 +25,96 @@ const (
 	codeUnsupported    = "unsupported"    // binary frames carry no protocol
 	codePublishFailed  = "publish_failed" // the relay refused the publication
 	codeDropped        = "dropped"        // messages were dropped (SlowDrop)
+	codeForbidden      = "forbidden"      // the token does not allow the channel
+	codeRateLimited    = "rate_limited"   // over the connection's rate limit
+	codeUnauthorized   = "unauthorized"   // a refresh token was refused
 	maxConsecutiveErrs = 16               // error frames in a row before close 1008
 )
 
-// clientFrame is a client command: subscribe, unsubscribe or publish.
+// commandType is what a client frame asks for.
+type commandType uint8
+
+const (
+	cmdSubscribe commandType = iota + 1
+	cmdUnsubscribe
+	cmdPublish
+	cmdRefresh
+)
+
+// clientFrame is the JSON shape of a client command.
 type clientFrame struct {
 	Type    string          `json:"type"`
 	Channel string          `json:"channel"`
 	Data    json.RawMessage `json:"data"`
 	ID      json.RawMessage `json:"id"`
+	Token   string          `json:"token"`
+}
+
+// command is a parsed, validated client frame. It owns its memory (nothing
+// aliases the frame's payload).
+type command struct {
+	kind    commandType
+	channel string          // subscribe, unsubscribe, publish: a valid channel name
+	data    json.RawMessage // publish: non-empty, at most maxData bytes
+	id      json.RawMessage // nil or a valid id, echoed in the reply
+	token   string          // refresh: non-empty
+}
+
+// commandError is a frame refused before it reaches any state: the reply's
+// code and text, and the id when the frame got that far.
+type commandError struct {
+	id            json.RawMessage
+	code, message string
+}
+
+// parseCommand decodes and validates one client text frame. It is pure
+// (no connection, no engine), which is what FuzzClientFrame relies on.
+func parseCommand(payload []byte, maxData int) (command, *commandError) {
+	var f clientFrame
+	if len(payload) == 0 || payload[0] != '{' || json.Unmarshal(payload, &f) != nil {
+		return command{}, &commandError{code: codeBadJSON, message: "frame is not a JSON object"}
+	}
+	if len(f.ID) > 0 && !validID(f.ID) {
+		return command{}, &commandError{code: codeBadRequest, message: `"id" must be a number or a string`}
+	}
+	cmd := command{channel: f.Channel, data: f.Data, id: f.ID, token: f.Token}
+	if len(f.ID) == 0 {
+		cmd.id = nil
+	}
+	fail := func(code, message string) (command, *commandError) {
+		return command{}, &commandError{id: cmd.id, code: code, message: message}
+	}
+	switch f.Type {
+	case "subscribe":
+		cmd.kind = cmdSubscribe
+	case "unsubscribe":
+		cmd.kind = cmdUnsubscribe
+	case "publish":
+		cmd.kind = cmdPublish
+	case "refresh":
+		if f.Token == "" {
+			return fail(codeBadRequest, `refresh needs "token"`)
+		}
+		cmd.kind, cmd.channel, cmd.data = cmdRefresh, "", nil
+		return cmd, nil
+	default:
+		return fail(codeUnknownType, `"type" must be subscribe, unsubscribe, publish or refresh`)
+	}
+	if !relay.ValidChannel(f.Channel) {
+		return fail(codeBadChannel, "channel names are 1-255 bytes of letters, digits and _-:@ in dot-separated levels")
+	}
+	if cmd.kind == cmdPublish {
+		if len(f.Data) == 0 {
+			return fail(codeBadRequest, `publish needs "data"`)
+		}
+		if len(f.Data) > maxData {
+			return fail(codeTooLarge, "data exceeds the publish size limit")
+		}
+	} else {
+		cmd.data = nil
+	}
+	cmd.token = ""
+	return cmd, nil
 }
 
 // onPubSubMessage runs one client command. Runs on c's loop; replies are
@@ -44,55 +125,51 @@ func (c *conn) onPubSubMessage(m wsproto.Message) {
 		c.replyError(nil, codeUnsupported, "binary frames are not part of the protocol: send JSON text")
 		return
 	}
-	var f clientFrame
-	if err := json.Unmarshal(m.Payload, &f); err != nil || len(m.Payload) == 0 || m.Payload[0] != '{' {
-		c.replyError(nil, codeBadJSON, "frame is not a JSON object")
+	cmd, perr := parseCommand(m.Payload, l.eng.cfg.MaxDataSize)
+	if perr != nil {
+		c.replyError(perr.id, perr.code, perr.message)
 		return
 	}
-	if len(f.ID) > 0 && !validID(f.ID) {
-		c.replyError(nil, codeBadRequest, `"id" must be a number or a string`)
-		return
-	}
-	switch f.Type {
-	case "subscribe", "unsubscribe", "publish":
-	default:
-		c.replyError(f.ID, codeUnknownType, `"type" must be subscribe, unsubscribe or publish`)
-		return
-	}
-	if !relay.ValidChannel(f.Channel) {
-		c.replyError(f.ID, codeBadChannel, "channel names are 1-255 bytes of letters, digits and _-:@ in dot-separated levels")
-		return
-	}
-	switch f.Type {
-	case "subscribe":
+	switch cmd.kind {
+	case cmdSubscribe:
+		if !c.maySubscribe(cmd.channel) {
+			c.forbid(cmd.id, "the token does not allow subscribing to this channel")
+			return
+		}
 		if c.subs.len() >= l.eng.cfg.MaxSubscriptions {
-			c.replyError(f.ID, codeTooManySubs, "subscription limit reached")
+			c.replyError(cmd.id, codeTooManySubs, "subscription limit reached")
 			return
 		}
-		l.subscribe(c, f.Channel)
-	case "unsubscribe":
-		if !l.unsubscribe(c, f.Channel) {
-			c.replyError(f.ID, codeNotSubscribed, "not subscribed to this channel")
+		l.subscribe(c, cmd.channel)
+	case cmdUnsubscribe:
+		if !l.unsubscribe(c, cmd.channel) {
+			c.replyError(cmd.id, codeNotSubscribed, "not subscribed to this channel")
 			return
 		}
-	case "publish":
-		if len(f.Data) == 0 {
-			c.replyError(f.ID, codeBadRequest, `publish needs "data"`)
+	case cmdPublish:
+		if !c.mayPublish(cmd.channel) {
+			c.forbid(cmd.id, "the token does not allow publishing to this channel")
 			return
 		}
-		if len(f.Data) > l.eng.cfg.MaxDataSize {
-			c.replyError(f.ID, codeTooLarge, "data exceeds the publish size limit")
+		if err := l.eng.publish(cmd.channel, cmd.data, sourceClient); err != nil {
+			c.replyError(cmd.id, codePublishFailed, err.Error())
 			return
 		}
-		if err := l.eng.publish(f.Channel, f.Data, sourceClient); err != nil {
-			c.replyError(f.ID, codePublishFailed, err.Error())
+	case cmdRefresh:
+		if !c.refresh(cmd) {
 			return
 		}
 	}
 	c.errors = 0
-	if len(f.ID) > 0 {
-		l.out = wsproto.AppendFrame(l.out, ws.OpText, true, appendAck(nil, f.ID))
+	if len(cmd.id) > 0 {
+		l.out = wsproto.AppendFrame(l.out, ws.OpText, true, appendAck(nil, cmd.id))
 	}
+}
+
+// forbid answers a command the token's patterns do not allow.
+func (c *conn) forbid(id json.RawMessage, message string) {
+	c.loop.stats.forbidden.Add(1)
+	c.replyError(id, codeForbidden, message)
 }
 
 // replyError queues an error frame; too many in a row close the connection
@@ -102,7 +179,11 @@ func (c *conn) replyError(id json.RawMessage, code, message string) {
 	c.loop.stats.errorFrames.Add(1)
 	c.loop.out = appendError(c.loop.out, id, code, message)
 	if c.errors >= maxConsecutiveErrs {
-		c.closeWith(ws.StatusPolicyViolation, "too many errors")
+		reason := "too many errors"
+		if code == codeRateLimited {
+			reason = "rate limit exceeded"
+		}
+		c.closeWith(ws.StatusPolicyViolation, reason)
 	}
 }
 

@@ -85,6 +85,17 @@ func (s *subscriptions) remove(t *topic) {
 	}
 }
 
+// each calls fn for every topic, in no particular order; fn must not change s.
+func (s *subscriptions) each(fn func(*topic)) {
+	if s.first.topic == nil {
+		return
+	}
+	fn(s.first.topic)
+	for _, sub := range s.rest() {
+		fn(sub.topic)
+	}
+}
+
 // subscribe adds c to channel on c's loop. It reports false when c already
 // was a subscriber.
 func (l *loop) subscribe(c *conn, channel string) bool {

@@ -160,7 +160,9 @@ func parseHTTPVersion(p []byte) (major, minor int, ok bool) {
 // a token, an obsolete line folding (RFC 7230 §3.2.4), or a value holding a
 // bare CR, a bare LF or NUL (RFC 9110 §5.5: "a recipient of CR, LF, or NUL
 // within a field value MUST either reject the message or replace each of
-// those characters with SP"; echoed in a response, they would split it).
+// those characters with SP"; echoed in a response, they would split it), or
+// any other control character but HTAB ("Field values containing other CTL
+// characters are also invalid"; echoed, they make the response unparsable).
 func headerLines(block []byte) iter.Seq2[[]byte, []byte] {
 	return func(yield func([]byte, []byte) bool) {
 		for len(block) > 0 {
@@ -170,7 +172,7 @@ func headerLines(block []byte) iter.Seq2[[]byte, []byte] {
 				return // the blank line
 			}
 			name, value, ok := bytes.Cut(line, []byte{':'})
-			if !ok || len(name) == 0 || !isToken(name) || hasCRLFNUL(value) {
+			if !ok || len(name) == 0 || !isToken(name) || hasCTL(value) {
 				yield(nil, nil)
 				return
 			}
@@ -273,7 +275,8 @@ func AppendReject(dst []byte, err error) []byte {
 }
 
 // AppendResponse appends a complete plain-text HTTP response with the given
-// status and body that closes the connection.
+// status and body that closes the connection. 405 carries "Allow: GET", 401
+// "WWW-Authenticate: Bearer" and 429 "Retry-After: 1".
 func AppendResponse(dst []byte, status int, body string, versionHeader bool) []byte {
 	dst = append(dst, "HTTP/1.1 "...)
 	dst = strconv.AppendInt(dst, int64(status), 10)
@@ -283,8 +286,15 @@ func AppendResponse(dst []byte, status int, body string, versionHeader bool) []b
 	if versionHeader {
 		dst = append(dst, "Sec-WebSocket-Version: 13\r\nUpgrade: websocket\r\n"...)
 	}
-	if status == http.StatusMethodNotAllowed {
+	switch status {
+	case http.StatusMethodNotAllowed:
 		dst = append(dst, "Allow: GET\r\n"...)
+	case http.StatusUnauthorized:
+		// RFC 9110 §15.5.2: "The server generating a 401 response MUST send a
+		// WWW-Authenticate header field".
+		dst = append(dst, "WWW-Authenticate: Bearer\r\n"...)
+	case http.StatusTooManyRequests:
+		dst = append(dst, "Retry-After: 1\r\n"...)
 	}
 	dst = append(dst, "Content-Length: "...)
 	dst = strconv.AppendInt(dst, int64(len(body)+1), 10)
@@ -348,6 +358,17 @@ func trimOWS(b []byte) []byte {
 // hasCRLFNUL reports whether b holds a CR, LF or NUL: a bare one, since
 // lines are already split at CRLF.
 func hasCRLFNUL(b []byte) bool { return bytes.ContainsAny(b, "\r\n\x00") }
+
+// hasCTL reports whether b holds a control character other than HTAB
+// (RFC 5234 CTL: %x00-1F / %x7F).
+func hasCTL(b []byte) bool {
+	for _, c := range b {
+		if c < 0x20 && c != '\t' || c == 0x7f {
+			return true
+		}
+	}
+	return false
+}
 
 func isDigit(c byte) bool { return '0' <= c && c <= '9' }
 

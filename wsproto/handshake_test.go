@@ -212,6 +212,10 @@ func TestParseRequestRules(t *testing.T) {
 		},
 		{name: "value with a bare CR", add: []string{"X-Name: a\rb"}, wantErr: ErrMalformedRequest, status: 400},
 		{name: "value with NUL", add: []string{"X-Name: a\x00b"}, wantErr: ErrMalformedRequest, status: 400},
+		// "Field values containing other CTL characters are also invalid."
+		{name: "protocol with a vertical tab", add: []string{"Sec-WebSocket-Protocol: \v"}, wantErr: ErrMalformedRequest, status: 400},
+		{name: "value with DEL", add: []string{"X-Name: a\x7fb"}, wantErr: ErrMalformedRequest, status: 400},
+		{name: "value with HTAB", add: []string{"X-Name: a\tb"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -411,6 +415,8 @@ func TestAppendReject(t *testing.T) {
 		{err: ErrUnavailable, status: 503},
 		{err: ErrDraining, status: 503},
 		{err: ErrHandshakeTimeout, status: 408},
+		{err: &RejectError{http.StatusUnauthorized, "token expired"}, status: 401, headerName: "WWW-Authenticate", header: "Bearer"},
+		{err: &RejectError{http.StatusTooManyRequests, "slow down"}, status: 429, headerName: "Retry-After", header: "1"},
 		{err: errors.New("not a RejectError"), status: 400},
 	}
 	for _, tc := range tests {

@@ -57,7 +57,7 @@ func main() {
 	if err := eng.Start(); err != nil {
 		log.Fatal(err)
 	}
-	api := admin.NewHTTPServer(*adminListen, admin.New(eng, "prof"))
+	api := admin.NewHTTPServer(*adminListen, admin.New(eng, admin.Config{NodeID: "prof"}))
 	go func() { _ = api.Serve(ln) }()
 
 	sig := make(chan os.Signal, 1)

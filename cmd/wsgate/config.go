@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"time"
 
 	"github.com/BurntSushi/toml"
 
@@ -25,6 +26,14 @@ type options struct {
 	natsCreds, natsToken      string
 	natsUser, natsPassword    string
 	natsCA, natsCert, natsKey string
+
+	// Security (see security.go).
+	authMode                 string // "", "off" or "required"
+	jwtSecret, jwtSecretFile string
+	jwtPublicKey, jwtJWKS    string // files
+	jwtLeeway                time.Duration
+	publicChannels           []string
+	apiKey, apiKeyFile       string
 }
 
 // parseConfig fills the reactor's Config and the command's options from, in

@@ -55,6 +55,9 @@ func TestParseConfigDefaults(t *testing.T) {
 		PongTimeout:      reactor.DefaultPongTimeout,
 		CloseTimeout:     reactor.DefaultCloseTimeout,
 		DrainWindow:      reactor.DefaultDrainWindow,
+		MessageRate:      reactor.DefaultMessageRate,
+		MessageBurst:     reactor.DefaultMessageBurst,
+		ByteRate:         reactor.DefaultByteRate,
 		Limits: wsproto.Limits{
 			MaxHeaderBytes: wsproto.DefaultMaxHeaderBytes,
 			MaxFrameSize:   wsproto.DefaultMaxFrameSize,

@@ -57,11 +57,7 @@ Flags:
 	fs.DurationVar(&cfg.DrainWindow, "drain-window", reactor.DefaultDrainWindow, "window over which a draining node spreads its 1001 closes")
 
 	fs.Func("nats", "join a cluster through NATS at `URL[,URL...]` (without it and --nats-listen: single node, in-process relay)", func(v string) error {
-		for _, u := range strings.Split(v, ",") {
-			if u = strings.TrimSpace(u); u != "" {
-				opts.nats.URLs = append(opts.nats.URLs, u)
-			}
-		}
+		opts.nats.URLs = append(opts.nats.URLs, splitList(v)...)
 		return nil
 	})
 	fs.StringVar(&opts.natsListen, "nats-listen", "", "embed a NATS server on `address` (host:port) for a small cluster; other nodes use --nats nats://address")
@@ -77,7 +73,46 @@ Flags:
 	fs.StringVar(&opts.natsCert, "nats-tls-cert", "", "client certificate `file` for NATS mutual TLS (with --nats-tls-key)")
 	fs.StringVar(&opts.natsKey, "nats-tls-key", "", "client key `file` for NATS mutual TLS")
 
+	fs.Func("auth", "authentication: off or required (default: required when a JWT key is configured, else off)", func(v string) error {
+		if v != "off" && v != "required" {
+			return fmt.Errorf("want off or required")
+		}
+		opts.authMode = v
+		return nil
+	})
+	fs.StringVar(&opts.jwtSecret, "jwt-hmac-secret", "", "HS256 `secret` (32+ bytes) for client tokens; prefer WSGATE_JWT_HMAC_SECRET or --jwt-hmac-secret-file")
+	fs.StringVar(&opts.jwtSecretFile, "jwt-hmac-secret-file", "", "`file` holding the HS256 secret")
+	fs.StringVar(&opts.jwtPublicKey, "jwt-public-key", "", "PEM `file` with the RSA (RS256) or P-256 (ES256) public key for client tokens")
+	fs.StringVar(&opts.jwtJWKS, "jwt-jwks", "", "JWKS `file` of RSA and P-256 public keys, picked by the token's kid")
+	fs.DurationVar(&opts.jwtLeeway, "jwt-leeway", 0, "clock skew tolerated on exp and nbf")
+	fs.Func("public-channels", "comma-separated channel `patterns` anyone may read without a token (* one level, > the rest)", func(v string) error {
+		opts.publicChannels = splitList(v)
+		return nil
+	})
+	fs.Func("allowed-origins", "comma-separated browser `origins` allowed besides the server's own (https://*.example.com, * for any); others get 403", func(v string) error {
+		cfg.AllowedOrigins = splitList(v)
+		return nil
+	})
+	fs.StringVar(&opts.apiKey, "api-key", "", "`key` required in X-API-Key to publish over the admin API; prefer WSGATE_API_KEY or --api-key-file")
+	fs.StringVar(&opts.apiKeyFile, "api-key-file", "", "`file` holding the admin API key")
+	fs.IntVar(&cfg.MessageRate, "max-msg-rate", reactor.DefaultMessageRate, "messages per second a /ws client may send, -1 for no limit (over: error rate_limited, then close 1008)")
+	fs.IntVar(&cfg.MessageBurst, "msg-burst", reactor.DefaultMessageBurst, "messages a /ws client may send in a burst")
+	fs.IntVar(&cfg.ByteRate, "max-byte-rate", reactor.DefaultByteRate, "`bytes` per second a /ws client may send, -1 for no limit (over: error rate_limited)")
+	fs.Float64Var(&cfg.HandshakeRatePerIP, "handshake-rate-per-ip", 0, "connection attempts per second from one address, 0 for no limit (over: 429); leave 0 behind a load balancer")
+	fs.IntVar(&cfg.HandshakeBurstPerIP, "handshake-burst-per-ip", 0, "connection attempts one address may make in a burst (0: twice the rate)")
+
 	fs.StringVar(&opts.logFormat, "log-format", "text", "log `format`: text or json")
 	fs.StringVar(&opts.logLevel, "log-level", "info", "log `level`: debug, info, warn or error")
 	return fs
+}
+
+// splitList splits a comma-separated value, trimming and dropping empties.
+func splitList(v string) []string {
+	var out []string
+	for _, s := range strings.Split(v, ",") {
+		if s = strings.TrimSpace(s); s != "" {
+			out = append(out, s)
+		}
+	}
+	return out
 }

@@ -59,6 +59,11 @@ func run(args []string, stderr io.Writer) int {
 		return 2
 	}
 	cfg.Logger = logger
+	if err := configureSecurity(&cfg, &opts); err != nil {
+		logger.Error("invalid security configuration", "err", err)
+		return 2
+	}
+	logSecurity(logger, &cfg, &opts)
 	if opts.nodeID == "" {
 		opts.nodeID = randomID()
 	}
@@ -86,7 +91,7 @@ func run(args []string, stderr io.Writer) int {
 		logger.Error("cannot start", "err", err)
 		return 1
 	}
-	api := admin.NewHTTPServer(opts.adminListen, admin.New(eng, opts.nodeID))
+	api := admin.NewHTTPServer(opts.adminListen, admin.New(eng, admin.Config{NodeID: opts.nodeID, APIKey: opts.apiKey}))
 	go func() {
 		if err := api.Serve(adminLn); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			logger.Error("admin API stopped", "err", err)

@@ -32,6 +32,18 @@ type Conn struct {
 
 	// Pings counts server pings answered.
 	Pings int
+	// Protocol is the subprotocol the server selected, if any.
+	Protocol string
+}
+
+// Options are the optional parts of a handshake.
+type Options struct {
+	// Header holds extra request header fields, e.g. Origin, Authorization
+	// or Sec-WebSocket-Protocol.
+	Header map[string]string
+	// LocalAddr is the IP to connect from (any of 127.0.0.0/8 works on
+	// loopback), so tests can play several client addresses.
+	LocalAddr string
 }
 
 // CloseError is a close frame received from the server.
@@ -54,11 +66,20 @@ func (e *HandshakeError) Error() string {
 
 // Dial connects to a ws:// URL and completes the handshake within timeout.
 func Dial(rawURL string, timeout time.Duration) (*Conn, error) {
+	return DialOptions(rawURL, timeout, Options{})
+}
+
+// DialOptions is Dial with extra headers or a source address.
+func DialOptions(rawURL string, timeout time.Duration, o Options) (*Conn, error) {
 	u, err := url.Parse(rawURL)
 	if err != nil {
 		return nil, err
 	}
-	nc, err := net.DialTimeout("tcp", u.Host, timeout)
+	d := net.Dialer{Timeout: timeout}
+	if o.LocalAddr != "" {
+		d.LocalAddr = &net.TCPAddr{IP: net.ParseIP(o.LocalAddr)}
+	}
+	nc, err := d.Dial("tcp", u.Host)
 	if err != nil {
 		return nil, err
 	}
@@ -68,7 +89,11 @@ func Dial(rawURL string, timeout time.Duration) (*Conn, error) {
 	key := base64.StdEncoding.EncodeToString(nonce[:])
 	req := "GET " + u.RequestURI() + " HTTP/1.1\r\nHost: " + u.Host +
 		"\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: " +
-		key + "\r\n\r\n"
+		key + "\r\n"
+	for name, value := range o.Header {
+		req += name + ": " + value + "\r\n"
+	}
+	req += "\r\n"
 	if _, err := io.WriteString(nc, req); err != nil {
 		nc.Close()
 		return nil, err
@@ -88,7 +113,13 @@ func Dial(rawURL string, timeout time.Duration) (*Conn, error) {
 		return nil, errors.New("wstest: wrong Sec-WebSocket-Accept")
 	}
 	_ = nc.SetDeadline(time.Time{})
-	return &Conn{nc: nc, br: br, dec: wsproto.NewDecoder(wsproto.ClientSide, &wsproto.Limits{MaxFrameSize: 64 << 20, MaxMessageSize: 64 << 20})}, nil
+	c := &Conn{nc: nc, br: br, dec: wsproto.NewDecoder(wsproto.ClientSide, &wsproto.Limits{MaxFrameSize: 64 << 20, MaxMessageSize: 64 << 20})}
+	for _, line := range strings.Split(headers, "\r\n") {
+		if v, ok := strings.CutPrefix(line, "Sec-WebSocket-Protocol: "); ok {
+			c.Protocol = v
+		}
+	}
+	return c, nil
 }
 
 // readResponse reads an HTTP response head and, for a refusal, its body.
@@ -188,3 +219,7 @@ func (c *Conn) CloseHandshake() error {
 		}
 	}
 }
+
+// NetConn is the underlying TCP connection, for tests that write raw
+// (broken) frames.
+func (c *Conn) NetConn() net.Conn { return c.nc }

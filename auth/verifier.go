@@ -1,0 +1,268 @@
+package auth
+
+import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rsa"
+	"crypto/x509"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
+)
+
+// Config names the keys a Verifier trusts. Give at least one of HMACSecret,
+// PublicKeyPEM and JWKS; each one adds its algorithm to the accepted set.
+type Config struct {
+	// HMACSecret verifies HS256 tokens. At least 32 bytes (RFC 7518 §3.2:
+	// "A key of the same size as the hash output ... or larger MUST be used").
+	HMACSecret []byte
+	// PublicKeyPEM is an RSA (RS256) or P-256 ECDSA (ES256) public key, as
+	// a PEM "PUBLIC KEY" block (or "RSA PUBLIC KEY", or a "CERTIFICATE").
+	PublicKeyPEM []byte
+	// JWKS is a JSON Web Key Set ({"keys":[...]}) of RSA and P-256 EC
+	// public keys; a token's "kid" header picks the key.
+	JWKS []byte
+	// Leeway tolerates clock skew when checking exp and nbf. Default 0.
+	Leeway time.Duration
+	// Now is the clock (tests). Default time.Now.
+	Now func() time.Time
+}
+
+// Verifier checks tokens against the configured keys. It is immutable and
+// safe for concurrent use.
+type Verifier struct {
+	parser  *jwt.Parser
+	hmac    []byte
+	pem     any            // *rsa.PublicKey or *ecdsa.PublicKey, or nil
+	jwks    map[string]any // kid → key
+	methods []string       // accepted "alg" values
+	now     func() time.Time
+	leeway  time.Duration
+}
+
+// Claims is what a verified token grants. It is immutable once returned:
+// connections share a pointer to it.
+type Claims struct {
+	Subject string    // "sub": the user id
+	Expires time.Time // "exp"
+	// ValidUntil is Expires plus the verifier's leeway: when a connection
+	// holding these claims must refresh them or close.
+	ValidUntil time.Time
+	Subscribe  []Pattern // channels the holder may subscribe to
+	Publish    []Pattern // channels the holder may publish to
+}
+
+// CanSubscribe reports whether the claims allow subscribing to channel ch.
+func (c *Claims) CanSubscribe(ch string) bool { return MatchAny(c.Subscribe, ch) }
+
+// CanPublish reports whether the claims allow publishing to channel ch.
+func (c *Claims) CanPublish(ch string) bool { return MatchAny(c.Publish, ch) }
+
+// tokenClaims is the JSON shape of a token's payload.
+type tokenClaims struct {
+	jwt.RegisteredClaims
+	Subscribe []string `json:"subscribe"`
+	Publish   []string `json:"publish"`
+}
+
+// NewVerifier builds a Verifier from cfg.
+func NewVerifier(cfg Config) (*Verifier, error) {
+	v := &Verifier{now: cfg.Now, leeway: cfg.Leeway}
+	if v.now == nil {
+		v.now = time.Now
+	}
+	if len(cfg.HMACSecret) > 0 {
+		if len(cfg.HMACSecret) < 32 {
+			return nil, fmt.Errorf("auth: HMAC secret of %d bytes: HS256 needs at least 32", len(cfg.HMACSecret))
+		}
+		v.hmac = cfg.HMACSecret
+		v.methods = append(v.methods, jwt.SigningMethodHS256.Alg())
+	}
+	if len(cfg.PublicKeyPEM) > 0 {
+		key, err := parsePublicKeyPEM(cfg.PublicKeyPEM)
+		if err != nil {
+			return nil, err
+		}
+		v.pem = key
+		v.methods = appendMethod(v.methods, key)
+	}
+	if len(cfg.JWKS) > 0 {
+		keys, err := parseJWKS(cfg.JWKS)
+		if err != nil {
+			return nil, err
+		}
+		v.jwks = keys
+		for _, k := range keys {
+			v.methods = appendMethod(v.methods, k)
+		}
+	}
+	if len(v.methods) == 0 {
+		return nil, errors.New("auth: no key: give an HMAC secret, a PEM public key or a JWKS")
+	}
+	// The accepted algorithms are enforced in key, which runs before any
+	// signature check, so that refusals are told apart from bad signatures.
+	v.parser = jwt.NewParser(
+		jwt.WithExpirationRequired(),
+		jwt.WithLeeway(cfg.Leeway),
+		jwt.WithTimeFunc(v.now),
+		jwt.WithStrictDecoding(),
+	)
+	return v, nil
+}
+
+// Methods returns the accepted algorithms, e.g. ["HS256", "RS256"].
+func (v *Verifier) Methods() []string { return append([]string(nil), v.methods...) }
+
+// Verify checks token's signature, algorithm and time claims, and returns
+// what it grants. The error is one of the package's sentinels.
+func (v *Verifier) Verify(token string) (*Claims, error) {
+	var tc tokenClaims
+	_, err := v.parser.ParseWithClaims(token, &tc, v.key)
+	if err != nil {
+		return nil, classify(err)
+	}
+	if tc.Subject == "" {
+		return nil, fmt.Errorf("%w: \"sub\" is required", ErrClaims)
+	}
+	exp := tc.ExpiresAt.Time
+	c := &Claims{Subject: tc.Subject, Expires: exp, ValidUntil: exp.Add(v.leeway)}
+	if c.Subscribe, err = CompilePatterns(tc.Subscribe); err != nil {
+		return nil, fmt.Errorf("%w: subscribe: %v", ErrClaims, err)
+	}
+	if c.Publish, err = CompilePatterns(tc.Publish); err != nil {
+		return nil, fmt.Errorf("%w: publish: %v", ErrClaims, err)
+	}
+	return c, nil
+}
+
+// key is the jwt Keyfunc: it returns the one key for the token's algorithm
+// (and kid), so a token is never checked with a key of another type.
+func (v *Verifier) key(t *jwt.Token) (any, error) {
+	alg := t.Method.Alg()
+	if !v.accepts(alg) {
+		return nil, ErrAlgorithm // "none", HS256 without a secret, RS256 without an RSA key...
+	}
+	if alg == jwt.SigningMethodHS256.Alg() {
+		return v.hmac, nil
+	}
+	if kid, ok := t.Header["kid"].(string); ok && v.jwks != nil {
+		if k, ok := v.jwks[kid]; ok && methodFor(k) == alg {
+			return k, nil
+		}
+		if v.pem == nil || methodFor(v.pem) != alg {
+			return nil, ErrUnknownKey
+		}
+	}
+	if v.pem != nil && methodFor(v.pem) == alg {
+		return v.pem, nil
+	}
+	if len(v.jwks) == 1 { // a single-key set needs no kid
+		for _, k := range v.jwks {
+			if methodFor(k) == alg {
+				return k, nil
+			}
+		}
+	}
+	return nil, ErrUnknownKey
+}
+
+func (v *Verifier) accepts(alg string) bool {
+	for _, m := range v.methods {
+		if m == alg {
+			return true
+		}
+	}
+	return false
+}
+
+// classify maps jwt's errors onto the package's sentinels.
+func classify(err error) error {
+	switch {
+	case errors.Is(err, ErrUnknownKey):
+		return ErrUnknownKey
+	case errors.Is(err, ErrAlgorithm):
+		return ErrAlgorithm
+	case errors.Is(err, jwt.ErrTokenMalformed):
+		return ErrMalformed
+	case errors.Is(err, jwt.ErrTokenSignatureInvalid):
+		return ErrSignature
+	case errors.Is(err, jwt.ErrTokenExpired):
+		return ErrExpired
+	case errors.Is(err, jwt.ErrTokenNotValidYet):
+		return ErrNotYetValid
+	case errors.Is(err, jwt.ErrTokenUnverifiable):
+		return ErrAlgorithm
+	case errors.Is(err, jwt.ErrTokenRequiredClaimMissing), errors.Is(err, jwt.ErrTokenInvalidClaims):
+		return fmt.Errorf("%w: %v", ErrClaims, err)
+	}
+	return ErrSignature
+}
+
+// methodFor is the one algorithm a public key verifies.
+func methodFor(key any) string {
+	switch key.(type) {
+	case *rsa.PublicKey:
+		return jwt.SigningMethodRS256.Alg()
+	case *ecdsa.PublicKey:
+		return jwt.SigningMethodES256.Alg()
+	}
+	return ""
+}
+
+func appendMethod(methods []string, key any) []string {
+	m := methodFor(key)
+	for _, have := range methods {
+		if have == m {
+			return methods
+		}
+	}
+	return append(methods, m)
+}
+
+// parsePublicKeyPEM reads an RSA or P-256 public key from the first PEM
+// block of b.
+func parsePublicKeyPEM(b []byte) (any, error) {
+	block, _ := pem.Decode(b)
+	if block == nil {
+		return nil, errors.New("auth: public key: no PEM block")
+	}
+	var key any
+	var err error
+	switch block.Type {
+	case "PUBLIC KEY":
+		key, err = x509.ParsePKIXPublicKey(block.Bytes)
+	case "RSA PUBLIC KEY":
+		key, err = x509.ParsePKCS1PublicKey(block.Bytes)
+	case "CERTIFICATE":
+		var cert *x509.Certificate
+		if cert, err = x509.ParseCertificate(block.Bytes); err == nil {
+			key = cert.PublicKey
+		}
+	default:
+		return nil, fmt.Errorf("auth: public key: PEM block %q, want PUBLIC KEY, RSA PUBLIC KEY or CERTIFICATE", block.Type)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("auth: public key: %w", err)
+	}
+	return checkKey(key)
+}
+
+// checkKey accepts RSA keys of at least 2048 bits and P-256 ECDSA keys.
+func checkKey(key any) (any, error) {
+	switch k := key.(type) {
+	case *rsa.PublicKey:
+		if k.N.BitLen() < 2048 {
+			return nil, fmt.Errorf("auth: RSA key of %d bits, want at least 2048", k.N.BitLen())
+		}
+		return k, nil
+	case *ecdsa.PublicKey:
+		if k.Curve != elliptic.P256() {
+			return nil, fmt.Errorf("auth: ECDSA key on %s, want P-256 (ES256)", k.Curve.Params().Name)
+		}
+		return k, nil
+	}
+	return nil, fmt.Errorf("auth: public key of type %T, want RSA or ECDSA P-256", key)
+}

@@ -1,0 +1,127 @@
+package reactor
+
+import (
+	"time"
+
+	"github.com/gobwas/ws"
+
+	"github.com/wsgate/wsgate/auth"
+	"github.com/wsgate/wsgate/wsproto"
+)
+
+// StatusTokenExpired is the close code of a connection whose token ran out
+// before the client refreshed it (private-use range, RFC 6455 §7.4.2).
+const StatusTokenExpired ws.StatusCode = 4001
+
+// maxExpiryTicks keeps an expiry within the wheel's signed-difference
+// horizon; a later expiry is re-checked when this many ticks have passed.
+const maxExpiryTicks = 1 << 30
+
+// setClaims gives c its verified claims and its expiry time. Runs on c's
+// loop; the caller reschedules c when it is open.
+func (c *conn) setClaims(claims *auth.Claims) {
+	c.claims = claims
+	l := c.loop
+	ticks := uint32(maxExpiryTicks)
+	if d := time.Until(claims.ValidUntil); d <= 0 {
+		ticks = 0
+	} else if d < time.Duration(maxExpiryTicks)*l.eng.tick {
+		ticks = l.ticks(d)
+	}
+	c.expireAt = l.wheel.now + ticks
+}
+
+// expired reports whether c's token has run out (the wheel said so and the
+// wall clock agrees); a far expiry clamped by maxExpiryTicks is put back.
+func (c *conn) expired() bool {
+	if c.claims == nil || !c.loop.wheel.due(c.expireAt) {
+		return false
+	}
+	if time.Now().Before(c.claims.ValidUntil) {
+		c.setClaims(c.claims)
+		return false
+	}
+	return true
+}
+
+// maySubscribe reports whether c may subscribe to ch: public channels to
+// anyone; otherwise the token's "subscribe" patterns, or anything for an
+// anonymous client when authentication is not required.
+func (c *conn) maySubscribe(ch string) bool {
+	cfg := &c.loop.eng.cfg
+	if auth.MatchAny(cfg.PublicChannels, ch) {
+		return true
+	}
+	if c.claims != nil {
+		return c.claims.CanSubscribe(ch)
+	}
+	return !cfg.AuthRequired
+}
+
+// mayPublish reports whether c may publish on ch: the token's "publish"
+// patterns, or anything for an anonymous client when authentication is not
+// required. Public channels are read-only for anonymous clients.
+func (c *conn) mayPublish(ch string) bool {
+	if c.claims != nil {
+		return c.claims.CanPublish(ch)
+	}
+	return !c.loop.eng.cfg.AuthRequired
+}
+
+// rateLimited answers a message dropped by the rate limit. It counts as an
+// error frame, so a client that keeps sending over the limit is closed with
+// 1008 "rate limit exceeded".
+func (c *conn) rateLimited() {
+	c.loop.stats.rateLimited.Add(1)
+	c.replyError(nil, codeRateLimited, "message dropped: over the connection's rate limit")
+}
+
+// refresh replaces c's token with cmd's, which must verify and name the
+// same subject. Subscriptions the new token no longer allows are dropped,
+// each announced with {"type":"unsubscribed","channel":C,"reason":"forbidden"}
+// before the ack: a refresh can revoke access. It reports whether the
+// refresh succeeded (an error frame has been queued when not). Runs on c's
+// loop.
+func (c *conn) refresh(cmd command) bool {
+	l := c.loop
+	v := l.eng.cfg.Auth
+	switch {
+	case v == nil:
+		c.replyError(cmd.id, codeUnauthorized, "authentication is not configured on this server")
+		return false
+	case c.claims == nil:
+		c.replyError(cmd.id, codeUnauthorized, "an anonymous connection cannot refresh: reconnect with a token")
+		return false
+	}
+	claims, err := v.Verify(cmd.token)
+	if err != nil {
+		c.replyError(cmd.id, codeUnauthorized, err.Error())
+		return false
+	}
+	if claims.Subject != c.claims.Subject {
+		c.replyError(cmd.id, codeUnauthorized, "the new token is for another subject")
+		return false
+	}
+	c.setClaims(claims)
+	l.eng.stats.refreshes.Add(1)
+	var revoked []*topic
+	c.subs.each(func(t *topic) {
+		if !c.maySubscribe(t.name) {
+			revoked = append(revoked, t)
+		}
+	})
+	for _, t := range revoked {
+		l.out = wsproto.AppendFrame(l.out, ws.OpText, true, appendUnsubscribed(nil, t.name))
+		l.leave(c, t)
+	}
+	l.scheduleOpen(c)
+	return true
+}
+
+// appendUnsubscribed is the notice of a subscription a refresh revoked.
+// The name needs no escaping (see prepareMessage).
+func appendUnsubscribed(dst []byte, channel string) []byte {
+	dst = append(dst, `{"type":"unsubscribed","channel":"`...)
+	dst = append(dst, channel...)
+	return append(dst, `","reason":"forbidden"}`...)
+}
