@@ -1,6 +1,7 @@
 package reactor
 
 import (
+	"context"
 	"os"
 	"testing"
 
@@ -56,7 +57,7 @@ func TestFanOutAllocatesNothingPerSubscriber(t *testing.T) {
 				frame.Retain(1)
 				l.inbox = append(l.inbox, delivery{topic: tp, frame: frame})
 			}
-			_ = l.drainInbox(nil)
+			_ = l.drainInbox(context.Background())
 		}
 		batch() // grow the scratch arrays
 		if allocs := testing.AllocsPerRun(100, batch); allocs != 0 {
@@ -77,7 +78,7 @@ func TestFanOutOneWritePerConnectionPerBatch(t *testing.T) {
 		frame.Retain(1)
 		l.inbox = append(l.inbox, delivery{topic: tp, frame: frame})
 	}
-	_ = l.drainInbox(nil)
+	_ = l.drainInbox(context.Background())
 	frame.Release()
 	for i, s := range sinks {
 		if s.writes != 0 {
@@ -101,7 +102,7 @@ func BenchmarkFanOut(b *testing.B) {
 					frame.Retain(1)
 					l.inbox = append(l.inbox, delivery{topic: tp, frame: frame})
 				}
-				_ = l.drainInbox(nil)
+				_ = l.drainInbox(context.Background())
 			}
 			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*batch*1000), "ns/delivery")
 		})
