@@ -10,14 +10,13 @@
 #   bench/scale-out.sh                      # 200k connections, K chosen from the fd limit
 #   SCALE_CONNS=20000 bench/scale-out.sh    # a quick run
 #
-# Cross-node delivery. A broadcast must reach subscribers on every node.
-# With NATS_URL set (wsgate built with its NATS relay, `--nats URL`), the
-# nodes share the bus: the script starts nats-server from PATH if nothing
-# listens there, gives every node --nats, and wsbench publishes each message
-# once, on one node. Without it (the relay is not in this tree yet) the
-# nodes share nothing, and wsbench posts every message to every node's admin
-# API (--publish-all): each subscriber still gets each message exactly once,
-# but what is measured is K independent nodes, not the relay.
+# Cross-node delivery. A broadcast must reach subscribers on every node: the
+# nodes share a NATS server (NATS_URL, default nats://127.0.0.1:4333; the
+# script starts nats-server, built from the module, if nothing listens
+# there), every node gets --nats, and wsbench publishes each message once,
+# on one node, so every other node gets it through NATS. NATS_URL=none runs
+# K independent nodes instead, with wsbench posting every message to every
+# node's admin API (--publish-all).
 #
 # Each process stays under its own open-files limit: K is chosen so each
 # node holds at most SCALE_PER_NODE connections, and wsbench --procs auto
@@ -45,10 +44,12 @@ cd "$(dirname "$0")/.."
 : "${SCALE_SOURCE_IPS:=127.0.0.2-127.0.0.250}"
 : "${SCALE_BASE_PORT:=30000}"
 : "${SCALE_OUT:=bench/scale-out-results}"  # not under bench/results, which make bench replaces
-: "${NATS_URL:=}"
+: "${NATS_URL:=nats://127.0.0.1:4333}"
+[[ "$NATS_URL" == none ]] && NATS_URL=""
 
 go build -o bin/wsgate ./cmd/wsgate
 go build -o bin/wsbench ./cmd/wsbench
+go build -o bin/nats-server github.com/nats-io/nats-server/v2
 mkdir -p "$SCALE_OUT"
 LOGS=${SCALE_LOGS:-$(mktemp -d /tmp/wsgate-scale-logs.XXXXXX)}
 echo "node logs in $LOGS"
@@ -65,8 +66,7 @@ nats_args=()
 if [[ -n "$NATS_URL" ]]; then
   hostport=${NATS_URL#nats://}
   if ! (exec 3<>"/dev/tcp/${hostport%:*}/${hostport#*:}") 2>/dev/null; then
-    command -v nats-server >/dev/null || { echo "NATS_URL=$NATS_URL: nothing listens there and nats-server is not on PATH" >&2; exit 1; }
-    nats-server --addr "${hostport%:*}" --port "${hostport#*:}" >"$LOGS/nats.log" 2>&1 &
+    bin/nats-server --addr "${hostport%:*}" --port "${hostport#*:}" >"$LOGS/nats.log" 2>&1 &
     PIDS+=($!)
     sleep 1
   fi
