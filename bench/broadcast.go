@@ -108,6 +108,15 @@ func (r *runner) publishers(ctx context.Context, gate func(context.Context) bool
 				return nil, fmt.Errorf("bench: publisher %d: %w", i, err)
 			}
 			snd = ws
+		case PublishNATS:
+			nc, err := dialNATSSender(cfg.NATSURL, cfg.NATSPrefix)
+			if err != nil {
+				for _, p := range pubs {
+					_ = p.snd.close()
+				}
+				return nil, fmt.Errorf("bench: publisher %d: %w", i, err)
+			}
+			snd = nc
 		default:
 			return nil, fmt.Errorf("bench: --publish-via %s is not available yet", cfg.PublishVia)
 		}

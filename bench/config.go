@@ -24,7 +24,7 @@ const (
 const (
 	PublishHTTP = "http" // POST {"channel","data"} to each --publish-url's /api/publish
 	PublishWS   = "ws"   // {"type":"publish"} frames on a WebSocket to the first --url
-	PublishNATS = "nats" // straight to the bus: not available yet
+	PublishNATS = "nats" // straight to the bus, on subject <NATSPrefix>.<channel>
 )
 
 // Defaults for Config; each field's comment names its default.
@@ -69,6 +69,8 @@ type Config struct {
 	PublishVia  string   // http (default), ws or nats
 	PublishURLs []string // admin API base URLs for --publish-via http
 	PublishAll  bool     // publish every message on every PublishURL (nodes without a shared bus)
+	NATSURL     string   // --publish-via nats: the NATS server the nodes share
+	NATSPrefix  string   // --publish-via nats: subject prefix; default "wsgate.ch"
 	Window      int      // max rate: messages per subscriber in flight before the publisher waits; default 8
 
 	ChurnRate  float64 // churn: reconnects per second
@@ -113,6 +115,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.Publishers == 0 {
 		c.Publishers = 1
+	}
+	if c.NATSPrefix == "" {
+		c.NATSPrefix = "wsgate.ch"
 	}
 	if c.PublishVia == "" {
 		c.PublishVia = PublishHTTP
@@ -222,7 +227,9 @@ func (c Config) Validate() error {
 			}
 		case PublishWS:
 		case PublishNATS:
-			errs = append(errs, errors.New("--publish-via nats is not available yet: wsgate's NATS relay is not built; use http or ws"))
+			if c.NATSURL == "" {
+				errs = append(errs, errors.New("--publish-via nats needs --nats-url (the NATS server the nodes share)"))
+			}
 		default:
 			errs = append(errs, fmt.Errorf("publish via %q: want http, ws or nats", c.PublishVia))
 		}

@@ -88,13 +88,12 @@ func TestRunBroadcastEndToEnd(t *testing.T) {
 	}
 }
 
-// TestRunNATSNotAvailable: the NATS publisher says so instead of failing
-// obscurely.
-func TestRunNATSNotAvailable(t *testing.T) {
+// TestRunNATSNeedsURL: the NATS publisher says what it lacks.
+func TestRunNATSNeedsURL(t *testing.T) {
 	_, err := Run(context.Background(), Config{
 		Scenario: ScenarioBroadcast, URLs: []string{"ws://127.0.0.1:1/ws"}, Conns: 1, PublishVia: PublishNATS,
 	})
-	if err == nil || !strings.Contains(err.Error(), "not available yet") {
+	if err == nil || !strings.Contains(err.Error(), "--nats-url") {
 		t.Fatalf("err = %v", err)
 	}
 }

@@ -292,7 +292,10 @@ func writeScaleOut(b *strings.Builder, r *results) {
 	cmd, _ := os.ReadFile(filepath.Join(r.scaleDir, "command.txt"))
 	p("From `%s/` (bench/scale-out.sh, `make bench-scale-out`; its own run, not part of `make bench`):\n\n```\n%s```\n\n", r.scaleDir, cmd)
 	if strings.Contains(string(cmd), "nats=none") {
-		p("The nodes share no bus in this run (wsgate's NATS relay is not in this tree): wsbench posts every\nmessage to every node's admin API (`--publish-all`), so each subscriber gets each message once, but\nthis measures K independent nodes, not cross-node delivery. Server CPU per delivery includes each\nnode's HTTP publish and the pings every connection gets once idle for 25 s (the ramp is longer).\n\n")
+		p("The nodes share no bus in this run (NATS_URL=none): wsbench posts every\nmessage to every node's admin API (`--publish-all`), so each subscriber gets each message once, but\nthis measures K independent nodes, not cross-node delivery. Server CPU per delivery includes each\nnode's HTTP publish and the pings every connection gets once idle for 25 s (the ramp is longer).\n\n")
+	}
+	if !strings.Contains(string(cmd), "nats=none") {
+		p("The nodes share one NATS server: each broadcast is published once, on the first node's admin API,\nand reaches the other nodes' subscribers through NATS. Server CPU per delivery includes the pings every\nconnection gets once idle for 25 s (the ramp is longer).\n\n")
 	}
 	p("| | |\n|---|---|\n")
 	c := rep.Connections

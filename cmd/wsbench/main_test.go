@@ -45,7 +45,7 @@ func TestUsageErrorsExit2(t *testing.T) {
 	}
 	var stderr bytes.Buffer
 	run([]string{"broadcast", "--url", "ws://127.0.0.1:1/ws", "--publish-via", "nats"}, io.Discard, &stderr)
-	if !strings.Contains(stderr.String(), "not available yet") {
+	if !strings.Contains(stderr.String(), "--nats-url") {
 		t.Errorf("nats: %s", stderr.String())
 	}
 }
