@@ -53,6 +53,11 @@ type Config struct {
 	Listen string
 	// Loops is the number of event loops. Default: one per CPU (GOMAXPROCS).
 	Loops int
+	// ReusePort sets SO_REUSEPORT on the listener, so several wsgate
+	// processes can share one address and port (the kernel spreads new
+	// connections across them; docs/tuning.md, "Several processes per
+	// host"). Default off.
+	ReusePort bool
 	// DisableEcho turns off the /echo endpoint, which echoes every message
 	// back with its opcode (the reference target for conformance and
 	// latency tests). Echo is on by default.

@@ -87,6 +87,7 @@ func (e *Engine) Start() error {
 		e.done <- gnet.Run(h, "tcp://"+e.cfg.Listen,
 			gnet.WithMulticore(true),
 			gnet.WithNumEventLoop(e.cfg.Loops),
+			gnet.WithReusePort(e.cfg.ReusePort),
 			gnet.WithLogger(gnetLogger{e.cfg.Logger}),
 		)
 	}()
