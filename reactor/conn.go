@@ -47,6 +47,8 @@ type conn struct {
 	state      connState
 	endpoint   endpoint
 	errors     uint8 // consecutive error frames sent (abuse guard)
+	// scan sits here to fill what would be padding before claims.
+	scan wsproto.HandshakeScanner // stateHandshake
 
 	// Trust (see security.go): who the peer is and how fast it may send.
 	claims     *auth.Claims // nil: anonymous; shared and immutable
@@ -60,7 +62,6 @@ type conn struct {
 	dropped              uint32 // messages dropped under SlowDrop, not yet reported
 
 	subs subscriptions
-	scan wsproto.HandshakeScanner // stateHandshake
 	// dec holds a frame or message that arrived in part; nil between
 	// messages, when the loop's decoder serves (see readFrames). Most
 	// connections are idle most of the time, so this keeps ~100 bytes of
