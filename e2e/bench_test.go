@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/wsgate/wsgate/bench"
 )
 
 // These benchmarks measure a real wsgate process from the outside, as an
@@ -27,15 +29,11 @@ func benchConns() int {
 // cpuTime is a process's user plus system CPU time, from /proc.
 func cpuTime(tb testing.TB, pid int) time.Duration {
 	tb.Helper()
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	s, err := bench.SampleProc(pid)
 	if err != nil {
 		tb.Fatal(err)
 	}
-	// Fields after the command name, which is in parentheses.
-	fields := strings.Fields(string(b[strings.LastIndexByte(string(b), ')')+2:]))
-	utime, _ := strconv.ParseInt(fields[11], 10, 64)
-	stime, _ := strconv.ParseInt(fields[12], 10, 64)
-	return time.Duration(utime+stime) * time.Second / 100 // USER_HZ is 100 on Linux
+	return time.Duration(s.CPUNanos)
 }
 
 // settledRSS waits until the process's RSS stops changing (within 64 KiB

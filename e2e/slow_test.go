@@ -1,37 +1,25 @@
 package e2e
 
 import (
-	"bufio"
 	"fmt"
 	"io"
 	"net"
-	"os"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/wsgate/wsgate/bench"
 )
 
 // rssBytes reads a process's resident set size from /proc.
 func rssBytes(t testing.TB, pid int) int64 {
 	t.Helper()
-	f, err := os.Open(fmt.Sprintf("/proc/%d/status", pid))
+	s, err := bench.SampleProc(pid)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		if rest, ok := strings.CutPrefix(sc.Text(), "VmRSS:"); ok {
-			kb, err := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(rest), "kB")), 10, 64)
-			if err != nil {
-				t.Fatal(err)
-			}
-			return kb << 10
-		}
-	}
-	t.Fatalf("no VmRSS for pid %d", pid)
-	return 0
+	return s.RSS
 }
 
 // A subscriber that stops reading, while others keep reading 64 MB of

@@ -18,8 +18,6 @@ import (
 	"github.com/wsgate/wsgate/wsproto"
 )
 
-var errHandshakeTimeout = wsproto.ErrHandshakeTimeout
-
 // Engine is a running gateway node: gnet event loops plus the state the
 // reactor keeps for them. Create it with New, then Start; Drain or Shutdown
 // ends it. Its methods are safe to call from any goroutine.

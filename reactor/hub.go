@@ -98,16 +98,13 @@ func (e *Engine) Deliver(channel string, data []byte) {
 // JSON would escape.
 func prepareMessage(channel string, data []byte) *wsproto.Prepared {
 	const head, mid = `{"type":"message","channel":"`, `","data":`
-	buf := getScratch()
+	buf := bytebufferpool.Get()
 	buf.B = append(buf.B, head...)
 	buf.B = append(buf.B, channel...)
 	buf.B = append(buf.B, mid...)
 	buf.B = append(buf.B, data...)
 	buf.B = append(buf.B, '}')
 	p := wsproto.Prepare(ws.OpText, buf.B)
-	putScratch(buf)
+	bytebufferpool.Put(buf)
 	return p
 }
-
-func getScratch() *bytebufferpool.ByteBuffer  { return bytebufferpool.Get() }
-func putScratch(b *bytebufferpool.ByteBuffer) { bytebufferpool.Put(b) }

@@ -106,7 +106,7 @@ func (l *loop) fire(c *conn) {
 	switch c.state {
 	case stateHandshake:
 		l.eng.stats.handshakeTimeouts.Add(1)
-		c.reject(errHandshakeTimeout)
+		c.reject(wsproto.ErrHandshakeTimeout)
 	case stateOpen:
 		l.fireOpen(c)
 	case stateClosing:

@@ -1014,8 +1014,6 @@ func TestCloseCode(t *testing.T) {
 		{err: ErrCloseTooShort, want: ws.StatusProtocolError},
 		{err: ErrCloseCodeInvalid, want: ws.StatusProtocolError},
 		{err: ErrCloseReasonUTF8, want: ws.StatusInvalidFramePayloadData},
-		{err: ErrFrameAfterClose, want: ws.StatusProtocolError},
-		{err: ErrUnexpectedResponse, want: ws.StatusProtocolError},
 		{err: ws.ErrProtocolOpCodeReserved, want: ws.StatusProtocolError},
 		{err: ws.ErrProtocolControlPayloadOverflow, want: ws.StatusProtocolError},
 		{err: ws.ErrProtocolControlNotFinal, want: ws.StatusProtocolError},

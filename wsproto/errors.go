@@ -11,15 +11,13 @@ import (
 // ProtocolError type, returned as is from the hot path; CloseCode maps each
 // to the close code the connection is failed with.
 var (
-	ErrLengthOverflow     = ws.ProtocolError("wsproto: 64-bit payload length has its most significant bit set")
-	ErrFrameTooBig        = ws.ProtocolError("wsproto: frame payload exceeds the frame size limit")
-	ErrMessageTooBig      = ws.ProtocolError("wsproto: message exceeds the message size limit")
-	ErrInvalidUTF8        = ws.ProtocolError("wsproto: text message is not valid UTF-8")
-	ErrCloseTooShort      = ws.ProtocolError("wsproto: close payload of one byte")
-	ErrCloseCodeInvalid   = ws.ProtocolError("wsproto: close code is not valid on the wire")
-	ErrCloseReasonUTF8    = ws.ProtocolError("wsproto: close reason is not valid UTF-8")
-	ErrFrameAfterClose    = ws.ProtocolError("wsproto: frame after close")
-	ErrUnexpectedResponse = ws.ProtocolError("wsproto: server answered the handshake without 101")
+	ErrLengthOverflow   = ws.ProtocolError("wsproto: 64-bit payload length has its most significant bit set")
+	ErrFrameTooBig      = ws.ProtocolError("wsproto: frame payload exceeds the frame size limit")
+	ErrMessageTooBig    = ws.ProtocolError("wsproto: message exceeds the message size limit")
+	ErrInvalidUTF8      = ws.ProtocolError("wsproto: text message is not valid UTF-8")
+	ErrCloseTooShort    = ws.ProtocolError("wsproto: close payload of one byte")
+	ErrCloseCodeInvalid = ws.ProtocolError("wsproto: close code is not valid on the wire")
+	ErrCloseReasonUTF8  = ws.ProtocolError("wsproto: close reason is not valid UTF-8")
 )
 
 // CloseCode is the status a connection is failed with for err: 1009 for
