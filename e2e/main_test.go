@@ -47,15 +47,60 @@ func TestMain(m *testing.M) {
 func bin(name string) string { return filepath.Join(binDir, name) }
 
 // freeAddr returns a loopback address with a port that was free a moment
-// ago (processes we start must be told their port up front).
+// ago (processes we start must be told their port up front). Ports come from
+// below the kernel's ephemeral range, so the thousands of client sockets the
+// tests open cannot take one between this check and the child's bind, and a
+// port is never handed out twice in one test binary: bind(:0) may return the
+// port it just released, which once gave nats-server the same client and
+// monitor port.
 func freeAddr(t testing.TB) string {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
+	ports.Lock()
+	defer ports.Unlock()
+	if ports.given == nil {
+		ports.given = map[int]bool{}
+		ports.lo, ports.hi = 20000, ephemeralLow()
+		ports.next = ports.lo + os.Getpid()%max(1, ports.hi-ports.lo)
 	}
-	defer ln.Close()
-	return ln.Addr().String()
+	for range ports.hi - ports.lo {
+		p := ports.next
+		ports.next++
+		if ports.next >= ports.hi {
+			ports.next = ports.lo
+		}
+		if ports.given[p] {
+			continue
+		}
+		addr := fmt.Sprintf("127.0.0.1:%d", p)
+		ln, err := net.Listen("tcp", addr)
+		if err != nil {
+			continue
+		}
+		ln.Close()
+		ports.given[p] = true
+		return addr
+	}
+	t.Fatalf("no free port in [%d, %d)", ports.lo, ports.hi)
+	return ""
+}
+
+var ports struct {
+	sync.Mutex
+	given        map[int]bool
+	lo, hi, next int
+}
+
+// ephemeralLow is the bottom of the kernel's ephemeral port range.
+func ephemeralLow() int {
+	b, err := os.ReadFile("/proc/sys/net/ipv4/ip_local_port_range")
+	if err != nil {
+		return 32768
+	}
+	var lo, hi int
+	if _, err := fmt.Sscan(string(b), &lo, &hi); err != nil || lo <= 21000 {
+		return 32768
+	}
+	return lo
 }
 
 // process is a started child with its output captured.
