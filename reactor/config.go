@@ -53,10 +53,20 @@ type Config struct {
 	Listen string
 	// Loops is the number of event loops. Default: one per CPU (GOMAXPROCS).
 	Loops int
-	// ReusePort sets SO_REUSEPORT on the listener, so several wsgate
-	// processes can share one address and port (the kernel spreads new
-	// connections across them; docs/tuning.md, "Several processes per
-	// host"). Default off.
+	// SingleListener makes one listening socket whose acceptor hands each
+	// new connection to a loop (gnet's reactor mode). By default every loop
+	// listens on its own SO_REUSEPORT socket bound to Listen and accepts for
+	// itself: no hand-off between threads per connection, which halves the
+	// CPU per handshake (BENCHMARKS.md). The kernel spreads connections
+	// over the sockets by a hash of the peer's address and port. Default
+	// off.
+	SingleListener bool
+	// ReusePort lets other processes listen on the same address and port
+	// (SO_REUSEPORT), so several wsgate processes on one host serve one
+	// endpoint (docs/tuning.md, "Several processes per host"). Off by
+	// default: Start then fails if the address is already taken, as it
+	// would when a node is started twice by mistake. Not with
+	// SingleListener.
 	ReusePort bool
 	// DisableEcho turns off the /echo endpoint, which echoes every message
 	// back with its opcode (the reference target for conformance and
@@ -223,6 +233,9 @@ func (c Config) Validate() error {
 	}
 	if c.Loops < 0 {
 		errs = append(errs, fmt.Errorf("loops must not be negative, got %d", c.Loops))
+	}
+	if c.ReusePort && c.SingleListener {
+		errs = append(errs, errors.New("reuse port and single listener exclude each other: a single listener does not share its port"))
 	}
 	if c.Limits.MaxHeaderBytes < 0 || c.Limits.MaxFrameSize < 0 || c.Limits.MaxMessageSize < 0 {
 		errs = append(errs, errors.New("size limits must not be negative"))

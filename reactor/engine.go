@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"os"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -80,19 +82,41 @@ func (e *Engine) Start() error {
 	if err := e.cfg.Relay.Start(e); err != nil {
 		return fmt.Errorf("reactor: start relay: %w", err)
 	}
+	listen := e.cfg.Listen
+	if !e.cfg.SingleListener {
+		// Every loop binds Listen itself, with SO_REUSEPORT. Unless sharing
+		// is asked for, make sure no one listens there already; with port
+		// 0 each loop would get a port of its own, so pick one first and
+		// hold it until they have.
+		if !e.cfg.ReusePort {
+			if err := checkFree(listen); err != nil {
+				return fmt.Errorf("reactor: listen on %s: %w", listen, err)
+			}
+		}
+		held, addr, err := holdPort(listen)
+		if err != nil {
+			return fmt.Errorf("reactor: listen on %s: %w", listen, err)
+		}
+		if held >= 0 {
+			defer unix.Close(held)
+			listen = addr
+		}
+	}
 	h := &handler{eng: e}
 	go func() {
-		e.done <- gnet.Run(h, "tcp://"+e.cfg.Listen,
+		e.done <- gnet.Run(h, "tcp://"+listen,
 			gnet.WithMulticore(true),
 			gnet.WithNumEventLoop(e.cfg.Loops),
-			gnet.WithReusePort(e.cfg.ReusePort),
+			gnet.WithReusePort(!e.cfg.SingleListener),
+			// A restarted node binds past its predecessor's TIME_WAIT sockets.
+			gnet.WithReuseAddr(true),
 			gnet.WithLogger(gnetLogger{e.cfg.Logger}),
 		)
 	}()
 	select {
 	case <-e.booted:
 	case err := <-e.done:
-		return fmt.Errorf("reactor: listen on %s: %w", e.cfg.Listen, err)
+		return fmt.Errorf("reactor: listen on %s: %w", listen, err)
 	}
 	addr, err := listenerAddr(e.gnet)
 	if err != nil {
@@ -435,6 +459,74 @@ func (h *handler) OnClose(gc gnet.Conn, _ error) gnet.Action {
 }
 
 // listenerAddr reads the bound address from a duplicate of gnet's listener.
+// checkFree fails if another socket listens on listen's address and port
+// (the loops' SO_REUSEPORT sockets would otherwise join it silently). The
+// probe listens with SO_REUSEADDR only, like any Go server, so a
+// predecessor's connections in TIME_WAIT do not count.
+func checkFree(listen string) error {
+	ln, err := net.Listen("tcp", listen)
+	if err != nil {
+		return err
+	}
+	return ln.Close()
+}
+
+// holdPort resolves a listen address whose port is 0 to a free port and
+// returns a socket bound to it with SO_REUSEPORT, so that the loops' own
+// SO_REUSEPORT sockets can bind the same port while nobody else (of another
+// user) can. The socket never listens, so it takes no connections. For a
+// fixed port it returns -1 and the address unchanged.
+func holdPort(listen string) (fd int, addr string, err error) {
+	tcp, err := net.ResolveTCPAddr("tcp", listen)
+	if err != nil {
+		return -1, "", err
+	}
+	if tcp.Port != 0 {
+		return -1, listen, nil
+	}
+	// The same socket gnet will make (pkg/socket.GetTCPSockAddr): IPv4 for
+	// an IPv4 address, IPv6-only for an IPv6 one, dual-stack for none.
+	family, v6only := unix.AF_INET6, 0
+	var sa unix.Sockaddr
+	switch {
+	case tcp.IP.To4() != nil:
+		family, sa = unix.AF_INET, &unix.SockaddrInet4{Addr: [4]byte(tcp.IP.To4())}
+	case tcp.IP != nil:
+		v6only, sa = 1, &unix.SockaddrInet6{Addr: [16]byte(tcp.IP.To16())}
+	default:
+		sa = &unix.SockaddrInet6{}
+	}
+	fd, err = unix.Socket(family, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return -1, "", os.NewSyscallError("socket", err)
+	}
+	if family == unix.AF_INET6 {
+		err = unix.SetsockoptInt(fd, unix.IPPROTO_IPV6, unix.IPV6_V6ONLY, v6only)
+	}
+	if err == nil {
+		err = unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_REUSEPORT, 1)
+	}
+	if err == nil {
+		err = unix.Bind(fd, sa)
+	}
+	if err == nil {
+		sa, err = unix.Getsockname(fd)
+	}
+	if err != nil {
+		unix.Close(fd)
+		return -1, "", os.NewSyscallError("bind", err)
+	}
+	port := 0
+	switch sa := sa.(type) {
+	case *unix.SockaddrInet4:
+		port = sa.Port
+	case *unix.SockaddrInet6:
+		port = sa.Port
+	}
+	host, _, _ := net.SplitHostPort(listen)
+	return fd, net.JoinHostPort(host, strconv.Itoa(port)), nil
+}
+
 func listenerAddr(g gnet.Engine) (net.Addr, error) {
 	fd, err := g.Dup()
 	if err != nil {

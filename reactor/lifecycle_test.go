@@ -337,6 +337,7 @@ func TestLifecycleNewRejectsInvalidConfig(t *testing.T) {
 		{"FrameOverMessage", reactor.Config{Limits: wsproto.Limits{MaxFrameSize: 2000, MaxMessageSize: 1000}}},
 		{"NegativeTimeout", reactor.Config{HandshakeTimeout: -time.Second}},
 		{"BadListen", reactor.Config{Listen: "no-port"}},
+		{"ReusePortWithSingleListener", reactor.Config{ReusePort: true, SingleListener: true}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			if e, err := reactor.New(tc.cfg); err == nil || e != nil {

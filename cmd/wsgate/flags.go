@@ -31,7 +31,8 @@ Flags:
 	fs.StringVar(&opts.adminListen, "admin-listen", "127.0.0.1:8081", "`address` for the admin API (publish, health, metrics); keep it private")
 	fs.StringVar(&opts.nodeID, "node-id", "", "node name used in message ids (default: random)")
 	fs.IntVar(&cfg.Loops, "loops", 0, "event loops (0: one per CPU)")
-	fs.BoolVar(&cfg.ReusePort, "reuseport", false, "set SO_REUSEPORT so several processes share --listen (several processes per host)")
+	fs.BoolVar(&cfg.ReusePort, "reuseport", false, "let several processes listen on --listen (SO_REUSEPORT; several processes per host); without it a taken address is an error")
+	fs.BoolVar(&cfg.SingleListener, "single-listener", false, "one listening socket whose acceptor hands connections to the loops, instead of one socket per loop accepting for itself")
 	fs.BoolVar(&cfg.DisableEcho, "disable-echo", false, "turn off the /echo endpoint")
 
 	fs.IntVar(&cfg.MaxConns, "max-conns", reactor.DefaultMaxConns, "WebSocket connections on this node (over: 503)")
