@@ -24,7 +24,7 @@ cd "$(dirname "$0")/.."
 : "${BENCH_BCAST_RATE:=10}"         # msgs/s for the fixed-rate broadcast
 : "${BENCH_BCAST_DURATION:=20s}"
 : "${BENCH_MAX_DURATION:=10s}"      # max-rate broadcast
-: "${BENCH_WINDOW:=8}"              # max rate: messages in flight per subscriber
+: "${BENCH_WINDOW:=64}"             # max rate: messages in flight per subscriber
 : "${BENCH_PAYLOAD:=64}"            # bytes of JSON data per message
 : "${BENCH_ECHO_CONNS:=1000}"
 : "${BENCH_ECHO_DURATION:=10s}"
