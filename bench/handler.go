@@ -67,7 +67,10 @@ func (h *shardHandler) OnClose(gc gnet.Conn, err error) gnet.Action {
 	}
 	l.stats.closed.Add(1)
 	l.remove(c)
-	c.dec.Reset()
+	if c.dec != nil {
+		c.dec.Reset()
+		c.dec = nil
+	}
 	gc.SetContext(nil)
 	return gnet.None
 }

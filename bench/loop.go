@@ -19,9 +19,10 @@ type loop struct {
 	el gnet.EventLoop
 	sh *Shard
 
-	conns []*conn // connections on this loop, in any state
-	out   []byte  // scratch: one frame or request being written
-	pay   []byte  // scratch: one echo payload
+	conns []*conn         // connections on this loop, in any state
+	dec   wsproto.Decoder // decodes for every connection between frames
+	out   []byte          // scratch: one frame or request being written
+	pay   []byte          // scratch: one echo payload
 	rng   *rand.Rand
 
 	connect    *Hist // connect time from when the dial was due
@@ -62,6 +63,7 @@ func newLoop(el gnet.EventLoop, sh *Shard) *loop {
 		interval:   NewHist(),
 		errors:     make(map[string]int64),
 	}
+	l.dec.Init(wsproto.ClientSide, &sh.limits)
 	l.tickFn = gnet.RunnableFunc(func(context.Context) error {
 		l.tick(time.Now().UnixNano())
 		return nil

@@ -20,6 +20,7 @@ import (
 type stallServer struct {
 	ln         net.Listener
 	stallUntil atomic.Int64 // unix nanos: hold every reply until then
+	split      atomic.Bool  // send each reply in two writes, 1 ms apart
 	echoed     atomic.Int64
 	wg         sync.WaitGroup
 }
@@ -103,8 +104,18 @@ func (s *stallServer) serve(nc net.Conn) {
 				time.Sleep(wait)
 			}
 			out = wsproto.AppendFrame(out[:0], ws.OpText, true, m.Payload)
-			if _, err := nc.Write(out); err != nil {
+			first := len(out)
+			if s.split.Load() {
+				first = 1 // inside the header: the client must keep a partial frame
+			}
+			if _, err := nc.Write(out[:first]); err != nil {
 				return
+			}
+			if first < len(out) {
+				time.Sleep(time.Millisecond)
+				if _, err := nc.Write(out[first:]); err != nil {
+					return
+				}
 			}
 			s.echoed.Add(1)
 		}
@@ -172,5 +183,25 @@ func TestClosedLoopEchoIsNotCorrected(t *testing.T) {
 	}
 	if rep.Echo.Received == 0 || *rep.Latency != *rep.LatencyRaw {
 		t.Fatalf("echo %+v, latency %+v vs %+v", rep.Echo, rep.Latency, rep.LatencyRaw)
+	}
+}
+
+// TestFramesSplitAcrossReads: connections that share a loop's decoder each
+// keep their own partial frame between reads, so replies cut inside the
+// header reach every connection whole.
+func TestFramesSplitAcrossReads(t *testing.T) {
+	srv := startStallServer(t)
+	srv.split.Store(true)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	rep, err := Run(ctx, Config{
+		Scenario: ScenarioEcho, URLs: []string{"ws://" + srv.ln.Addr().String() + "/echo"},
+		Conns: 8, Duration: 500 * time.Millisecond, Procs: 1, Loops: 1,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.Errors) > 0 || rep.Echo.Received < 100 || rep.Echo.Received < rep.Echo.Sent-8 {
+		t.Fatalf("errors %v; echo %+v", rep.Errors, rep.Echo)
 	}
 }
