@@ -39,7 +39,6 @@ type conn struct {
 	lastRead   uint32 // last bytes from the peer
 	lastData   uint32 // last data message from the peer (idle timeout)
 	pingAt     uint32 // when the unanswered ping was sent
-	scheduled  bool   // linked into the wheel
 	pingSent   bool   // a ping awaits any frame in reply
 	draining   bool   // closeAt is the drain close time
 	halfClosed bool   // stateClosing: our side shut down for writing
@@ -47,26 +46,21 @@ type conn struct {
 	state      connState
 	endpoint   endpoint
 	errors     uint8 // consecutive error frames sent (abuse guard)
+	parked     bool  // a frame or message arrived in part: its decoder is in loop.parked
 	// scan sits here to fill what would be padding before claims.
 	scan wsproto.HandshakeScanner // stateHandshake
 
 	// Trust (see security.go): who the peer is and how fast it may send.
 	claims     *auth.Claims // nil: anonymous; shared and immutable
-	expireAt   uint32       // claims != nil: when the token runs out (wheel tick)
 	rateAt     uint32       // last refill of the rate buckets (wheel tick)
 	msgCredit  int32        // message bucket, in thousandths of a message
 	byteCredit int32        // byte bucket; may go into debt (see allow)
 
 	// Fan-out bookkeeping for the loop's current batch (see drainInbox).
-	batch, first, frames uint32
-	dropped              uint32 // messages dropped under SlowDrop, not yet reported
+	first, frames uint32 // frames is 0 outside drainInbox
+	dropped       uint32 // messages dropped under SlowDrop, not yet reported
 
 	subs subscriptions
-	// dec holds a frame or message that arrived in part; nil between
-	// messages, when the loop's decoder serves (see readFrames). Most
-	// connections are idle most of the time, so this keeps ~100 bytes of
-	// decoder state off every one of them.
-	dec *wsproto.Decoder
 }
 
 // onTraffic handles bytes that arrived for c. Runs on c's loop.
@@ -129,9 +123,12 @@ func (c *conn) reject(err error) gnet.Action {
 // scratch buffer and writes them with one call.
 func (c *conn) readFrames(buf []byte) gnet.Action {
 	l := c.loop
-	d := c.dec
-	if d == nil {
-		d = &l.dec
+	// Between messages the loop's decoder serves: most connections are
+	// idle most of the time, and this keeps ~100 bytes of decoder state
+	// off every one of them.
+	d := &l.dec
+	if c.parked {
+		d = l.parked[c]
 	}
 	defer c.parkDecoder(d)
 	for len(buf) > 0 && c.state == stateOpen {
@@ -192,14 +189,26 @@ func (c *conn) parkDecoder(d *wsproto.Decoder) {
 	switch {
 	case c.state != stateOpen: // nothing more will be decoded
 		d.Reset()
-		c.dec = nil
+		c.unpark()
 	case shared && !d.Idle():
-		c.dec = new(wsproto.Decoder)
-		*c.dec = *d // c takes over the buffers
+		parked := new(wsproto.Decoder)
+		*parked = *d // c takes over the buffers
+		l.parked[c], c.parked = parked, true
 		l.resetDecoder()
 	case !shared && d.Idle():
-		c.dec = nil
+		c.unpark()
 	}
+}
+
+// unpark forgets c's own decoder, if it has one, returning its buffers.
+func (c *conn) unpark() {
+	if !c.parked {
+		return
+	}
+	l := c.loop
+	l.parked[c].Reset()
+	delete(l.parked, c)
+	c.parked = false
 }
 
 // answerClose echoes the peer's close code (§5.5.1: "the endpoint typically

@@ -286,7 +286,13 @@ func (e *Engine) admit(c *conn, req *wsproto.Request) ([]byte, error) {
 	case string(req.Path) == PubSubPath:
 		c.endpoint = endpointPubSub
 		var err error
-		if channels, err = handshakeChannels(req.Query, e.cfg.MaxSubscriptions); err != nil {
+		l := c.loop
+		channels, err = handshakeChannels(req.Query, e.cfg.MaxSubscriptions, l.channels[:0])
+		defer func() {
+			clear(channels) // they alias the request
+			l.channels = channels[:0]
+		}()
+		if err != nil {
 			return nil, err
 		}
 	default:
@@ -448,10 +454,7 @@ func (h *handler) OnClose(gc gnet.Conn, _ error) gnet.Action {
 		l.leaveAll(c)
 		h.eng.release(c)
 		c.state = stateClosed
-		if c.dec != nil {
-			c.dec.Reset()
-			c.dec = nil
-		}
+		c.unpark()
 		gc.SetContext(nil)
 	}
 	h.eng.stats.conns.Add(-1)

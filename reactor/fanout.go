@@ -55,12 +55,10 @@ func (l *loop) dropInbox() {
 // frames in one write, so under load this is the difference that matters.
 func (l *loop) drainInbox(context.Context) error {
 	batch := l.takeInbox()
-	l.batch++
 	touched := l.touched[:0]
 	for _, d := range batch {
 		for _, c := range d.topic.subs {
-			if c.batch != l.batch {
-				c.batch, c.frames = l.batch, 0
+			if c.frames == 0 { // every connection leaves a batch at 0
 				touched = append(touched, c)
 			}
 			c.frames++
@@ -83,6 +81,7 @@ func (l *loop) drainInbox(context.Context) error {
 	}
 	for _, c := range touched {
 		c.send(iov[c.first : c.first+c.frames])
+		c.frames = 0
 	}
 	l.stats.deliveries.Add(int64(total))
 	clear(iov)

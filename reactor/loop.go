@@ -28,12 +28,15 @@ type loop struct {
 
 	topics map[string]*topic
 	dec    wsproto.Decoder // decodes for every connection between messages
+	// parked holds the decoders of connections with a frame or message in
+	// part (conn.parked); few connections are ever mid-message at once.
+	parked map[*conn]*wsproto.Decoder
 
-	out     []byte       // scratch: answers to one connection in one turn, written once
-	iov     [][]byte     // scratch: a batch's frames grouped by connection
-	touched []*conn      // scratch: connections written in a batch
-	iovecs  []unix.Iovec // scratch: writev's argument
-	batch   uint32       // number of the batch being written
+	out      []byte       // scratch: answers to one connection in one turn, written once
+	iov      [][]byte     // scratch: a batch's frames grouped by connection
+	touched  []*conn      // scratch: connections written in a batch
+	channels []string     // scratch: the channels of one upgrade request
+	iovecs   []unix.Iovec // scratch: writev's argument
 
 	inboxMu     sync.Mutex
 	inbox       []delivery // deliveries waiting for the loop
@@ -61,7 +64,7 @@ type loopStats struct {
 const maxScratch = 64 << 10
 
 func newLoop(el gnet.EventLoop, eng *Engine, idx int) *loop {
-	l := &loop{el: el, eng: eng, idx: idx, wheel: newWheel(), start: time.Now(), topics: make(map[string]*topic)}
+	l := &loop{el: el, eng: eng, idx: idx, wheel: newWheel(), start: time.Now(), topics: make(map[string]*topic), parked: make(map[*conn]*wsproto.Decoder)}
 	l.resetDecoder()
 	l.onTick = gnet.RunnableFunc(l.tick)
 	l.onInbox = gnet.RunnableFunc(l.drainInbox)
@@ -176,7 +179,7 @@ func (l *loop) scheduleOpen(c *conn) {
 		at = earlier(at, c.closeAt)
 	}
 	if c.claims != nil {
-		at = earlier(at, c.expireAt)
+		at = earlier(at, c.expireAt())
 	}
 	l.wheel.schedule(c, at)
 }

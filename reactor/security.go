@@ -17,31 +17,28 @@ const StatusTokenExpired ws.StatusCode = 4001
 // horizon; a later expiry is re-checked when this many ticks have passed.
 const maxExpiryTicks = 1 << 30
 
-// setClaims gives c its verified claims and its expiry time. Runs on c's
-// loop; the caller reschedules c when it is open.
-func (c *conn) setClaims(claims *auth.Claims) {
-	c.claims = claims
+// setClaims gives c its verified claims. Runs on c's loop; the caller
+// reschedules c when it is open.
+func (c *conn) setClaims(claims *auth.Claims) { c.claims = claims }
+
+// expireAt is the wheel tick at which c's token runs out, worked out when
+// c is scheduled rather than kept (it would cost every connection 4 bytes).
+// An expiry past maxExpiryTicks comes round early and is put back.
+func (c *conn) expireAt() uint32 {
 	l := c.loop
-	ticks := uint32(maxExpiryTicks)
-	if d := time.Until(claims.ValidUntil); d <= 0 {
-		ticks = 0
-	} else if d < time.Duration(maxExpiryTicks)*l.eng.tick {
-		ticks = l.ticks(d)
+	d := time.Until(c.claims.ValidUntil)
+	switch {
+	case d <= 0:
+		return l.wheel.now
+	case d >= time.Duration(maxExpiryTicks)*l.eng.tick:
+		return l.wheel.now + maxExpiryTicks
 	}
-	c.expireAt = l.wheel.now + ticks
+	return l.wheel.now + l.ticks(d)
 }
 
-// expired reports whether c's token has run out (the wheel said so and the
-// wall clock agrees); a far expiry clamped by maxExpiryTicks is put back.
+// expired reports whether c's token has run out.
 func (c *conn) expired() bool {
-	if c.claims == nil || !c.loop.wheel.due(c.expireAt) {
-		return false
-	}
-	if time.Now().Before(c.claims.ValidUntil) {
-		c.setClaims(c.claims)
-		return false
-	}
-	return true
+	return c.claims != nil && !time.Now().Before(c.claims.ValidUntil)
 }
 
 // maySubscribe reports whether c may subscribe to ch: public channels to

@@ -1,5 +1,7 @@
 package reactor
 
+import "strings"
+
 // topic is one channel's subscribers on one loop. Touched only by its loop.
 type topic struct {
 	name string
@@ -101,8 +103,8 @@ func (s *subscriptions) each(fn func(*topic)) {
 func (l *loop) subscribe(c *conn, channel string) bool {
 	t := l.topics[channel]
 	if t == nil {
-		t = &topic{name: channel}
-		l.topics[channel] = t
+		t = &topic{name: strings.Clone(channel)} // channel may alias a request
+		l.topics[t.name] = t
 		l.eng.hub.addTopic(l.idx, t)
 	} else if c.subs.find(t) != nil {
 		return false

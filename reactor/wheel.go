@@ -31,11 +31,16 @@ func (w *wheel) schedule(c *conn, at uint32) {
 		c.next.prev = c
 	}
 	*slot = c
-	c.scheduled = true
+}
+
+// linked reports whether c is in a slot: it has a predecessor or heads its
+// slot (a flag would cost the connection a byte it does not have).
+func (w *wheel) linked(c *conn) bool {
+	return c.prev != nil || w.slots[c.at&(wheelSlots-1)] == c
 }
 
 func (w *wheel) remove(c *conn) {
-	if !c.scheduled {
+	if !w.linked(c) {
 		return
 	}
 	if c.prev != nil {
@@ -46,7 +51,7 @@ func (w *wheel) remove(c *conn) {
 	if c.next != nil {
 		c.next.prev = c.prev
 	}
-	c.prev, c.next, c.scheduled = nil, nil, false
+	c.prev, c.next = nil, nil
 }
 
 // advance moves to the next tick and calls fire for each connection whose
@@ -59,7 +64,7 @@ func (w *wheel) advance(fire func(*conn)) {
 	*slot = nil
 	for c != nil {
 		next := c.next
-		c.prev, c.next, c.scheduled = nil, nil, false
+		c.prev, c.next = nil, nil
 		if w.due(c.at) {
 			fire(c)
 		} else {
