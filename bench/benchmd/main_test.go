@@ -31,12 +31,13 @@ func TestWriteFromReports(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(dir, "meta.env"), []byte("standard=yes\ncommit=abc\nBENCH_REPEAT=2\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	idle := func(rss, hs float64) bench.Report {
-		return bench.Report{Scenario: bench.ScenarioConnect, Server: &bench.ServerStats{BytesPerConn: rss, CPUPerHandshakeUs: hs}}
+	idle := func(rss, hs, self float64) bench.Report {
+		return bench.Report{Scenario: bench.ScenarioConnect, Server: &bench.ServerStats{BytesPerConn: rss, CPUPerHandshakeUs: hs},
+			Connections: bench.ConnStats{OpenAtReady: 15000}, Self: bench.SelfStats{BytesPerConn: self}}
 	}
-	writeReport(t, filepath.Join(dir, "wsgate-idle.json"), idle(600, 40))
-	writeReport(t, filepath.Join(dir, "gnetws-idle.json"), idle(630, 115))
-	writeReport(t, filepath.Join(dir, "nbiohub-idle.json"), idle(1450, 100))
+	writeReport(t, filepath.Join(dir, "wsgate-idle.json"), idle(600, 40, 900))
+	writeReport(t, filepath.Join(dir, "gnetws-idle.json"), idle(630, 115, 1100))
+	writeReport(t, filepath.Join(dir, "nbiohub-idle.json"), idle(1450, 100, 950))
 	r, err := load(dir)
 	if err != nil {
 		t.Fatal(err)
@@ -51,6 +52,7 @@ func TestWriteFromReports(t *testing.T) {
 		"| RSS per idle subscribed connection ≤ 0.45× nbio | 600 | 1,450 | 0.414 | yes |",
 		"| CPU per handshake ≤ 0.5× nbio | 40.00 | 100 | 0.400 | yes |",
 		"| echo msgs/s ≥ 1.3× nbio | – | – | – | not measured |",
+		"at least 10,000 connections: 1100 B; target ≤ 1,024 B: **not met**",
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("missing %q", want)
