@@ -461,7 +461,6 @@ func (h *handler) OnClose(gc gnet.Conn, _ error) gnet.Action {
 	return gnet.None
 }
 
-// listenerAddr reads the bound address from a duplicate of gnet's listener.
 // checkFree fails if another socket listens on listen's address and port
 // (the loops' SO_REUSEPORT sockets would otherwise join it silently). The
 // probe listens with SO_REUSEADDR only, like any Go server, so a
@@ -530,6 +529,7 @@ func holdPort(listen string) (fd int, addr string, err error) {
 	return fd, net.JoinHostPort(host, strconv.Itoa(port)), nil
 }
 
+// listenerAddr reads the bound address from a duplicate of gnet's listener.
 func listenerAddr(g gnet.Engine) (net.Addr, error) {
 	fd, err := g.Dup()
 	if err != nil {
