@@ -15,6 +15,14 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# A run is standard when no size below comes from the environment.
+standard=yes
+for name in IDLE_CONNS IDLE_CHANNELS HOLD CONNECT_RATE BCAST_SUBS BCAST_RATE BCAST_DURATION MAX_DURATION \
+  WINDOW PAYLOAD ECHO_CONNS ECHO_DURATION; do
+  v=BENCH_$name
+  [[ -z "${!v+set}" ]] || standard=no
+done
+
 : "${BENCH_SERVERS:=wsgate gnetws nbiohub gorillahub}"
 : "${BENCH_IDLE_CONNS:=15000}"      # idle subscribed connections (RSS, CPU per handshake)
 : "${BENCH_IDLE_CHANNELS:=100}"     # channels they subscribe to, ?channels=
@@ -36,13 +44,6 @@ cd "$(dirname "$0")/.."
 PORT=${BENCH_PORT:-28080}
 ADMIN=${BENCH_ADMIN_PORT:-28081}
 HOST=127.0.0.1
-
-standard=yes
-for kv in IDLE_CONNS=15000 IDLE_CHANNELS=100 HOLD=5s CONNECT_RATE=3000 BCAST_SUBS=10000 BCAST_RATE=10 \
-  BCAST_DURATION=20s MAX_DURATION=10s WINDOW=8 PAYLOAD=64 ECHO_CONNS=1000 ECHO_DURATION=10s; do
-  name=BENCH_${kv%%=*}
-  [[ "${!name}" == "${kv#*=}" ]] || standard=no
-done
 
 echo "== building"
 go build -o bin/wsgate ./cmd/wsgate
