@@ -31,7 +31,8 @@ type Engine struct {
 	gnet     gnet.Engine
 	addr     net.Addr
 	booted   chan struct{}
-	done     chan error // gnet.Run's result
+	ran      chan struct{} // closed when gnet.Run has returned, with runErr
+	runErr   error
 	stopTick chan struct{}
 	draining atomic.Bool
 	stopped  atomic.Bool
@@ -65,7 +66,7 @@ func New(cfg Config) (*Engine, error) {
 		tick:     cfg.tick(),
 		hub:      newHub(cfg.Relay, cfg.Loops),
 		booted:   make(chan struct{}),
-		done:     make(chan error, 1),
+		ran:      make(chan struct{}),
 		stopTick: make(chan struct{}),
 		perIP:    make(map[netip.Addr]int32),
 	}
@@ -82,29 +83,15 @@ func (e *Engine) Start() error {
 	if err := e.cfg.Relay.Start(e); err != nil {
 		return fmt.Errorf("reactor: start relay: %w", err)
 	}
-	listen := e.cfg.Listen
-	if !e.cfg.SingleListener {
-		// Every loop binds Listen itself, with SO_REUSEPORT. Unless sharing
-		// is asked for, make sure no one listens there already; with port
-		// 0 each loop would get a port of its own, so pick one first and
-		// hold it until they have.
-		if !e.cfg.ReusePort {
-			if err := checkFree(listen); err != nil {
-				return fmt.Errorf("reactor: listen on %s: %w", listen, err)
-			}
-		}
-		held, addr, err := holdPort(listen)
-		if err != nil {
-			return fmt.Errorf("reactor: listen on %s: %w", listen, err)
-		}
-		if held >= 0 {
-			defer unix.Close(held)
-			listen = addr
-		}
+	listen, release, err := e.prepareListen()
+	if err != nil {
+		return e.failStart(fmt.Errorf("reactor: listen on %s: %w", e.cfg.Listen, err))
 	}
+	defer release()
 	h := &handler{eng: e}
 	go func() {
-		e.done <- gnet.Run(h, "tcp://"+listen,
+		defer close(e.ran)
+		e.runErr = gnet.Run(h, "tcp://"+listen,
 			gnet.WithMulticore(true),
 			gnet.WithNumEventLoop(e.cfg.Loops),
 			gnet.WithReusePort(!e.cfg.SingleListener),
@@ -115,9 +102,18 @@ func (e *Engine) Start() error {
 	}()
 	select {
 	case <-e.booted:
-	case err := <-e.done:
-		return fmt.Errorf("reactor: listen on %s: %w", listen, err)
+	case <-e.ran:
+		return e.failStart(fmt.Errorf("reactor: listen on %s: %w", listen, e.runErr))
 	}
+	// gnet boots before it opens the loops' pollers and, per loop, their
+	// listeners: a failure there (out of descriptors) ends gnet.Run after
+	// Start has returned. Done reports it, Ready turns false.
+	go func() {
+		<-e.ran
+		if !e.stopped.Load() {
+			e.cfg.Logger.Error("event loops stopped", "err", e.runErr)
+		}
+	}()
 	addr, err := listenerAddr(e.gnet)
 	if err != nil {
 		return err
@@ -128,6 +124,14 @@ func (e *Engine) Start() error {
 		"echo", !e.cfg.DisableEcho, "max_conns", e.cfg.MaxConns, "ping_interval", e.cfg.PingInterval,
 		"auth", e.authMode())
 	return nil
+}
+
+// failStart undoes a Start that failed: the relay is closed and the engine
+// counts as stopped, so a later Shutdown does not touch gnet.
+func (e *Engine) failStart(err error) error {
+	e.stopped.Store(true)
+	_ = e.cfg.Relay.Close()
+	return err
 }
 
 // Addr is the bound listener address (useful with port 0). Valid after Start.
@@ -144,7 +148,27 @@ func (e *Engine) Ready() error {
 	if e.draining.Load() {
 		return errors.New("draining")
 	}
+	select {
+	case <-e.ran:
+		return fmt.Errorf("event loops stopped: %v", e.runErr)
+	default:
+	}
 	return nil
+}
+
+// Done is closed when the event loops have stopped: after Drain or
+// Shutdown, or on their own when they failed to start (Err says why).
+func (e *Engine) Done() <-chan struct{} { return e.ran }
+
+// Err is why the event loops stopped, once Done is closed; nil after a
+// clean stop.
+func (e *Engine) Err() error {
+	select {
+	case <-e.ran:
+		return e.runErr
+	default:
+		return nil
+	}
 }
 
 // RelayStatus is nil while the relay can deliver across nodes, else why
@@ -209,11 +233,17 @@ func (e *Engine) stop(ctx context.Context) error {
 	}
 	e.waitConns(ctx)
 	close(e.stopTick)
-	stopCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	err := e.gnet.Stop(stopCtx)
-	if err == nil {
-		err = <-e.done
+	var err error
+	select {
+	case <-e.ran: // the loops failed on their own: nothing to stop
+		err = e.runErr
+	default:
+		stopCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err = e.gnet.Stop(stopCtx); err == nil {
+			<-e.ran
+			err = e.runErr
+		}
 	}
 	if rerr := e.cfg.Relay.Close(); err == nil && rerr != nil {
 		err = rerr
@@ -461,16 +491,51 @@ func (h *handler) OnClose(gc gnet.Conn, _ error) gnet.Action {
 	return gnet.None
 }
 
+// prepareListen returns the address the loops bind. Every loop binds it
+// itself, with SO_REUSEPORT (unless SingleListener): unless sharing is asked
+// for, it makes sure no one listens there already, and for port 0 (each
+// loop would get a port of its own) it picks one and holds it until release.
+func (e *Engine) prepareListen() (listen string, release func(), err error) {
+	listen, release = e.cfg.Listen, func() {}
+	if e.cfg.SingleListener {
+		return listen, release, nil
+	}
+	if !e.cfg.ReusePort {
+		if err := checkFree(listen); err != nil {
+			return "", nil, err
+		}
+	}
+	held, addr, err := holdPort(listen)
+	if err != nil || held < 0 {
+		return listen, release, err
+	}
+	return addr, func() { unix.Close(held) }, nil
+}
+
 // checkFree fails if another socket listens on listen's address and port
 // (the loops' SO_REUSEPORT sockets would otherwise join it silently). The
 // probe listens with SO_REUSEADDR only, like any Go server, so a
 // predecessor's connections in TIME_WAIT do not count.
 func checkFree(listen string) error {
-	ln, err := net.Listen("tcp", listen)
+	ln, err := net.Listen(listenNetwork(listen), listen)
 	if err != nil {
 		return err
 	}
 	return ln.Close()
+}
+
+// listenNetwork is the socket family gnet makes for listen
+// (pkg/socket.GetTCPSockAddr): IPv4 for an IPv4 address, IPv6 only for an
+// IPv6 one, dual-stack for none.
+func listenNetwork(listen string) string {
+	tcp, err := net.ResolveTCPAddr("tcp", listen)
+	switch {
+	case err != nil || tcp.IP == nil:
+		return "tcp"
+	case tcp.IP.To4() != nil:
+		return "tcp4"
+	}
+	return "tcp6"
 }
 
 // holdPort resolves a listen address whose port is 0 to a free port and
@@ -494,7 +559,15 @@ func holdPort(listen string) (fd int, addr string, err error) {
 	case tcp.IP.To4() != nil:
 		family, sa = unix.AF_INET, &unix.SockaddrInet4{Addr: [4]byte(tcp.IP.To4())}
 	case tcp.IP != nil:
-		v6only, sa = 1, &unix.SockaddrInet6{Addr: [16]byte(tcp.IP.To16())}
+		sa6 := &unix.SockaddrInet6{Addr: [16]byte(tcp.IP.To16())}
+		if tcp.Zone != "" { // a link-local address names its interface
+			ifi, err := net.InterfaceByName(tcp.Zone)
+			if err != nil {
+				return -1, "", err
+			}
+			sa6.ZoneId = uint32(ifi.Index)
+		}
+		v6only, sa = 1, sa6
 	default:
 		sa = &unix.SockaddrInet6{}
 	}

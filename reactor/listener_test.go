@@ -182,3 +182,29 @@ func timeWaits(t *testing.T, port string) int {
 	}
 	return n
 }
+
+// The check that nobody listens already probes the family gnet binds: an
+// IPv6-only listener on the port does not stop a node on 0.0.0.0.
+func TestCheckFreeProbesTheSameFamily(t *testing.T) {
+	ln6, err := net.Listen("tcp6", "[::]:0") // Go makes a wildcard tcp6 socket IPv6-only
+	if err != nil {
+		t.Fatalf("listen on [::]: %v", err)
+	}
+	defer ln6.Close()
+	_, port, _ := net.SplitHostPort(ln6.Addr().String())
+	e, err := New(Config{Listen: "0.0.0.0:" + port, Loops: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.Start(); err != nil {
+		t.Fatalf("a node on 0.0.0.0:%s beside an IPv6-only listener: %v", port, err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	_ = e.Shutdown(ctx)
+	for listen, want := range map[string]string{"0.0.0.0:1": "tcp4", "[::]:1": "tcp6", ":1": "tcp", "[::ffff:127.0.0.1]:1": "tcp4"} {
+		if got := listenNetwork(listen); got != want {
+			t.Errorf("listenNetwork(%q) = %q, want %q", listen, got, want)
+		}
+	}
+}

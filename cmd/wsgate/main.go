@@ -101,7 +101,17 @@ func run(args []string, stderr io.Writer) int {
 
 	signals := make(chan os.Signal, 2)
 	signal.Notify(signals, syscall.SIGINT, syscall.SIGTERM)
-	sig := <-signals
+	var sig os.Signal
+	select {
+	case sig = <-signals:
+	case <-eng.Done(): // the event loops failed after start-up (logged)
+		shutdownCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = api.Shutdown(shutdownCtx)
+		_ = eng.Shutdown(shutdownCtx)
+		logger.Error("cannot run", "err", eng.Err())
+		return 1
+	}
 	logger.Info("draining: closing connections with 1001", "signal", sig.String(), "window", eng.Config().DrainWindow)
 	go func() {
 		<-signals

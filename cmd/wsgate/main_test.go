@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"net"
 	"os"
@@ -42,6 +43,24 @@ func TestBinary(t *testing.T) {
 			if out, code := runToExit(t, bin, args...); code != 2 {
 				t.Errorf("wsgate %s exited %d, want 2:\n%s", strings.Join(args, " "), code, out)
 			}
+		}
+	})
+
+	// Loops that fail after gnet has booted (here: out of descriptors for
+	// their pollers and listeners) end the process with an error instead
+	// of leaving it up with no loop behind the listener.
+	t.Run("LoopsFailingAfterBootExit1", func(t *testing.T) {
+		t.Parallel()
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		cmd := exec.CommandContext(ctx, "/bin/sh", "-c", `ulimit -n 60 && exec "$0" "$@"`, bin,
+			"--listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0", "--loops", "64", "--log-level", "warn")
+		out, _ := cmd.CombinedOutput()
+		if ctx.Err() != nil {
+			t.Fatalf("wsgate kept running with its event loops failed:\n%s", out)
+		}
+		if code := cmd.ProcessState.ExitCode(); code != 1 || !strings.Contains(string(out), "too many open files") {
+			t.Fatalf("wsgate exited %d, want 1 naming the open-files limit:\n%s", code, out)
 		}
 	})
 
