@@ -128,7 +128,7 @@ func (c *conn) readFrames(buf []byte, now int64) gnet.Action {
 		d = &l.dec
 	}
 	defer c.parkDecoder(d)
-	for len(buf) > 0 {
+	for len(buf) > 0 && (c.state == stateOpen || c.state == stateClosing) {
 		m, n, err := d.Next(buf)
 		buf = buf[n:]
 		if err != nil {

@@ -71,6 +71,7 @@ func (h *shardHandler) OnClose(gc gnet.Conn, err error) gnet.Action {
 		c.dec.Reset()
 		c.dec = nil
 	}
+	c.state = stateDone // OnClose may run inside a write from readFrames: stop it there
 	gc.SetContext(nil)
 	return gnet.None
 }
