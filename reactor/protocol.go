@@ -231,55 +231,59 @@ func validID(id json.RawMessage) bool {
 // handshake allocates nothing for them. A query with escapes goes through
 // net/url, and either way the result is the same (FuzzHandshakeChannels).
 func handshakeChannels(query []byte, max int, dst []string) ([]string, error) {
+	var err error
 	if bytes.ContainsAny(query, "%+;") {
-		return handshakeChannelsEscaped(string(query), max, dst)
+		dst, err = escapedQueryChannels(string(query), dst)
+	} else {
+		dst, err = plainQueryChannels(query, dst)
 	}
+	if err == nil && len(dst) > max {
+		err = errTooManyQueryChannels
+	}
+	return dst, err
+}
+
+// plainQueryChannels reads the channels of a query with no escapes, in place.
+func plainQueryChannels(query []byte, dst []string) ([]string, error) {
 	for rest := query; len(rest) > 0; {
 		var pair []byte
 		pair, rest = cutByte(rest, '&')
-		key, value := cutByte(pair, '=')
-		if string(key) != "channels" {
-			continue
-		}
-		for len(value) > 0 {
-			var ch []byte
-			ch, value = cutByte(value, ',')
-			if len(ch) == 0 {
-				continue
+		if key, value := cutByte(pair, '='); string(key) == "channels" && len(value) > 0 {
+			var err error
+			if dst, err = appendChannels(dst, unsafe.String(&value[0], len(value))); err != nil {
+				return dst, err
 			}
-			name := unsafe.String(&ch[0], len(ch))
-			if !relay.ValidChannel(name) {
-				return dst, errBadQueryChannel
-			}
-			dst = append(dst, name)
 		}
-	}
-	if len(dst) > max {
-		return dst, errTooManyQueryChannels
 	}
 	return dst, nil
 }
 
-// handshakeChannelsEscaped is handshakeChannels for a query with escapes
-// (or the semicolons net/url refuses).
-func handshakeChannelsEscaped(query string, max int, dst []string) ([]string, error) {
+// escapedQueryChannels reads the channels of any query through net/url
+// (which also refuses the semicolons it does not take as separators).
+func escapedQueryChannels(query string, dst []string) ([]string, error) {
 	values, err := url.ParseQuery(query)
 	if err != nil {
 		return dst, errBadQuery
 	}
 	for _, v := range values["channels"] {
-		for ch := range strings.SplitSeq(v, ",") {
-			if ch == "" {
-				continue
-			}
-			if !relay.ValidChannel(ch) {
-				return dst, errBadQueryChannel
-			}
-			dst = append(dst, ch)
+		if dst, err = appendChannels(dst, v); err != nil {
+			return dst, err
 		}
 	}
-	if len(dst) > max {
-		return dst, errTooManyQueryChannels
+	return dst, nil
+}
+
+// appendChannels appends the names of a comma-separated list, skipping
+// empty ones; a name that is not a valid channel is an error.
+func appendChannels(dst []string, list string) ([]string, error) {
+	for name := range strings.SplitSeq(list, ",") {
+		if name == "" {
+			continue
+		}
+		if !relay.ValidChannel(name) {
+			return dst, errBadQueryChannel
+		}
+		dst = append(dst, name)
 	}
 	return dst, nil
 }
