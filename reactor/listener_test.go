@@ -186,12 +186,8 @@ func timeWaits(t *testing.T, port string) int {
 // The check that nobody listens already probes the family gnet binds: an
 // IPv6-only listener on the port does not stop a node on 0.0.0.0.
 func TestCheckFreeProbesTheSameFamily(t *testing.T) {
-	ln6, err := net.Listen("tcp6", "[::]:0") // Go makes a wildcard tcp6 socket IPv6-only
-	if err != nil {
-		t.Fatalf("listen on [::]: %v", err)
-	}
+	ln6, port := listenIPv6Only(t)
 	defer ln6.Close()
-	_, port, _ := net.SplitHostPort(ln6.Addr().String())
 	e, err := New(Config{Listen: "0.0.0.0:" + port, Loops: 1})
 	if err != nil {
 		t.Fatal(err)
@@ -207,4 +203,26 @@ func TestCheckFreeProbesTheSameFamily(t *testing.T) {
 			t.Errorf("listenNetwork(%q) = %q, want %q", listen, got, want)
 		}
 	}
+}
+
+// listenIPv6Only listens on [::]:P, IPv6 only (Go does so for a wildcard
+// tcp6 address), for a port P that is free in both families. P comes from
+// below the kernel's ephemeral range (32768 up, by default), where the
+// other tests' connections cannot take its IPv4 side in the meantime.
+func listenIPv6Only(t *testing.T) (net.Listener, string) {
+	t.Helper()
+	start := 20000 + os.Getpid()%10000
+	for i := range 2000 {
+		port := strconv.Itoa(20000 + (start-20000+i)%12000)
+		both, err := net.Listen("tcp", ":"+port) // dual-stack: free in both families
+		if err != nil {
+			continue
+		}
+		both.Close()
+		if ln6, err := net.Listen("tcp6", "[::]:"+port); err == nil {
+			return ln6, port
+		}
+	}
+	t.Fatal("no port free in both families below 32000")
+	return nil, ""
 }
