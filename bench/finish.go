@@ -2,8 +2,6 @@ package bench
 
 import (
 	"context"
-	"errors"
-	"sync"
 	"time"
 )
 
@@ -12,19 +10,11 @@ import (
 func (r *runner) finish(ctx context.Context) error {
 	rep := r.rep
 	rep.Connections.OpenAtEnd = r.progress().Open
-	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-	defer cancel()
 	results := make([]ShardResult, len(r.shards))
-	errs := make([]error, len(r.shards))
-	var wg sync.WaitGroup
-	for i, h := range r.shards {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			results[i], errs[i] = h.finish(ctx)
-		}()
-	}
-	wg.Wait()
+	finishErr := r.eachShard(ctx, 30*time.Second, func(i int, h shardHandle, ctx context.Context) (err error) {
+		results[i], err = h.finish(ctx)
+		return err
+	})
 
 	connect, connectRaw, latency, latencyRaw := NewHist(), NewHist(), NewHist(), NewHist()
 	var p Progress
@@ -76,7 +66,7 @@ func (r *runner) finish(ctx context.Context) error {
 		}
 	}
 	r.usageFigures(p, selfCPU)
-	return errors.Join(errs...)
+	return finishErr
 }
 
 func isLocalRun(r *runner) bool { return len(r.shards) == 1 && isLocal(r.shards[0]) }

@@ -240,7 +240,13 @@ func (r *runner) echo(ctx context.Context) error {
 
 // onShards runs fn on every shard at once, for at most a minute.
 func (r *runner) onShards(ctx context.Context, fn func(shardHandle, context.Context) error) error {
-	ctx, cancel := context.WithTimeout(ctx, time.Minute)
+	return r.eachShard(ctx, time.Minute, func(_ int, h shardHandle, ctx context.Context) error { return fn(h, ctx) })
+}
+
+// eachShard runs fn on every shard at once, for at most timeout, and joins
+// their errors.
+func (r *runner) eachShard(ctx context.Context, timeout time.Duration, fn func(int, shardHandle, context.Context) error) error {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	errs := make([]error, len(r.shards))
 	var wg sync.WaitGroup
@@ -248,7 +254,7 @@ func (r *runner) onShards(ctx context.Context, fn func(shardHandle, context.Cont
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			errs[i] = fn(h, ctx)
+			errs[i] = fn(i, h, ctx)
 		}()
 	}
 	wg.Wait()

@@ -529,8 +529,15 @@ func checkFree(listen string) error {
 // IPv6 one, dual-stack for none.
 func listenNetwork(listen string) string {
 	tcp, err := net.ResolveTCPAddr("tcp", listen)
+	if err != nil {
+		return "tcp"
+	}
+	return tcpNetwork(tcp)
+}
+
+func tcpNetwork(tcp *net.TCPAddr) string {
 	switch {
-	case err != nil || tcp.IP == nil:
+	case tcp.IP == nil:
 		return "tcp"
 	case tcp.IP.To4() != nil:
 		return "tcp4"
@@ -551,14 +558,13 @@ func holdPort(listen string) (fd int, addr string, err error) {
 	if tcp.Port != 0 {
 		return -1, listen, nil
 	}
-	// The same socket gnet will make (pkg/socket.GetTCPSockAddr): IPv4 for
-	// an IPv4 address, IPv6-only for an IPv6 one, dual-stack for none.
+	// The same socket gnet will make (see listenNetwork).
 	family, v6only := unix.AF_INET6, 0
 	var sa unix.Sockaddr
-	switch {
-	case tcp.IP.To4() != nil:
+	switch tcpNetwork(tcp) {
+	case "tcp4":
 		family, sa = unix.AF_INET, &unix.SockaddrInet4{Addr: [4]byte(tcp.IP.To4())}
-	case tcp.IP != nil:
+	case "tcp6":
 		sa6 := &unix.SockaddrInet6{Addr: [16]byte(tcp.IP.To16())}
 		if tcp.Zone != "" { // a link-local address names its interface
 			ifi, err := net.InterfaceByName(tcp.Zone)

@@ -16,9 +16,11 @@ import (
 	"log"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 
 	"github.com/wsgate/wsgate/bench"
+	"github.com/wsgate/wsgate/tuning"
 )
 
 // servers in table order; wsgate is the reference of every ratio.
@@ -147,20 +149,16 @@ func num(m metric, rep *bench.Report, format string) string {
 
 // commas groups the integer digits of a formatted number.
 func commas(s string) string {
+	sign := ""
+	if rest, ok := strings.CutPrefix(s, "-"); ok {
+		sign, s = "-", rest
+	}
 	intPart, frac, _ := strings.Cut(s, ".")
-	neg := strings.HasPrefix(intPart, "-")
-	intPart = strings.TrimPrefix(intPart, "-")
-	var b strings.Builder
-	for i, c := range intPart {
-		if i > 0 && (len(intPart)-i)%3 == 0 {
-			b.WriteByte(',')
-		}
-		b.WriteRune(c)
+	n, err := strconv.ParseInt(intPart, 10, 64)
+	if err != nil {
+		return sign + s
 	}
-	out := b.String()
-	if neg {
-		out = "-" + out
-	}
+	out := sign + tuning.Thousands(n)
 	if frac != "" {
 		out += "." + frac
 	}

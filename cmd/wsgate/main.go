@@ -104,12 +104,11 @@ func run(args []string, stderr io.Writer) int {
 	var sig os.Signal
 	select {
 	case sig = <-signals:
-	case <-eng.Done(): // the event loops failed after start-up (logged)
+	case <-eng.Done(): // the event loops failed after start-up (the engine logged why)
 		shutdownCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
 		_ = api.Shutdown(shutdownCtx)
 		_ = eng.Shutdown(shutdownCtx)
-		logger.Error("cannot run", "err", eng.Err())
 		return 1
 	}
 	logger.Info("draining: closing connections with 1001", "signal", sig.String(), "window", eng.Config().DrainWindow)
