@@ -6,7 +6,7 @@ STATICCHECK_VERSION := v0.8.2
 # Test timeout for the whole suite; CI's budget is 20 minutes.
 TEST_TIMEOUT ?= 15m
 
-.PHONY: all build run test vet fmt lint fuzz bench bench-micro bench-scale-out baselines clean
+.PHONY: all build run test vet fmt lint fuzz bench bench-listener bench-micro bench-scale-out baselines clean
 
 all: build
 
@@ -47,6 +47,11 @@ bench:
 bench-scale-out:
 	./bench/scale-out.sh
 	$(GO) run ./bench/benchmd
+
+## bench-listener: CPU per handshake, a listener per loop against one
+## acceptor (bench/listener-ab.sh; ROUNDS, CONNS)
+bench-listener:
+	./bench/listener-ab.sh
 
 ## bench-micro: the micro-benchmarks (allocations, ns/frame, MB/s)
 bench-micro:

@@ -37,8 +37,8 @@ const (
 	DefaultPayload       = 64
 	// DefaultWindow lets a server that writes all frames queued for a
 	// connection at once show it: a window of 8 capped that at 8 frames
-	// per write (1.0 µs per delivery), 64 reaches ≈ 0.27 µs; much more
-	// only adds latency.
+	// per write; with 64 wsgate's max-rate broadcast costs a quarter of
+	// what it did (BENCHMARKS.md); much more only adds latency.
 	DefaultWindow         = 64
 	DefaultDialers        = 8
 	DefaultConnectTimeout = 10 * time.Second

@@ -56,10 +56,10 @@ type Config struct {
 	// SingleListener makes one listening socket whose acceptor hands each
 	// new connection to a loop (gnet's reactor mode). By default every loop
 	// listens on its own SO_REUSEPORT socket bound to Listen and accepts for
-	// itself: no hand-off between threads per connection, which halves the
-	// CPU per handshake (BENCHMARKS.md). The kernel spreads connections
-	// over the sockets by a hash of the peer's address and port. Default
-	// off.
+	// itself: no hand-off between threads per connection, which more
+	// than halves the CPU per handshake (bench/listener-ab.sh). The kernel
+	// spreads connections over the sockets by a hash of the peer's address
+	// and port. Default off.
 	SingleListener bool
 	// ReusePort lets other processes listen on the same address and port
 	// (SO_REUSEPORT), so several wsgate processes on one host serve one

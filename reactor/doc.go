@@ -12,9 +12,10 @@
 // locked; other goroutines reach a loop only through gnet's Execute.
 //
 // By default every loop listens on its own SO_REUSEPORT socket and accepts
-// for itself, so a new connection never crosses threads; this halves the
-// CPU per handshake against one acceptor handing connections over
-// (Config.SingleListener, BENCHMARKS.md). Start still refuses an address
+// for itself, so a new connection never crosses threads; this more than
+// halves the CPU per handshake against one acceptor handing connections
+// over (Config.SingleListener; 35 vs 85 µs on the development VM,
+// bench/listener-ab.sh). Start still refuses an address
 // another process listens on unless Config.ReusePort asks to share it.
 //
 // # Bytes in
