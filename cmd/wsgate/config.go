@@ -6,12 +6,10 @@ import (
 	"fmt"
 	"io"
 	"strings"
-	"time"
 
 	"github.com/BurntSushi/toml"
 
 	"github.com/wsgate/wsgate/reactor"
-	"github.com/wsgate/wsgate/relay"
 )
 
 // options are the settings of the command itself rather than the reactor.
@@ -21,19 +19,8 @@ type options struct {
 	logFormat   string
 	logLevel    string
 
-	nats                      relay.NATSConfig
-	natsListen, natsMonitor   string
-	natsCreds, natsToken      string
-	natsUser, natsPassword    string
-	natsCA, natsCert, natsKey string
-
-	// Security (see security.go).
-	authMode                 string // "", "off" or "required"
-	jwtSecret, jwtSecretFile string
-	jwtPublicKey, jwtJWKS    string // files
-	jwtLeeway                time.Duration
-	publicChannels           []string
-	apiKey, apiKeyFile       string
+	nats natsOptions     // relay.go
+	sec  securityOptions // security.go
 }
 
 // parseConfig fills the reactor's Config and the command's options from, in

@@ -72,11 +72,11 @@ func TestParseConfigDefaults(t *testing.T) {
 		adminListen: "127.0.0.1:8081",
 		logFormat:   "text",
 		logLevel:    "info",
-		nats: relay.NATSConfig{
+		nats: natsOptions{NATSConfig: relay.NATSConfig{
 			Prefix:        relay.DefaultSubjectPrefix,
 			PublishBuffer: relay.DefaultPublishBuffer,
 			ReplayDelay:   relay.DefaultReplayDelay,
-		},
+		}},
 	}
 	if !reflect.DeepEqual(opts, wantOpts) {
 		t.Errorf("default options:\n got %+v\nwant %+v", opts, wantOpts)

@@ -7,7 +7,6 @@ import (
 	"strings"
 
 	"github.com/wsgate/wsgate/reactor"
-	"github.com/wsgate/wsgate/relay"
 	"github.com/wsgate/wsgate/wsproto"
 )
 
@@ -58,45 +57,8 @@ Flags:
 	fs.DurationVar(&cfg.CloseTimeout, "close-timeout", reactor.DefaultCloseTimeout, "time a peer has to answer our close frame")
 	fs.DurationVar(&cfg.DrainWindow, "drain-window", reactor.DefaultDrainWindow, "window over which a draining node spreads its 1001 closes")
 
-	fs.Func("nats", "join a cluster through NATS at `URL[,URL...]` (without it and --nats-listen: single node, in-process relay)", func(v string) error {
-		opts.nats.URLs = append(opts.nats.URLs, splitList(v)...)
-		return nil
-	})
-	fs.StringVar(&opts.natsListen, "nats-listen", "", "embed a NATS server on `address` (host:port) for a small cluster; other nodes use --nats nats://address")
-	fs.StringVar(&opts.natsMonitor, "nats-monitor", "", "serve the embedded NATS server's HTTP monitoring (/varz, /connz, /subsz) on `address`")
-	fs.StringVar(&opts.nats.Prefix, "nats-prefix", relay.DefaultSubjectPrefix, "NATS subject `prefix`: channel C travels on PREFIX.C")
-	fs.IntVar(&opts.nats.PublishBuffer, "nats-publish-buffer", relay.DefaultPublishBuffer, "`bytes` of publications held while NATS is unreachable (over: publish_failed)")
-	fs.DurationVar(&opts.nats.ReplayDelay, "nats-replay-delay", relay.DefaultReplayDelay, "after reconnecting to NATS, wait this long before re-sending publications held during the outage")
-	fs.StringVar(&opts.natsCreds, "nats-creds", "", "NATS credentials `file` (JWT + nkey)")
-	fs.StringVar(&opts.natsToken, "nats-token", "", "NATS authentication token")
-	fs.StringVar(&opts.natsUser, "nats-user", "", "NATS user name (with --nats-password)")
-	fs.StringVar(&opts.natsPassword, "nats-password", "", "NATS password")
-	fs.StringVar(&opts.natsCA, "nats-tls-ca", "", "CA `file` to verify NATS servers over TLS")
-	fs.StringVar(&opts.natsCert, "nats-tls-cert", "", "client certificate `file` for NATS mutual TLS (with --nats-tls-key)")
-	fs.StringVar(&opts.natsKey, "nats-tls-key", "", "client key `file` for NATS mutual TLS")
-
-	fs.Func("auth", "authentication: off or required (default: required when a JWT key is configured, else off)", func(v string) error {
-		if v != "off" && v != "required" {
-			return fmt.Errorf("want off or required")
-		}
-		opts.authMode = v
-		return nil
-	})
-	fs.StringVar(&opts.jwtSecret, "jwt-hmac-secret", "", "HS256 `secret` (32+ bytes) for client tokens; prefer WSGATE_JWT_HMAC_SECRET or --jwt-hmac-secret-file")
-	fs.StringVar(&opts.jwtSecretFile, "jwt-hmac-secret-file", "", "`file` holding the HS256 secret")
-	fs.StringVar(&opts.jwtPublicKey, "jwt-public-key", "", "PEM `file` with the RSA (RS256) or P-256 (ES256) public key for client tokens")
-	fs.StringVar(&opts.jwtJWKS, "jwt-jwks", "", "JWKS `file` of RSA and P-256 public keys, picked by the token's kid")
-	fs.DurationVar(&opts.jwtLeeway, "jwt-leeway", 0, "clock skew tolerated on exp and nbf")
-	fs.Func("public-channels", "comma-separated channel `patterns` anyone may read without a token (* one level, > the rest)", func(v string) error {
-		opts.publicChannels = splitList(v)
-		return nil
-	})
-	fs.Func("allowed-origins", "comma-separated browser `origins` allowed besides the server's own (https://*.example.com, * for any); others get 403", func(v string) error {
-		cfg.AllowedOrigins = splitList(v)
-		return nil
-	})
-	fs.StringVar(&opts.apiKey, "api-key", "", "`key` required in X-API-Key to publish over the admin API; prefer WSGATE_API_KEY or --api-key-file")
-	fs.StringVar(&opts.apiKeyFile, "api-key-file", "", "`file` holding the admin API key")
+	opts.nats.addFlags(fs)
+	opts.sec.addFlags(fs, cfg)
 	fs.IntVar(&cfg.MessageRate, "max-msg-rate", reactor.DefaultMessageRate, "messages per second a /ws client may send, -1 for no limit (over: error rate_limited, then close 1008)")
 	fs.IntVar(&cfg.MessageBurst, "msg-burst", reactor.DefaultMessageBurst, "messages a /ws client may send in a burst")
 	fs.IntVar(&cfg.ByteRate, "max-byte-rate", reactor.DefaultByteRate, "`bytes` per second a /ws client may send, -1 for no limit (over: error rate_limited)")

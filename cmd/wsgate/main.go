@@ -91,7 +91,7 @@ func run(args []string, stderr io.Writer) int {
 		logger.Error("cannot start", "err", err)
 		return 1
 	}
-	api := admin.NewHTTPServer(opts.adminListen, admin.New(eng, admin.Config{NodeID: opts.nodeID, APIKey: opts.apiKey}))
+	api := admin.NewHTTPServer(opts.adminListen, admin.New(eng, admin.Config{NodeID: opts.nodeID, APIKey: opts.sec.apiKey}))
 	go func() {
 		if err := api.Serve(adminLn); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			logger.Error("admin API stopped", "err", err)

@@ -2,34 +2,73 @@ package main
 
 import (
 	"errors"
+	"flag"
 	"fmt"
 	"log/slog"
 	"net"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/wsgate/wsgate/auth"
 	"github.com/wsgate/wsgate/reactor"
 )
 
+// securityOptions are the authentication settings: keys for client
+// tokens, public channels and the admin API key.
+type securityOptions struct {
+	authMode                 string // "", "off" or "required"
+	jwtSecret, jwtSecretFile string
+	jwtPublicKey, jwtJWKS    string // files
+	jwtLeeway                time.Duration
+	publicChannels           []string
+	apiKey, apiKeyFile       string
+}
+
+func (o *securityOptions) addFlags(fs *flag.FlagSet, cfg *reactor.Config) {
+	fs.Func("auth", "authentication: off or required (default: required when a JWT key is configured, else off)", func(v string) error {
+		if v != "off" && v != "required" {
+			return fmt.Errorf("want off or required")
+		}
+		o.authMode = v
+		return nil
+	})
+	fs.StringVar(&o.jwtSecret, "jwt-hmac-secret", "", "HS256 `secret` (32+ bytes) for client tokens; prefer WSGATE_JWT_HMAC_SECRET or --jwt-hmac-secret-file")
+	fs.StringVar(&o.jwtSecretFile, "jwt-hmac-secret-file", "", "`file` holding the HS256 secret")
+	fs.StringVar(&o.jwtPublicKey, "jwt-public-key", "", "PEM `file` with the RSA (RS256) or P-256 (ES256) public key for client tokens")
+	fs.StringVar(&o.jwtJWKS, "jwt-jwks", "", "JWKS `file` of RSA and P-256 public keys, picked by the token's kid")
+	fs.DurationVar(&o.jwtLeeway, "jwt-leeway", 0, "clock skew tolerated on exp and nbf")
+	fs.Func("public-channels", "comma-separated channel `patterns` anyone may read without a token (* one level, > the rest)", func(v string) error {
+		o.publicChannels = splitList(v)
+		return nil
+	})
+	fs.Func("allowed-origins", "comma-separated browser `origins` allowed besides the server's own (https://*.example.com, * for any); others get 403", func(v string) error {
+		cfg.AllowedOrigins = splitList(v)
+		return nil
+	})
+	fs.StringVar(&o.apiKey, "api-key", "", "`key` required in X-API-Key to publish over the admin API; prefer WSGATE_API_KEY or --api-key-file")
+	fs.StringVar(&o.apiKeyFile, "api-key-file", "", "`file` holding the admin API key")
+}
+
 // configureSecurity reads the key files named by the options, builds the
 // token verifier and public channel patterns into cfg, and settles the
 // admin API key. --auth defaults to required when a key is configured.
 func configureSecurity(cfg *reactor.Config, opts *options) error {
+	sec := &opts.sec
 	var errs []error
-	secret, err := secretValue("jwt-hmac-secret", opts.jwtSecret, opts.jwtSecretFile)
+	secret, err := secretValue("jwt-hmac-secret", sec.jwtSecret, sec.jwtSecretFile)
 	errs = append(errs, err)
-	if opts.apiKey, err = secretValue("api-key", opts.apiKey, opts.apiKeyFile); err != nil {
+	if sec.apiKey, err = secretValue("api-key", sec.apiKey, sec.apiKeyFile); err != nil {
 		errs = append(errs, err)
 	}
-	ac := auth.Config{HMACSecret: []byte(secret), Leeway: opts.jwtLeeway}
-	if opts.jwtPublicKey != "" {
-		if ac.PublicKeyPEM, err = os.ReadFile(opts.jwtPublicKey); err != nil {
+	ac := auth.Config{HMACSecret: []byte(secret), Leeway: sec.jwtLeeway}
+	if sec.jwtPublicKey != "" {
+		if ac.PublicKeyPEM, err = os.ReadFile(sec.jwtPublicKey); err != nil {
 			errs = append(errs, fmt.Errorf("--jwt-public-key: %w", err))
 		}
 	}
-	if opts.jwtJWKS != "" {
-		if ac.JWKS, err = os.ReadFile(opts.jwtJWKS); err != nil {
+	if sec.jwtJWKS != "" {
+		if ac.JWKS, err = os.ReadFile(sec.jwtJWKS); err != nil {
 			errs = append(errs, fmt.Errorf("--jwt-jwks: %w", err))
 		}
 	}
@@ -41,7 +80,7 @@ func configureSecurity(cfg *reactor.Config, opts *options) error {
 			return err
 		}
 	}
-	switch opts.authMode {
+	switch sec.authMode {
 	case "required":
 		if cfg.Auth == nil {
 			return errors.New("--auth required needs --jwt-hmac-secret(-file), --jwt-public-key or --jwt-jwks")
@@ -50,7 +89,7 @@ func configureSecurity(cfg *reactor.Config, opts *options) error {
 	case "":
 		cfg.AuthRequired = cfg.Auth != nil
 	}
-	if cfg.PublicChannels, err = auth.CompilePatterns(opts.publicChannels); err != nil {
+	if cfg.PublicChannels, err = auth.CompilePatterns(sec.publicChannels); err != nil {
 		return fmt.Errorf("--public-channels: %w", err)
 	}
 	return nil
@@ -84,7 +123,7 @@ func logSecurity(logger *slog.Logger, cfg *reactor.Config, opts *options) {
 		logger.Info("authentication required", "algorithms", strings.Join(cfg.Auth.Methods(), ","),
 			"public_channels", len(cfg.PublicChannels))
 	}
-	if opts.apiKey == "" {
+	if opts.sec.apiKey == "" {
 		host, _, _ := net.SplitHostPort(opts.adminListen)
 		if ip := net.ParseIP(host); host != "localhost" && (ip == nil || !ip.IsLoopback()) {
 			logger.Warn("the admin API listens beyond localhost without --api-key: anyone who reaches it can publish",

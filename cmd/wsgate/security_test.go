@@ -60,8 +60,8 @@ func TestConfigureSecurity(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if (cfg.Auth != nil) != tc.auth || cfg.AuthRequired != tc.required || opts.apiKey != tc.apiKey {
-				t.Fatalf("auth %v required %v api key %q; want %v %v %q", cfg.Auth != nil, cfg.AuthRequired, opts.apiKey, tc.auth, tc.required, tc.apiKey)
+			if (cfg.Auth != nil) != tc.auth || cfg.AuthRequired != tc.required || opts.sec.apiKey != tc.apiKey {
+				t.Fatalf("auth %v required %v api key %q; want %v %v %q", cfg.Auth != nil, cfg.AuthRequired, opts.sec.apiKey, tc.auth, tc.required, tc.apiKey)
 			}
 			if err := cfg.Validate(); err != nil {
 				t.Fatalf("Validate: %v", err)
