@@ -1,0 +1,145 @@
+package reactor
+
+import (
+	"errors"
+	"net"
+
+	"github.com/wsgate/wsgate/auth"
+	"github.com/wsgate/wsgate/wsproto"
+)
+
+// admit routes an upgrade request and applies the gateway's policies:
+// origin (403), token (401), channel permissions (400/401/403), connection
+// caps (503). On success c counts against the caps until it closes, and
+// admit returns the subprotocol to echo (nil for none). Runs on c's loop.
+func (e *Engine) admit(c *conn, req *wsproto.Request) ([]byte, error) {
+	var channels []string
+	switch {
+	case string(req.Path) == EchoPath && !e.cfg.DisableEcho:
+		c.endpoint = endpointEcho
+	case string(req.Path) == PubSubPath:
+		c.endpoint = endpointPubSub
+		var err error
+		l := c.loop
+		channels, err = handshakeChannels(req.Query, e.cfg.MaxSubscriptions, l.channels[:0])
+		defer func() {
+			clear(channels) // they alias the request
+			l.channels = channels[:0]
+		}()
+		if err != nil {
+			return nil, err
+		}
+	default:
+		return nil, wsproto.ErrNotFound
+	}
+	if !e.origins.allows(req.Origin, req.Host) {
+		e.stats.forbidden.Add(1)
+		return nil, errOrigin
+	}
+	protocol, err := e.authenticate(c, req)
+	if err != nil {
+		e.stats.unauthorized.Add(1)
+		return nil, err
+	}
+	for _, ch := range channels {
+		if !c.maySubscribe(ch) {
+			if c.claims == nil {
+				e.stats.unauthorized.Add(1)
+				return nil, errChannelNeedsToken
+			}
+			e.stats.forbidden.Add(1)
+			return nil, errChannelForbidden
+		}
+	}
+	if e.upgrade.Add(1) > int64(e.cfg.MaxConns) {
+		e.upgrade.Add(-1)
+		return nil, errNodeFull
+	}
+	if e.cfg.MaxConnsPerIP > 0 && !e.countIP(c.gc.RemoteAddr(), 1) {
+		e.upgrade.Add(-1)
+		return nil, errIPFull
+	}
+	c.counted = true
+	for _, ch := range channels {
+		c.loop.subscribe(c, ch)
+	}
+	return protocol, nil
+}
+
+// authenticate finds and verifies the handshake's token, setting c.claims,
+// and returns the subprotocol to echo. Without a token c stays anonymous,
+// which AuthRequired refuses unless there are public channels to read.
+// Verifying costs up to ~70 µs (ES256) of the loop's time, once per
+// connection. Runs on c's loop.
+func (e *Engine) authenticate(c *conn, req *wsproto.Request) ([]byte, error) {
+	var protocols [][]byte
+	for p := range req.Tokens("Sec-WebSocket-Protocol") {
+		protocols = append(protocols, p)
+	}
+	token, protocol, err := auth.Extract(auth.Handshake{
+		Query: req.Query, Authorization: req.Header("Authorization"), Protocols: protocols,
+	})
+	switch {
+	case e.cfg.Auth == nil:
+		return protocol, nil // no key: tokens are not looked at
+	case errors.Is(err, auth.ErrNoToken):
+		if e.cfg.AuthRequired && len(e.cfg.PublicChannels) == 0 {
+			return nil, errNoToken
+		}
+		return protocol, nil
+	case err != nil:
+		return nil, rejectAuth(err)
+	}
+	claims, err := e.cfg.Auth.Verify(token)
+	if err != nil {
+		return nil, rejectAuth(err)
+	}
+	c.setClaims(claims)
+	return protocol, nil
+}
+
+// authMode names the authentication in force, for logs.
+func (e *Engine) authMode() string {
+	switch {
+	case e.cfg.Auth == nil:
+		return "off"
+	case e.cfg.AuthRequired && len(e.cfg.PublicChannels) > 0:
+		return "required (anonymous clients may read public channels)"
+	case e.cfg.AuthRequired:
+		return "required"
+	}
+	return "optional (tokens verified when given; anonymous clients unrestricted)"
+}
+
+// release undoes admit's counting when c closes.
+func (e *Engine) release(c *conn) {
+	if !c.counted {
+		return
+	}
+	c.counted = false
+	e.upgrade.Add(-1)
+	if e.cfg.MaxConnsPerIP > 0 {
+		e.countIP(c.gc.RemoteAddr(), -1)
+	}
+}
+
+// countIP adds delta to addr's connection count, refusing to go past
+// MaxConnsPerIP.
+func (e *Engine) countIP(addr net.Addr, delta int32) bool {
+	ip, ok := peerIP(addr)
+	if !ok {
+		return true
+	}
+	e.ipMu.Lock()
+	defer e.ipMu.Unlock()
+	n := e.perIP[ip] + delta
+	if n > int32(e.cfg.MaxConnsPerIP) {
+		return false
+	}
+	if n <= 0 {
+		delete(e.perIP, ip)
+	} else {
+		e.perIP[ip] = n
+	}
+	return true
+}

@@ -1,0 +1,59 @@
+package reactor
+
+import (
+	"time"
+
+	"github.com/panjf2000/gnet/v2"
+	"github.com/wsgate/wsgate/wsproto"
+)
+
+// handler adapts gnet's callbacks to the engine.
+type handler struct {
+	gnet.BuiltinEventEngine
+	eng *Engine
+}
+
+func (h *handler) OnBoot(g gnet.Engine) gnet.Action {
+	h.eng.gnet = g
+	close(h.eng.booted)
+	return gnet.None
+}
+
+func (h *handler) OnOpen(gc gnet.Conn) ([]byte, gnet.Action) {
+	e := h.eng
+	e.stats.conns.Add(1)
+	l := e.loopFor(gc.EventLoop())
+	c := &conn{gc: gc, loop: l, lastRead: l.wheel.now}
+	gc.SetContext(c)
+	if e.draining.Load() {
+		c.reject(wsproto.ErrDraining)
+		return nil, gnet.None
+	}
+	if e.ipLimits != nil {
+		if ip, ok := peerIP(gc.RemoteAddr()); ok && !e.ipLimits.allow(ip, time.Now()) {
+			e.stats.handshakeRateLimited.Add(1)
+			c.reject(errHandshakeRate)
+			return nil, gnet.None
+		}
+	}
+	l.wheel.schedule(c, l.wheel.now+l.ticks(e.cfg.HandshakeTimeout))
+	return nil, gnet.None
+}
+
+func (h *handler) OnTraffic(gc gnet.Conn) gnet.Action {
+	return gc.Context().(*conn).onTraffic()
+}
+
+func (h *handler) OnClose(gc gnet.Conn, _ error) gnet.Action {
+	if c, ok := gc.Context().(*conn); ok {
+		l := c.loop
+		l.wheel.remove(c)
+		l.leaveAll(c)
+		h.eng.release(c)
+		c.state = stateClosed
+		c.unpark()
+		gc.SetContext(nil)
+	}
+	h.eng.stats.conns.Add(-1)
+	return gnet.None
+}
