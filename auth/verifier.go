@@ -8,10 +8,14 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
 )
+
+// MaxLeeway bounds Config.Leeway.
+const MaxLeeway = 5 * time.Minute
 
 // Config names the keys a Verifier trusts. Give at least one of HMACSecret,
 // PublicKeyPEM and JWKS; each one adds its algorithm to the accepted set.
@@ -25,8 +29,17 @@ type Config struct {
 	// JWKS is a JSON Web Key Set ({"keys":[...]}) of RSA and P-256 EC
 	// public keys; a token's "kid" header picks the key.
 	JWKS []byte
-	// Leeway tolerates clock skew when checking exp and nbf. Default 0.
+	// Leeway tolerates clock skew when checking exp and nbf. Default 0, at
+	// most MaxLeeway (5 minutes): a larger skew is a broken clock, and
+	// every second of it keeps an expired token alive.
 	Leeway time.Duration
+	// Audience, when set, must be one of the token's "aud" values (exact,
+	// case-sensitive match, RFC 7519 §4.1.3): a token the identity provider
+	// issued for another service is refused. Default: "aud" is not checked.
+	Audience string
+	// Issuer, when set, must equal the token's "iss" exactly (RFC 7519
+	// §4.1.1). Default: "iss" is not checked.
+	Issuer string
 	// Now is the clock (tests). Default time.Now.
 	Now func() time.Time
 }
@@ -34,13 +47,15 @@ type Config struct {
 // Verifier checks tokens against the configured keys. It is immutable and
 // safe for concurrent use.
 type Verifier struct {
-	parser  *jwt.Parser
-	hmac    []byte
-	pem     any            // *rsa.PublicKey or *ecdsa.PublicKey, or nil
-	jwks    map[string]any // kid → key
-	methods []string       // accepted "alg" values
-	now     func() time.Time
-	leeway  time.Duration
+	parser   *jwt.Parser
+	hmac     []byte
+	pem      any            // *rsa.PublicKey or *ecdsa.PublicKey, or nil
+	jwks     map[string]any // kid → key
+	methods  []string       // accepted "alg" values
+	now      func() time.Time
+	leeway   time.Duration
+	audience string // Config.Audience
+	issuer   string // Config.Issuer
 }
 
 // Claims is what a verified token grants. It is immutable once returned:
@@ -70,7 +85,10 @@ type tokenClaims struct {
 
 // NewVerifier builds a Verifier from cfg.
 func NewVerifier(cfg Config) (*Verifier, error) {
-	v := &Verifier{now: cfg.Now, leeway: cfg.Leeway}
+	if cfg.Leeway < 0 || cfg.Leeway > MaxLeeway {
+		return nil, fmt.Errorf("auth: leeway %v: want 0 to %v", cfg.Leeway, MaxLeeway)
+	}
+	v := &Verifier{now: cfg.Now, leeway: cfg.Leeway, audience: cfg.Audience, issuer: cfg.Issuer}
 	if v.now == nil {
 		v.now = time.Now
 	}
@@ -104,12 +122,19 @@ func NewVerifier(cfg Config) (*Verifier, error) {
 	}
 	// The accepted algorithms are enforced in key, which runs before any
 	// signature check, so that refusals are told apart from bad signatures.
-	v.parser = jwt.NewParser(
+	opts := []jwt.ParserOption{
 		jwt.WithExpirationRequired(),
 		jwt.WithLeeway(cfg.Leeway),
 		jwt.WithTimeFunc(v.now),
 		jwt.WithStrictDecoding(),
-	)
+	}
+	if cfg.Audience != "" {
+		opts = append(opts, jwt.WithAudience(cfg.Audience))
+	}
+	if cfg.Issuer != "" {
+		opts = append(opts, jwt.WithIssuer(cfg.Issuer))
+	}
+	v.parser = jwt.NewParser(opts...)
 	return v, nil
 }
 
@@ -122,7 +147,7 @@ func (v *Verifier) Verify(token string) (*Claims, error) {
 	var tc tokenClaims
 	_, err := v.parser.ParseWithClaims(token, &tc, v.key)
 	if err != nil {
-		return nil, classify(err)
+		return nil, v.classify(err, &tc)
 	}
 	if tc.Subject == "" {
 		return nil, fmt.Errorf("%w: \"sub\" is required", ErrClaims)
@@ -178,8 +203,10 @@ func (v *Verifier) accepts(alg string) bool {
 	return false
 }
 
-// classify maps jwt's errors onto the package's sentinels.
-func classify(err error) error {
+// classify maps jwt's errors onto the package's sentinels. tc is what the
+// parser decoded; it is looked at only for claim errors, which jwt reports
+// after the signature checked out.
+func (v *Verifier) classify(err error, tc *tokenClaims) error {
 	switch {
 	case errors.Is(err, ErrUnknownKey):
 		return ErrUnknownKey
@@ -195,10 +222,24 @@ func classify(err error) error {
 		return ErrNotYetValid
 	case errors.Is(err, jwt.ErrTokenUnverifiable):
 		return ErrAlgorithm
-	case errors.Is(err, jwt.ErrTokenRequiredClaimMissing), errors.Is(err, jwt.ErrTokenInvalidClaims):
-		return fmt.Errorf("%w: %v", ErrClaims, err)
+	case errors.Is(err, jwt.ErrTokenInvalidClaims):
+		return v.claimsError(err, tc)
 	}
 	return ErrSignature
+}
+
+// claimsError names the claim that failed, never the value expected: a
+// refresh error frame carries this text to the client.
+func (v *Verifier) claimsError(err error, tc *tokenClaims) error {
+	switch {
+	case v.audience != "" && !slices.Contains(tc.Audience, v.audience):
+		return fmt.Errorf("%w: \"aud\" does not name this service", ErrClaims)
+	case v.issuer != "" && tc.Issuer != v.issuer:
+		return fmt.Errorf("%w: \"iss\" is not the trusted issuer", ErrClaims)
+	case tc.ExpiresAt == nil:
+		return fmt.Errorf("%w: \"exp\" is required", ErrClaims)
+	}
+	return fmt.Errorf("%w: %v", ErrClaims, err)
 }
 
 // methodFor is the one algorithm a public key verifies.

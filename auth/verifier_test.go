@@ -293,3 +293,60 @@ func BenchmarkVerify(b *testing.B) {
 		})
 	}
 }
+
+func TestVerifyAudienceAndIssuer(t *testing.T) {
+	v := verifier(t, Config{HMACSecret: secret, Audience: "wsgate", Issuer: "https://idp.example.com/"})
+	with := func(edit func(jwt.MapClaims)) string {
+		c := claims()
+		c["aud"], c["iss"] = []string{"other", "wsgate"}, "https://idp.example.com/"
+		edit(c)
+		return sign(t, jwt.SigningMethodHS256, secret, c, "")
+	}
+	for _, tc := range []struct {
+		name   string
+		token  string
+		reason string // in the error, naming the claim that failed
+	}{
+		{"both fit", with(func(jwt.MapClaims) {}), ""},
+		{"aud as a string", with(func(c jwt.MapClaims) { c["aud"] = "wsgate" }), ""},
+		{"aud missing", with(func(c jwt.MapClaims) { delete(c, "aud") }), `"aud"`},
+		{"aud of another service", with(func(c jwt.MapClaims) { c["aud"] = []string{"other"} }), `"aud"`},
+		{"aud differs in case", with(func(c jwt.MapClaims) { c["aud"] = "WSGATE" }), `"aud"`},
+		{"iss missing", with(func(c jwt.MapClaims) { delete(c, "iss") }), `"iss"`},
+		{"iss of another issuer", with(func(c jwt.MapClaims) { c["iss"] = "https://evil.example.com/" }), `"iss"`},
+		{"iss a prefix", with(func(c jwt.MapClaims) { c["iss"] = "https://idp.example.com" }), `"iss"`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := v.Verify(tc.token)
+			if tc.reason == "" {
+				if err != nil {
+					t.Fatalf("Verify: %v", err)
+				}
+				return
+			}
+			if !errors.Is(err, ErrClaims) || !strings.Contains(err.Error(), tc.reason) {
+				t.Fatalf("Verify: %v, want %v naming %s", err, ErrClaims, tc.reason)
+			}
+		})
+	}
+	// Without Audience and Issuer, aud and iss are not looked at.
+	open := verifier(t, Config{HMACSecret: secret})
+	if _, err := open.Verify(with(func(c jwt.MapClaims) { c["aud"], c["iss"] = "x", "y" })); err != nil {
+		t.Fatalf("unchecked aud/iss: %v", err)
+	}
+}
+
+func TestNewVerifierBoundsLeeway(t *testing.T) {
+	for _, tc := range []struct {
+		leeway time.Duration
+		ok     bool
+	}{
+		{0, true}, {time.Second, true}, {MaxLeeway, true},
+		{MaxLeeway + time.Nanosecond, false}, {time.Hour, false}, {-time.Second, false},
+	} {
+		_, err := NewVerifier(Config{HMACSecret: secret, Leeway: tc.leeway})
+		if (err == nil) != tc.ok {
+			t.Errorf("leeway %v: err %v, want ok=%v", tc.leeway, err, tc.ok)
+		}
+	}
+}

@@ -21,6 +21,7 @@ type securityOptions struct {
 	jwtSecret, jwtSecretFile string
 	jwtPublicKey, jwtJWKS    string // files
 	jwtLeeway                time.Duration
+	jwtAudience, jwtIssuer   string
 	publicChannels           []string
 	apiKey, apiKeyFile       string
 }
@@ -37,7 +38,19 @@ func (o *securityOptions) addFlags(fs *flag.FlagSet, cfg *reactor.Config) {
 	fs.StringVar(&o.jwtSecretFile, "jwt-hmac-secret-file", "", "`file` holding the HS256 secret")
 	fs.StringVar(&o.jwtPublicKey, "jwt-public-key", "", "PEM `file` with the RSA (RS256) or P-256 (ES256) public key for client tokens")
 	fs.StringVar(&o.jwtJWKS, "jwt-jwks", "", "JWKS `file` of RSA and P-256 public keys, picked by the token's kid")
-	fs.DurationVar(&o.jwtLeeway, "jwt-leeway", 0, "clock skew tolerated on exp and nbf")
+	fs.Func("jwt-leeway", fmt.Sprintf("clock skew `duration` tolerated on exp and nbf, at most %v (default 0)", auth.MaxLeeway), func(v string) error {
+		d, err := time.ParseDuration(v)
+		switch {
+		case err != nil:
+			return err
+		case d < 0 || d > auth.MaxLeeway:
+			return fmt.Errorf("want 0 to %v", auth.MaxLeeway)
+		}
+		o.jwtLeeway = d
+		return nil
+	})
+	fs.StringVar(&o.jwtAudience, "jwt-audience", "", "`audience` a token's \"aud\" must contain (unset: aud not checked); others get 401")
+	fs.StringVar(&o.jwtIssuer, "jwt-issuer", "", "`issuer` a token's \"iss\" must equal (unset: iss not checked); others get 401")
 	fs.Func("public-channels", "comma-separated channel `patterns` anyone may read without a token (* one level, > the rest)", func(v string) error {
 		o.publicChannels = splitList(v)
 		return nil
@@ -61,7 +74,7 @@ func configureSecurity(cfg *reactor.Config, opts *options) error {
 	if sec.apiKey, err = secretValue("api-key", sec.apiKey, sec.apiKeyFile); err != nil {
 		errs = append(errs, err)
 	}
-	ac := auth.Config{HMACSecret: []byte(secret), Leeway: sec.jwtLeeway}
+	ac := auth.Config{HMACSecret: []byte(secret), Leeway: sec.jwtLeeway, Audience: sec.jwtAudience, Issuer: sec.jwtIssuer}
 	if sec.jwtPublicKey != "" {
 		if ac.PublicKeyPEM, err = os.ReadFile(sec.jwtPublicKey); err != nil {
 			errs = append(errs, fmt.Errorf("--jwt-public-key: %w", err))

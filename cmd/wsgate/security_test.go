@@ -2,11 +2,17 @@ package main
 
 import (
 	"bytes"
+	"errors"
 	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
+
+	"github.com/wsgate/wsgate/auth"
 )
 
 const testSecret = "0123456789abcdef0123456789abcdef"
@@ -107,6 +113,69 @@ func TestLogSecuritySaysAuthIsOff(t *testing.T) {
 	for _, want := range []string{"level=WARN msg=\"AUTHENTICATION IS OFF", "admin API listens beyond localhost without --api-key"} {
 		if !strings.Contains(buf.String(), want) {
 			t.Errorf("log lacks %q:\n%s", want, buf.String())
+		}
+	}
+}
+
+// hs256 signs claims for sub "u" expiring in an hour, plus extra.
+func hs256(t *testing.T, secret string, extra jwt.MapClaims) string {
+	t.Helper()
+	c := jwt.MapClaims{"sub": "u", "exp": time.Now().Add(time.Hour).Unix()}
+	for k, v := range extra {
+		c[k] = v
+	}
+	s, err := jwt.NewWithClaims(jwt.SigningMethodHS256, c).SignedString([]byte(secret))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func TestSecurityAudienceAndIssuerFlags(t *testing.T) {
+	cfg, opts, err := parse(t, []string{"--jwt-hmac-secret", testSecret, "--jwt-audience", "chat", "--jwt-issuer", "https://idp.example/"}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := configureSecurity(&cfg, &opts); err != nil {
+		t.Fatal(err)
+	}
+	good := jwt.MapClaims{"aud": "chat", "iss": "https://idp.example/"}
+	if _, err := cfg.Auth.Verify(hs256(t, testSecret, good)); err != nil {
+		t.Fatalf("fitting aud and iss: %v", err)
+	}
+	for name, claims := range map[string]jwt.MapClaims{
+		"aud": {"aud": "billing", "iss": "https://idp.example/"},
+		"iss": {"aud": "chat", "iss": "https://other.example/"},
+	} {
+		if _, err := cfg.Auth.Verify(hs256(t, testSecret, claims)); !errors.Is(err, auth.ErrClaims) || !strings.Contains(err.Error(), name) {
+			t.Errorf("wrong %s: %v, want %v naming it", name, err, auth.ErrClaims)
+		}
+	}
+}
+
+func TestSecurityLeewayFlagBounded(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		env  map[string]string
+		want time.Duration
+		err  string
+	}{
+		{args: []string{"--jwt-leeway", "30s"}, want: 30 * time.Second},
+		{args: []string{"--jwt-leeway", "5m"}, want: 5 * time.Minute},
+		{args: []string{"--jwt-leeway", "5m1s"}, err: `"5m1s" for flag -jwt-leeway: want 0 to 5m0s`},
+		{args: []string{"--jwt-leeway", "-1s"}, err: "want 0 to 5m0s"},
+		{args: []string{"--jwt-leeway", "soon"}, err: "-jwt-leeway"},
+		{env: map[string]string{"WSGATE_JWT_LEEWAY": "1h"}, err: "WSGATE_JWT_LEEWAY"},
+	} {
+		_, opts, err := parse(t, tc.args, tc.env)
+		if tc.err != "" {
+			if err == nil || !strings.Contains(err.Error(), tc.err) {
+				t.Errorf("%v %v: err %v, want %q", tc.args, tc.env, err, tc.err)
+			}
+			continue
+		}
+		if err != nil || opts.sec.jwtLeeway != tc.want {
+			t.Errorf("%v: leeway %v err %v, want %v", tc.args, opts.sec.jwtLeeway, err, tc.want)
 		}
 	}
 }
