@@ -2,7 +2,8 @@
 // use: it verifies JSON Web Tokens (golang-jwt/jwt/v5), compiles the channel
 // patterns they carry, and finds the token in an opening handshake. It does
 // no I/O after construction and starts no goroutine; everything it returns
-// is immutable and may be shared by any number of goroutines.
+// is immutable and may be shared by any number of goroutines. A Verifier's
+// keys can be swapped (Reload), never edited in place.
 //
 // # Tokens
 //
@@ -28,6 +29,18 @@
 // verifies once per handshake (and once per refresh) on the event loop: a
 // few tens of microseconds per connection, comparable to the handshake
 // itself, never per message.
+//
+// # Reloading keys
+//
+// A Verifier lives as long as the node: the reactor holds one pointer to
+// it and connections hold the Claims it returned. Reload swaps its keys
+// for new ones: the keys sit behind an atomic pointer to an immutable key
+// set, so Verify, on any event loop, reads one generation without a lock
+// and never sees a mix. Keys of any kind may come, go or change; Leeway,
+// Audience and Issuer may not (a reload that tries is refused), and a
+// Verifier always keeps at least one key, so a reload cannot switch
+// authentication off. A failed reload keeps the old keys. Connections keep
+// their Claims; the next refresh is checked against the new keys.
 //
 // # Channel patterns
 //

@@ -1,14 +1,11 @@
 package auth
 
 import (
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rsa"
-	"crypto/x509"
-	"encoding/pem"
 	"errors"
 	"fmt"
 	"slices"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
@@ -44,14 +41,14 @@ type Config struct {
 	Now func() time.Time
 }
 
-// Verifier checks tokens against the configured keys. It is immutable and
-// safe for concurrent use.
+// Verifier checks tokens against the configured keys. It is safe for
+// concurrent use: Verify never takes a lock, and Reload swaps the keys
+// under it atomically, so a token is checked against one generation of
+// keys, old or new, never a mix.
 type Verifier struct {
 	parser   *jwt.Parser
-	hmac     []byte
-	pem      any            // *rsa.PublicKey or *ecdsa.PublicKey, or nil
-	jwks     map[string]any // kid → key
-	methods  []string       // accepted "alg" values
+	keys     atomic.Pointer[keySet] // the keys in force; never nil after NewVerifier
+	swap     sync.Mutex             // serialises writers of keys (Reload); Verify never takes it
 	now      func() time.Time
 	leeway   time.Duration
 	audience string // Config.Audience
@@ -92,34 +89,14 @@ func NewVerifier(cfg Config) (*Verifier, error) {
 	if v.now == nil {
 		v.now = time.Now
 	}
-	if len(cfg.HMACSecret) > 0 {
-		if len(cfg.HMACSecret) < 32 {
-			return nil, fmt.Errorf("auth: HMAC secret of %d bytes: HS256 needs at least 32", len(cfg.HMACSecret))
-		}
-		v.hmac = cfg.HMACSecret
-		v.methods = append(v.methods, jwt.SigningMethodHS256.Alg())
+	ks, err := parseKeys(&cfg)
+	if err != nil {
+		return nil, err
 	}
-	if len(cfg.PublicKeyPEM) > 0 {
-		key, err := parsePublicKeyPEM(cfg.PublicKeyPEM)
-		if err != nil {
-			return nil, err
-		}
-		v.pem = key
-		v.methods = appendMethod(v.methods, key)
+	if ks, err = ks.withMethods(); err != nil {
+		return nil, err
 	}
-	if len(cfg.JWKS) > 0 {
-		keys, err := parseJWKS(cfg.JWKS)
-		if err != nil {
-			return nil, err
-		}
-		v.jwks = keys
-		for _, k := range keys {
-			v.methods = appendMethod(v.methods, k)
-		}
-	}
-	if len(v.methods) == 0 {
-		return nil, errors.New("auth: no key: give an HMAC secret, a PEM public key or a JWKS")
-	}
+	v.keys.Store(ks)
 	// The accepted algorithms are enforced in key, which runs before any
 	// signature check, so that refusals are told apart from bad signatures.
 	opts := []jwt.ParserOption{
@@ -138,14 +115,15 @@ func NewVerifier(cfg Config) (*Verifier, error) {
 	return v, nil
 }
 
-// Methods returns the accepted algorithms, e.g. ["HS256", "RS256"].
-func (v *Verifier) Methods() []string { return append([]string(nil), v.methods...) }
+// Methods returns the algorithms the keys in force accept, e.g.
+// ["HS256", "RS256"]. A reload may change them.
+func (v *Verifier) Methods() []string { return append([]string(nil), v.keys.Load().methods...) }
 
 // Verify checks token's signature, algorithm and time claims, and returns
 // what it grants. The error is one of the package's sentinels.
 func (v *Verifier) Verify(token string) (*Claims, error) {
 	var tc tokenClaims
-	_, err := v.parser.ParseWithClaims(token, &tc, v.key)
+	_, err := v.parser.ParseWithClaims(token, &tc, v.keys.Load().key)
 	if err != nil {
 		return nil, v.classify(err, &tc)
 	}
@@ -161,46 +139,6 @@ func (v *Verifier) Verify(token string) (*Claims, error) {
 		return nil, fmt.Errorf("%w: publish: %v", ErrClaims, err)
 	}
 	return c, nil
-}
-
-// key is the jwt Keyfunc: it returns the one key for the token's algorithm
-// (and kid), so a token is never checked with a key of another type.
-func (v *Verifier) key(t *jwt.Token) (any, error) {
-	alg := t.Method.Alg()
-	if !v.accepts(alg) {
-		return nil, ErrAlgorithm // "none", HS256 without a secret, RS256 without an RSA key...
-	}
-	if alg == jwt.SigningMethodHS256.Alg() {
-		return v.hmac, nil
-	}
-	if kid, ok := t.Header["kid"].(string); ok && v.jwks != nil {
-		if k, ok := v.jwks[kid]; ok && methodFor(k) == alg {
-			return k, nil
-		}
-		if v.pem == nil || methodFor(v.pem) != alg {
-			return nil, ErrUnknownKey
-		}
-	}
-	if v.pem != nil && methodFor(v.pem) == alg {
-		return v.pem, nil
-	}
-	if len(v.jwks) == 1 { // a single-key set needs no kid
-		for _, k := range v.jwks {
-			if methodFor(k) == alg {
-				return k, nil
-			}
-		}
-	}
-	return nil, ErrUnknownKey
-}
-
-func (v *Verifier) accepts(alg string) bool {
-	for _, m := range v.methods {
-		if m == alg {
-			return true
-		}
-	}
-	return false
 }
 
 // classify maps jwt's errors onto the package's sentinels. tc is what the
@@ -240,70 +178,4 @@ func (v *Verifier) claimsError(err error, tc *tokenClaims) error {
 		return fmt.Errorf("%w: \"exp\" is required", ErrClaims)
 	}
 	return fmt.Errorf("%w: %v", ErrClaims, err)
-}
-
-// methodFor is the one algorithm a public key verifies.
-func methodFor(key any) string {
-	switch key.(type) {
-	case *rsa.PublicKey:
-		return jwt.SigningMethodRS256.Alg()
-	case *ecdsa.PublicKey:
-		return jwt.SigningMethodES256.Alg()
-	}
-	return ""
-}
-
-func appendMethod(methods []string, key any) []string {
-	m := methodFor(key)
-	for _, have := range methods {
-		if have == m {
-			return methods
-		}
-	}
-	return append(methods, m)
-}
-
-// parsePublicKeyPEM reads an RSA or P-256 public key from the first PEM
-// block of b.
-func parsePublicKeyPEM(b []byte) (any, error) {
-	block, _ := pem.Decode(b)
-	if block == nil {
-		return nil, errors.New("auth: public key: no PEM block")
-	}
-	var key any
-	var err error
-	switch block.Type {
-	case "PUBLIC KEY":
-		key, err = x509.ParsePKIXPublicKey(block.Bytes)
-	case "RSA PUBLIC KEY":
-		key, err = x509.ParsePKCS1PublicKey(block.Bytes)
-	case "CERTIFICATE":
-		var cert *x509.Certificate
-		if cert, err = x509.ParseCertificate(block.Bytes); err == nil {
-			key = cert.PublicKey
-		}
-	default:
-		return nil, fmt.Errorf("auth: public key: PEM block %q, want PUBLIC KEY, RSA PUBLIC KEY or CERTIFICATE", block.Type)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("auth: public key: %w", err)
-	}
-	return checkKey(key)
-}
-
-// checkKey accepts RSA keys of at least 2048 bits and P-256 ECDSA keys.
-func checkKey(key any) (any, error) {
-	switch k := key.(type) {
-	case *rsa.PublicKey:
-		if k.N.BitLen() < 2048 {
-			return nil, fmt.Errorf("auth: RSA key of %d bits, want at least 2048", k.N.BitLen())
-		}
-		return k, nil
-	case *ecdsa.PublicKey:
-		if k.Curve != elliptic.P256() {
-			return nil, fmt.Errorf("auth: ECDSA key on %s, want P-256 (ES256)", k.Curve.Params().Name)
-		}
-		return k, nil
-	}
-	return nil, fmt.Errorf("auth: public key of type %T, want RSA or ECDSA P-256", key)
 }

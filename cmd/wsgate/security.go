@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"errors"
 	"flag"
 	"fmt"
@@ -68,44 +69,49 @@ func (o *securityOptions) addFlags(fs *flag.FlagSet, cfg *reactor.Config) {
 // admin API key. --auth defaults to required when a key is configured.
 func configureSecurity(cfg *reactor.Config, opts *options) error {
 	sec := &opts.sec
-	var errs []error
-	secret, err := secretValue("jwt-hmac-secret", sec.jwtSecret, sec.jwtSecretFile)
-	errs = append(errs, err)
-	if sec.apiKey, err = secretValue("api-key", sec.apiKey, sec.apiKeyFile); err != nil {
-		errs = append(errs, err)
-	}
-	ac := auth.Config{HMACSecret: []byte(secret), Leeway: sec.jwtLeeway, Audience: sec.jwtAudience, Issuer: sec.jwtIssuer}
-	if sec.jwtPublicKey != "" {
-		if ac.PublicKeyPEM, err = os.ReadFile(sec.jwtPublicKey); err != nil {
-			errs = append(errs, fmt.Errorf("--jwt-public-key: %w", err))
-		}
-	}
-	if sec.jwtJWKS != "" {
-		if ac.JWKS, err = os.ReadFile(sec.jwtJWKS); err != nil {
-			errs = append(errs, fmt.Errorf("--jwt-jwks: %w", err))
-		}
-	}
-	if err := errors.Join(errs...); err != nil {
+	ac, err := authConfig(sec)
+	apiKey, apiErr := secretValue("api-key", sec.apiKey, sec.apiKeyFile)
+	if err := errors.Join(err, apiErr); err != nil {
 		return err
 	}
-	if len(ac.HMACSecret) > 0 || len(ac.PublicKeyPEM) > 0 || len(ac.JWKS) > 0 {
-		if cfg.Auth, err = auth.NewVerifier(ac); err != nil {
-			return err
-		}
-	}
+	sec.apiKey = apiKey
+	hasKey := len(ac.HMACSecret) > 0 || len(ac.PublicKeyPEM) > 0 || len(ac.JWKS) > 0
 	switch sec.authMode {
 	case "required":
-		if cfg.Auth == nil {
+		if !hasKey {
 			return errors.New("--auth required needs --jwt-hmac-secret(-file), --jwt-public-key or --jwt-jwks")
 		}
 		cfg.AuthRequired = true
 	case "":
-		cfg.AuthRequired = cfg.Auth != nil
+		cfg.AuthRequired = hasKey
 	}
 	if cfg.PublicChannels, err = auth.CompilePatterns(sec.publicChannels); err != nil {
 		return fmt.Errorf("--public-channels: %w", err)
 	}
+	if hasKey {
+		if cfg.Auth, err = auth.NewVerifier(ac); err != nil {
+			return err
+		}
+	}
 	return nil
+}
+
+// authConfig reads the token keys the options name into an auth.Config.
+// Start-up and reloadSecurity read them the same way.
+func authConfig(sec *securityOptions) (auth.Config, error) {
+	var errs []error
+	secret, err := secretValue("jwt-hmac-secret", sec.jwtSecret, sec.jwtSecretFile)
+	errs = append(errs, err)
+	ac := auth.Config{HMACSecret: []byte(secret), Leeway: sec.jwtLeeway, Audience: sec.jwtAudience, Issuer: sec.jwtIssuer}
+	if sec.jwtPublicKey != "" {
+		ac.PublicKeyPEM, err = readKeyFile("jwt-public-key", sec.jwtPublicKey)
+		errs = append(errs, err)
+	}
+	if sec.jwtJWKS != "" {
+		ac.JWKS, err = readKeyFile("jwt-jwks", sec.jwtJWKS)
+		errs = append(errs, err)
+	}
+	return ac, errors.Join(errs...)
 }
 
 // secretValue returns a secret given directly or in a file (trailing
@@ -117,11 +123,22 @@ func secretValue(name, value, file string) (string, error) {
 	if value != "" {
 		return "", fmt.Errorf("--%s and --%s-file are both set: give one", name, name)
 	}
-	b, err := os.ReadFile(file)
+	b, err := readKeyFile(name+"-file", file)
+	return strings.TrimRight(string(b), "\r\n"), err
+}
+
+// readKeyFile reads the file named by --flag. An empty file is an error:
+// read as "no key", it would silently turn authentication (or the admin
+// API key) off.
+func readKeyFile(flag, path string) ([]byte, error) {
+	b, err := os.ReadFile(path)
 	if err != nil {
-		return "", fmt.Errorf("--%s-file: %w", name, err)
+		return nil, fmt.Errorf("--%s: %w", flag, err)
 	}
-	return strings.TrimRight(string(b), "\r\n"), nil
+	if len(bytes.TrimSpace(b)) == 0 {
+		return nil, fmt.Errorf("--%s: %s is empty", flag, path)
+	}
+	return b, nil
 }
 
 // logSecurity says, loudly, what is open: authentication off, a public
