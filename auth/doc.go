@@ -68,5 +68,9 @@
 //
 //   - MaxPatterns (64) patterns per claim: checks are linear in them.
 //   - MaxLeeway (5 minutes) of clock skew on "exp" and "nbf"; default 0.
+//   - RSA keys of MinRSABits (2048) to MaxRSABits (4096): an RS256 check
+//     runs on a loop and costs about the square of the modulus size.
+//   - MaxJWKSBytes (1 MiB) per key set document and MaxJWKSKeys (100)
+//     entries in it, from a file or a URL alike.
 //   - A token can be no longer than the handshake header limit allows.
 package auth

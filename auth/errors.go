@@ -16,3 +16,11 @@ var (
 	ErrNotYetValid    = errors.New("token not valid yet")
 	ErrClaims         = errors.New("invalid token claims")
 )
+
+// Errors of reading a JSON Web Key Set, from a file or a URL. They never
+// reach a client: the operator sees them at start, on reload, or in the
+// log of a failed refresh (the keys in force stay).
+var (
+	ErrJWKSTooLarge    = errors.New("JWKS larger than MaxJWKSBytes")
+	ErrJWKSTooManyKeys = errors.New("JWKS holds more than MaxJWKSKeys keys")
+)

@@ -12,6 +12,18 @@ import (
 	"github.com/golang-jwt/jwt/v5"
 )
 
+// Bounds on public keys, from a PEM file or a JWKS alike.
+const (
+	// MinRSABits is the smallest RSA modulus accepted (NIST SP 800-57:
+	// 2048 bits until 2030).
+	MinRSABits = 2048
+	// MaxRSABits is the largest: an RS256 check costs about the square of
+	// the modulus size and runs on an event loop, so a 4096-bit key costs
+	// ~4× a 2048-bit one, and a hostile JWKS cannot hand the loops a
+	// 64k-bit key to choke on.
+	MaxRSABits = 4096
+)
+
 // keySet is one generation of key material. Once stored in a Verifier it
 // is never modified: Reload and a JWKS refresh store a new one, so Verify
 // reads it without a lock.
@@ -157,12 +169,17 @@ func parsePublicKeyPEM(b []byte) (any, error) {
 	return checkKey(key)
 }
 
-// checkKey accepts RSA keys of at least 2048 bits and P-256 ECDSA keys.
+// checkKey accepts RSA keys of MinRSABits to MaxRSABits whose modulus and
+// exponent crypto/rsa will take (both odd, 3 ≤ e < 2³¹), and P-256 ECDSA
+// keys, so that a key accepted here never fails at Verify.
 func checkKey(key any) (any, error) {
 	switch k := key.(type) {
 	case *rsa.PublicKey:
-		if k.N.BitLen() < 2048 {
-			return nil, fmt.Errorf("auth: RSA key of %d bits, want at least 2048", k.N.BitLen())
+		if bits := k.N.BitLen(); bits < MinRSABits || bits > MaxRSABits {
+			return nil, fmt.Errorf("auth: RSA key of %d bits, want %d to %d", bits, MinRSABits, MaxRSABits)
+		}
+		if k.N.Bit(0) == 0 || k.E&1 == 0 || k.E < 3 || k.E > 1<<31-1 {
+			return nil, errors.New("auth: RSA key with an even modulus or a bad exponent")
 		}
 		return k, nil
 	case *ecdsa.PublicKey:
