@@ -194,6 +194,18 @@ func (r *Request) Header(name string) []byte {
 	return nil
 }
 
+// Values yields the value of every header field called name
+// (case-insensitive), in order.
+func (r *Request) Values(name string) iter.Seq[[]byte] {
+	return func(yield func([]byte) bool) {
+		for n, v := range headerLines(r.headers) {
+			if n != nil && equalFold(n, name) && !yield(v) {
+				return
+			}
+		}
+	}
+}
+
 // Tokens yields every comma-separated element of every header field called
 // name, trimmed, skipping empty ones: Tokens("Sec-WebSocket-Protocol") yields
 // the offered subprotocols in the client's order of preference, and
