@@ -2,20 +2,19 @@ package reactor
 
 import (
 	"errors"
-	"net"
 
 	"github.com/wsgate/wsgate/auth"
 	"github.com/wsgate/wsgate/wsproto"
 )
 
 // admit routes an upgrade request and applies the gateway's policies:
-// origin (403), token (401), channel permissions (400/401/403), connection
-// caps (503). On success c counts against the caps until it closes, and
+// host and origin (403), token (400/401), channel permissions
+// (400/401/403), connection and channel caps (503). On success c counts against the caps until it closes, and
 // admit returns the subprotocol to echo (nil for none). Runs on c's loop.
 func (e *Engine) admit(c *conn, req *wsproto.Request) ([]byte, error) {
 	var channels []string
 	switch {
-	case string(req.Path) == EchoPath && !e.cfg.DisableEcho:
+	case string(req.Path) == EchoPath && e.cfg.Echo == EchoOn:
 		c.endpoint = endpointEcho
 	case string(req.Path) == PubSubPath:
 		c.endpoint = endpointPubSub
@@ -32,9 +31,21 @@ func (e *Engine) admit(c *conn, req *wsproto.Request) ([]byte, error) {
 	default:
 		return nil, wsproto.ErrNotFound
 	}
+	if !e.hosts.allows(req.Host) {
+		e.stats.forbidden.Add(1)
+		return nil, errHost
+	}
 	if !e.origins.allows(req.Origin, req.Host) {
 		e.stats.forbidden.Add(1)
 		return nil, errOrigin
+	}
+	authorizations := 0
+	for range req.Values("Authorization") {
+		authorizations++
+	}
+	if authorizations > 1 {
+		// Which one would a proxy in front have checked? Refuse to guess.
+		return nil, errDuplicateAuthorization
 	}
 	protocol, err := e.authenticate(c, req)
 	if err != nil {
@@ -55,13 +66,18 @@ func (e *Engine) admit(c *conn, req *wsproto.Request) ([]byte, error) {
 		e.upgrade.Add(-1)
 		return nil, errNodeFull
 	}
-	if e.cfg.MaxConnsPerIP > 0 && !e.countIP(c.gc.RemoteAddr(), 1) {
-		e.upgrade.Add(-1)
-		return nil, errIPFull
+	if e.connsPerIP != nil {
+		if key, ok := e.peerKey(c.gc.RemoteAddr()); ok && !e.connsPerIP.add(key) {
+			e.upgrade.Add(-1)
+			return nil, errIPFull
+		}
 	}
 	c.counted = true
 	for _, ch := range channels {
-		c.loop.subscribe(c, ch)
+		if _, err := c.loop.subscribe(c, ch); err != nil {
+			e.release(c)
+			return nil, err
+		}
 	}
 	return protocol, nil
 }
@@ -118,28 +134,9 @@ func (e *Engine) release(c *conn) {
 	}
 	c.counted = false
 	e.upgrade.Add(-1)
-	if e.cfg.MaxConnsPerIP > 0 {
-		e.countIP(c.gc.RemoteAddr(), -1)
+	if e.connsPerIP != nil {
+		if key, ok := e.peerKey(c.gc.RemoteAddr()); ok {
+			e.connsPerIP.done(key)
+		}
 	}
-}
-
-// countIP adds delta to addr's connection count, refusing to go past
-// MaxConnsPerIP.
-func (e *Engine) countIP(addr net.Addr, delta int32) bool {
-	ip, ok := peerIP(addr)
-	if !ok {
-		return true
-	}
-	e.ipMu.Lock()
-	defer e.ipMu.Unlock()
-	n := e.perIP[ip] + delta
-	if n > int32(e.cfg.MaxConnsPerIP) {
-		return false
-	}
-	if n <= 0 {
-		delete(e.perIP, ip)
-	} else {
-		e.perIP[ip] = n
-	}
-	return true
 }

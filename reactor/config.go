@@ -8,6 +8,7 @@ import (
 	"runtime"
 	"time"
 
+	"github.com/gobwas/ws"
 	"github.com/wsgate/wsgate/auth"
 	"github.com/wsgate/wsgate/relay"
 	"github.com/wsgate/wsgate/wsproto"
@@ -29,6 +30,14 @@ const (
 	DefaultMessageBurst     = 200       // messages
 	DefaultByteRate         = 256 << 10 // bytes per second per connection
 	DefaultMaxRateLimitIPs  = 65536     // addresses tracked by the handshake rate limit
+	DefaultMaxChannels      = 1_000_000
+	DefaultIPv6Prefix       = 64
+	// DefaultReservedFDs is the base of Config.ReservedFDs: the runtime,
+	// stdio, the relay's client and files; 4 more per loop are added.
+	DefaultReservedFDs = 64
+	// MinSockets is the least MaxSockets a node starts with: below it the
+	// open-file limit is too low to serve anyone.
+	MinSockets = 16
 
 	EchoPath   = "/echo"
 	PubSubPath = "/ws"
@@ -44,6 +53,15 @@ const (
 	// SlowDrop drops the messages that do not fit; once there is room again
 	// the client gets an error frame {"code":"dropped"} saying how many.
 	SlowDrop SlowPolicy = "drop"
+)
+
+// EchoMode says whether the /echo endpoint is served.
+type EchoMode string
+
+const (
+	EchoAuto EchoMode = ""    // on while authentication is off
+	EchoOn   EchoMode = "on"  // always, even for anonymous clients of an authenticated node
+	EchoOff  EchoMode = "off" // never
 )
 
 // Config is the reactor's configuration. The zero value is valid: every zero
@@ -68,10 +86,12 @@ type Config struct {
 	// would when a node is started twice by mistake. Not with
 	// SingleListener.
 	ReusePort bool
-	// DisableEcho turns off the /echo endpoint, which echoes every message
+	// Echo turns the /echo endpoint on or off. It echoes every message
 	// back with its opcode (the reference target for conformance and
-	// latency tests). Echo is on by default.
-	DisableEcho bool
+	// latency tests), anonymously, so the default (EchoAuto) serves it
+	// only while authentication is off (Auth nil). When on, /echo
+	// connections are held to the same message and byte rates as /ws.
+	Echo EchoMode
 	// Limits bounds the handshake header block, frames and messages
 	// (wsproto's defaults: 8 KiB, 1 MiB, 1 MiB).
 	Limits wsproto.Limits
@@ -99,8 +119,41 @@ type Config struct {
 	// next handshake gets 503. Default 0: no cap, because behind a load
 	// balancer every client shares the balancer's address.
 	MaxConnsPerIP int
+	// MaxSockets caps the node's open TCP sockets in any state, counted
+	// from accept: a socket past it is reset at once, before it costs more
+	// than its descriptor. Default, and upper bound: the process's
+	// open-file limit (RLIMIT_NOFILE) minus ReservedFDs, so that accept
+	// never fails for want of a descriptor (see the package doc).
+	MaxSockets int
+	// ReservedFDs are the descriptors MaxSockets leaves to everything else
+	// in the process: the runtime, the loops' pollers and listeners, the
+	// relay, the admin API's connections and files. Default 64 plus 4 per
+	// loop; a caller that opens more (the admin listener's connection cap,
+	// an embedded NATS server's) adds them.
+	ReservedFDs int
+	// MaxHandshakes caps sockets still in their opening handshake, node
+	// wide, so idle or slow sockets cannot take the room upgraded
+	// connections need; past it a new socket is reset at once. Default a
+	// tenth of MaxSockets, at least 64.
+	MaxHandshakes int
+	// MaxHandshakesPerIP caps sockets in their opening handshake from one
+	// peer address (see IPv6Prefix). Default 0: no cap, because behind a
+	// load balancer every client shares the balancer's address.
+	MaxHandshakesPerIP int
+	// IPv6Prefix is the prefix length by which every per-address limit
+	// groups IPv6 peers: one host is usually given a whole /64, so a
+	// single address would let it dodge the limits. Default 64; 128 counts
+	// each address alone.
+	IPv6Prefix int
+	// MaxChannels caps the channels with a subscriber on this node (each
+	// costs a topic per loop, a hub entry and a bus subscription); a
+	// subscription that would add one more gets the error
+	// "too_many_channels" (503 in a handshake). Default 1,000,000.
+	MaxChannels int
 	// MaxOutboundBytes caps a connection's unsent bytes held by the server
-	// (beyond what the kernel's socket buffer holds). Default 1 MiB.
+	// (beyond what the kernel's socket buffer holds): deliveries and every
+	// reply alike. Default 1 MiB, raised when /echo is on to one echo of
+	// the largest message Limits allows.
 	MaxOutboundBytes int
 	// SlowPolicy is applied when MaxOutboundBytes would be passed. Default
 	// SlowClose.
@@ -133,6 +186,13 @@ type Config struct {
 	// without an Origin (non-browser clients) are always allowed. Others
 	// get 403.
 	AllowedOrigins []string
+	// AllowedHosts, when not empty, are the only Host header values a
+	// handshake may carry ("ws.example.com", "*.example.com",
+	// "localhost:8080"; a pattern without a port allows any port). Others
+	// get 403. It defeats DNS rebinding: a hostile page whose name now
+	// points at this node would otherwise count as the node's own origin.
+	// Default: any host.
+	AllowedHosts []string
 
 	// MessageRate caps the data messages (and pings) a /ws connection may
 	// send per second, with bursts of MessageBurst; over it the message is
@@ -186,8 +246,17 @@ func (c Config) withDefaults() Config {
 	if c.MaxConns <= 0 {
 		c.MaxConns = DefaultMaxConns
 	}
+	if c.Echo == EchoAuto {
+		c.Echo = EchoOn
+		if c.Auth != nil {
+			c.Echo = EchoOff
+		}
+	}
 	if c.MaxOutboundBytes <= 0 {
 		c.MaxOutboundBytes = DefaultMaxOutbound
+		if c.Echo == EchoOn {
+			c.MaxOutboundBytes = max(c.MaxOutboundBytes, int(c.Limits.MaxMessageSize)+ws.MaxHeaderSize)
+		}
 	}
 	if c.SlowPolicy == "" {
 		c.SlowPolicy = SlowClose
@@ -215,6 +284,21 @@ func (c Config) withDefaults() Config {
 	}
 	if c.MaxRateLimitIPs <= 0 {
 		c.MaxRateLimitIPs = DefaultMaxRateLimitIPs
+	}
+	if c.ReservedFDs <= 0 {
+		c.ReservedFDs = DefaultReservedFDs + 4*c.Loops
+	}
+	if c.MaxSockets <= 0 {
+		c.MaxSockets = socketCeiling(c.ReservedFDs)
+	}
+	if c.MaxHandshakes <= 0 {
+		c.MaxHandshakes = max(c.MaxSockets/10, 64)
+	}
+	if c.IPv6Prefix <= 0 {
+		c.IPv6Prefix = DefaultIPv6Prefix
+	}
+	if c.MaxChannels <= 0 {
+		c.MaxChannels = DefaultMaxChannels
 	}
 	if c.Relay == nil {
 		c.Relay = relay.NewLocal()
@@ -256,10 +340,25 @@ func (c Config) Validate() error {
 		"max conns": c.MaxConns, "max conns per ip": c.MaxConnsPerIP,
 		"max outbound bytes": c.MaxOutboundBytes, "max subscriptions": c.MaxSubscriptions,
 		"max data size": c.MaxDataSize, "message burst": c.MessageBurst,
+		"max sockets": c.MaxSockets, "reserved fds": c.ReservedFDs,
+		"max handshakes": c.MaxHandshakes, "max handshakes per ip": c.MaxHandshakesPerIP,
+		"max channels": c.MaxChannels,
 	} {
 		if n < 0 {
 			errs = append(errs, fmt.Errorf("%s must not be negative, got %d", name, n))
 		}
+	}
+	if err := c.checkSockets(); err != nil {
+		errs = append(errs, err)
+	}
+	if c.IPv6Prefix < 0 || c.IPv6Prefix > 128 {
+		errs = append(errs, fmt.Errorf("ipv6 prefix %d: want 1 to 128", c.IPv6Prefix))
+	}
+	if c.Echo != EchoAuto && c.Echo != EchoOn && c.Echo != EchoOff {
+		errs = append(errs, fmt.Errorf("echo %q: want %q, %q or empty (auto)", c.Echo, EchoOn, EchoOff))
+	}
+	if _, err := newHostPolicy(c.AllowedHosts); err != nil {
+		errs = append(errs, err)
 	}
 	if c.AuthRequired && c.Auth == nil {
 		errs = append(errs, errors.New("authentication required but no token verifier (key) configured"))

@@ -37,7 +37,7 @@ func withRsv(frame []byte, rsv byte) []byte {
 
 func TestConformanceFraming(t *testing.T) {
 	t.Parallel()
-	e := startEngine(t, reactor.Config{})
+	e := startEcho(t, reactor.Config{})
 
 	t.Run("PayloadLengths", func(t *testing.T) {
 		t.Parallel()
@@ -158,7 +158,7 @@ func TestConformanceFraming(t *testing.T) {
 
 func TestConformancePingPong(t *testing.T) {
 	t.Parallel()
-	e := startEngine(t, reactor.Config{})
+	e := startEcho(t, reactor.Config{})
 
 	for _, n := range []int{0, 1, 125} {
 		t.Run(fmt.Sprintf("Ping%d", n), func(t *testing.T) {
@@ -209,7 +209,7 @@ func TestConformancePingPong(t *testing.T) {
 
 func TestConformanceReservedBits(t *testing.T) {
 	t.Parallel()
-	e := startEngine(t, reactor.Config{})
+	e := startEcho(t, reactor.Config{})
 	for rsv := byte(1); rsv <= 7; rsv++ {
 		for _, op := range []ws.OpCode{ws.OpText, ws.OpBinary, ws.OpPing, ws.OpClose} {
 			t.Run(fmt.Sprintf("Rsv%d/%v", rsv, op), func(t *testing.T) {
@@ -235,7 +235,7 @@ func TestConformanceReservedBits(t *testing.T) {
 
 func TestConformanceReservedOpcodes(t *testing.T) {
 	t.Parallel()
-	e := startEngine(t, reactor.Config{})
+	e := startEcho(t, reactor.Config{})
 	for _, op := range []ws.OpCode{3, 4, 5, 6, 7, 0xB, 0xC, 0xD, 0xE, 0xF} {
 		t.Run(fmt.Sprintf("Op%X", byte(op)), func(t *testing.T) {
 			t.Parallel()
@@ -253,7 +253,7 @@ func TestConformanceReservedOpcodes(t *testing.T) {
 
 func TestConformanceFragmentation(t *testing.T) {
 	t.Parallel()
-	e := startEngine(t, reactor.Config{})
+	e := startEcho(t, reactor.Config{})
 
 	protocolErrors := []struct {
 		name   string
@@ -364,7 +364,7 @@ func TestConformanceFragmentation(t *testing.T) {
 
 func TestConformanceUTF8(t *testing.T) {
 	t.Parallel()
-	e := startEngine(t, reactor.Config{})
+	e := startEcho(t, reactor.Config{})
 
 	valid := [][]byte{
 		[]byte("κόσμε"),
@@ -487,7 +487,7 @@ func TestConformanceUTF8(t *testing.T) {
 
 func TestConformanceClose(t *testing.T) {
 	t.Parallel()
-	e := startEngine(t, reactor.Config{})
+	e := startEcho(t, reactor.Config{})
 
 	for _, code := range []ws.StatusCode{1000, 1001, 1002, 1003, 1007, 1008, 1009, 1010, 1011, 1012, 1013, 1014, 3000, 3999, 4000, 4999} {
 		t.Run(fmt.Sprintf("Valid%d", code), func(t *testing.T) {
@@ -593,7 +593,7 @@ func TestConformanceClose(t *testing.T) {
 
 func TestConformanceUnmasked(t *testing.T) {
 	t.Parallel()
-	e := startEngine(t, reactor.Config{})
+	e := startEcho(t, reactor.Config{})
 	for _, op := range []ws.OpCode{ws.OpText, ws.OpBinary, ws.OpPing, ws.OpClose} {
 		t.Run(fmt.Sprintf("Op%X", byte(op)), func(t *testing.T) {
 			t.Parallel()
@@ -613,7 +613,7 @@ func TestConformanceUnmasked(t *testing.T) {
 func TestConformanceLimits(t *testing.T) {
 	t.Parallel()
 	const frameLimit, messageLimit = 1000, 4000
-	e := startEngine(t, reactor.Config{Limits: wsproto.Limits{MaxFrameSize: frameLimit, MaxMessageSize: messageLimit}})
+	e := startEcho(t, reactor.Config{Limits: wsproto.Limits{MaxFrameSize: frameLimit, MaxMessageSize: messageLimit}})
 
 	t.Run("FrameAtLimit", func(t *testing.T) {
 		t.Parallel()
@@ -703,7 +703,7 @@ func TestConformanceLargeMessages(t *testing.T) {
 
 	t.Run("DefaultLimit", func(t *testing.T) {
 		t.Parallel()
-		e := startEngine(t, reactor.Config{})
+		e := startEcho(t, reactor.Config{})
 		c := dialWS(t, e, reactor.EchoPath)
 		const limit = wsproto.DefaultMaxMessageSize
 		text := textPayload(limit)
@@ -738,7 +738,7 @@ func TestConformanceLargeMessages(t *testing.T) {
 		t.Parallel()
 		const size = 8 << 20
 		limits := wsproto.Limits{MaxFrameSize: size, MaxMessageSize: size}
-		e := startEngine(t, reactor.Config{Limits: limits})
+		e := startEcho(t, reactor.Config{Limits: limits})
 		c := dialRawLimits(t, e, &limits)
 		c.handshake(reactor.EchoPath)
 
@@ -769,7 +769,7 @@ func TestConformanceCloseAfterLargeEcho(t *testing.T) {
 	t.Parallel()
 	const size = 8 << 20 // more than the kernel's socket buffers take (tcp_wmem max 4 MiB here)
 	limits := wsproto.Limits{MaxFrameSize: size, MaxMessageSize: size}
-	e := startEngine(t, reactor.Config{Limits: limits})
+	e := startEcho(t, reactor.Config{Limits: limits})
 	c := dialRawLimits(t, e, &limits)
 	c.handshake(reactor.EchoPath)
 	payload := binaryPayload(size, 9)
@@ -790,7 +790,7 @@ func TestConformanceCloseAfterLargeEcho(t *testing.T) {
 
 func TestHandshakeRejections(t *testing.T) {
 	t.Parallel()
-	e := startEngine(t, reactor.Config{})
+	e := startEcho(t, reactor.Config{})
 	key := newKey()
 	valid := upgradeRequest(reactor.EchoPath, key)
 	without := func(header string) string {
@@ -849,7 +849,7 @@ func TestHandshakeRejections(t *testing.T) {
 	t.Run("HeaderTooLarge", func(t *testing.T) {
 		t.Parallel()
 		const limit = 512
-		small := startEngine(t, reactor.Config{Limits: wsproto.Limits{MaxHeaderBytes: limit}})
+		small := startEcho(t, reactor.Config{Limits: wsproto.Limits{MaxHeaderBytes: limit}})
 		fits := upgradeRequest(reactor.EchoPath, key)
 		pad := limit - len(fits) - len("X-Pad: \r\n")
 		atLimit := strings.Replace(fits, "\r\n\r\n", "\r\nX-Pad: "+strings.Repeat("p", pad)+"\r\n\r\n", 1)
@@ -875,7 +875,7 @@ func TestHandshakeRejections(t *testing.T) {
 
 func TestHandshakeAccepted(t *testing.T) {
 	t.Parallel()
-	e := startEngine(t, reactor.Config{})
+	e := startEcho(t, reactor.Config{})
 
 	t.Run("RFCSampleKey", func(t *testing.T) {
 		t.Parallel()

@@ -101,7 +101,7 @@ func (c *conn) readHandshake() gnet.Action {
 	}
 	l.out = wsproto.AppendAccept(l.out[:0], req.Key, protocol)
 	_, _ = c.gc.Discard(end)
-	c.state = stateOpen
+	c.setState(stateOpen)
 	c.lastData = l.wheel.now
 	c.fillBuckets()
 	l.scheduleOpen(c)
@@ -144,15 +144,15 @@ func (c *conn) readFrames(buf []byte) gnet.Action {
 			l.stats.messagesIn.Add(1)
 			c.lastData = l.wheel.now
 			switch {
-			case c.endpoint == endpointEcho:
-				l.out = wsproto.AppendFrame(l.out, m.Op, true, m.Payload)
 			case !c.allow(len(m.Payload)):
 				c.rateLimited()
+			case c.endpoint == endpointEcho:
+				l.out = wsproto.AppendFrame(l.out, m.Op, true, m.Payload)
 			default:
 				c.onPubSubMessage(m)
 			}
 		case ws.OpPing:
-			if c.endpoint == endpointPubSub && !c.allow(len(m.Payload)) {
+			if !c.allow(len(m.Payload)) {
 				c.rateLimited() // a ping flood costs a pong each: limited like messages
 				continue
 			}
@@ -172,12 +172,6 @@ func (c *conn) readFrames(buf []byte) gnet.Action {
 		// An unsolicited pong needs no answer (§5.5.3).
 	}
 	c.flush()
-	if c.endpoint == endpointEcho && c.state == stateOpen &&
-		c.gc.OutboundBuffered() > l.eng.cfg.MaxOutboundBytes+int(l.eng.cfg.Limits.MaxMessageSize) {
-		// An echo client that sends without reading is a slow consumer too.
-		l.stats.slowCloses.Add(1)
-		c.closeWith(ws.StatusPolicyViolation, "slow consumer")
-	}
 	return gnet.None
 }
 
@@ -222,7 +216,7 @@ func (c *conn) answerClose(payload []byte) {
 	} else {
 		c.loop.out = wsproto.AppendClose(c.loop.out, code, "")
 	}
-	c.flush()
+	c.write() // the connection is ending: no slow-consumer close on top
 }
 
 // fail sends a close frame for a protocol violation and starts closing.
@@ -238,14 +232,27 @@ func (c *conn) closeWith(code ws.StatusCode, reason string) {
 	}
 	c.loop.eng.stats.closeSent(code)
 	c.loop.out = wsproto.AppendClose(c.loop.out, code, reason)
-	c.flush()
+	c.write()
 	c.startClosing()
 }
 
-// flush writes the loop's scratch buffer to c in one call; gnet keeps what
+// flush writes the loop's scratch buffer (c's replies: acks, errors,
+// pongs, pings, notices, echoes) to c. What the socket does not take gnet
+// keeps, and that is bounded like deliveries: past MaxOutboundBytes c is
+// closed with 1008 "slow consumer". Replies are never dropped, whatever
+// SlowPolicy says: a client is owed the answers to what it sent, in order.
+func (c *conn) flush() {
+	c.write()
+	if c.state == stateOpen && c.gc.OutboundBuffered() > c.loop.eng.cfg.MaxOutboundBytes {
+		c.loop.stats.slowCloses.Add(1)
+		c.closeWith(ws.StatusPolicyViolation, "slow consumer")
+	}
+}
+
+// write writes the loop's scratch buffer to c in one call; gnet keeps what
 // the socket does not take. A failed write makes gnet close c on the spot
 // (OnClose runs inside Write), which leaves c in stateClosed.
-func (c *conn) flush() {
+func (c *conn) write() {
 	l := c.loop
 	if len(l.out) > 0 && c.state != stateClosed {
 		_, _ = c.gc.Write(l.out)
@@ -262,7 +269,7 @@ func (c *conn) startClosing() {
 		return // gnet closed it while we wrote: its fd may already be reused
 	}
 	l := c.loop
-	c.state = stateClosing
+	c.setState(stateClosing)
 	l.leaveAll(c)
 	c.closeAt = l.wheel.now + l.ticks(l.eng.cfg.CloseTimeout)
 	c.tryHalfClose()

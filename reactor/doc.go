@@ -18,6 +18,29 @@
 // bench/listener-ab.sh). Start still refuses an address
 // another process listens on unless Config.ReusePort asks to share it.
 //
+// # Sockets count from accept
+//
+// gnet accepts on each loop's listener and calls OnOpen on the same loop
+// before a byte is read; OnOpen counts the socket against MaxSockets, and
+// against MaxHandshakes and MaxHandshakesPerIP until it upgrades, and
+// resets it at once (SO_LINGER 0) past any of them. MaxSockets stays
+// ReservedFDs below the open-file limit, and every other descriptor user
+// in the process is bounded inside that reserve (the admin listener's
+// connection cap, the embedded NATS server's, the relay's one client), so
+// the accept gnet makes always finds a descriptor: gnet v2.9.7 treats any
+// accept error but EAGAIN, EINTR, ECONNRESET and ECONNABORTED as fatal and
+// stops every loop, and offers no hook to catch it. The kernel-wide
+// failures (ENFILE past fs.file-max for an unprivileged process, ENOMEM,
+// ENOBUFS) remain fatal there; they are counted from gnet's log line
+// (wsgate_accept_errors_total), the node exits 1 and its supervisor
+// restarts it. The fix belongs in gnet: on those errors an acceptor
+// should take the listener out of its poller for a back-off and keep
+// serving (docs/security.md describes the change to propose upstream).
+// Accepting on sockets the reactor owns would have avoided the question,
+// but gnet can adopt a socket accepted elsewhere only through Enroll (a
+// dup and a hop through a goroutine pool), and a hand-off costs more than
+// twice the CPU per handshake (bench/listener-ab.sh measures gnet's own).
+//
 // # Bytes in
 //
 // The handshake and frames are parsed from the bytes gnet has already read
@@ -35,13 +58,18 @@
 // outbound buffer is empty. Unsent bytes per connection are capped
 // (Config.MaxOutboundBytes); past the cap the connection is closed (1008)
 // or the frame is dropped and the client told, per Config.SlowPolicy.
+// Replies (acks, errors, pongs, pings, notices, echoes) count against the
+// same cap; they are never dropped, so past it the connection is closed.
 //
 // # Bounds
 //
 // Every queue and buffer has a limit in Config, each with a documented
-// default: connections per node and per address, handshake size and time,
-// frame and message sizes, subscriptions per connection, outbound bytes,
-// rates per connection and per address. Drain refuses new connections with
+// default: sockets per node, handshakes per node and per address,
+// connections per node and per address (IPv6 grouped by prefix), handshake
+// size and time, frame and message sizes, subscriptions per connection and
+// channels per node, outbound bytes, rates per connection and per address.
+// The relay's Publish and Interest never block (relay's contract), so no
+// bus I/O happens on a loop or under the hub's lock. Drain refuses new connections with
 // 503 and spreads close 1001 over a window so clients do not reconnect all
 // at once.
 package reactor

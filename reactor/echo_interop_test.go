@@ -124,7 +124,7 @@ func gorillaClose(c *gorilla.Conn) error {
 
 func TestEchoGorilla(t *testing.T) {
 	t.Parallel()
-	e := startEngine(t, reactor.Config{})
+	e := startEcho(t, reactor.Config{})
 	for _, mode := range []struct {
 		name        string
 		writeBuffer int
@@ -242,7 +242,7 @@ func coderEcho(c *coder.Conn, tap *frameTap, op ws.OpCode, payload []byte, fragm
 
 func TestEchoCoder(t *testing.T) {
 	t.Parallel()
-	e := startEngine(t, reactor.Config{})
+	e := startEcho(t, reactor.Config{})
 	for _, mode := range []struct {
 		name       string
 		fragmented bool
@@ -276,7 +276,7 @@ func TestEchoCoder(t *testing.T) {
 // one write and one write per fragment; the echo is one whole message.
 func TestEchoRawFragments(t *testing.T) {
 	t.Parallel()
-	e := startEngine(t, reactor.Config{})
+	e := startEcho(t, reactor.Config{})
 	rng := rand.New(rand.NewPCG(1, 2))
 	for _, oneWrite := range []bool{true, false} {
 		c := dialWS(t, e, reactor.EchoPath)
@@ -337,7 +337,7 @@ func writeFrames(c *rawClient, wire []byte) {
 // writer sends while the reader checks each echo in order.
 func TestEchoManyInARow(t *testing.T) {
 	t.Parallel()
-	e := startEngine(t, reactor.Config{})
+	e := startEcho(t, reactor.Config{})
 	c, _, err := dialGorilla(t, e, 4096)
 	if err != nil {
 		t.Fatal(err)
@@ -382,7 +382,7 @@ func opFor(i int) ws.OpCode {
 // with its own mix of sizes, whole and fragmented.
 func TestEchoConcurrentClients(t *testing.T) {
 	t.Parallel()
-	e := startEngine(t, reactor.Config{})
+	e := startEcho(t, reactor.Config{})
 	const clients, messages = 8, 60
 	var wg sync.WaitGroup
 	for id := range clients {
@@ -451,7 +451,7 @@ func TestEchoPythonWebsockets(t *testing.T) {
 	if out, err := exec.Command(pythonWithWebsockets, "-c", "import websockets").CombinedOutput(); err != nil {
 		requireTool(t, "python3-websockets is not installed for %s: %v: %s", pythonWithWebsockets, err, out)
 	}
-	e := startEngine(t, reactor.Config{})
+	e := startEcho(t, reactor.Config{})
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, pythonWithWebsockets, "testdata/echo_client.py", wsURL(e, reactor.EchoPath))

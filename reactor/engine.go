@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"net/netip"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -35,11 +34,13 @@ type Engine struct {
 	mu    sync.Mutex              // serialises adding to loops
 	loops atomic.Pointer[[]*loop] // copy-on-write: read lock-free
 
-	ipMu    sync.Mutex
-	perIP   map[netip.Addr]int32 // upgraded connections per peer address, when capped
-	upgrade atomic.Int64         // upgraded connections counted against MaxConns
+	upgrade         atomic.Int64 // upgraded connections counted against MaxConns
+	connsPerIP      *addrCounts  // upgraded connections per peer key; nil without MaxConnsPerIP
+	handshakes      atomic.Int64 // sockets in their handshake, counted against MaxHandshakes
+	handshakesPerIP *addrCounts  // nil without MaxHandshakesPerIP
 
 	origins  originPolicy
+	hosts    hostPolicy
 	limits   rateLimits
 	ipLimits *ipLimiter // nil when HandshakeRatePerIP is off
 
@@ -54,16 +55,19 @@ func New(cfg Config) (*Engine, error) {
 	}
 	cfg = cfg.withDefaults()
 	origins, _ := newOriginPolicy(cfg.AllowedOrigins) // checked by Validate
+	hosts, _ := newHostPolicy(cfg.AllowedHosts)
 	e := &Engine{
-		cfg:      cfg,
-		origins:  origins,
-		ipLimits: newIPLimiter(cfg.HandshakeRatePerIP, cfg.HandshakeBurstPerIP, cfg.MaxRateLimitIPs),
-		tick:     cfg.tick(),
-		hub:      newHub(cfg.Relay, cfg.Loops),
-		booted:   make(chan struct{}),
-		ran:      make(chan struct{}),
-		stopTick: make(chan struct{}),
-		perIP:    make(map[netip.Addr]int32),
+		cfg:             cfg,
+		origins:         origins,
+		hosts:           hosts,
+		ipLimits:        newIPLimiter(cfg.HandshakeRatePerIP, cfg.HandshakeBurstPerIP, cfg.MaxRateLimitIPs),
+		tick:            cfg.tick(),
+		hub:             newHub(cfg.Relay, cfg.Loops, cfg.MaxChannels),
+		booted:          make(chan struct{}),
+		ran:             make(chan struct{}),
+		stopTick:        make(chan struct{}),
+		connsPerIP:      newAddrCounts(cfg.MaxConnsPerIP),
+		handshakesPerIP: newAddrCounts(cfg.MaxHandshakesPerIP),
 	}
 	e.limits = newRateLimits(&cfg, e.tick)
 	e.loops.Store(&[]*loop{})
@@ -92,7 +96,7 @@ func (e *Engine) Start() error {
 			gnet.WithReusePort(!e.cfg.SingleListener),
 			// A restarted node binds past its predecessor's TIME_WAIT sockets.
 			gnet.WithReuseAddr(true),
-			gnet.WithLogger(gnetLogger{e.cfg.Logger}),
+			gnet.WithLogger(gnetLogger{e.cfg.Logger, e.acceptFailed}),
 		)
 	}()
 	select {
@@ -116,7 +120,7 @@ func (e *Engine) Start() error {
 	e.addr = addr
 	go e.runTicker()
 	e.cfg.Logger.Info("listening", "addr", addr.String(), "loops", e.cfg.Loops,
-		"echo", !e.cfg.DisableEcho, "max_conns", e.cfg.MaxConns, "ping_interval", e.cfg.PingInterval,
+		"echo", e.cfg.Echo == EchoOn, "max_conns", e.cfg.MaxConns, "ping_interval", e.cfg.PingInterval,
 		"auth", e.authMode())
 	return nil
 }
@@ -266,11 +270,17 @@ func (e *Engine) waitConns(ctx context.Context) {
 func (e *Engine) runTicker() {
 	t := time.NewTicker(e.tick)
 	defer t.Stop()
+	var refused [numRefusals]int64
+	nextReport := time.Now().Add(refusalReportEvery)
 	for {
 		select {
 		case <-e.stopTick:
 			return
 		case now := <-t.C:
+			if now.After(nextReport) {
+				e.reportRefusals(&refused)
+				nextReport = now.Add(refusalReportEvery)
+			}
 			for _, l := range *e.loops.Load() {
 				l.tickPosted.Store(now.UnixNano())
 				_ = l.el.Execute(context.Background(), l.onTick)

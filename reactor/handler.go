@@ -21,7 +21,10 @@ func (h *handler) OnBoot(g gnet.Engine) gnet.Action {
 
 func (h *handler) OnOpen(gc gnet.Conn) ([]byte, gnet.Action) {
 	e := h.eng
-	e.stats.conns.Add(1)
+	if why, ok := e.openSocket(gc); !ok {
+		e.refuseSocket(gc, why)
+		return nil, gnet.Close // no context: OnClose only uncounts the socket
+	}
 	l := e.loopFor(gc.EventLoop())
 	c := &conn{gc: gc, loop: l, lastRead: l.wheel.now}
 	gc.SetContext(c)
@@ -30,7 +33,7 @@ func (h *handler) OnOpen(gc gnet.Conn) ([]byte, gnet.Action) {
 		return nil, gnet.None
 	}
 	if e.ipLimits != nil {
-		if ip, ok := peerIP(gc.RemoteAddr()); ok && !e.ipLimits.allow(ip, time.Now()) {
+		if key, ok := e.peerKey(gc.RemoteAddr()); ok && !e.ipLimits.allow(key, time.Now()) {
 			e.stats.handshakeRateLimited.Add(1)
 			c.reject(errHandshakeRate)
 			return nil, gnet.None
@@ -50,7 +53,7 @@ func (h *handler) OnClose(gc gnet.Conn, _ error) gnet.Action {
 		l.wheel.remove(c)
 		l.leaveAll(c)
 		h.eng.release(c)
-		c.state = stateClosed
+		c.setState(stateClosed)
 		c.unpark()
 		gc.SetContext(nil)
 	}

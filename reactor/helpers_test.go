@@ -81,6 +81,14 @@ func startEngine(t testing.TB, cfg reactor.Config) *testEngine {
 }
 
 // wsURL is the ws:// URL of path on e.
+// startEcho starts an engine for the /echo conformance and interop tests:
+// they test the protocol, not the rate limits, and send faster than a
+// client of a real node may, so the per-connection rates are off.
+func startEcho(t testing.TB, cfg reactor.Config) *testEngine {
+	cfg.MessageRate, cfg.ByteRate = -1, -1
+	return startEngine(t, cfg)
+}
+
 func wsURL(e *testEngine, path string) string {
 	return "ws://" + e.Addr().String() + path
 }

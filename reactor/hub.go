@@ -16,10 +16,12 @@ import (
 //
 // Lock order: hub.mu, then loop.inboxMu. hub.mu is held briefly on the
 // subscribe path (on a loop) and read-locked on the publish path; no I/O
-// happens under it except relay.Interest, which must not block.
+// happens under it: relay.Interest only queues the change (the relay
+// contract).
 type hub struct {
-	relay relay.Relay
-	loops int // number of event loops, the length of every channelInfo.topics
+	relay       relay.Relay
+	loops       int // number of event loops, the length of every channelInfo.topics
+	maxChannels int
 
 	mu       sync.RWMutex
 	channels map[string]*channelInfo
@@ -31,23 +33,29 @@ type channelInfo struct {
 	active int      // loops with a topic
 }
 
-func newHub(r relay.Relay, loops int) *hub {
-	return &hub{relay: r, loops: loops, channels: make(map[string]*channelInfo)}
+func newHub(r relay.Relay, loops, maxChannels int) *hub {
+	return &hub{relay: r, loops: loops, maxChannels: maxChannels, channels: make(map[string]*channelInfo)}
 }
 
 // addTopic records that loop idx now has subscribers of t's channel,
-// telling the relay when the node gains its first. Runs on loop idx.
-func (h *hub) addTopic(idx int, t *topic) {
+// telling the relay when the node gains its first. It reports false,
+// recording nothing, when the channel would be one more than maxChannels.
+// Runs on loop idx.
+func (h *hub) addTopic(idx int, t *topic) bool {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	ci := h.channels[t.name]
 	if ci == nil {
+		if len(h.channels) >= h.maxChannels {
+			return false
+		}
 		ci = &channelInfo{topics: make([]*topic, h.loops)}
 		h.channels[t.name] = ci
 		h.relay.Interest(t.name, true)
 	}
 	ci.topics[idx] = t
 	ci.active++
+	return true
 }
 
 // dropTopic undoes addTopic when the loop's last subscriber leaves.

@@ -217,7 +217,7 @@ func TestLifecycleShutdownIdle(t *testing.T) {
 
 func TestLifecycleDisableEcho(t *testing.T) {
 	t.Parallel()
-	e := startEngine(t, reactor.Config{DisableEcho: true})
+	e := startEngine(t, reactor.Config{Echo: reactor.EchoOff})
 
 	c := dialRaw(t, e)
 	c.sendUpgrade(reactor.EchoPath)

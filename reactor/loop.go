@@ -56,6 +56,7 @@ type loopStats struct {
 	deliveries, drops, slowCloses            atomic.Int64
 	subscriptions, errorFrames               atomic.Int64
 	rateLimited, forbidden                   atomic.Int64 // rate_limited and forbidden error frames
+	channelsRefused                          atomic.Int64 // subscriptions refused by MaxChannels
 	lagNanos                                 atomic.Int64 // delay of the last tick
 }
 

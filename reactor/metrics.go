@@ -14,6 +14,8 @@ type metrics struct {
 	registry *prometheus.Registry
 	descs    []metricDesc
 	closes   *prometheus.Desc
+	refused  *prometheus.Desc // sockets reset at accept, by bound
+	accept   *prometheus.Desc // accept errors, by errno
 	relay    []relayDesc
 }
 
@@ -61,6 +63,8 @@ func newMetrics(e *Engine) *metrics {
 	add("publishes_client_total", "Publications received from client frames.", counter, func(s *Stats) float64 { return float64(s.PublishesClient) })
 	add("publishes_api_total", "Publications received through the HTTP API.", counter, func(s *Stats) float64 { return float64(s.PublishesAPI) })
 	add("publish_errors_total", "Publications the relay refused.", counter, func(s *Stats) float64 { return float64(s.PublishErrors) })
+	add("handshaking", "Sockets in their opening handshake.", gauge, func(s *Stats) float64 { return float64(s.Handshaking) })
+	add("channels_refused_total", "Subscriptions refused because the node's channel limit was reached.", counter, func(s *Stats) float64 { return float64(s.ChannelsRefused) })
 	add("loop_lag_seconds", "Worst delay, over the event loops, between posting a timer tick and running it.", gauge, func(s *Stats) float64 { return s.LoopLagSeconds })
 	addRelay := func(name, help string, kind prometheus.ValueType, v func(*relay.Stats) float64) {
 		m.relay = append(m.relay, relayDesc{prometheus.NewDesc("wsgate_relay_"+name, help, nil, nil), kind, v})
@@ -82,6 +86,8 @@ func newMetrics(e *Engine) *metrics {
 	addRelay("reconnects_total", "Reconnections to the bus.", counter, func(s *relay.Stats) float64 { return float64(s.Reconnects) })
 	addRelay("interests", "Channels this node subscribes to on the bus.", gauge, func(s *relay.Stats) float64 { return float64(s.Interests) })
 	m.closes = prometheus.NewDesc("wsgate_closes_total", "Close frames by code and by which side sent them.", []string{"code", "by"}, nil)
+	m.refused = prometheus.NewDesc("wsgate_sockets_refused_total", "Sockets reset at accept, by the bound they would have passed (sockets, handshakes, handshakes_per_ip).", []string{"limit"}, nil)
+	m.accept = prometheus.NewDesc("wsgate_accept_errors_total", "Accept failures, by errno; gnet stops the event loops after one.", []string{"errno"}, nil)
 
 	m.registry.MustRegister(m,
 		collectors.NewGoCollector(),
@@ -94,6 +100,8 @@ func (m *metrics) Describe(ch chan<- *prometheus.Desc) {
 		ch <- d.desc
 	}
 	ch <- m.closes
+	ch <- m.refused
+	ch <- m.accept
 	for _, d := range m.relay {
 		ch <- d.desc
 	}
@@ -107,6 +115,12 @@ func (m *metrics) Collect(ch chan<- prometheus.Metric) {
 	rs := m.eng.RelayStats()
 	for _, d := range m.relay {
 		ch <- prometheus.MustNewConstMetric(d.desc, d.kind, d.value(&rs))
+	}
+	for limit, n := range s.SocketsRefused {
+		ch <- prometheus.MustNewConstMetric(m.refused, prometheus.CounterValue, float64(n), limit)
+	}
+	for errno, n := range s.AcceptErrors {
+		ch <- prometheus.MustNewConstMetric(m.accept, prometheus.CounterValue, float64(n), errno)
 	}
 	for code, n := range s.ClosesSent {
 		ch <- prometheus.MustNewConstMetric(m.closes, prometheus.CounterValue, float64(n), code, "server")

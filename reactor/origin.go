@@ -1,7 +1,6 @@
 package reactor
 
 import (
-	"bytes"
 	"fmt"
 	"strings"
 )
@@ -14,8 +13,7 @@ import (
 // the page.
 //
 // Always allowed: no Origin at all (a non-browser client, which could send
-// any Origin anyway) and the same origin (Origin's host[:port] equals the
-// Host header). Other origins must match one of the patterns; with none
+// any Origin anyway) and the same origin (see sameOrigin). Other origins must match one of the patterns; with none
 // configured, they get 403. wsgate authenticates with tokens, not cookies,
 // so a hostile page cannot borrow a visitor's identity even where its origin
 // is allowed; the default still refuses foreign pages so that a node with
@@ -69,8 +67,7 @@ func (p *originPolicy) allows(origin, host []byte) bool {
 	if !ok {
 		return false // "null" (sandboxed frames, file://) or garbage
 	}
-	authority := o[len(scheme)+3:]
-	if bytes.EqualFold([]byte(authority), host) {
+	if sameOrigin(scheme, ohost, port, strings.ToLower(string(host))) {
 		return true
 	}
 	for _, pat := range p.patterns {
@@ -79,6 +76,45 @@ func (p *originPolicy) allows(origin, host []byte) bool {
 		}
 	}
 	return false
+}
+
+// sameOrigin reports whether an origin (lower case) is the node's own as
+// the Host header names it. RFC 6454 §4: an origin is scheme, host and
+// port, so all three count. A page is served over http or https (a
+// ws/wss URL is not an origin). Host carries a port only when it is not
+// the default of the scheme the client used; without one, the origin must
+// be on its scheme's default port: "http://a.example" or
+// "https://a.example" match Host "a.example", "https://a.example:8443"
+// matches only Host "a.example:8443", and "http://a.example:443" matches
+// neither. Host itself is whatever the client sent: AllowedHosts is the
+// defence against a rebound name.
+func sameOrigin(scheme, host, port, hostHeader string) bool {
+	var defaultPort string
+	switch scheme {
+	case "http":
+		defaultPort = "80"
+	case "https":
+		defaultPort = "443"
+	default:
+		return false
+	}
+	if port == "" {
+		port = defaultPort
+	}
+	hHost, hPort := splitHostHeader(hostHeader)
+	if hPort == "" {
+		hPort = defaultPort
+	}
+	return host == hHost && port == hPort
+}
+
+// splitHostHeader splits "host[:port]" ("[v6]:port" too); port is "" when
+// absent.
+func splitHostHeader(h string) (host, port string) {
+	if i := strings.LastIndexByte(h, ':'); i >= 0 && i > strings.LastIndexByte(h, ']') {
+		return h[:i], h[i+1:]
+	}
+	return h, ""
 }
 
 func (pat *originPattern) matches(scheme, host, port string) bool {

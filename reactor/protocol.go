@@ -22,14 +22,15 @@ const (
 	codeBadChannel     = "bad_channel"  // the channel name is not valid
 	codeTooLarge       = "too_large"    // "data" is larger than the limit
 	codeTooManySubs    = "too_many_subscriptions"
-	codeNotSubscribed  = "not_subscribed" // unsubscribe from a channel not subscribed
-	codeUnsupported    = "unsupported"    // binary frames carry no protocol
-	codePublishFailed  = "publish_failed" // the relay refused the publication
-	codeDropped        = "dropped"        // messages were dropped (SlowDrop)
-	codeForbidden      = "forbidden"      // the token does not allow the channel
-	codeRateLimited    = "rate_limited"   // over the connection's rate limit
-	codeUnauthorized   = "unauthorized"   // a refresh token was refused
-	maxConsecutiveErrs = 16               // error frames in a row before close 1008
+	codeNotSubscribed  = "not_subscribed"    // unsubscribe from a channel not subscribed
+	codeUnsupported    = "unsupported"       // binary frames carry no protocol
+	codePublishFailed  = "publish_failed"    // the relay refused the publication
+	codeDropped        = "dropped"           // messages were dropped (SlowDrop)
+	codeForbidden      = "forbidden"         // the token does not allow the channel
+	codeRateLimited    = "rate_limited"      // over the connection's rate limit
+	codeUnauthorized   = "unauthorized"      // a refresh token was refused
+	codeTooManyChans   = "too_many_channels" // the node's channel limit is reached
+	maxConsecutiveErrs = 16                  // error frames in a row before close 1008
 )
 
 // commandType is what a client frame asks for.
@@ -76,7 +77,7 @@ func parseCommand(payload []byte, maxData int) (command, *commandError) {
 		return command{}, &commandError{code: codeBadJSON, message: "frame is not a JSON object"}
 	}
 	if len(f.ID) > 0 && !validID(f.ID) {
-		return command{}, &commandError{code: codeBadRequest, message: `"id" must be a number or a string`}
+		return command{}, &commandError{code: codeBadRequest, message: `"id" must be a number or a string of at most 64 bytes`}
 	}
 	cmd := command{channel: f.Channel, data: f.Data, id: f.ID, token: f.Token}
 	if len(f.ID) == 0 {
@@ -141,7 +142,10 @@ func (c *conn) onPubSubMessage(m wsproto.Message) {
 			c.replyError(cmd.id, codeTooManySubs, "subscription limit reached")
 			return
 		}
-		l.subscribe(c, cmd.channel)
+		if _, err := l.subscribe(c, cmd.channel); err != nil {
+			c.replyError(cmd.id, codeTooManyChans, "the node's channel limit is reached")
+			return
+		}
 	case cmdUnsubscribe:
 		if !l.unsubscribe(c, cmd.channel) {
 			c.replyError(cmd.id, codeNotSubscribed, "not subscribed to this channel")
@@ -211,10 +215,16 @@ func appendAck(dst []byte, id json.RawMessage) []byte {
 	return append(dst, '}')
 }
 
-// validID accepts a JSON number or string, echoed back verbatim.
+// maxIDBytes bounds a command's "id" as sent (a number, or a string
+// between its quotes): the reply repeats it, so it must not let a small
+// frame ask for a large answer.
+const maxIDBytes = 64
+
+// validID accepts a JSON number or string of at most maxIDBytes, echoed
+// back verbatim.
 func validID(id json.RawMessage) bool {
 	id = bytes.TrimSpace(id)
-	if len(id) == 0 {
+	if len(id) == 0 || len(id) > maxIDBytes+2 || id[0] != '"' && len(id) > maxIDBytes {
 		return false
 	}
 	if id[0] == '"' {

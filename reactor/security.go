@@ -65,11 +65,16 @@ func (c *conn) mayPublish(ch string) bool {
 	return !c.loop.eng.cfg.AuthRequired
 }
 
-// rateLimited answers a message dropped by the rate limit. It counts as an
-// error frame, so a client that keeps sending over the limit is closed with
-// 1008 "rate limit exceeded".
+// rateLimited answers a message dropped by the rate limit. On /ws it
+// counts as an error frame, so a client that keeps sending over the limit
+// is closed with 1008 "rate limit exceeded"; /echo has no error frames,
+// so it is closed at once.
 func (c *conn) rateLimited() {
 	c.loop.stats.rateLimited.Add(1)
+	if c.endpoint == endpointEcho {
+		c.closeWith(ws.StatusPolicyViolation, "rate limit exceeded")
+		return
+	}
 	c.replyError(nil, codeRateLimited, "message dropped: over the connection's rate limit")
 }
 

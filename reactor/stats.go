@@ -1,7 +1,9 @@
 package reactor
 
 import (
+	"maps"
 	"strconv"
+	"sync"
 	"sync/atomic"
 
 	"github.com/gobwas/ws"
@@ -33,6 +35,10 @@ type engineStats struct {
 	publishErrors        atomic.Int64
 	closesSent           closeCounts
 	closesReceived       closeCounts
+	socketsRefused       [numRefusals]atomic.Int64 // reset at accept, by bound
+
+	acceptMu     sync.Mutex
+	acceptErrors map[string]int64 // accept failures gnet reported, by errno name
 }
 
 func (s *engineStats) closeSent(code ws.StatusCode)     { s.closesSent.add(code) }
@@ -96,6 +102,10 @@ type Stats struct {
 	ClosesSent           map[string]int64 `json:"closes_sent"`      // by close code
 	ClosesReceived       map[string]int64 `json:"closes_received"`  // by close code
 	LoopLagSeconds       float64          `json:"loop_lag_seconds"` // worst delay of a tick on any loop
+	Handshaking          int64            `json:"handshaking"`      // sockets in their opening handshake
+	SocketsRefused       map[string]int64 `json:"sockets_refused"`  // reset at accept, by the bound: sockets, handshakes, handshakes_per_ip
+	AcceptErrors         map[string]int64 `json:"accept_errors"`    // accept failures gnet reported, by errno (each stops the loops)
+	ChannelsRefused      int64            `json:"channels_refused"` // subscriptions refused by the node's channel limit
 }
 
 // Stats returns the current counters.
@@ -118,7 +128,18 @@ func (e *Engine) Stats() Stats {
 		PublishErrors:        e.stats.publishErrors.Load(),
 		ClosesSent:           e.stats.closesSent.snapshot(),
 		ClosesReceived:       e.stats.closesReceived.snapshot(),
+		Handshaking:          e.handshakes.Load(),
+		SocketsRefused:       make(map[string]int64, numRefusals),
 	}
+	for i := range numRefusals {
+		s.SocketsRefused[refusalNames[i]] = e.stats.socketsRefused[i].Load()
+	}
+	// The errors a descriptor or memory shortage gives, shown at 0 so a
+	// rise is visible from the first scrape.
+	s.AcceptErrors = map[string]int64{"EMFILE": 0, "ENFILE": 0, "ENOBUFS": 0, "ENOMEM": 0}
+	e.stats.acceptMu.Lock()
+	maps.Copy(s.AcceptErrors, e.stats.acceptErrors)
+	e.stats.acceptMu.Unlock()
 	var lag int64
 	for _, l := range *e.loops.Load() {
 		ls := &l.stats
@@ -133,6 +154,7 @@ func (e *Engine) Stats() Stats {
 		s.RateLimited += ls.rateLimited.Load()
 		s.ForbiddenFrames += ls.forbidden.Load()
 		s.Subscriptions += ls.subscriptions.Load()
+		s.ChannelsRefused += ls.channelsRefused.Load()
 		lag = max(lag, ls.lagNanos.Load())
 	}
 	s.LoopLagSeconds = float64(lag) / 1e9

@@ -99,20 +99,24 @@ func (s *subscriptions) each(fn func(*topic)) {
 }
 
 // subscribe adds c to channel on c's loop. It reports false when c already
-// was a subscriber.
-func (l *loop) subscribe(c *conn, channel string) bool {
+// was a subscriber, and errTooManyChannels when the channel would pass the
+// node's MaxChannels.
+func (l *loop) subscribe(c *conn, channel string) (bool, error) {
 	t := l.topics[channel]
 	if t == nil {
 		t = &topic{name: strings.Clone(channel)} // channel may alias a request
+		if !l.eng.hub.addTopic(l.idx, t) {
+			l.stats.channelsRefused.Add(1)
+			return false, errTooManyChannels
+		}
 		l.topics[t.name] = t
-		l.eng.hub.addTopic(l.idx, t)
 	} else if c.subs.find(t) != nil {
-		return false
+		return false, nil
 	}
 	c.subs.add(subscription{topic: t, pos: len(t.subs)})
 	t.subs = append(t.subs, c)
 	l.stats.subscriptions.Add(1)
-	return true
+	return true, nil
 }
 
 // unsubscribe removes c from channel; it reports false when c was not

@@ -8,10 +8,14 @@ import (
 	"github.com/wsgate/wsgate/relay"
 )
 
+// testMaxChannels is the hub's channel limit in these tests, below the 8
+// channels TestTopicIndexRandomSubscribeUnsubscribe uses.
+const testMaxChannels = 6
+
 // newTestLoop is a loop with a hub and no gnet loop behind it: enough for
 // the topic index, which never does I/O.
 func newTestLoop() *loop {
-	e := &Engine{hub: newHub(relay.NewLocal(), 1)}
+	e := &Engine{hub: newHub(relay.NewLocal(), 1, testMaxChannels)}
 	return &loop{eng: e, topics: make(map[string]*topic)}
 }
 
@@ -65,8 +69,15 @@ func TestTopicIndexRandomSubscribeUnsubscribe(t *testing.T) {
 		ch := fmt.Sprintf("ch.%d", rng.IntN(8))
 		switch rng.IntN(5) {
 		case 0, 1:
-			added := l.subscribe(c, ch)
-			if added == want[c][ch] {
+			full := l.topics[ch] == nil && l.eng.hub.channelCount() >= testMaxChannels
+			added, err := l.subscribe(c, ch)
+			if full {
+				if added || err != errTooManyChannels {
+					t.Fatalf("step %d: subscribe to a channel past the limit: added %v, err %v", step, added, err)
+				}
+				continue
+			}
+			if err != nil || added == want[c][ch] {
 				t.Fatalf("step %d: subscribe reported %v with subscribed=%v", step, added, want[c][ch])
 			}
 			want[c][ch] = true

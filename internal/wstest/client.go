@@ -15,6 +15,7 @@ import (
 	"net"
 	"net/url"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/gobwas/ws"
@@ -44,6 +45,9 @@ type Options struct {
 	// LocalAddr is the IP to connect from (any of 127.0.0.0/8 works on
 	// loopback), so tests can play several client addresses.
 	LocalAddr string
+	// Control, when set, is the dialer's Control: it may set socket options
+	// (a small SO_RCVBUF, say) before the connection is made.
+	Control func(network, address string, c syscall.RawConn) error
 }
 
 // CloseError is a close frame received from the server.
@@ -75,7 +79,7 @@ func DialOptions(rawURL string, timeout time.Duration, o Options) (*Conn, error)
 	if err != nil {
 		return nil, err
 	}
-	d := net.Dialer{Timeout: timeout}
+	d := net.Dialer{Timeout: timeout, Control: o.Control}
 	if o.LocalAddr != "" {
 		d.LocalAddr = &net.TCPAddr{IP: net.ParseIP(o.LocalAddr)}
 	}
