@@ -38,6 +38,11 @@ import (
 // MaxPublishBody caps a publish request body (its "data" plus envelope).
 const MaxPublishBody = 1 << 20
 
+// DefaultMaxConns is the default cap on admin connections open at once
+// (probes, scrapes, publishers with keep-alive pools); more wait in the
+// kernel's backlog rather than take descriptors WebSocket clients need.
+const DefaultMaxConns = 64
+
 // Config configures the admin API. The zero value is valid: no key.
 type Config struct {
 	// NodeID prefixes the message ids the publish endpoint hands out.
@@ -182,6 +187,12 @@ type limits struct {
 	ByteRate         int     `json:"byte_rate"`
 	HandshakeRate    float64 `json:"handshake_rate_per_ip"`
 	HandshakeBurst   int     `json:"handshake_burst_per_ip"`
+	MaxSockets       int     `json:"max_sockets"`
+	MaxHandshakes    int     `json:"max_handshakes"`
+	MaxHandshakesIP  int     `json:"max_handshakes_per_ip"`
+	IPv6Prefix       int     `json:"ipv6_prefix"`
+	MaxChannels      int     `json:"max_channels"`
+	Echo             string  `json:"echo"`
 }
 
 func (s *Server) stats(w http.ResponseWriter, _ *http.Request) {
@@ -202,6 +213,8 @@ func (s *Server) stats(w http.ResponseWriter, _ *http.Request) {
 		DrainWindow: c.DrainWindow.Seconds(), Loops: c.Loops, Auth: authMode(&c),
 		MessageRate: c.MessageRate, MessageBurst: c.MessageBurst, ByteRate: c.ByteRate,
 		HandshakeRate: c.HandshakeRatePerIP, HandshakeBurst: c.HandshakeBurstPerIP,
+		MaxSockets: c.MaxSockets, MaxHandshakes: c.MaxHandshakes, MaxHandshakesIP: c.MaxHandshakesPerIP,
+		IPv6Prefix: c.IPv6Prefix, MaxChannels: c.MaxChannels, Echo: string(c.Echo),
 	}})
 }
 

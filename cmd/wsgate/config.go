@@ -14,10 +14,11 @@ import (
 
 // options are the settings of the command itself rather than the reactor.
 type options struct {
-	adminListen string
-	nodeID      string
-	logFormat   string
-	logLevel    string
+	adminListen   string
+	adminMaxConns int
+	nodeID        string
+	logFormat     string
+	logLevel      string
 
 	nats natsOptions     // relay.go
 	sec  securityOptions // security.go

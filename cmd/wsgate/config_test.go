@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/wsgate/wsgate/admin"
 	"github.com/wsgate/wsgate/reactor"
 	"github.com/wsgate/wsgate/relay"
 	"github.com/wsgate/wsgate/wsproto"
@@ -49,7 +50,6 @@ func TestParseConfigDefaults(t *testing.T) {
 		MaxConns:         reactor.DefaultMaxConns,
 		MaxDataSize:      reactor.DefaultMaxDataSize,
 		MaxSubscriptions: reactor.DefaultMaxSubscriptions,
-		MaxOutboundBytes: reactor.DefaultMaxOutbound,
 		HandshakeTimeout: reactor.DefaultHandshakeTimeout,
 		PingInterval:     reactor.DefaultPingInterval,
 		PongTimeout:      reactor.DefaultPongTimeout,
@@ -58,20 +58,24 @@ func TestParseConfigDefaults(t *testing.T) {
 		MessageRate:      reactor.DefaultMessageRate,
 		MessageBurst:     reactor.DefaultMessageBurst,
 		ByteRate:         reactor.DefaultByteRate,
+		IPv6Prefix:       reactor.DefaultIPv6Prefix,
 		Limits: wsproto.Limits{
 			MaxHeaderBytes: wsproto.DefaultMaxHeaderBytes,
 			MaxFrameSize:   wsproto.DefaultMaxFrameSize,
 			MaxMessageSize: wsproto.DefaultMaxMessageSize,
 		},
-		// SlowPolicy stays empty: the reactor's default (close) applies.
+		// SlowPolicy, Echo, MaxOutboundBytes, MaxSockets, MaxHandshakes and
+		// MaxChannels stay zero: their defaults depend on the rest of the
+		// configuration and the host (reactor's withDefaults, sizeLimits).
 	}
 	if !reflect.DeepEqual(cfg, wantCfg) {
 		t.Errorf("defaults:\n got %+v\nwant %+v", cfg, wantCfg)
 	}
 	wantOpts := options{
-		adminListen: "127.0.0.1:8081",
-		logFormat:   "text",
-		logLevel:    "info",
+		adminListen:   "127.0.0.1:8081",
+		adminMaxConns: admin.DefaultMaxConns,
+		logFormat:     "text",
+		logLevel:      "info",
 		nats: natsOptions{NATSConfig: relay.NATSConfig{
 			Prefix:        relay.DefaultSubjectPrefix,
 			PublishBuffer: relay.DefaultPublishBuffer,
@@ -149,7 +153,7 @@ nats-prefix = "from.file"
 // TestParseConfigMixed: each setting comes from the highest source that
 // names it.
 func TestParseConfigMixed(t *testing.T) {
-	file := writeConfig(t, "max-conns = 3\nping-interval = \"5s\"\nslow-policy = \"drop\"\ndisable-echo = true\nmax-frame-size = 4096\n")
+	file := writeConfig(t, "max-conns = 3\nping-interval = \"5s\"\nslow-policy = \"drop\"\necho = \"off\"\nmax-frame-size = 4096\n")
 	cfg, opts, err := parse(t,
 		[]string{"--config", file, "--ping-interval", "7s", "-admin-listen=127.0.0.1:0"},
 		map[string]string{
@@ -162,9 +166,9 @@ func TestParseConfigMixed(t *testing.T) {
 		t.Fatalf("parseConfig: %v", err)
 	}
 	if cfg.MaxConns != 2 || cfg.PingInterval != 7*time.Second || cfg.SlowPolicy != reactor.SlowDrop ||
-		!cfg.DisableEcho || cfg.Limits.MaxFrameSize != 4096 {
-		t.Errorf("got max-conns %d, ping %s, slow policy %q, disable-echo %v, max-frame-size %d; want 2, 7s, drop, true, 4096",
-			cfg.MaxConns, cfg.PingInterval, cfg.SlowPolicy, cfg.DisableEcho, cfg.Limits.MaxFrameSize)
+		cfg.Echo != reactor.EchoOff || cfg.Limits.MaxFrameSize != 4096 {
+		t.Errorf("got max-conns %d, ping %s, slow policy %q, echo %q, max-frame-size %d; want 2, 7s, drop, off, 4096",
+			cfg.MaxConns, cfg.PingInterval, cfg.SlowPolicy, cfg.Echo, cfg.Limits.MaxFrameSize)
 	}
 	if opts.adminListen != "127.0.0.1:0" || opts.nodeID != "n7" {
 		t.Errorf("admin-listen %q, node-id %q; want 127.0.0.1:0, n7", opts.adminListen, opts.nodeID)

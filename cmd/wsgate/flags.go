@@ -6,6 +6,7 @@ import (
 	"io"
 	"strings"
 
+	"github.com/wsgate/wsgate/admin"
 	"github.com/wsgate/wsgate/reactor"
 	"github.com/wsgate/wsgate/wsproto"
 )
@@ -28,20 +29,40 @@ Flags:
 	}
 	fs.StringVar(&cfg.Listen, "listen", reactor.DefaultListen, "`address` for WebSocket clients (/ws, /echo)")
 	fs.StringVar(&opts.adminListen, "admin-listen", "127.0.0.1:8081", "`address` for the admin API (publish, health, metrics); keep it private")
+	fs.IntVar(&opts.adminMaxConns, "admin-max-conns", admin.DefaultMaxConns, "admin API connections open at once (more wait in the kernel's backlog)")
 	fs.StringVar(&opts.nodeID, "node-id", "", "node name used in message ids (default: random)")
 	fs.IntVar(&cfg.Loops, "loops", 0, "event loops (0: one per CPU)")
 	fs.BoolVar(&cfg.ReusePort, "reuseport", false, "let several processes listen on --listen (SO_REUSEPORT; several processes per host); without it a taken address is an error")
 	fs.BoolVar(&cfg.SingleListener, "single-listener", false, "one listening socket whose acceptor hands connections to the loops, instead of one socket per loop accepting for itself")
-	fs.BoolVar(&cfg.DisableEcho, "disable-echo", false, "turn off the /echo endpoint")
+	fs.Func("echo", "serve the /echo endpoint (anonymous, rate-limited like /ws): auto, on or off (default auto: on while authentication is off)", func(v string) error {
+		switch reactor.EchoMode(v) {
+		case reactor.EchoOn, reactor.EchoOff:
+			cfg.Echo = reactor.EchoMode(v)
+		case "auto":
+			cfg.Echo = reactor.EchoAuto
+		default:
+			return fmt.Errorf("want auto, on or off")
+		}
+		return nil
+	})
 
 	fs.IntVar(&cfg.MaxConns, "max-conns", reactor.DefaultMaxConns, "WebSocket connections on this node (over: 503)")
 	fs.IntVar(&cfg.MaxConnsPerIP, "max-conns-per-ip", 0, "WebSocket connections per peer address, 0 for no cap (over: 503)")
+	fs.IntVar(&cfg.MaxSockets, "max-sockets", 0, "open TCP sockets in any state, counted from accept (over: reset at once); 0: the open-file limit less the descriptors the node reserves, which is also the most allowed")
+	fs.IntVar(&cfg.MaxHandshakes, "max-handshakes", 0, "sockets still in their opening handshake (over: reset at once); 0: a tenth of --max-sockets, at least 64")
+	fs.IntVar(&cfg.MaxHandshakesPerIP, "max-handshakes-per-ip", 0, "sockets in their opening handshake per peer address, 0 for no cap (over: reset at once); leave 0 behind a load balancer")
+	fs.IntVar(&cfg.IPv6Prefix, "ipv6-prefix", reactor.DefaultIPv6Prefix, "prefix `length` by which every per-address limit groups IPv6 peers (128: each address alone)")
+	fs.Func("allowed-hosts", "comma-separated `hosts` the Host header may name (ws.example.com, *.example.com, host:port); others get 403 (DNS-rebinding defence; default any)", func(v string) error {
+		cfg.AllowedHosts = splitList(v)
+		return nil
+	})
+	fs.IntVar(&cfg.MaxChannels, "max-channels", 0, "channels with a subscriber on this node (over: error too_many_channels, 503 in a handshake); 0: one per 16 KiB of the memory the process may use, at least 10,000")
 	fs.IntVar(&cfg.Limits.MaxHeaderBytes, "max-header-bytes", wsproto.DefaultMaxHeaderBytes, "handshake request header block, in `bytes` (over: 431)")
 	fs.Int64Var(&cfg.Limits.MaxFrameSize, "max-frame-size", wsproto.DefaultMaxFrameSize, "frame payload, in `bytes` (over: close 1009)")
 	fs.Int64Var(&cfg.Limits.MaxMessageSize, "max-message-size", wsproto.DefaultMaxMessageSize, "message, in `bytes` (over: close 1009)")
 	fs.IntVar(&cfg.MaxDataSize, "max-data-size", reactor.DefaultMaxDataSize, "data of one client publish, in `bytes` (over: error too_large)")
 	fs.IntVar(&cfg.MaxSubscriptions, "max-subscriptions", reactor.DefaultMaxSubscriptions, "channels per connection (over: error too_many_subscriptions)")
-	fs.IntVar(&cfg.MaxOutboundBytes, "max-outbound-bytes", reactor.DefaultMaxOutbound, "unsent `bytes` held per connection before the slow policy applies")
+	fs.IntVar(&cfg.MaxOutboundBytes, "max-outbound-bytes", 0, "unsent `bytes` held per connection, deliveries and replies alike, before the slow policy applies (0: 1 MiB, raised with /echo on to one echo of the largest message)")
 	fs.Func("slow-policy", "what to do with a slow consumer: close (1008) or drop (error frame \"dropped\") (default close)", func(v string) error {
 		if v != string(reactor.SlowClose) && v != string(reactor.SlowDrop) {
 			return fmt.Errorf("want close or drop")

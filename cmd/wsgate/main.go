@@ -28,6 +28,8 @@ import (
 	"syscall"
 	"time"
 
+	"golang.org/x/net/netutil"
+
 	"github.com/wsgate/wsgate/admin"
 	"github.com/wsgate/wsgate/reactor"
 )
@@ -59,6 +61,7 @@ func run(args []string, stderr io.Writer) int {
 		return 2
 	}
 	cfg.Logger = logger
+	sizeLimits(&cfg, &opts)
 	if err := configureSecurity(&cfg, &opts); err != nil {
 		logger.Error("invalid security configuration", "err", err)
 		return 2
@@ -86,6 +89,8 @@ func run(args []string, stderr io.Writer) int {
 		logger.Error("cannot listen for the admin API", "addr", opts.adminListen, "err", err)
 		return 1
 	}
+	// Bounded like every other descriptor user: sizeLimits reserved these.
+	adminLn = netutil.LimitListener(adminLn, opts.adminMaxConns)
 	logCapacity(logger, eng.Config().MaxConns)
 	if err := eng.Start(); err != nil {
 		logger.Error("cannot start", "err", err)

@@ -1,0 +1,52 @@
+package main
+
+import (
+	"runtime"
+
+	"github.com/wsgate/wsgate/reactor"
+	"github.com/wsgate/wsgate/tuning"
+)
+
+// channelCost is the memory budgeted per channel when sizing
+// --max-channels to the host: a channel costs about 1.2 KB (a topic per
+// loop with subscribers, a hub entry, a bus subscription), so this leaves
+// every channel room for its subscribers' share too.
+const channelCost = 16 << 10
+
+// sizeLimits fills the limits that depend on this host and on the rest of
+// the command's configuration: --max-channels when not given, and the
+// descriptors the reactor must leave out of --max-sockets.
+func sizeLimits(cfg *reactor.Config, opts *options) {
+	if cfg.MaxChannels == 0 {
+		cfg.MaxChannels = defaultMaxChannels()
+	}
+	cfg.ReservedFDs = reservedFDs(cfg.Loops, opts.adminMaxConns, 0)
+}
+
+// defaultMaxChannels sizes --max-channels to the memory this process may
+// use (the host's, or its cgroup's limit when tighter): one channel per
+// channelCost bytes, so channels alone can take no more than about a
+// tenth of it. Without a reading it falls back to the reactor's default.
+func defaultMaxChannels() int {
+	r, err := tuning.Read()
+	if err != nil {
+		return reactor.DefaultMaxChannels
+	}
+	mem := r.MemTotal
+	if r.Cgroup != nil && r.Cgroup.Limit > 0 && r.Cgroup.Limit < mem {
+		mem = r.Cgroup.Limit
+	}
+	return int(max(mem/channelCost, 10_000))
+}
+
+// reservedFDs are the descriptors the node keeps out of --max-sockets for
+// everything but WebSocket sockets: the reactor's own reserve (runtime,
+// pollers, listeners, relay client, files), each admin connection with the
+// file a metrics scrape opens beside it (/proc/self/*, one at a time), and
+// the embedded NATS server's connections.
+func reservedFDs(loops, adminConns, embeddedNATSConns int) int {
+	if loops <= 0 {
+		loops = runtime.GOMAXPROCS(0)
+	}
+	return reactor.DefaultReservedFDs + 4*loops + 2*adminConns + embeddedNATSConns
+}
