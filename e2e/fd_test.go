@@ -1,0 +1,85 @@
+package e2e
+
+import (
+	"net"
+	"net/http"
+	"os/exec"
+	"testing"
+	"time"
+
+	"github.com/wsgate/wsgate/internal/wstest"
+)
+
+// TestFDFloodNodeSurvives: a node under a low open-file limit is sent
+// far more idle TCP sockets than it has descriptors for. Before sockets
+// were counted from accept, gnet's accept failed with EMFILE and every
+// event loop stopped (wsgate exited 1). Now the sockets past the budget
+// are reset at once, the subscribers keep receiving, and once the flood
+// ends a new client connects.
+func TestFDFloodNodeSurvives(t *testing.T) {
+	n := &node{ws: freeAddr(t), admin: freeAddr(t)}
+	cmd := exec.Command("/bin/sh", "-c", `ulimit -n 256 && exec "$0" "$@"`, bin("wsgate"),
+		"--listen", n.ws, "--admin-listen", n.admin, "--log-level", "info")
+	n.process = startCmd(t, cmd)
+	waitFor(t, 10*time.Second, "wsgate admin API", func() bool {
+		resp, err := http.Get("http://" + n.admin + "/healthz")
+		if err != nil {
+			return false
+		}
+		resp.Body.Close()
+		return resp.StatusCode == 200
+	})
+
+	var subs []*wstest.Conn
+	for range 5 {
+		c, err := wstest.Dial(n.url("/ws?channels=news"), 5*time.Second)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		subs = append(subs, c)
+	}
+	expect := func(what string) {
+		t.Helper()
+		n.publish(t, "news", what)
+		for i, c := range subs {
+			_ = c.SetReadDeadline(time.Now().Add(5 * time.Second))
+			if _, p, err := c.ReadMessage(); err != nil || string(p) != `{"type":"message","channel":"news","data":"`+what+`"}` {
+				t.Fatalf("subscriber %d: %q, %v", i, p, err)
+			}
+		}
+	}
+
+	var idle []net.Conn
+	for range 400 {
+		c, err := net.DialTimeout("tcp", n.ws, 5*time.Second)
+		if err != nil {
+			continue // reset before the dial returned
+		}
+		idle = append(idle, c)
+	}
+	waitFor(t, 10*time.Second, "sockets reset at accept", func() bool {
+		refused, _ := n.stats(t)["stats"].(map[string]any)["sockets_refused"].(map[string]any)
+		return refused["sockets"].(float64) > 0
+	})
+	select {
+	case <-n.done:
+		t.Fatalf("the node exited under the flood: %v\n%s", n.err, lastLines(n.Stderr(), 20))
+	default:
+	}
+	expect("during the flood")
+
+	for _, c := range idle {
+		c.Close()
+	}
+	waitFor(t, 10*time.Second, "the flood's sockets to close", func() bool {
+		return n.stats(t)["stats"].(map[string]any)["connections"] == float64(len(subs))
+	})
+	late, err := wstest.Dial(n.url("/ws?channels=news"), 5*time.Second)
+	if err != nil {
+		t.Fatalf("a new client after the flood: %v", err)
+	}
+	defer late.Close()
+	subs = append(subs, late)
+	expect("after the flood")
+}
