@@ -2,6 +2,7 @@ package reactor
 
 import (
 	"encoding/json"
+	"strings"
 	"testing"
 
 	"github.com/wsgate/wsgate/relay"
@@ -63,6 +64,43 @@ func FuzzClientFrame(f *testing.F) {
 		}
 		if after := cmd.channel + string(cmd.data) + string(cmd.id) + cmd.token; after != before {
 			t.Fatalf("command aliases the payload: %q became %q", before, after)
+		}
+	})
+}
+
+// FuzzCommandID feeds arbitrary "id" values: an accepted id is a JSON
+// number or string of at most maxIDBytes as sent, and every reply that
+// repeats it (ack, error) is valid JSON no larger than a fixed bound; a
+// refused id is never repeated.
+func FuzzCommandID(f *testing.F) {
+	for _, seed := range []string{
+		`1`, `-0.5e-3`, `"abc"`, `"\u00e9\"\\"`, `""`, `1e999`, `{}`, `[]`, `null`, `true`,
+		`"` + strings.Repeat("x", maxIDBytes) + `"`, strings.Repeat("9", maxIDBytes+1), `"\ud800"`,
+	} {
+		f.Add(seed)
+	}
+	f.Fuzz(func(t *testing.T, id string) {
+		frame := `{"type":"subscribe","channel":"a","id":` + id + `}`
+		cmd, perr := parseCommand([]byte(frame), 64)
+		if perr != nil {
+			if len(perr.id) > 0 && !validID(perr.id) {
+				t.Fatalf("error repeats invalid id %q", perr.id)
+			}
+			return
+		}
+		if len(cmd.id) == 0 {
+			return // no id (e.g. "null" in some decoders): nothing is repeated
+		}
+		if len(cmd.id) > maxIDBytes+2 {
+			t.Fatalf("accepted id of %d bytes", len(cmd.id))
+		}
+		ack := appendAck(nil, cmd.id)
+		errFrame := appendError(nil, cmd.id, codeNotSubscribed, "x")
+		if !json.Valid(ack) || len(ack) > 128 {
+			t.Fatalf("ack %q: invalid JSON or larger than 128 bytes", ack)
+		}
+		if len(errFrame) > 256 {
+			t.Fatalf("error frame of %d bytes", len(errFrame))
 		}
 	})
 }
