@@ -56,6 +56,7 @@ func (e *Engine) admit(c *conn, req *wsproto.Request) ([]byte, error) {
 		if !c.maySubscribe(ch) {
 			if c.claims == nil {
 				e.stats.unauthorized.Add(1)
+				e.lastTokenRefusal.Store(&errChannelNeedsToken.Reason)
 				return nil, errChannelNeedsToken
 			}
 			e.stats.forbidden.Add(1)
@@ -100,15 +101,17 @@ func (e *Engine) authenticate(c *conn, req *wsproto.Request) ([]byte, error) {
 		return protocol, nil // no key: tokens are not looked at
 	case errors.Is(err, auth.ErrNoToken):
 		if e.cfg.AuthRequired && len(e.cfg.PublicChannels) == 0 {
-			return nil, errNoToken
+			return nil, e.refuseToken(err)
 		}
 		return protocol, nil
 	case err != nil:
-		return nil, rejectAuth(err)
+		return nil, e.refuseToken(err)
 	}
 	claims, err := e.cfg.Auth.Verify(token)
 	if err != nil {
-		return nil, rejectAuth(err)
+		// The client learns the class (401 "invalid token claims"); the
+		// operator's log gets the detail (which claim), at a limited rate.
+		return nil, e.refuseToken(err)
 	}
 	c.setClaims(claims)
 	return protocol, nil
@@ -139,4 +142,13 @@ func (e *Engine) release(c *conn) {
 			e.connsPerIP.done(key)
 		}
 	}
+}
+
+
+// refuseToken maps an auth error to its 401 and keeps the error's own text
+// (the verifier's detail: which claim failed) for the ticker's report.
+func (e *Engine) refuseToken(err error) error {
+	detail := err.Error()
+	e.lastTokenRefusal.Store(&detail)
+	return rejectAuth(err)
 }

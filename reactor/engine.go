@@ -44,6 +44,8 @@ type Engine struct {
 	limits   rateLimits
 	ipLimits *ipLimiter // nil when HandshakeRatePerIP is off
 
+	lastTokenRefusal atomic.Pointer[string] // why the last token was refused, for the ticker's report
+
 	stats   engineStats
 	metrics *metrics
 }
@@ -271,6 +273,7 @@ func (e *Engine) runTicker() {
 	t := time.NewTicker(e.tick)
 	defer t.Stop()
 	var refused [numRefusals]int64
+	var unauthorized int64
 	nextReport := time.Now().Add(refusalReportEvery)
 	for {
 		select {
@@ -279,6 +282,7 @@ func (e *Engine) runTicker() {
 		case now := <-t.C:
 			if now.After(nextReport) {
 				e.reportRefusals(&refused)
+				e.reportTokenRefusals(&unauthorized)
 				nextReport = now.Add(refusalReportEvery)
 			}
 			for _, l := range *e.loops.Load() {

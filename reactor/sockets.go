@@ -220,3 +220,18 @@ func (e *Engine) reportRefusals(last *[numRefusals]int64) {
 				"max_handshakes_per_ip", e.cfg.MaxHandshakesPerIP)...)
 	}
 }
+
+// reportTokenRefusals logs the handshakes refused with 401 since the last
+// report, with the verifier's reason for the latest (the client only sees
+// its class, "invalid token claims" say). Ticker goroutine.
+func (e *Engine) reportTokenRefusals(last *int64) {
+	n := e.stats.unauthorized.Load()
+	if d := n - *last; d > 0 {
+		var reason string
+		if r := e.lastTokenRefusal.Load(); r != nil {
+			reason = *r
+		}
+		e.cfg.Logger.Warn("handshakes refused with 401 (counts since the last report)", "count", d, "last_reason", reason)
+	}
+	*last = n
+}

@@ -6,11 +6,13 @@ import (
 	"net"
 	"net/netip"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"golang.org/x/sys/unix"
 
+	"github.com/wsgate/wsgate/auth"
 	"github.com/wsgate/wsgate/internal/wstest"
 )
 
@@ -234,4 +236,47 @@ func TestValidateMaxSocketsAgainstOpenFileLimit(t *testing.T) {
 	if err := (Config{Loops: 1, ReservedFDs: int(lim.Cur)}).Validate(); err == nil {
 		t.Fatal("a reserve that leaves no socket passed validation")
 	}
+}
+
+// A token refused for its audience gets a generic 401; the operator's log
+// names the claim, once per report period whatever the number.
+func TestTokenRefusalsReportedWithTheReason(t *testing.T) {
+	v, err := auth.NewVerifier(auth.Config{HMACSecret: testSecret, Audience: "wsgate"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var logs syncBuffer
+	e := gateway(t, Config{Auth: v, AuthRequired: true, Logger: slog.New(slog.NewTextHandler(&logs, nil))})
+	for range 3 {
+		if _, status, body := dialHeaders(e, "/ws?token="+token(t, "alice", time.Hour, nil, nil), nil); status != 401 || !strings.Contains(body, "invalid token claims") {
+			t.Fatalf("token without the audience: %d %q", status, body)
+		}
+	}
+	var last int64
+	e.reportTokenRefusals(&last)
+	out := logs.String()
+	if !strings.Contains(out, "count=3") || !strings.Contains(out, "aud") || last != 3 {
+		t.Fatalf("report %q (last %d): want count=3 and the aud claim named", out, last)
+	}
+	e.reportTokenRefusals(&last)
+	if strings.Count(logs.String(), "refused with 401") != 1 {
+		t.Fatalf("a second report with nothing new logged again: %q", logs.String())
+	}
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }
