@@ -23,4 +23,5 @@ var (
 var (
 	ErrJWKSTooLarge    = errors.New("JWKS larger than MaxJWKSBytes")
 	ErrJWKSTooManyKeys = errors.New("JWKS holds more than MaxJWKSKeys keys")
+	ErrJWKSNotHTTPS    = errors.New("JWKS URL is not https")
 )

@@ -32,6 +32,7 @@ type keySet struct {
 	pem     any            // *rsa.PublicKey or *ecdsa.PublicKey, or nil
 	jwks    map[string]any // kid → key, or nil
 	methods []string       // accepted "alg" values, derived from the keys
+	remote  bool           // jwks comes from Config.JWKSURL and may gain keys of a new type
 }
 
 // parseKeys reads cfg's key material (HMACSecret, PublicKeyPEM, JWKS)
@@ -85,6 +86,9 @@ func (ks *keySet) withMethods() (*keySet, error) {
 func (ks *keySet) key(t *jwt.Token) (any, error) {
 	alg := t.Method.Alg()
 	if !ks.accepts(alg) {
+		if ks.remote && (alg == jwt.SigningMethodRS256.Alg() || alg == jwt.SigningMethodES256.Alg()) {
+			return nil, ErrUnknownKey // the identity provider may have moved to a key of this type
+		}
 		return nil, ErrAlgorithm // "none", HS256 without a secret, RS256 without an RSA key...
 	}
 	if alg == jwt.SigningMethodHS256.Alg() {

@@ -1,8 +1,10 @@
 package auth
 
 import (
+	"crypto/x509"
 	"errors"
 	"fmt"
+	"log/slog"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -15,7 +17,8 @@ import (
 const MaxLeeway = 5 * time.Minute
 
 // Config names the keys a Verifier trusts. Give at least one of HMACSecret,
-// PublicKeyPEM and JWKS; each one adds its algorithm to the accepted set.
+// PublicKeyPEM, JWKS and JWKSURL; each one adds its algorithm to the
+// accepted set.
 type Config struct {
 	// HMACSecret verifies HS256 tokens. At least 32 bytes (RFC 7518 §3.2:
 	// "A key of the same size as the hash output ... or larger MUST be used").
@@ -26,6 +29,24 @@ type Config struct {
 	// JWKS is a JSON Web Key Set ({"keys":[...]}) of RSA and P-256 EC
 	// public keys; a token's "kid" header picks the key.
 	JWKS []byte
+	// JWKSURL is an https:// URL serving the key set, instead of JWKS.
+	// NewVerifier fetches it before returning and fails if it cannot (a
+	// node does not start without its keys); then a goroutine refreshes it
+	// (see the package doc) until Close.
+	JWKSURL string
+	// JWKSRootCAs verifies the certificate of JWKSURL's server (a private
+	// identity provider, tests). Default: the system's roots.
+	JWKSRootCAs *x509.CertPool
+	// JWKSRefresh is how often JWKSURL is fetched when the server sends no
+	// Cache-Control max-age, from MinJWKSRefresh to MaxJWKSRefresh.
+	// Default DefaultJWKSRefresh (10 minutes).
+	JWKSRefresh time.Duration
+	// JWKSFetchTimeout bounds one fetch of JWKSURL, from dialling to the
+	// last byte. Default DefaultJWKSFetchTimeout (10 s).
+	JWKSFetchTimeout time.Duration
+	// Logger receives the JWKS refresher's reports: a refresh that changed
+	// the keys (info), a failed one (warn). Default: discarded.
+	Logger *slog.Logger
 	// Leeway tolerates clock skew when checking exp and nbf. Default 0, at
 	// most MaxLeeway (5 minutes): a larger skew is a broken clock, and
 	// every second of it keeps an expired token alive.
@@ -42,13 +63,15 @@ type Config struct {
 }
 
 // Verifier checks tokens against the configured keys. It is safe for
-// concurrent use: Verify never takes a lock, and Reload swaps the keys
-// under it atomically, so a token is checked against one generation of
-// keys, old or new, never a mix.
+// concurrent use: Verify never takes a lock, and Reload and the JWKS
+// refresher swap the keys under it atomically, so a token is checked
+// against one generation of keys, old or new, never a mix. A Verifier with
+// a JWKSURL runs a goroutine until Close.
 type Verifier struct {
 	parser   *jwt.Parser
 	keys     atomic.Pointer[keySet] // the keys in force; never nil after NewVerifier
-	swap     sync.Mutex             // serialises writers of keys (Reload); Verify never takes it
+	swap     sync.Mutex             // serialises writers of keys (Reload, the JWKS refresher); Verify never takes it
+	remote   *remoteJWKS            // the key set of Config.JWKSURL, or nil
 	now      func() time.Time
 	leeway   time.Duration
 	audience string // Config.Audience
@@ -85,6 +108,9 @@ func NewVerifier(cfg Config) (*Verifier, error) {
 	if cfg.Leeway < 0 || cfg.Leeway > MaxLeeway {
 		return nil, fmt.Errorf("auth: leeway %v: want 0 to %v", cfg.Leeway, MaxLeeway)
 	}
+	if len(cfg.JWKS) > 0 && cfg.JWKSURL != "" {
+		return nil, errors.New("auth: JWKS and JWKSURL are both set: give one")
+	}
 	v := &Verifier{now: cfg.Now, leeway: cfg.Leeway, audience: cfg.Audience, issuer: cfg.Issuer}
 	if v.now == nil {
 		v.now = time.Now
@@ -93,10 +119,29 @@ func NewVerifier(cfg Config) (*Verifier, error) {
 	if err != nil {
 		return nil, err
 	}
+	if cfg.JWKSURL != "" {
+		if v.remote, err = newRemoteJWKS(&cfg, v.now); err != nil {
+			return nil, err
+		}
+		r := v.remote
+		r.last = v.now()
+		keys, maxAge, err := r.fetch()
+		if err != nil {
+			r.cancel()
+			return nil, fmt.Errorf("auth: JWKS from %s: %w", cfg.JWKSURL, err)
+		}
+		ks.jwks, ks.remote, r.next = keys, true, r.last.Add(maxAge)
+	}
 	if ks, err = ks.withMethods(); err != nil {
+		if v.remote != nil {
+			v.remote.cancel() // no refresher started yet
+		}
 		return nil, err
 	}
 	v.keys.Store(ks)
+	if v.remote != nil {
+		go v.refreshJWKS(v.remote)
+	}
 	// The accepted algorithms are enforced in key, which runs before any
 	// signature check, so that refusals are told apart from bad signatures.
 	opts := []jwt.ParserOption{
@@ -125,7 +170,11 @@ func (v *Verifier) Verify(token string) (*Claims, error) {
 	var tc tokenClaims
 	_, err := v.parser.ParseWithClaims(token, &tc, v.keys.Load().key)
 	if err != nil {
-		return nil, v.classify(err, &tc)
+		err = v.classify(err, &tc)
+		if err == ErrUnknownKey && v.remote != nil {
+			v.remote.request() // never blocks: the token is refused now, a later one may pass
+		}
+		return nil, err
 	}
 	if tc.Subject == "" {
 		return nil, fmt.Errorf("%w: \"sub\" is required", ErrClaims)

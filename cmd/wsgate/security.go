@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"crypto/x509"
 	"errors"
 	"flag"
 	"fmt"
@@ -20,7 +21,10 @@ import (
 type securityOptions struct {
 	authMode                 string // "", "off" or "required"
 	jwtSecret, jwtSecretFile string
-	jwtPublicKey, jwtJWKS    string // files
+	jwtPublicKey             string        // file
+	jwtJWKS                  string        // file or https:// URL
+	jwtJWKSCA                string        // file
+	jwtJWKSRefresh           time.Duration // for a URL; 0: auth.DefaultJWKSRefresh
 	jwtLeeway                time.Duration
 	jwtAudience, jwtIssuer   string
 	publicChannels           []string
@@ -38,7 +42,21 @@ func (o *securityOptions) addFlags(fs *flag.FlagSet, cfg *reactor.Config) {
 	fs.StringVar(&o.jwtSecret, "jwt-hmac-secret", "", "HS256 `secret` (32+ bytes) for client tokens; prefer WSGATE_JWT_HMAC_SECRET or --jwt-hmac-secret-file")
 	fs.StringVar(&o.jwtSecretFile, "jwt-hmac-secret-file", "", "`file` holding the HS256 secret")
 	fs.StringVar(&o.jwtPublicKey, "jwt-public-key", "", "PEM `file` with the RSA (RS256) or P-256 (ES256) public key for client tokens")
-	fs.StringVar(&o.jwtJWKS, "jwt-jwks", "", "JWKS `file` of RSA and P-256 public keys, picked by the token's kid")
+	fs.StringVar(&o.jwtJWKS, "jwt-jwks", "", "JWKS `file or https:// URL` of RSA and P-256 public keys, picked by the token's kid; "+
+		"a URL is fetched at start (no keys: no start), refreshed (--jwt-jwks-refresh, or the server's max-age) and, when a token names an unknown kid, re-fetched at most once a minute")
+	fs.StringVar(&o.jwtJWKSCA, "jwt-jwks-ca", "", "PEM `file` of CA certificates trusted for an https:// --jwt-jwks (default: the system's)")
+	fs.Func("jwt-jwks-refresh", fmt.Sprintf("`interval` between fetches of an https:// --jwt-jwks when its server sends no Cache-Control max-age, %v to %v (default %v)",
+		auth.MinJWKSRefresh, auth.MaxJWKSRefresh, auth.DefaultJWKSRefresh), func(v string) error {
+		d, err := time.ParseDuration(v)
+		switch {
+		case err != nil:
+			return err
+		case d < auth.MinJWKSRefresh || d > auth.MaxJWKSRefresh:
+			return fmt.Errorf("want %v to %v", auth.MinJWKSRefresh, auth.MaxJWKSRefresh)
+		}
+		o.jwtJWKSRefresh = d
+		return nil
+	})
 	fs.Func("jwt-leeway", fmt.Sprintf("clock skew `duration` tolerated on exp and nbf, at most %v (default 0)", auth.MaxLeeway), func(v string) error {
 		d, err := time.ParseDuration(v)
 		switch {
@@ -75,7 +93,11 @@ func configureSecurity(cfg *reactor.Config, opts *options) error {
 		return err
 	}
 	sec.apiKey = apiKey
-	hasKey := len(ac.HMACSecret) > 0 || len(ac.PublicKeyPEM) > 0 || len(ac.JWKS) > 0
+	if ac.JWKSRootCAs, err = jwksRoots(sec); err != nil {
+		return err
+	}
+	ac.JWKSRefresh, ac.Logger = sec.jwtJWKSRefresh, cfg.Logger
+	hasKey := len(ac.HMACSecret) > 0 || len(ac.PublicKeyPEM) > 0 || len(ac.JWKS) > 0 || ac.JWKSURL != ""
 	switch sec.authMode {
 	case "required":
 		if !hasKey {
@@ -107,11 +129,43 @@ func authConfig(sec *securityOptions) (auth.Config, error) {
 		ac.PublicKeyPEM, err = readKeyFile("jwt-public-key", sec.jwtPublicKey)
 		errs = append(errs, err)
 	}
-	if sec.jwtJWKS != "" {
+	switch {
+	case strings.HasPrefix(sec.jwtJWKS, "https://"):
+		ac.JWKSURL = sec.jwtJWKS
+	case strings.Contains(sec.jwtJWKS, "://"):
+		errs = append(errs, fmt.Errorf("--jwt-jwks %s: want a file or an https:// URL (keys fetched in clear could be forged on the way)", sec.jwtJWKS))
+	case sec.jwtJWKS != "":
 		ac.JWKS, err = readKeyFile("jwt-jwks", sec.jwtJWKS)
 		errs = append(errs, err)
 	}
 	return ac, errors.Join(errs...)
+}
+
+// jwksRoots reads --jwt-jwks-ca, which only an https:// --jwt-jwks uses.
+// It is read at start only.
+func jwksRoots(sec *securityOptions) (*x509.CertPool, error) {
+	if sec.jwtJWKSCA == "" {
+		return nil, nil
+	}
+	if !strings.HasPrefix(sec.jwtJWKS, "https://") {
+		return nil, errors.New("--jwt-jwks-ca needs an https:// --jwt-jwks")
+	}
+	b, err := readKeyFile("jwt-jwks-ca", sec.jwtJWKSCA)
+	if err != nil {
+		return nil, err
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(b) {
+		return nil, fmt.Errorf("--jwt-jwks-ca: no PEM certificate in %s", sec.jwtJWKSCA)
+	}
+	return pool, nil
+}
+
+// closeSecurity stops what configureSecurity started: the goroutine that
+// refreshes an https:// --jwt-jwks. main calls it at shutdown, after the
+// engine has stopped (Verify keeps working after it, with the last keys).
+func closeSecurity(cfg *reactor.Config) {
+	cfg.Auth.Close() // nil-safe
 }
 
 // secretValue returns a secret given directly or in a file (trailing
@@ -151,7 +205,7 @@ func logSecurity(logger *slog.Logger, cfg *reactor.Config, opts *options) {
 		logger.Warn("AUTHENTICATION IS OPTIONAL (--auth off): clients without a token may subscribe and publish on any channel")
 	} else {
 		logger.Info("authentication required", "algorithms", strings.Join(cfg.Auth.Methods(), ","),
-			"public_channels", len(cfg.PublicChannels))
+			"public_channels", len(cfg.PublicChannels), "jwks", opts.sec.jwtJWKS)
 	}
 	if opts.sec.apiKey == "" {
 		host, _, _ := net.SplitHostPort(opts.adminListen)
