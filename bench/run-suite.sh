@@ -71,7 +71,8 @@ echo "server logs in $LOGS"
 
 server_cmd() { # name → command line
   case $1 in
-    wsgate) echo "bin/wsgate --listen $HOST:$PORT --admin-listen $HOST:$ADMIN --log-level warn" ;;
+    # Rates off: the suite measures the data path, not the per-connection limits.
+    wsgate) echo "bin/wsgate --listen $HOST:$PORT --admin-listen $HOST:$ADMIN --log-level warn --max-msg-rate -1 --max-byte-rate -1" ;;
     wsgate-prof) echo "bin/wsgateprof --listen $HOST:$PORT --admin-listen $HOST:$ADMIN --cpuprofile $2.cpu.prof --memprofile $2.heap.prof" ;;
     gnetws|nbiohub|gorillahub) echo "bin/$1 --listen $HOST:$PORT --admin-listen $HOST:$ADMIN" ;;
     *) echo "unknown server $1" >&2; exit 2 ;;

@@ -15,7 +15,7 @@ import (
 // startGateway runs an in-process wsgate node and its admin API.
 func startGateway(t *testing.T) (wsURL, adminURL string) {
 	t.Helper()
-	eng, err := reactor.New(reactor.Config{Listen: "127.0.0.1:0", Loops: 2, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	eng, err := reactor.New(reactor.Config{Listen: "127.0.0.1:0", Loops: 2, MessageRate: -1, ByteRate: -1, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	if err != nil {
 		t.Fatal(err)
 	}

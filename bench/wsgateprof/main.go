@@ -46,7 +46,7 @@ func main() {
 		}
 		defer pprof.StopCPUProfile()
 	}
-	eng, err := reactor.New(reactor.Config{Listen: *listen, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	eng, err := reactor.New(reactor.Config{Listen: *listen, MessageRate: -1, ByteRate: -1, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	if err != nil {
 		log.Fatal(err)
 	}
