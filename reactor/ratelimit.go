@@ -1,7 +1,6 @@
 package reactor
 
 import (
-	"net"
 	"net/netip"
 	"sync"
 	"time"
@@ -142,14 +141,4 @@ func (l *ipLimiter) len() int {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return len(l.buckets)
-}
-
-// peerIP is addr's IP, IPv4-mapped addresses unmapped.
-func peerIP(addr net.Addr) (netip.Addr, bool) {
-	tcp, ok := addr.(*net.TCPAddr)
-	if !ok {
-		return netip.Addr{}, false
-	}
-	ip, ok := netip.AddrFromSlice(tcp.IP)
-	return ip.Unmap(), ok
 }

@@ -182,8 +182,10 @@ func TestPeerKeyGroupsIPv6ByPrefix(t *testing.T) {
 func TestAddrCountsHoldsOnlyLiveEntries(t *testing.T) {
 	a := newAddrCounts(2)
 	k := netip.MustParseAddr("192.0.2.1")
-	if !a.add(k) || !a.add(k) || a.add(k) {
-		t.Fatal("cap of 2 not enforced")
+	for i, want := range []bool{true, true, false} {
+		if got := a.add(k); got != want {
+			t.Fatalf("add %d: %v, want %v (cap 2)", i+1, got, want)
+		}
 	}
 	a.done(k)
 	a.done(k)
