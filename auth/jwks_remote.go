@@ -2,14 +2,13 @@ package auth
 
 import (
 	"context"
+	"crypto"
 	"crypto/tls"
 	"fmt"
 	"io"
 	"log/slog"
-	"maps"
 	"net/http"
 	"net/url"
-	"slices"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -45,7 +44,8 @@ const (
 // below the line belong to the refresher goroutine (Verifier.refreshJWKS);
 // NewVerifier sets them before starting it.
 type remoteJWKS struct {
-	url     string
+	url     string // Config.JWKSURL
+	shown   string // url with any password masked, for errors and logs
 	client  *http.Client
 	timeout time.Duration    // per fetch
 	refresh time.Duration    // interval when the server sends no max-age
@@ -73,14 +73,14 @@ func newRemoteJWKS(cfg *Config, now func() time.Time) (*remoteJWKS, error) {
 	case err != nil:
 		return nil, fmt.Errorf("auth: JWKS URL: %w", err)
 	case u.Scheme != "https" || u.Host == "":
-		return nil, fmt.Errorf("auth: JWKS URL %q: %w", cfg.JWKSURL, ErrJWKSNotHTTPS)
+		return nil, fmt.Errorf("auth: JWKS URL %q: %w", u.Redacted(), ErrJWKSNotHTTPS)
 	case cfg.JWKSRefresh != 0 && (cfg.JWKSRefresh < MinJWKSRefresh || cfg.JWKSRefresh > MaxJWKSRefresh):
 		return nil, fmt.Errorf("auth: JWKS refresh %v: want %v to %v", cfg.JWKSRefresh, MinJWKSRefresh, MaxJWKSRefresh)
 	case cfg.JWKSFetchTimeout < 0:
 		return nil, fmt.Errorf("auth: JWKS fetch timeout %v", cfg.JWKSFetchTimeout)
 	}
 	r := &remoteJWKS{
-		url: cfg.JWKSURL, timeout: cfg.JWKSFetchTimeout, refresh: cfg.JWKSRefresh, now: now,
+		url: cfg.JWKSURL, shown: u.Redacted(), timeout: cfg.JWKSFetchTimeout, refresh: cfg.JWKSRefresh, now: now,
 		logger: cfg.Logger, kick: make(chan struct{}, 1), done: make(chan struct{}),
 	}
 	if r.timeout == 0 {
@@ -113,6 +113,31 @@ func newRemoteJWKS(cfg *Config, now func() time.Time) (*remoteJWKS, error) {
 	}
 	r.ctx, r.cancel = context.WithCancel(context.Background())
 	return r, nil
+}
+
+// fetchFirst sets up v.remote from cfg and fetches the key set into ks:
+// without it, no Verifier.
+func (v *Verifier) fetchFirst(cfg *Config, ks *keySet) error {
+	r, err := newRemoteJWKS(cfg, v.now)
+	if err != nil {
+		return err
+	}
+	r.last = r.now()
+	keys, maxAge, err := r.fetch()
+	if err != nil {
+		r.stop()
+		return fmt.Errorf("auth: JWKS from %s: %w", r.shown, err)
+	}
+	ks.jwks, ks.remote, r.next = keys, true, r.last.Add(maxAge)
+	v.remote = r
+	return nil
+}
+
+// stop releases r's context when no refresher runs (nil-safe).
+func (r *remoteJWKS) stop() {
+	if r != nil {
+		r.cancel()
+	}
 }
 
 // fetch GETs the key set once, within the timeout and MaxJWKSBytes, and
@@ -226,10 +251,10 @@ func (v *Verifier) refreshOnce(r *remoteJWKS) {
 		if old, err = v.storeJWKS(keys); err == nil {
 			r.next = r.last.Add(maxAge)
 			level := slog.LevelDebug
-			if !sameKids(old, keys) {
+			if !sameKeys(old, keys) {
 				level = slog.LevelInfo
 			}
-			r.logger.Log(r.ctx, level, "JWKS refreshed", "url", r.url, "kids", slices.Sorted(maps.Keys(keys)), "next_in", maxAge)
+			r.logger.Log(r.ctx, level, "JWKS refreshed", "url", r.shown, "keys", len(keys), "next_in", maxAge)
 			return
 		}
 	}
@@ -237,7 +262,7 @@ func (v *Verifier) refreshOnce(r *remoteJWKS) {
 		return // closing
 	}
 	r.next = r.last.Add(MinJWKSRefresh)
-	r.logger.Warn("JWKS refresh failed: keeping the keys in force", "url", r.url, "err", err, "retry_in", MinJWKSRefresh)
+	r.logger.Warn("JWKS refresh failed: keeping the keys in force", "url", r.shown, "err", err, "retry_in", MinJWKSRefresh)
 }
 
 // storeJWKS swaps keys in as the key set's JWKS part, keeping the HMAC
@@ -256,12 +281,15 @@ func (v *Verifier) storeJWKS(keys map[string]any) (map[string]any, error) {
 	return old, nil
 }
 
-func sameKids(a, b map[string]any) bool {
+// sameKeys reports whether two key sets hold the same keys under the same
+// kids.
+func sameKeys(a, b map[string]any) bool {
 	if len(a) != len(b) {
 		return false
 	}
-	for kid := range a {
-		if _, ok := b[kid]; !ok {
+	for kid, key := range a {
+		other, ok := b[kid].(interface{ Equal(crypto.PublicKey) bool })
+		if !ok || !other.Equal(key) {
 			return false
 		}
 	}

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"io"
 	"log"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
@@ -449,4 +450,63 @@ func TestJWKSURLReload(t *testing.T) {
 	waitFor(t, "the fetch the reload asked for", func() bool { return srv.requests.Load() == 2 })
 	newTok := sign(t, jwt.SigningMethodES256, ek, claims(), "e1")
 	waitFor(t, "the new key", func() bool { _, err := v.Verify(newTok); return err == nil })
+}
+
+func TestJWKSURLSameKeys(t *testing.T) {
+	rk, ek := keys(t)
+	a := map[string]any{"r": &rk.PublicKey, "e": &ek.PublicKey}
+	for _, tc := range []struct {
+		name string
+		b    map[string]any
+		want bool
+	}{
+		{"same", map[string]any{"r": &rk.PublicKey, "e": &ek.PublicKey}, true},
+		{"one fewer", map[string]any{"r": &rk.PublicKey}, false},
+		{"kids swapped", map[string]any{"e": &rk.PublicKey, "r": &ek.PublicKey}, false},
+		{"another kid", map[string]any{"r": &rk.PublicKey, "x": &ek.PublicKey}, false},
+	} {
+		if got := sameKeys(a, tc.b); got != tc.want {
+			t.Errorf("%s: %v", tc.name, got)
+		}
+	}
+}
+
+// lockedBuffer is a log destination the refresher and the test share.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+func TestJWKSURLLogsRefreshes(t *testing.T) {
+	rk, ek := keys(t)
+	srv := newJWKSServer(t, jwksOf(t, map[string]any{"r1": &rk.PublicKey}))
+	clock := newTestClock()
+	var logs lockedBuffer
+	v := remoteVerifier(t, srv, clock, func(c *Config) { c.Logger = slog.New(slog.NewTextHandler(&logs, nil)) })
+	srv.answer(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusBadGateway) })
+	clock.advance(MinJWKSRefresh)
+	_, _ = v.Verify(sign(t, jwt.SigningMethodES256, ek, claims(), "e1"))
+	waitFor(t, "the failed fetch", func() bool { return v.remote.fetches.Load() == 1 })
+	if want := `level=WARN msg="JWKS refresh failed: keeping the keys in force" url=` + srv.URL + ` err="status 502 Bad Gateway" retry_in=1m0s`; !strings.Contains(logs.String(), want) {
+		t.Fatalf("log lacks %q:\n%s", want, logs.String())
+	}
+	srv.serve(jwksOf(t, map[string]any{"r1": &rk.PublicKey, "e1": &ek.PublicKey}))
+	clock.advance(MinJWKSRefresh)
+	_, _ = v.Verify(sign(t, jwt.SigningMethodES256, ek, claims(), "e1"))
+	waitFor(t, "the second fetch", func() bool { return v.remote.fetches.Load() == 2 })
+	if want := `level=INFO msg="JWKS refreshed" url=` + srv.URL + ` keys=2 next_in=10m0s`; !strings.Contains(logs.String(), want) {
+		t.Fatalf("log lacks %q:\n%s", want, logs.String())
+	}
 }

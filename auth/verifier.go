@@ -103,7 +103,9 @@ type tokenClaims struct {
 	Publish   []string `json:"publish"`
 }
 
-// NewVerifier builds a Verifier from cfg.
+// NewVerifier builds a Verifier from cfg. With a JWKSURL it fetches the
+// key set first (up to JWKSFetchTimeout) and starts the refresher; Close
+// stops it.
 func NewVerifier(cfg Config) (*Verifier, error) {
 	if cfg.Leeway < 0 || cfg.Leeway > MaxLeeway {
 		return nil, fmt.Errorf("auth: leeway %v: want 0 to %v", cfg.Leeway, MaxLeeway)
@@ -120,34 +122,31 @@ func NewVerifier(cfg Config) (*Verifier, error) {
 		return nil, err
 	}
 	if cfg.JWKSURL != "" {
-		if v.remote, err = newRemoteJWKS(&cfg, v.now); err != nil {
+		if err := v.fetchFirst(&cfg, ks); err != nil {
 			return nil, err
 		}
-		r := v.remote
-		r.last = v.now()
-		keys, maxAge, err := r.fetch()
-		if err != nil {
-			r.cancel()
-			return nil, fmt.Errorf("auth: JWKS from %s: %w", cfg.JWKSURL, err)
-		}
-		ks.jwks, ks.remote, r.next = keys, true, r.last.Add(maxAge)
 	}
 	if ks, err = ks.withMethods(); err != nil {
-		if v.remote != nil {
-			v.remote.cancel() // no refresher started yet
-		}
+		v.remote.stop() // nil-safe; no refresher started yet
 		return nil, err
 	}
 	v.keys.Store(ks)
+	v.parser = newParser(&cfg, v.now)
 	if v.remote != nil {
 		go v.refreshJWKS(v.remote)
 	}
-	// The accepted algorithms are enforced in key, which runs before any
-	// signature check, so that refusals are told apart from bad signatures.
+	return v, nil
+}
+
+// newParser checks what the keys do not: exp (required), nbf, aud and iss.
+// The accepted algorithms are enforced in keySet.key, which runs before
+// any signature check, so that refusals are told apart from bad
+// signatures.
+func newParser(cfg *Config, now func() time.Time) *jwt.Parser {
 	opts := []jwt.ParserOption{
 		jwt.WithExpirationRequired(),
 		jwt.WithLeeway(cfg.Leeway),
-		jwt.WithTimeFunc(v.now),
+		jwt.WithTimeFunc(now),
 		jwt.WithStrictDecoding(),
 	}
 	if cfg.Audience != "" {
@@ -156,16 +155,18 @@ func NewVerifier(cfg Config) (*Verifier, error) {
 	if cfg.Issuer != "" {
 		opts = append(opts, jwt.WithIssuer(cfg.Issuer))
 	}
-	v.parser = jwt.NewParser(opts...)
-	return v, nil
+	return jwt.NewParser(opts...)
 }
 
 // Methods returns the algorithms the keys in force accept, e.g.
 // ["HS256", "RS256"]. A reload may change them.
 func (v *Verifier) Methods() []string { return append([]string(nil), v.keys.Load().methods...) }
 
-// Verify checks token's signature, algorithm and time claims, and returns
-// what it grants. The error is one of the package's sentinels.
+// Verify checks token's signature, algorithm and claims, and returns what
+// it grants. The error is one of the package's sentinels (ErrClaims comes
+// wrapped, naming the claim that failed). Verify does no I/O and never
+// blocks, so it may run on an event loop; with a JWKSURL, ErrUnknownKey
+// also asks the refresher for a fetch, without waiting for it.
 func (v *Verifier) Verify(token string) (*Claims, error) {
 	var tc tokenClaims
 	_, err := v.parser.ParseWithClaims(token, &tc, v.keys.Load().key)
