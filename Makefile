@@ -18,9 +18,10 @@ build:
 run: build
 	./$(BIN)/wsgate
 
-## test: vet, then every test with -race and -shuffle; `go test` also replays
-## each fuzz target's committed seed corpus (testdata/fuzz) as ordinary tests.
-test: vet
+## test: lint (vet, gofmt, staticcheck), then every test with -race and
+## -shuffle; `go test` also replays each fuzz target's committed seed corpus
+## (testdata/fuzz) as ordinary tests.
+test: lint
 	$(GO) test -race -shuffle=on -count=1 -timeout $(TEST_TIMEOUT) ./...
 
 vet:
