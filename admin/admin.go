@@ -56,7 +56,7 @@ type Config struct {
 type Server struct {
 	eng    *reactor.Engine
 	nodeID string
-	keySum *[sha256.Size]byte // SHA-256 of the API key, nil without one
+	keySum atomic.Pointer[[sha256.Size]byte] // SHA-256 of the API key, nil without one
 	seq    atomic.Uint64
 	mux    *http.ServeMux
 }
@@ -64,10 +64,7 @@ type Server struct {
 // New returns the admin API for eng.
 func New(eng *reactor.Engine, cfg Config) *Server {
 	s := &Server{eng: eng, nodeID: cfg.NodeID, mux: http.NewServeMux()}
-	if cfg.APIKey != "" {
-		sum := sha256.Sum256([]byte(cfg.APIKey))
-		s.keySum = &sum
-	}
+	s.SetAPIKey(cfg.APIKey)
 	s.mux.HandleFunc("POST /api/publish", s.publish)
 	s.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
@@ -76,6 +73,17 @@ func New(eng *reactor.Engine, cfg Config) *Server {
 	s.mux.Handle("GET /metrics", promhttp.HandlerFor(eng.Gatherer(), promhttp.HandlerOpts{}))
 	s.mux.HandleFunc("GET /api/stats", s.stats)
 	return s
+}
+
+// SetAPIKey replaces the key POST /api/publish requires ("" for none), as
+// a reload on SIGHUP does. Safe while requests are served.
+func (s *Server) SetAPIKey(key string) {
+	if key == "" {
+		s.keySum.Store(nil)
+		return
+	}
+	sum := sha256.Sum256([]byte(key))
+	s.keySum.Store(&sum)
 }
 
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.mux.ServeHTTP(w, r) }
@@ -103,11 +111,12 @@ type publishRequest struct {
 // Both sides are hashed first, so the comparison takes the same time
 // whatever the key's length and whatever prefix matches.
 func (s *Server) authorized(r *http.Request) bool {
-	if s.keySum == nil {
+	want := s.keySum.Load()
+	if want == nil {
 		return true
 	}
 	got := sha256.Sum256([]byte(r.Header.Get("X-API-Key")))
-	return subtle.ConstantTimeCompare(got[:], s.keySum[:]) == 1
+	return subtle.ConstantTimeCompare(got[:], want[:]) == 1
 }
 
 func (s *Server) publish(w http.ResponseWriter, r *http.Request) {

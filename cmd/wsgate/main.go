@@ -96,13 +96,30 @@ func run(args []string, stderr io.Writer) int {
 		logger.Error("cannot start", "err", err)
 		return 1
 	}
-	api := admin.NewHTTPServer(opts.adminListen, admin.New(eng, admin.Config{NodeID: opts.nodeID, APIKey: opts.sec.apiKey}))
+	adminAPI := admin.New(eng, admin.Config{NodeID: opts.nodeID, APIKey: opts.sec.apiKey})
+	api := admin.NewHTTPServer(opts.adminListen, adminAPI)
 	go func() {
 		if err := api.Serve(adminLn); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			logger.Error("admin API stopped", "err", err)
 		}
 	}()
 	logger.Info("admin API listening", "addr", adminLn.Addr().String(), "node", opts.nodeID)
+
+	// SIGHUP re-reads the key, secret, JWKS and API key files; connections
+	// keep their verified claims, new handshakes and refreshes use the new
+	// keys. A failed reload keeps the old ones.
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	go func() {
+		for range hup {
+			key, err := reloadSecurity(&cfg, &opts, logger)
+			if err != nil {
+				logger.Error("SIGHUP: reload failed, the old keys stay in force", "err", err)
+				continue
+			}
+			adminAPI.SetAPIKey(key)
+		}
+	}()
 
 	signals := make(chan os.Signal, 2)
 	signal.Notify(signals, syscall.SIGINT, syscall.SIGTERM)
