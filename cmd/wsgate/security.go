@@ -42,28 +42,28 @@ func (o *securityOptions) addFlags(fs *flag.FlagSet, cfg *reactor.Config) {
 	fs.StringVar(&o.jwtSecret, "jwt-hmac-secret", "", "HS256 `secret` (32+ bytes) for client tokens; prefer WSGATE_JWT_HMAC_SECRET or --jwt-hmac-secret-file")
 	fs.StringVar(&o.jwtSecretFile, "jwt-hmac-secret-file", "", "`file` holding the HS256 secret")
 	fs.StringVar(&o.jwtPublicKey, "jwt-public-key", "", "PEM `file` with the RSA (RS256) or P-256 (ES256) public key for client tokens")
-	fs.StringVar(&o.jwtJWKS, "jwt-jwks", "", "JWKS `file or https:// URL` of RSA and P-256 public keys, picked by the token's kid; "+
+	fs.StringVar(&o.jwtJWKS, "jwt-jwks", "", "JWKS `source`, a file or an https:// URL, of RSA and P-256 public keys picked by the token's kid; "+
 		"a URL is fetched at start (no keys: no start), refreshed (--jwt-jwks-refresh, or the server's max-age) and, when a token names an unknown kid, re-fetched at most once a minute")
 	fs.StringVar(&o.jwtJWKSCA, "jwt-jwks-ca", "", "PEM `file` of CA certificates trusted for an https:// --jwt-jwks (default: the system's)")
-	fs.Func("jwt-jwks-refresh", fmt.Sprintf("`interval` between fetches of an https:// --jwt-jwks when its server sends no Cache-Control max-age, %v to %v (default %v)",
-		auth.MinJWKSRefresh, auth.MaxJWKSRefresh, auth.DefaultJWKSRefresh), func(v string) error {
+	fs.Func("jwt-jwks-refresh", fmt.Sprintf("`interval` between fetches of an https:// --jwt-jwks when its server sends no Cache-Control max-age, %s to %s (default %s)",
+		short(auth.MinJWKSRefresh), short(auth.MaxJWKSRefresh), short(auth.DefaultJWKSRefresh)), func(v string) error {
 		d, err := time.ParseDuration(v)
 		switch {
 		case err != nil:
 			return err
 		case d < auth.MinJWKSRefresh || d > auth.MaxJWKSRefresh:
-			return fmt.Errorf("want %v to %v", auth.MinJWKSRefresh, auth.MaxJWKSRefresh)
+			return fmt.Errorf("want %s to %s", short(auth.MinJWKSRefresh), short(auth.MaxJWKSRefresh))
 		}
 		o.jwtJWKSRefresh = d
 		return nil
 	})
-	fs.Func("jwt-leeway", fmt.Sprintf("clock skew `duration` tolerated on exp and nbf, at most %v (default 0)", auth.MaxLeeway), func(v string) error {
+	fs.Func("jwt-leeway", fmt.Sprintf("clock skew tolerated on exp and nbf, a `duration` of at most %s (default 0)", short(auth.MaxLeeway)), func(v string) error {
 		d, err := time.ParseDuration(v)
 		switch {
 		case err != nil:
 			return err
 		case d < 0 || d > auth.MaxLeeway:
-			return fmt.Errorf("want 0 to %v", auth.MaxLeeway)
+			return fmt.Errorf("want 0 to %s", short(auth.MaxLeeway))
 		}
 		o.jwtLeeway = d
 		return nil
@@ -80,6 +80,18 @@ func (o *securityOptions) addFlags(fs *flag.FlagSet, cfg *reactor.Config) {
 	})
 	fs.StringVar(&o.apiKey, "api-key", "", "`key` required in X-API-Key to publish over the admin API; prefer WSGATE_API_KEY or --api-key-file")
 	fs.StringVar(&o.apiKeyFile, "api-key-file", "", "`file` holding the admin API key")
+}
+
+// short writes a round duration the way a user types it: 5m, 1h.
+func short(d time.Duration) string {
+	s := d.String() // 1h0m0s, 10m0s
+	if strings.HasSuffix(s, "m0s") {
+		s = s[:len(s)-2]
+	}
+	if strings.HasSuffix(s, "h0m") {
+		s = s[:len(s)-2]
+	}
+	return s
 }
 
 // configureSecurity reads the key files named by the options, builds the

@@ -162,8 +162,8 @@ func TestSecurityLeewayFlagBounded(t *testing.T) {
 	}{
 		{args: []string{"--jwt-leeway", "30s"}, want: 30 * time.Second},
 		{args: []string{"--jwt-leeway", "5m"}, want: 5 * time.Minute},
-		{args: []string{"--jwt-leeway", "5m1s"}, err: `"5m1s" for flag -jwt-leeway: want 0 to 5m0s`},
-		{args: []string{"--jwt-leeway", "-1s"}, err: "want 0 to 5m0s"},
+		{args: []string{"--jwt-leeway", "5m1s"}, err: `"5m1s" for flag -jwt-leeway: want 0 to 5m`},
+		{args: []string{"--jwt-leeway", "-1s"}, err: "want 0 to 5m"},
 		{args: []string{"--jwt-leeway", "soon"}, err: "-jwt-leeway"},
 		{env: map[string]string{"WSGATE_JWT_LEEWAY": "1h"}, err: "WSGATE_JWT_LEEWAY"},
 	} {
@@ -176,6 +176,17 @@ func TestSecurityLeewayFlagBounded(t *testing.T) {
 		}
 		if err != nil || opts.sec.jwtLeeway != tc.want {
 			t.Errorf("%v: leeway %v err %v, want %v", tc.args, opts.sec.jwtLeeway, err, tc.want)
+		}
+	}
+}
+
+func TestShortDuration(t *testing.T) {
+	for d, want := range map[time.Duration]string{
+		time.Minute: "1m", 10 * time.Minute: "10m", time.Hour: "1h", 90 * time.Minute: "1h30m",
+		5*time.Minute + time.Second: "5m1s", 30 * time.Second: "30s",
+	} {
+		if got := short(d); got != want {
+			t.Errorf("short(%v) = %q, want %q", d, got, want)
 		}
 	}
 }
