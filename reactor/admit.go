@@ -144,7 +144,6 @@ func (e *Engine) release(c *conn) {
 	}
 }
 
-
 // refuseToken maps an auth error to its 401 and keeps the error's own text
 // (the verifier's detail: which claim failed) for the ticker's report.
 func (e *Engine) refuseToken(err error) error {

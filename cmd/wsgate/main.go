@@ -10,6 +10,10 @@
 //
 // SIGTERM or SIGINT drains the node: readiness turns false, and connections
 // get close 1001 spread over --drain-window; a second signal exits at once.
+// SIGHUP re-reads the token key files (--jwt-hmac-secret-file,
+// --jwt-public-key, --jwt-jwks, fetching an https JWKS again) and the admin
+// API key file, without dropping a connection; a failed reload keeps the
+// keys in force.
 package main
 
 import (
@@ -62,10 +66,15 @@ func run(args []string, stderr io.Writer) int {
 	}
 	cfg.Logger = logger
 	sizeLimits(&cfg, &opts)
+	// From here SIGHUP asks for a reload (handled once the node runs)
+	// rather than killing the process.
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
 	if err := configureSecurity(&cfg, &opts); err != nil {
 		logger.Error("invalid security configuration", "err", err)
 		return 2
 	}
+	defer closeSecurity(&cfg) // ends the JWKS refresher, after the drain
 	logSecurity(logger, &cfg, &opts)
 	if opts.nodeID == "" {
 		opts.nodeID = randomID()
@@ -108,8 +117,6 @@ func run(args []string, stderr io.Writer) int {
 	// SIGHUP re-reads the key, secret, JWKS and API key files; connections
 	// keep their verified claims, new handshakes and refreshes use the new
 	// keys. A failed reload keeps the old ones.
-	hup := make(chan os.Signal, 1)
-	signal.Notify(hup, syscall.SIGHUP)
 	go func() {
 		for range hup {
 			key, err := reloadSecurity(&cfg, &opts, logger)
