@@ -6,7 +6,7 @@ STATICCHECK_VERSION := v0.8.2
 # Test timeout for the whole suite; CI's budget is 20 minutes.
 TEST_TIMEOUT ?= 15m
 
-.PHONY: all build run test vet fmt lint fuzz bench bench-listener bench-micro bench-scale-out baselines clean
+.PHONY: all build run test vet fmt lint fuzz bench bench-ab bench-listener bench-micro bench-scale-out baselines clean
 
 all: build
 
@@ -53,6 +53,12 @@ bench-scale-out:
 ## acceptor (bench/listener-ab.sh; ROUNDS, CONNS)
 bench-listener:
 	./bench/listener-ab.sh
+
+## bench-ab: make bench's tests against wsgate at BASE and at the working
+## tree, alternating ROUNDS (3) times; medians, spread and ratios in
+## bench/ab/summary.md (bench/regress-ab.sh)
+bench-ab:
+	./bench/regress-ab.sh
 
 ## bench-micro: the micro-benchmarks (allocations, ns/frame, MB/s)
 bench-micro:

@@ -45,7 +45,22 @@ func main() {
 	out := flag.String("out", "BENCHMARKS.md", "`file` to write")
 	scale := flag.String("scale-out", "bench/scale-out-results", "`directory` written by bench/scale-out.sh (optional)")
 	pick := flag.String("pick", "", "instead: copy the least contended of the reports given as arguments to `prefix`.json and .txt")
+	ab := flag.String("ab", "", "instead: write to -out the A/B table of the `directory` bench/regress-ab.sh filled")
 	flag.Parse()
+	if *ab != "" {
+		meta, err := readMeta(filepath.Join(*ab, "meta.env"))
+		if err != nil {
+			log.Fatal(err)
+		}
+		var b strings.Builder
+		if err := writeAB(&b, *ab, meta); err != nil {
+			log.Fatal(err)
+		}
+		if err := os.WriteFile(*out, []byte(b.String()), 0o644); err != nil {
+			log.Fatal(err)
+		}
+		return
+	}
 	if *pick != "" {
 		if err := pickLeastContended(*pick, flag.Args()); err != nil {
 			log.Fatal(err)
