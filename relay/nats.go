@@ -1,11 +1,8 @@
 package relay
 
 import (
-	"bytes"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"log/slog"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -14,145 +11,184 @@ import (
 	"github.com/nats-io/nats.go"
 )
 
-// Defaults for NATSConfig.
-const (
-	DefaultSubjectPrefix = "wsgate.ch"
-	DefaultPublishBuffer = 8 << 20 // bytes of publications held while NATS is unreachable
-	DefaultInboxSize     = 65536   // messages from NATS waiting for the dispatcher
-	DefaultReplayDelay   = 2 * time.Second
-)
-
-// NATSConfig configures the NATS relay. The zero value (plus URLs) is valid.
-type NATSConfig struct {
-	// URLs of the NATS servers to join; any one is enough, the client learns
-	// the rest of the cluster from it.
-	URLs []string
-	// Prefix of every subject: channel C travels on "<Prefix>.C". Default
-	// "wsgate.ch".
-	Prefix string
-	// PublishBuffer bounds, in bytes, what this node accepts for publishing
-	// while NATS is unreachable; the buffer is flushed on reconnect. Over it,
-	// Publish fails with ErrBufferFull. Default 8 MiB.
-	PublishBuffer int
-	// ReplayDelay is how long after reconnecting the node waits before
-	// re-sending the publications it accepted during the outage, so that
-	// the other nodes have re-established their subscriptions and receive
-	// them. Default 2s (nodes retry every 250ms–1.25s).
-	ReplayDelay time.Duration
-	// InboxSize bounds the messages received from NATS that wait for the
-	// dispatcher; past it NATS drops them (counted as Stats.Dropped).
-	// Default 65,536.
-	InboxSize int
-	// Name identifies this node's connection in NATS monitoring.
-	Name string
-	// Options are extra nats.go options: credentials (nats.UserCredentials),
-	// token (nats.Token), user and password (nats.UserInfo), TLS
-	// (nats.RootCAs, nats.ClientCert).
-	Options []nats.Option
-	// Logger receives connection state changes. Default slog.Default().
-	Logger *slog.Logger
-}
-
-// Errors of the NATS relay.
-var (
-	// ErrBufferFull is returned by Publish while NATS is unreachable and
-	// the publish buffer is full.
-	ErrBufferFull = errors.New("relay: NATS unreachable and the publish buffer is full")
-	// ErrTooLarge is returned by Publish for data over the NATS server's
-	// max_payload.
-	ErrTooLarge = errors.New("relay: publication exceeds the NATS server's max_payload")
-	// ErrClosed is returned by Publish after Close.
-	ErrClosed = errors.New("relay: closed")
-)
-
 // NATS relays publications through a NATS server or cluster. It subscribes
 // to a channel's subject only while the node has local subscribers
 // (Interest), publishes with NoEcho so its own publications, already
 // delivered locally, do not come back, and feeds every received message to
-// the Handler from one dispatcher goroutine, which keeps NATS's per-publisher
-// order.
+// the Handler from one dispatcher goroutine, which keeps NATS's
+// per-publisher order.
+//
+// Its callers never touch nats.go: Publish and Interest record what to do
+// and the bus goroutine does it (see the package doc, "Goroutines").
 type NATS struct {
-	cfg   NATSConfig
-	nc    *nats.Conn
-	inbox chan *nats.Msg
-	h     Handler
-	done  chan struct{}
+	cfg       NATSConfig
+	nc        *nats.Conn
+	inbox     chan *nats.Msg
+	queue     *pubQueue
+	interests *interestSet
+	drops     dropTally
 
-	mu   sync.Mutex
-	subs map[string]*nats.Subscription
+	h       Handler     // set by Start, before started
+	started atomic.Bool // Start was called
 
-	// Publications accepted while NATS was unreachable, re-sent in order
-	// ReplayDelay after reconnecting. While any are held, new publications
-	// queue behind them, so each publisher's order survives the outage.
-	outMu     sync.Mutex
-	held      []heldPublication
-	heldBytes int
+	// State kept up to date by nats.go's callbacks, read by Status, Stats
+	// and the bus goroutine.
+	status     atomic.Int32 // connState
+	epoch      atomic.Int64 // +1 per (re)connection: the bus goroutine refreshes maxPayload
+	holdUntil  atomic.Int64 // unix ns: publications held in an outage wait until then (ReplayDelay)
+	maxPayload atomic.Int64 // the server's max_payload, 0 until known
+	slowSeen   atomic.Bool  // nats.go reported a slow consumer: drops are worth polling
 
-	delivered, invalid, refused, dropped atomic.Int64
-	closed                               atomic.Bool
+	wake          chan struct{} // cap 1: the bus goroutine has work
+	closing       chan struct{} // closed by Close: the bus goroutine flushes and stops
+	busDone       chan struct{} // closed by the bus goroutine when it stops
+	done          chan struct{} // closed by Close once the bus is done: the dispatcher stops
+	closed        atomic.Bool
+	closeOnce     sync.Once
+	closeDeadline time.Time // set by Close before closing: end of CloseGrace
+	dispatcher    sync.WaitGroup
+
+	messagesIn, bytesIn, messagesOut, bytesOut atomic.Int64
+	delivered, invalid, refused, lost          atomic.Int64
+	reconnects                                 atomic.Int64
 }
 
-type heldPublication struct {
-	subject string
-	data    []byte
-}
+// connState is the connection's state as the relay last heard it from
+// nats.go's callbacks.
+type connState = int32
 
-// DialNATS connects to NATS. It waits for the first connection; later
-// outages are ridden out by reconnecting forever.
+const (
+	stateConnecting   connState = iota // never connected yet
+	stateConnected                     // connected
+	stateReconnecting                  // lost, retrying
+	stateClosed                        // closed: no more retries
+)
+
+// Status errors, one per state that is not connected.
+var (
+	errConnecting   = errors.New("NATS connecting")
+	errReconnecting = errors.New("NATS reconnecting")
+	errConnClosed   = errors.New("NATS closed")
+)
+
+// DialNATS connects to NATS. With cfg.Required it waits for the first
+// connection and fails if there is none; otherwise it tries once and, if
+// NATS is not there, returns a relay that keeps trying in the background
+// (Status says "NATS connecting" meanwhile). Later outages are ridden out
+// by reconnecting forever.
 func DialNATS(cfg NATSConfig) (*NATS, error) {
 	if len(cfg.URLs) == 0 {
 		return nil, errors.New("relay: no NATS URL")
 	}
-	if cfg.Prefix == "" {
-		cfg.Prefix = DefaultSubjectPrefix
-	}
-	if cfg.PublishBuffer <= 0 {
-		cfg.PublishBuffer = DefaultPublishBuffer
-	}
-	if cfg.ReplayDelay <= 0 {
-		cfg.ReplayDelay = DefaultReplayDelay
-	}
-	if cfg.InboxSize <= 0 {
-		cfg.InboxSize = DefaultInboxSize
-	}
-	if cfg.Logger == nil {
-		cfg.Logger = slog.Default()
-	}
+	cfg = cfg.withDefaults()
 	r := &NATS{
-		cfg:   cfg,
-		inbox: make(chan *nats.Msg, cfg.InboxSize),
-		done:  make(chan struct{}),
-		subs:  make(map[string]*nats.Subscription),
+		cfg:       cfg,
+		inbox:     make(chan *nats.Msg, cfg.InboxSize),
+		queue:     newPubQueue(cfg.PublishBufferMsgs, cfg.PublishBuffer),
+		interests: newInterestSet(),
+		drops:     dropTally{subs: make(map[*nats.Subscription]struct{})},
+		wake:      make(chan struct{}, 1),
+		closing:   make(chan struct{}),
+		busDone:   make(chan struct{}),
+		done:      make(chan struct{}),
 	}
+	urls := strings.Join(cfg.URLs, ",")
+	opts := append(r.natsOptions(), cfg.Options...)
+	nc, err := nats.Connect(urls, opts...)
+	if err != nil {
+		return nil, fmt.Errorf("relay: connect to NATS %s: %w", urls, err)
+	}
+	r.nc = nc
+	if nc.IsConnected() {
+		r.maxPayload.Store(nc.MaxPayload())
+		// Unless a callback has already reported a newer state.
+		r.status.CompareAndSwap(stateConnecting, stateConnected)
+	} else {
+		cfg.Logger.Warn("NATS unreachable: delivering locally and holding publications until it appears", "urls", urls)
+	}
+	go r.runBus()
+	return r, nil
+}
+
+// natsOptions are the relay's own nats.go options; cfg.Options come after
+// them and may override them.
+func (r *NATS) natsOptions() []nats.Option {
+	cfg := r.cfg
 	log := cfg.Logger
-	opts := append([]nats.Option{
+	var lastReconnectErr string // touched only on nats.go's callback goroutine
+	return []nats.Option{
 		nats.Name(cfg.Name),
 		nats.NoEcho(),
+		nats.RetryOnFailedConnect(!cfg.Required),
 		nats.MaxReconnects(-1),
 		nats.ReconnectWait(250 * time.Millisecond),
 		nats.ReconnectJitter(250*time.Millisecond, time.Second),
-		nats.ReconnectBufSize(-1), // the relay holds publications itself (see held)
-		nats.DisconnectErrHandler(func(_ *nats.Conn, err error) {
-			log.Warn("NATS disconnected: delivering locally only, buffering publications", "err", err)
+		nats.ReconnectBufSize(-1), // the relay holds publications itself (queue)
+		nats.FlusherTimeout(cfg.WriteTimeout),
+		nats.ReconnectOnFlusherError(),
+		nats.PingInterval(cfg.PingInterval),
+		nats.MaxPingsOutstanding(2),
+		nats.ConnectHandler(func(*nats.Conn) {
+			lastReconnectErr = ""
+			r.up()
 		}),
-		nats.ReconnectHandler(func(nc *nats.Conn) {
-			log.Info("NATS reconnected: interests restored", "url", nc.ConnectedUrlRedacted())
-			go r.replayAfter(r.cfg.ReplayDelay)
+		nats.ReconnectHandler(func(*nats.Conn) {
+			lastReconnectErr = ""
+			r.reconnects.Add(1)
+			r.up()
+		}),
+		nats.DisconnectErrHandler(func(_ *nats.Conn, err error) {
+			r.status.Store(stateReconnecting)
+			r.signal()
+			if !r.closed.Load() {
+				log.Warn("NATS disconnected: delivering locally only, holding publications", "err", err)
+			}
+		}),
+		nats.ReconnectErrHandler(func(_ *nats.Conn, err error) {
+			// One line per outage and per new reason, not per attempt.
+			if msg := err.Error(); msg != lastReconnectErr {
+				lastReconnectErr = msg
+				log.Warn("NATS: cannot connect, retrying", "err", err)
+			}
+		}),
+		nats.ClosedHandler(func(*nats.Conn) {
+			r.status.Store(stateClosed)
+			r.signal()
 		}),
 		nats.ErrorHandler(func(_ *nats.Conn, _ *nats.Subscription, err error) {
 			if errors.Is(err, nats.ErrSlowConsumer) {
-				r.dropped.Add(1)
+				// Once per episode; the messages are counted by dropTally.
+				r.slowSeen.Store(true)
+				log.Warn("NATS: the node falls behind the bus; messages dropped", "inbox", cfg.InboxSize)
 				return
 			}
 			log.Error("NATS error", "err", err)
 		}),
-	}, cfg.Options...)
-	nc, err := nats.Connect(strings.Join(cfg.URLs, ","), opts...)
-	if err != nil {
-		return nil, fmt.Errorf("relay: connect to NATS %s: %w", strings.Join(cfg.URLs, ","), err)
 	}
-	r.nc = nc
-	return r, nil
+}
+
+// up records a (re)connection. Publications held through the outage wait
+// ReplayDelay, so that the other nodes have re-subscribed when they
+// arrive. It runs on nats.go's callback goroutine.
+func (r *NATS) up() {
+	if r.status.Load() == stateConnected {
+		return // DialNATS saw this connection first
+	}
+	if msgs, _ := r.queue.size(); msgs > 0 {
+		r.holdUntil.Store(time.Now().Add(r.cfg.ReplayDelay).UnixNano())
+	}
+	r.epoch.Add(1)
+	r.status.Store(stateConnected)
+	r.signal()
+}
+
+// signal wakes the bus goroutine (it looks at everything when it wakes, so
+// one pending signal is enough).
+func (r *NATS) signal() {
+	select {
+	case r.wake <- struct{}{}:
+	default:
+	}
 }
 
 // Subject is the NATS subject that carries channel.
@@ -160,170 +196,104 @@ func (r *NATS) Subject(channel string) string { return r.cfg.Prefix + "." + chan
 
 func (r *NATS) Start(h Handler) error {
 	r.h = h
+	r.started.Store(true)
+	r.dispatcher.Add(1)
 	go r.dispatch()
 	return nil
 }
 
-// dispatch hands each message from NATS to the Handler. The payload is the
-// publication's JSON data as is; anything that is not JSON is counted and
-// dropped rather than passed to clients.
-func (r *NATS) dispatch() {
-	prefix := len(r.cfg.Prefix) + 1
-	for {
-		select {
-		case <-r.done:
-			return
-		case m := <-r.inbox:
-			if !json.Valid(m.Data) {
-				r.invalid.Add(1)
-				continue
-			}
-			r.delivered.Add(1)
-			r.h.Deliver(m.Subject[prefix:], m.Data)
-		}
-	}
-}
-
-// Publish sends data to the other nodes and delivers it locally. While
-// NATS is unreachable it holds the publication (up to PublishBuffer bytes)
-// for replay after reconnecting, and still delivers it locally; past the
-// bound it refuses it with ErrBufferFull and delivers nothing.
+// Publish delivers data locally and queues it for the other nodes; it never
+// waits for NATS. While NATS is unreachable the queue holds it for replay
+// after reconnecting. When the queue is full it refuses (ErrQueueFull
+// while connected, ErrBufferFull while not) and delivers nothing.
 func (r *NATS) Publish(channel string, data []byte) error {
-	if r.h == nil {
+	if !r.started.Load() {
 		return ErrNotStarted
 	}
-	if r.closed.Load() {
-		return ErrClosed
-	}
-	if max := r.nc.MaxPayload(); max > 0 && int64(len(data)) > max {
+	if max := r.maxPayload.Load(); max > 0 && int64(len(data)) > max {
 		r.refused.Add(1)
 		return ErrTooLarge
 	}
-	subject := r.Subject(channel)
-	r.outMu.Lock()
-	err := errHold
-	if len(r.held) == 0 && r.nc.Status() == nats.CONNECTED {
-		err = r.nc.Publish(subject, data)
-	}
-	if errors.Is(err, errHold) || errors.Is(err, nats.ErrReconnectBufExceeded) {
-		err = r.hold(subject, data)
-	}
-	r.outMu.Unlock()
-	if err != nil {
+	switch r.queue.push(r.cfg.Prefix, channel, data) {
+	case queueShut:
+		return ErrClosed
+	case queueFull:
 		r.refused.Add(1)
-		return err
+		if r.status.Load() == stateConnected {
+			return ErrQueueFull
+		}
+		return ErrBufferFull
 	}
+	r.signal()
 	r.h.Deliver(channel, data)
 	return nil
 }
 
-// errHold marks a publication to be held rather than sent now.
-var errHold = errors.New("hold")
-
-// hold keeps a copy of a publication for replay. outMu must be held.
-func (r *NATS) hold(subject string, data []byte) error {
-	if r.heldBytes+len(data) > r.cfg.PublishBuffer {
-		return ErrBufferFull
-	}
-	r.held = append(r.held, heldPublication{subject, bytes.Clone(data)})
-	r.heldBytes += len(data)
-	return nil
-}
-
-// replayAfter re-sends held publications, in order, delay after a
-// reconnect. If NATS goes away again midway, the rest stay held for the
-// next reconnect.
-func (r *NATS) replayAfter(delay time.Duration) {
-	select {
-	case <-r.done:
-		return
-	case <-time.After(delay):
-	}
-	r.outMu.Lock()
-	defer r.outMu.Unlock()
-	sent := 0
-	for _, p := range r.held {
-		err := r.nc.Publish(p.subject, p.data)
-		if errors.Is(err, nats.ErrMaxPayload) {
-			r.refused.Add(1) // the new server takes less than the old one did
-		} else if err != nil {
-			break // gone again: keep the rest for the next reconnect
-		}
-		r.heldBytes -= len(p.data)
-		sent++
-	}
-	r.held = append(r.held[:0], r.held[sent:]...)
-	if sent > 0 {
-		r.cfg.Logger.Info("NATS: replayed publications held during the outage", "count", sent, "still_held", len(r.held))
-	}
-}
-
-// Interest subscribes to channel's subject on the first local subscriber
-// and unsubscribes after the last. nats.go queues the request while
-// disconnected and re-sends every live subscription on reconnect.
+// Interest records that the node wants channel's subject (on) or no longer
+// does; the bus goroutine subscribes or unsubscribes. nats.go re-sends
+// every live subscription on reconnect.
 func (r *NATS) Interest(channel string, on bool) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if on {
-		if _, ok := r.subs[channel]; ok {
-			return
-		}
-		sub, err := r.nc.ChanSubscribe(r.Subject(channel), r.inbox)
-		if err != nil {
-			r.cfg.Logger.Error("NATS subscribe", "channel", channel, "err", err)
-			return
-		}
-		r.subs[channel] = sub
+	if r.closed.Load() {
 		return
 	}
-	if sub, ok := r.subs[channel]; ok {
-		_ = sub.Unsubscribe()
-		delete(r.subs, channel)
+	if r.interests.set(channel, on) {
+		r.signal()
 	}
 }
 
-// Status is nil while connected to NATS.
+// Status is nil while connected to NATS, from the relay's own state.
 func (r *NATS) Status() error {
-	if s := r.nc.Status(); s != nats.CONNECTED {
-		return fmt.Errorf("NATS %s", strings.ToLower(s.String()))
+	switch r.status.Load() {
+	case stateConnected:
+		return nil
+	case stateConnecting:
+		return errConnecting
+	case stateReconnecting:
+		return errReconnecting
 	}
-	return nil
+	return errConnClosed
 }
 
-// Stats reports the relay's counters.
+// Stats reports the relay's counters, from its own state.
 func (r *NATS) Stats() Stats {
-	ns := r.nc.Stats()
-	r.outMu.Lock()
-	buffered := r.heldBytes
-	r.outMu.Unlock()
-	r.mu.Lock()
-	interests := len(r.subs)
-	r.mu.Unlock()
+	msgs, bytes := r.queue.size()
+	wanted, pending := r.interests.counts()
 	return Stats{
-		Kind:          "nats",
-		Connected:     r.nc.Status() == nats.CONNECTED,
-		MessagesIn:    int64(ns.InMsgs),
-		MessagesOut:   int64(ns.OutMsgs),
-		BytesIn:       int64(ns.InBytes),
-		BytesOut:      int64(ns.OutBytes),
-		Delivered:     r.delivered.Load(),
-		Invalid:       r.invalid.Load(),
-		Refused:       r.refused.Load(),
-		Dropped:       r.dropped.Load(),
-		BufferedBytes: int64(buffered),
-		Reconnects:    int64(ns.Reconnects),
-		Interests:     int64(interests),
+		Kind:             "nats",
+		Connected:        r.status.Load() == stateConnected,
+		MessagesIn:       r.messagesIn.Load(),
+		MessagesOut:      r.messagesOut.Load(),
+		BytesIn:          r.bytesIn.Load(),
+		BytesOut:         r.bytesOut.Load(),
+		Delivered:        r.delivered.Load(),
+		Invalid:          r.invalid.Load(),
+		Refused:          r.refused.Load(),
+		Dropped:          r.drops.total.Load(),
+		Lost:             r.lost.Load(),
+		BufferedBytes:    int64(bytes),
+		BufferedMessages: int64(msgs),
+		Reconnects:       r.reconnects.Load(),
+		Interests:        int64(wanted),
+		InterestsPending: int64(pending),
 	}
 }
 
-// Close drains nothing: in-flight messages are at-most-once anyway.
+// Close refuses new publications, gives those still waiting CloseGrace to
+// reach NATS (the rest are logged and counted as Lost), then closes the
+// connection and stops the relay's goroutines. It returns within
+// CloseGrace plus WriteTimeout (a write stuck on a stalled socket ends by
+// then).
 func (r *NATS) Close() error {
-	r.closed.Store(true)
-	select {
-	case <-r.done:
-	default:
+	r.closeOnce.Do(func() {
+		r.closeDeadline = time.Now().Add(r.cfg.CloseGrace)
+		r.closed.Store(true)
+		r.queue.shut()
+		close(r.closing)
+		<-r.busDone
+		r.nc.Close()
 		close(r.done)
-	}
-	r.nc.Close()
+		r.dispatcher.Wait()
+		r.drops.poll()
+	})
 	return nil
 }

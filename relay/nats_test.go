@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"slices"
+	"strconv"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -112,15 +113,87 @@ func TestDialNATSErrors(t *testing.T) {
 	if _, err := relay.DialNATS(relay.NATSConfig{}); err == nil {
 		t.Error("DialNATS without URLs succeeded")
 	}
+	url := "nats://" + closedPort(t)
+	if r, err := relay.DialNATS(relay.NATSConfig{URLs: []string{url}, Required: true, Logger: quietLogger}); err == nil {
+		r.Close()
+		t.Errorf("DialNATS(%s) with Required and no server succeeded", url)
+	}
+}
+
+// closedPort returns a loopback address where nothing listens (a port
+// that was free a moment ago).
+func closedPort(t *testing.T) string {
+	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	url := "nats://" + ln.Addr().String()
-	ln.Close() // nothing listens there now
-	if r, err := relay.DialNATS(relay.NATSConfig{URLs: []string{url}, Logger: quietLogger}); err == nil {
-		r.Close()
-		t.Errorf("DialNATS(%s) with no server succeeded", url)
+	addr := ln.Addr().String()
+	ln.Close()
+	return addr
+}
+
+// TestNATSStartsWithoutTheBus: without Required, a relay whose NATS is down
+// at start returns at once, delivers locally, reports itself connecting and
+// holds publications; when a server comes up at the address it connects,
+// subscribes to what was declared meanwhile, and sends what it held.
+func TestNATSStartsWithoutTheBus(t *testing.T) {
+	addr := closedPort(t)
+	start := time.Now()
+	r, err := relay.DialNATS(relay.NATSConfig{
+		URLs:        []string{"nats://" + addr},
+		Name:        "late",
+		ReplayDelay: 50 * time.Millisecond,
+		Logger:      quietLogger,
+		Options:     fastReconnect(),
+	})
+	if err != nil {
+		t.Fatalf("DialNATS with NATS down: %v", err)
+	}
+	t.Cleanup(func() { _ = r.Close() })
+	if d := time.Since(start); d > promptBound {
+		t.Errorf("DialNATS with NATS down took %s", d)
+	}
+	if err := r.Status(); err == nil || err.Error() != "NATS connecting" {
+		t.Errorf("Status() with NATS down at start = %v, want NATS connecting", err)
+	}
+	h := &recorder{}
+	if err := r.Start(h); err != nil {
+		t.Fatal(err)
+	}
+	r.Interest("news", true)
+	if err := r.Publish("news", []byte(`"held"`)); err != nil {
+		t.Fatalf("Publish with NATS down at start: %v", err)
+	}
+	if got := h.on("news"); !equalStrings(got, []string{`"held"`}) {
+		t.Errorf("local handler got %q, want the held publication", got)
+	}
+	if s := r.Stats(); s.Connected || s.BufferedMessages != 1 {
+		t.Errorf("Stats() = %+v, want not connected, 1 publication held", s)
+	}
+
+	_, port, _ := net.SplitHostPort(addr)
+	p, _ := strconv.Atoi(port)
+	srv := startNATSServer(t, p)
+	raw := dialRaw(t, srv)
+	sub, err := raw.SubscribeSync("wsgate.ch.news")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := raw.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 10*time.Second, "the relay to connect", func() bool { return r.Status() == nil })
+	waitSubs(t, srv, "late", "wsgate.ch.news")
+	if m, err := sub.NextMsg(5 * time.Second); err != nil || string(m.Data) != `"held"` {
+		t.Errorf("raw subscriber got %v, %v; want the held publication", m, err)
+	}
+	if err := raw.Publish("wsgate.ch.news", []byte(`"from the bus"`)); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 5*time.Second, "a publication from the bus", func() bool { return h.has("news", `"from the bus"`) })
+	if s := r.Stats(); s.Reconnects != 0 || s.Lost != 0 {
+		t.Errorf("Stats() = %+v, want no reconnect (a first connection) and nothing lost", s)
 	}
 }
 
@@ -244,7 +317,7 @@ func fastReconnect(extra ...nats.Option) []nats.Option {
 }
 
 // TestNATSOutage: while NATS is down, a node keeps delivering locally and
-// holds what it publishes up to PublishBuffer, refusing the rest; after
+// holds what it publishes up to PublishBufferMsgs, refusing the rest; after
 // reconnecting it re-sends what it held, in order, ReplayDelay later, and
 // the interests of both nodes (including one declared during the outage)
 // are in force again.
@@ -263,9 +336,9 @@ func TestNATSOutage(t *testing.T) {
 	port := serverPort(t, srv)
 	gate := &gateDialer{}
 	r1 := dialNATS(t, srv, "r1", relay.NATSConfig{
-		PublishBuffer: held * msgSize,
-		ReplayDelay:   replayDelay,
-		Options:       fastReconnect(nats.SetCustomDialer(gate)),
+		PublishBufferMsgs: held,
+		ReplayDelay:       replayDelay,
+		Options:           fastReconnect(nats.SetCustomDialer(gate)),
 	})
 	r2 := dialNATS(t, srv, "r2", relay.NATSConfig{ReplayDelay: replayDelay, Options: fastReconnect()})
 	h1, h2 := startPair(t, r1, r2)
@@ -300,12 +373,12 @@ func TestNATSOutage(t *testing.T) {
 			t.Fatalf("after Publish #%d during the outage, the local handler got %q, want %q", i, got, want)
 		}
 	}
-	if got := r1.Stats().BufferedBytes; got != int64(held*msgSize) {
-		t.Errorf("Stats().BufferedBytes = %d, want %d", got, held*msgSize)
+	if s, cost := r1.Stats(), held*(len("wsgate.ch.held")+msgSize+relay.PublicationOverhead); s.BufferedBytes != int64(cost) || s.BufferedMessages != held {
+		t.Errorf("Stats() BufferedBytes = %d, BufferedMessages = %d, want %d and %d", s.BufferedBytes, s.BufferedMessages, cost, held)
 	}
 	buf = fmt.Appendf(buf[:0], `{"seq":%d}`, 100+held)
 	if err := r1.Publish("held", buf); !errors.Is(err, relay.ErrBufferFull) {
-		t.Errorf("Publish past PublishBuffer = %v, want %v", err, relay.ErrBufferFull)
+		t.Errorf("Publish past PublishBufferMsgs = %v, want %v", err, relay.ErrBufferFull)
 	}
 	if got := h1.on("held"); !equalStrings(got, want) {
 		t.Errorf("a refused publication was delivered locally: handler got %q, want %q", got, want)

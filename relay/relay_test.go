@@ -363,6 +363,31 @@ func testRelayContract(t *testing.T, newPair func(t *testing.T) (r1, r2 relay.Re
 				t.Errorf("after Interest(%q, %v): Stats().Interests = %d, want %d", s.channel, s.on, got, want)
 			}
 		}
+		// Interest returns at once; the changes are applied on the bus soon
+		// after.
+		waitFor(t, 5*time.Second, "the interest changes to be applied", func() bool { return r1.Stats().InterestsPending == 0 })
+	})
+
+	t.Run("CloseSendsWhatWasAccepted", func(t *testing.T) {
+		const n = 500
+		r1, r2 := newPair(t)
+		_, h2 := startPair(t, r1, r2)
+		r2.Interest("last", true)
+		propagate(t, r1, r2, h2)
+		for i := range n {
+			if err := r1.Publish("last", fmt.Appendf(nil, `{"i":%d}`, i)); err != nil {
+				t.Fatalf("Publish #%d: %v", i, err)
+			}
+		}
+		// Close at once: what Publish accepted is on its way to the bus,
+		// and Close gives it time to get there.
+		if err := r1.Close(); err != nil {
+			t.Fatalf("Close: %v", err)
+		}
+		waitFor(t, 5*time.Second, "every publication accepted before Close", func() bool { return h2.count("last") == n })
+		if s := r1.Stats(); s.Lost != 0 {
+			t.Errorf("Stats().Lost = %d after closing with NATS up, want 0", s.Lost)
+		}
 	})
 
 	t.Run("MessageCounters", func(t *testing.T) {
@@ -399,8 +424,14 @@ func testRelayContract(t *testing.T, newPair func(t *testing.T) (r1, r2 relay.Re
 			}
 		}
 		waitFor(t, 5*time.Second, "r2 to receive the publications", func() bool { return h2.count("stats") == 1+len(payloads) })
-		a1, a2 := r1.Stats(), r2.Stats()
 		n, nb := int64(len(payloads)), int64(size)
+		// The publisher counts a publication once its bus goroutine has
+		// handed it over, which may be a moment after r2 has it.
+		waitFor(t, 5*time.Second, "r1's counters to settle", func() bool {
+			s := r1.Stats()
+			return s.MessagesOut-b1.MessagesOut == n && s.BufferedMessages == 0
+		})
+		a1, a2 := r1.Stats(), r2.Stats()
 		for _, c := range []struct {
 			what      string
 			got, want int64
@@ -421,8 +452,8 @@ func testRelayContract(t *testing.T, newPair func(t *testing.T) (r1, r2 relay.Re
 			}
 		}
 		for i, s := range []relay.Stats{a1, a2} {
-			if s.Invalid != 0 || s.Refused != 0 || s.Dropped != 0 || s.BufferedBytes != 0 || s.Reconnects != 0 {
-				t.Errorf("r%d: Stats() = %+v, want no invalid, refused, dropped, buffered or reconnects", i+1, s)
+			if s.Invalid != 0 || s.Refused != 0 || s.Dropped != 0 || s.Lost != 0 || s.BufferedBytes != 0 || s.BufferedMessages != 0 || s.Reconnects != 0 {
+				t.Errorf("r%d: Stats() = %+v, want no invalid, refused, dropped, lost, buffered or reconnects", i+1, s)
 			}
 		}
 		if got := h1.count("stats"); got != 1+len(payloads) {

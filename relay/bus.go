@@ -1,0 +1,187 @@
+package relay
+
+import (
+	"errors"
+	"time"
+
+	"github.com/nats-io/nats.go"
+)
+
+const (
+	// sendBatch is how many publications the bus goroutine takes from the
+	// queue at a time (one lock round trip per batch).
+	sendBatch = 128
+	// retryWait is how long the bus goroutine waits before trying again
+	// after nats.go refused a publication for a passing reason (it is
+	// reconnecting and the relay has not heard yet).
+	retryWait = 50 * time.Millisecond
+	// minFlushWait is the least time Close gives NATS to confirm the last
+	// publications, even when CloseGrace ran out while sending them.
+	minFlushWait = 200 * time.Millisecond
+)
+
+// runBus is the bus goroutine, the only one that calls nats.go on behalf of
+// Publish and Interest. nats.go may block it (a write to a stalled socket
+// waits up to WriteTimeout with the connection lock held); meanwhile
+// Publish and Interest keep recording work in the queue and the interest
+// set, within their bounds.
+func (r *NATS) runBus() {
+	defer close(r.busDone)
+	subs := make(map[string]*nats.Subscription) // owned by this goroutine
+	batch := make([]publication, 0, sendBatch)
+	var changes []string
+	var epoch int64
+	timer := time.NewTimer(time.Hour)
+	timer.Stop()
+	defer timer.Stop()
+	for {
+		select {
+		case <-r.closing:
+			r.finish(batch)
+			return
+		default:
+		}
+		if e := r.epoch.Load(); e != epoch {
+			epoch = e
+			r.connected()
+		}
+		changes = r.applyInterests(subs, changes)
+		more, wait := r.send(batch, false)
+		if more {
+			continue
+		}
+		if wait > 0 {
+			timer.Reset(wait)
+		}
+		select {
+		case <-r.wake:
+		case <-timer.C:
+		case <-r.closing:
+		}
+		timer.Stop()
+	}
+}
+
+// connected runs once per (re)connection: it learns the server's
+// max_payload (Publish refuses larger data from then on) and logs where
+// the node is connected.
+func (r *NATS) connected() {
+	r.maxPayload.Store(r.nc.MaxPayload())
+	r.cfg.Logger.Info("NATS connected: interests in force", "url", r.nc.ConnectedUrlRedacted())
+}
+
+// applyInterests subscribes to or unsubscribes from the subjects of the
+// channels whose wish changed, oldest change first.
+func (r *NATS) applyInterests(subs map[string]*nats.Subscription, buf []string) []string {
+	buf = r.interests.take(buf)
+	for _, channel := range buf {
+		on := r.interests.wanted(channel)
+		sub, have := subs[channel]
+		switch {
+		case on && !have:
+			sub, err := r.nc.ChanSubscribe(r.Subject(channel), r.inbox)
+			if err != nil {
+				if !errors.Is(err, nats.ErrConnectionClosed) {
+					r.cfg.Logger.Error("NATS subscribe", "channel", channel, "err", err)
+				}
+				continue
+			}
+			subs[channel] = sub
+			r.drops.add(sub)
+		case !on && have:
+			r.drops.remove(sub)
+			_ = sub.Unsubscribe()
+			delete(subs, channel)
+		}
+	}
+	clear(buf)
+	return buf[:0]
+}
+
+// send hands a batch of queued publications to nats.go. It reports whether
+// there may be more to send at once, or else how long to wait before
+// trying again (0: until woken). Only while closing does it skip
+// ReplayDelay.
+func (r *NATS) send(batch []publication, closing bool) (more bool, wait time.Duration) {
+	if r.status.Load() != stateConnected {
+		return false, 0 // the callback that reports the connection wakes us
+	}
+	if until := r.holdUntil.Load(); until != 0 && !closing {
+		if d := time.Until(time.Unix(0, until)); d > 0 {
+			return false, d
+		}
+		r.holdUntil.CompareAndSwap(until, 0)
+	}
+	batch = r.queue.front(batch)
+	if len(batch) == 0 {
+		return false, 0
+	}
+	done, lost := 0, 0
+	var err error
+	for i := range batch {
+		p := &batch[i]
+		if err = r.nc.Publish(p.subject, p.data); err == nil {
+			r.messagesOut.Add(1)
+			r.bytesOut.Add(int64(len(p.data)))
+		} else if permanent(err) {
+			lost++
+		} else {
+			break // passing: keep it at the front and try again
+		}
+		done++
+	}
+	clear(batch)
+	r.queue.drop(done)
+	if lost > 0 {
+		r.lost.Add(int64(lost))
+		r.cfg.Logger.Warn("NATS refused publications the node had accepted: lost", "count", lost, "err", err)
+	}
+	if done < len(batch) {
+		return false, retryWait
+	}
+	return true, 0
+}
+
+// permanent reports whether nats.go refused a publication for good: trying
+// again would fail the same way and hold up everything behind it.
+func permanent(err error) bool {
+	return errors.Is(err, nats.ErrMaxPayload) || errors.Is(err, nats.ErrBadSubject)
+}
+
+// finish is the bus goroutine's last job, on Close: send what is still
+// queued while NATS is reachable and the grace lasts, have NATS confirm
+// it, and count and log what could not be sent.
+func (r *NATS) finish(batch []publication) {
+	for {
+		msgs, _ := r.queue.size()
+		left := time.Until(r.closeDeadline)
+		if msgs == 0 || left <= 0 {
+			break
+		}
+		more, wait := r.send(batch, true)
+		if more {
+			continue
+		}
+		if wait == 0 || wait > left {
+			wait = left
+		}
+		select {
+		case <-r.wake:
+		case <-time.After(wait):
+		}
+	}
+	// The relay's state may lag nats.go's by a callback; asking nats.go
+	// here (the bus goroutine may wait for it) avoids waiting the whole
+	// grace for a PONG from a server that is gone.
+	if r.messagesOut.Load() > 0 && r.nc.IsConnected() {
+		wait := max(time.Until(r.closeDeadline), minFlushWait)
+		if err := r.nc.FlushTimeout(wait); err != nil {
+			r.cfg.Logger.Warn("NATS did not confirm the last publications before close: some may be lost", "err", err)
+		}
+	}
+	if msgs, bytes := r.queue.size(); msgs > 0 {
+		r.lost.Add(int64(msgs))
+		r.queue.drop(msgs)
+		r.cfg.Logger.Warn("NATS: publications not sent before close: lost", "count", msgs, "bytes", bytes, "grace", r.cfg.CloseGrace)
+	}
+}

@@ -1,0 +1,123 @@
+package relay
+
+import (
+	"errors"
+	"log/slog"
+	"time"
+
+	"github.com/nats-io/nats.go"
+)
+
+// Defaults for NATSConfig.
+const (
+	DefaultSubjectPrefix     = "wsgate.ch"
+	DefaultPublishBuffer     = 8 << 20 // bytes of publications waiting for NATS
+	DefaultPublishBufferMsgs = 65536   // publications waiting for NATS
+	DefaultInboxSize         = 65536   // messages from NATS waiting for the dispatcher
+	DefaultReplayDelay       = 2 * time.Second
+	DefaultCloseGrace        = 2 * time.Second
+	DefaultWriteTimeout      = 5 * time.Second
+	DefaultPingInterval      = 20 * time.Second
+)
+
+// NATSConfig configures the NATS relay. The zero value (plus URLs) is
+// valid: every zero field takes its default.
+type NATSConfig struct {
+	// URLs of the NATS servers to join; any one is enough, the client learns
+	// the rest of the cluster from it.
+	URLs []string
+	// Prefix of every subject: channel C travels on "<Prefix>.C". Default
+	// "wsgate.ch".
+	Prefix string
+	// PublishBuffer bounds, in bytes, the publications waiting for NATS:
+	// queued for the bus goroutine while connected, held for replay while
+	// NATS is unreachable. Each is charged its subject, its data and
+	// PublicationOverhead. Over it, Publish refuses with ErrQueueFull
+	// (connected) or ErrBufferFull (unreachable). Default 8 MiB.
+	PublishBuffer int
+	// PublishBufferMsgs bounds the number of publications waiting for NATS,
+	// with the same effect as PublishBuffer. Default 65,536.
+	PublishBufferMsgs int
+	// ReplayDelay is how long after reconnecting the node waits before
+	// re-sending the publications it accepted during the outage, so that
+	// the other nodes have re-established their subscriptions and receive
+	// them. Default 2s (nodes retry every 250ms–1.25s).
+	ReplayDelay time.Duration
+	// CloseGrace is how long Close keeps trying to hand the publications
+	// still waiting to NATS (and to have NATS confirm them); what is left
+	// is logged and counted in Stats.Lost. Default 2s.
+	CloseGrace time.Duration
+	// WriteTimeout bounds one write to NATS: a server that takes no data
+	// for this long (a dropped network, a stalled server) is treated as
+	// gone, and the client reconnects. Default 5s.
+	WriteTimeout time.Duration
+	// PingInterval is how often the client pings NATS; two unanswered pings
+	// mark the connection dead, so a silent outage is noticed within about
+	// three intervals. Default 20s.
+	PingInterval time.Duration
+	// InboxSize bounds the messages received from NATS that wait for the
+	// dispatcher; past it NATS drops them (counted as Stats.Dropped).
+	// Default 65,536.
+	InboxSize int
+	// Required makes DialNATS fail when NATS cannot be reached at once.
+	// Without it, DialNATS returns a relay that delivers locally, holds
+	// publications, reports itself not connected, and joins NATS when it
+	// appears.
+	Required bool
+	// Name identifies this node's connection in NATS monitoring.
+	Name string
+	// Options are extra nats.go options: credentials (nats.UserCredentials),
+	// token (nats.Token), user and password (nats.UserInfo), TLS
+	// (nats.RootCAs, nats.ClientCert).
+	Options []nats.Option
+	// Logger receives connection state changes. Default slog.Default().
+	Logger *slog.Logger
+}
+
+// withDefaults returns cfg with every zero field set to its default.
+func (cfg NATSConfig) withDefaults() NATSConfig {
+	if cfg.Prefix == "" {
+		cfg.Prefix = DefaultSubjectPrefix
+	}
+	if cfg.PublishBuffer <= 0 {
+		cfg.PublishBuffer = DefaultPublishBuffer
+	}
+	if cfg.PublishBufferMsgs <= 0 {
+		cfg.PublishBufferMsgs = DefaultPublishBufferMsgs
+	}
+	if cfg.ReplayDelay <= 0 {
+		cfg.ReplayDelay = DefaultReplayDelay
+	}
+	if cfg.CloseGrace <= 0 {
+		cfg.CloseGrace = DefaultCloseGrace
+	}
+	if cfg.WriteTimeout <= 0 {
+		cfg.WriteTimeout = DefaultWriteTimeout
+	}
+	if cfg.PingInterval <= 0 {
+		cfg.PingInterval = DefaultPingInterval
+	}
+	if cfg.InboxSize <= 0 {
+		cfg.InboxSize = DefaultInboxSize
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	return cfg
+}
+
+// Errors of the NATS relay. Publish returns them as they are; every one
+// means the publication was delivered nowhere.
+var (
+	// ErrBufferFull: NATS is unreachable and the publications held for it
+	// have reached PublishBuffer or PublishBufferMsgs.
+	ErrBufferFull = errors.New("relay: NATS unreachable and the publish buffer is full")
+	// ErrQueueFull: NATS is connected but not taking publications as fast
+	// as they come (a slow or stalled server or network), and the queue has
+	// reached PublishBuffer or PublishBufferMsgs.
+	ErrQueueFull = errors.New("relay: NATS is not keeping up and the publish queue is full")
+	// ErrTooLarge: the data exceeds the NATS server's max_payload.
+	ErrTooLarge = errors.New("relay: publication exceeds the NATS server's max_payload")
+	// ErrClosed: Publish after Close.
+	ErrClosed = errors.New("relay: closed")
+)
