@@ -1,8 +1,12 @@
 package main
 
 import (
+	"errors"
 	"flag"
+	"fmt"
 	"log/slog"
+	"strconv"
+	"time"
 
 	"github.com/nats-io/nats.go"
 
@@ -14,6 +18,7 @@ import (
 type natsOptions struct {
 	relay.NATSConfig
 	listen, monitor string // embedded server
+	maxConns        int    // embedded server; 0: relay.DefaultEmbeddedMaxConns
 	creds, token    string
 	user, password  string
 	ca, cert, key   string // TLS files
@@ -24,18 +29,24 @@ func (o *natsOptions) addFlags(fs *flag.FlagSet) {
 		o.URLs = append(o.URLs, splitList(v)...)
 		return nil
 	})
-	fs.StringVar(&o.listen, "nats-listen", "", "embed a NATS server on `address` (host:port) for a small cluster; other nodes use --nats nats://address")
-	fs.StringVar(&o.monitor, "nats-monitor", "", "serve the embedded NATS server's HTTP monitoring (/varz, /connz, /subsz) on `address`")
+	fs.BoolVar(&o.Required, "nats-required", false, "refuse to start while NATS is unreachable (default: start, deliver locally, report degraded and join NATS when it appears)")
+	fs.StringVar(&o.listen, "nats-listen", "", "embed a NATS server on `address` (host:port) for a small cluster; other nodes use --nats nats://address. Beyond loopback it needs --nats-token, --nats-user/--nats-password or --nats-tls-ca")
+	fs.StringVar(&o.monitor, "nats-monitor", "", "serve the embedded NATS server's HTTP monitoring (/varz, /connz, /subsz; no authentication) on `address`; \":8222\" binds 127.0.0.1")
+	fs.Var(orDefault(&o.maxConns, relay.DefaultEmbeddedMaxConns), "nats-max-conns", "the embedded NATS server accepts at most `n` client connections (the node reserves as many file descriptors)")
 	fs.StringVar(&o.Prefix, "nats-prefix", relay.DefaultSubjectPrefix, "NATS subject `prefix`: channel C travels on PREFIX.C")
-	fs.IntVar(&o.PublishBuffer, "nats-publish-buffer", relay.DefaultPublishBuffer, "`bytes` of publications held while NATS is unreachable (over: publish_failed)")
+	fs.IntVar(&o.PublishBuffer, "nats-publish-buffer", relay.DefaultPublishBuffer, "`bytes` of publications waiting for NATS, queued or held while it is unreachable, each charged its subject, data and "+strconv.Itoa(relay.PublicationOverhead)+" bytes (over: publish_failed)")
+	fs.Var(orDefault(&o.PublishBufferMsgs, relay.DefaultPublishBufferMsgs), "nats-publish-buffer-msgs", "at most `n` publications waiting for NATS, queued or held while it is unreachable (over: publish_failed)")
 	fs.DurationVar(&o.ReplayDelay, "nats-replay-delay", relay.DefaultReplayDelay, "after reconnecting to NATS, wait this long before re-sending publications held during the outage")
-	fs.StringVar(&o.creds, "nats-creds", "", "NATS credentials `file` (JWT + nkey)")
-	fs.StringVar(&o.token, "nats-token", "", "NATS authentication token")
-	fs.StringVar(&o.user, "nats-user", "", "NATS user name (with --nats-password)")
+	fs.Var(orDefault(&o.CloseGrace, relay.DefaultCloseGrace), "nats-close-grace", "on shutdown, `duration` to send the publications still waiting for NATS (the rest are logged and counted as lost)")
+	fs.Var(orDefault(&o.WriteTimeout, relay.DefaultWriteTimeout), "nats-write-timeout", "a write to NATS blocked for `duration` marks the connection dead (reconnect)")
+	fs.Var(orDefault(&o.PingInterval, relay.DefaultPingInterval), "nats-ping-interval", "ping NATS every `duration`; two unanswered pings mark the connection dead")
+	fs.StringVar(&o.creds, "nats-creds", "", "NATS credentials `file` (JWT + nkey); not with --nats-listen")
+	fs.StringVar(&o.token, "nats-token", "", "NATS authentication token (also required by the --nats-listen server)")
+	fs.StringVar(&o.user, "nats-user", "", "NATS user name, with --nats-password (also required by the --nats-listen server)")
 	fs.StringVar(&o.password, "nats-password", "", "NATS password")
-	fs.StringVar(&o.ca, "nats-tls-ca", "", "CA `file` to verify NATS servers over TLS")
-	fs.StringVar(&o.cert, "nats-tls-cert", "", "client certificate `file` for NATS mutual TLS (with --nats-tls-key)")
-	fs.StringVar(&o.key, "nats-tls-key", "", "client key `file` for NATS mutual TLS")
+	fs.StringVar(&o.ca, "nats-tls-ca", "", "CA `file` to verify NATS servers over TLS; with --nats-listen, the embedded server also requires client certificates it signed")
+	fs.StringVar(&o.cert, "nats-tls-cert", "", "certificate `file` for NATS TLS (with --nats-tls-key): the client's for mutual TLS, and the --nats-listen server's")
+	fs.StringVar(&o.key, "nats-tls-key", "", "key `file` for --nats-tls-cert")
 }
 
 // startRelay picks the relay: NATS when --nats or --nats-listen is given
@@ -43,14 +54,14 @@ func (o *natsOptions) addFlags(fs *flag.FlagSet) {
 // stop releases what startRelay started beyond the relay itself.
 func startRelay(opts *options, nodeID string, logger *slog.Logger) (r relay.Relay, stop func(), err error) {
 	stop = func() {}
-	cfg := opts.nats.NATSConfig
-	if opts.nats.listen != "" {
-		embedded, err := relay.StartEmbeddedNATS(opts.nats.listen, opts.nats.monitor)
+	o := &opts.nats
+	cfg := o.NATSConfig
+	if o.listen != "" {
+		embedded, err := startEmbedded(o, logger)
 		if err != nil {
 			return nil, stop, err
 		}
 		stop = embedded.Shutdown
-		logger.Info("embedded NATS listening: point other nodes' --nats here", "url", embedded.ClientURL())
 		if len(cfg.URLs) == 0 {
 			cfg.URLs = []string{embedded.ClientURL()}
 		}
@@ -61,26 +72,118 @@ func startRelay(opts *options, nodeID string, logger *slog.Logger) (r relay.Rela
 	}
 	cfg.Name = "wsgate-" + nodeID
 	cfg.Logger = logger
-	if opts.nats.creds != "" {
-		cfg.Options = append(cfg.Options, nats.UserCredentials(opts.nats.creds))
-	}
-	if opts.nats.token != "" {
-		cfg.Options = append(cfg.Options, nats.Token(opts.nats.token))
-	}
-	if opts.nats.user != "" {
-		cfg.Options = append(cfg.Options, nats.UserInfo(opts.nats.user, opts.nats.password))
-	}
-	if opts.nats.ca != "" {
-		cfg.Options = append(cfg.Options, nats.RootCAs(opts.nats.ca))
-	}
-	if opts.nats.cert != "" {
-		cfg.Options = append(cfg.Options, nats.ClientCert(opts.nats.cert, opts.nats.key))
-	}
+	cfg.Options = append(cfg.Options, o.clientOptions()...)
 	n, err := relay.DialNATS(cfg)
 	if err != nil {
 		stop()
 		return nil, func() {}, err
 	}
-	logger.Info("relay: NATS", "urls", cfg.URLs, "prefix", cfg.Prefix)
+	logger.Info("relay: NATS", "urls", cfg.URLs, "prefix", cfg.Prefix, "connected", n.Status() == nil)
 	return n, stop, nil
+}
+
+// clientOptions are the node's own credentials and TLS settings for NATS.
+func (o *natsOptions) clientOptions() []nats.Option {
+	var out []nats.Option
+	if o.creds != "" {
+		out = append(out, nats.UserCredentials(o.creds))
+	}
+	if o.token != "" {
+		out = append(out, nats.Token(o.token))
+	}
+	if o.user != "" {
+		out = append(out, nats.UserInfo(o.user, o.password))
+	}
+	if o.ca != "" {
+		out = append(out, nats.RootCAs(o.ca))
+	}
+	if o.cert != "" {
+		out = append(out, nats.ClientCert(o.cert, o.key))
+	}
+	return out
+}
+
+// startEmbedded starts the --nats-listen server, locked with the same
+// credentials and TLS files the node's client uses.
+func startEmbedded(o *natsOptions, logger *slog.Logger) (*relay.EmbeddedNATS, error) {
+	if o.creds != "" {
+		// A creds file is a user JWT for an operator-mode NATS, whose
+		// accounts the embedded server does not have: it could not verify
+		// it, and accepting its nkey alone would ignore its permissions.
+		return nil, errors.New("--nats-creds cannot secure the embedded server (--nats-listen): use --nats-token or --nats-user/--nats-password, or run nats-server with your operator and point --nats at it")
+	}
+	e, err := relay.StartEmbeddedNATS(relay.EmbeddedConfig{
+		Listen: o.listen, Monitor: o.monitor,
+		Token: o.token, User: o.user, Password: o.password,
+		TLSCert: o.cert, TLSKey: o.key, TLSCA: o.ca,
+		MaxConns: o.maxConns,
+	})
+	if errors.Is(err, relay.ErrEmbeddedOpen) {
+		return nil, fmt.Errorf("--nats-listen %s is reachable beyond this host: add --nats-token, or --nats-user and --nats-password, or --nats-tls-cert/--nats-tls-key with --nats-tls-ca, so that only your nodes can use it (or listen on 127.0.0.1)", o.listen)
+	}
+	if err != nil {
+		return nil, err
+	}
+	auth := "none (loopback only)"
+	switch {
+	case o.token != "":
+		auth = "token"
+	case o.user != "":
+		auth = "user and password"
+	case o.ca != "":
+		auth = "client certificate"
+	}
+	logger.Info("embedded NATS listening: point other nodes' --nats here", "url", e.ClientURL(), "auth", auth, "tls", o.cert != "")
+	if addr := e.MonitorAddr(); addr != "" {
+		logger.Info("embedded NATS monitoring listening (no authentication: it lists connections and subscriptions)", "addr", addr)
+	}
+	return e, nil
+}
+
+// durationOrInt are the setting types orDefault handles.
+type durationOrInt interface{ ~int | ~int64 }
+
+// defaultValue is a flag.Value for a setting whose zero value means "the
+// package's default": --help shows the default in force, while the Config
+// keeps zero until the flag is set, so the default is applied in one place
+// (the package's withDefaults).
+type defaultValue[T durationOrInt] struct {
+	p   *T
+	def T
+}
+
+func orDefault[T durationOrInt](p *T, def T) *defaultValue[T] { return &defaultValue[T]{p, def} }
+
+func (v *defaultValue[T]) String() string {
+	if v == nil || v.p == nil {
+		return "" // the zero Value flag.PrintDefaults compares against
+	}
+	n := *v.p
+	if n == 0 {
+		n = v.def
+	}
+	if d, ok := any(n).(time.Duration); ok {
+		return d.String()
+	}
+	return strconv.FormatInt(int64(n), 10)
+}
+
+func (v *defaultValue[T]) Set(s string) error {
+	var n int64
+	var err error
+	if _, ok := any(v.def).(time.Duration); ok {
+		var d time.Duration
+		d, err = time.ParseDuration(s)
+		n = int64(d)
+	} else {
+		n, err = strconv.ParseInt(s, 10, 64)
+	}
+	if err != nil {
+		return err
+	}
+	if n < 0 {
+		return errors.New("must not be negative")
+	}
+	*v.p = T(n)
+	return nil
 }
