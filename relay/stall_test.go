@@ -1,6 +1,7 @@
 package relay_test
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 	"testing"
@@ -77,15 +78,21 @@ func TestNATSStalledBusDoesNotBlockCallers(t *testing.T) {
 	for i := range 64 {
 		what := fmt.Sprintf("Publish #%d", i)
 		note(what, prompt(t, what, func() {
-			if err := r.Publish("stall", data); err != nil {
-				refused++
-			} else {
+			switch err := r.Publish("stall", data); {
+			case err == nil:
 				accepted++
+			case errors.Is(err, relay.ErrQueueFull), errors.Is(err, relay.ErrBufferFull):
+				refused++
+			default:
+				t.Errorf("%s: %v", what, err)
 			}
 		}))
 	}
 	if refused == 0 {
 		t.Errorf("all %d publications of 64 KiB were accepted with the bus stalled and a 1 MiB queue", accepted)
+	}
+	if s := r.Stats(); s.Refused != int64(refused) || s.BufferedBytes > 1<<20 {
+		t.Errorf("Stats() = %+v, want %d refused and at most 1 MiB buffered", s, refused)
 	}
 	if got := h.count("stall"); got != accepted {
 		t.Errorf("local handler got %d publications, want the %d accepted", got, accepted)
@@ -101,7 +108,9 @@ func TestNATSStalledBusDoesNotBlockCallers(t *testing.T) {
 		note("Publish", prompt(t, "Publish", func() { _ = r.Publish("small", []byte(`{}`)) }))
 		time.Sleep(20 * time.Millisecond) // spread the calls over the stall
 	}
-	t.Logf("stalled bus: %d publications accepted, %d refused; slowest call %s took %s", accepted, refused, worstWhat, worst)
+	s := r.Stats()
+	t.Logf("stalled bus: %d publications accepted, %d refused, %d interest changes pending; slowest call %s took %s",
+		accepted, refused, s.InterestsPending, worstWhat, worst)
 	if fake.handshakes.Load() == 0 {
 		t.Fatal("the relay never completed a handshake with the fake server")
 	}
