@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"errors"
 	"flag"
 	"fmt"
@@ -47,6 +48,24 @@ func (o *natsOptions) addFlags(fs *flag.FlagSet) {
 	fs.StringVar(&o.ca, "nats-tls-ca", "", "CA `file` to verify NATS servers over TLS; with --nats-listen, the embedded server also requires client certificates it signed")
 	fs.StringVar(&o.cert, "nats-tls-cert", "", "certificate `file` for NATS TLS (with --nats-tls-key): the client's for mutual TLS, and the --nats-listen server's")
 	fs.StringVar(&o.key, "nats-tls-key", "", "key `file` for --nats-tls-cert")
+}
+
+// reservedFDs is the number of file descriptors the NATS side of this node
+// may hold, for the node's descriptor budget: the embedded server's
+// listener, monitoring listener and up to --nats-max-conns clients, and
+// this node's own connection to NATS.
+func (o *natsOptions) reservedFDs() int {
+	n := 0
+	if len(o.URLs) > 0 || o.listen != "" {
+		n++ // the node's client connection
+	}
+	if o.listen != "" {
+		n += 1 + cmp.Or(o.maxConns, relay.DefaultEmbeddedMaxConns)
+		if o.monitor != "" {
+			n++ // plus its HTTP connections, which nats-server does not cap
+		}
+	}
+	return n
 }
 
 // startRelay picks the relay: NATS when --nats or --nats-listen is given

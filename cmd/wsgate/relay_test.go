@@ -162,3 +162,23 @@ func TestStartRelayWithoutTheBus(t *testing.T) {
 		t.Error("startRelay with --nats-required and NATS down succeeded")
 	}
 }
+
+func TestNATSReservedFDs(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want int
+	}{
+		{nil, 0},
+		{[]string{"--nats", "nats://a:4222"}, 1},
+		{[]string{"--nats-listen", "127.0.0.1:4222"}, 1 + 1 + relay.DefaultEmbeddedMaxConns},
+		{[]string{"--nats-listen", "127.0.0.1:4222", "--nats-max-conns", "10", "--nats-monitor", ":8222"}, 1 + 1 + 10 + 1},
+	} {
+		_, opts, err := parse(t, tc.args, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := opts.nats.reservedFDs(); got != tc.want {
+			t.Errorf("%q: reservedFDs() = %d, want %d", tc.args, got, tc.want)
+		}
+	}
+}
