@@ -318,11 +318,11 @@ func metrics(t *testing.T, ts *httptest.Server) map[string]string {
 	sc := bufio.NewScanner(strings.NewReader(r.body))
 	for sc.Scan() {
 		line := sc.Text()
-		if strings.HasPrefix(line, "#") || strings.Contains(line, "{") {
+		if strings.HasPrefix(line, "#") {
 			continue
 		}
-		if name, value, ok := strings.Cut(line, " "); ok {
-			m[name] = value
+		if i := strings.LastIndexByte(line, ' '); i > 0 {
+			m[line[:i]] = line[i+1:] // a labelled series keeps its labels in its key
 		}
 	}
 	return m
@@ -345,18 +345,25 @@ func TestMetricsAndStats(t *testing.T) {
 		return m["wsgate_deliveries_total"] == "1"
 	})
 	for name, want := range map[string]string{
-		"wsgate_connections":             "1",
-		"wsgate_websocket_connections":   "1",
-		"wsgate_handshakes_total":        "1",
-		"wsgate_deliveries_total":        "1",
-		"wsgate_publishes_api_total":     "1",
-		"wsgate_publish_errors_total":    "0",
-		"wsgate_subscriptions":           "1",
-		"wsgate_channels":                "1",
-		"wsgate_relay_connected":         "1",
-		"wsgate_relay_interests":         "0",
-		"wsgate_relay_buffered_bytes":    "0",
-		"wsgate_relay_messages_in_total": "0",
+		"wsgate_connections":                            "1",
+		"wsgate_websocket_connections":                  "1",
+		"wsgate_handshakes_total":                       "1",
+		"wsgate_deliveries_total":                       "1",
+		"wsgate_publishes_api_total":                    "1",
+		"wsgate_publish_errors_total":                   "0",
+		"wsgate_subscriptions":                          "1",
+		"wsgate_channels":                               "1",
+		"wsgate_relay_connected":                        "1",
+		"wsgate_relay_interests":                        "0",
+		"wsgate_relay_buffered_bytes":                   "0",
+		"wsgate_relay_messages_in_total":                "0",
+		"wsgate_relay_lost_total":                       "0",
+		"wsgate_relay_buffered_messages":                "0",
+		"wsgate_relay_interests_pending":                "0",
+		"wsgate_handshaking":                            "0",
+		"wsgate_channels_refused_total":                 "0",
+		`wsgate_sockets_refused_total{limit="sockets"}`: "0",
+		`wsgate_accept_errors_total{errno="EMFILE"}`:    "0",
 	} {
 		if got, ok := m[name]; !ok || got != want {
 			t.Errorf("/metrics %s = %q (present %v), want %q", name, got, ok, want)
@@ -424,8 +431,8 @@ func TestRelayDown(t *testing.T) {
 		srv.Shutdown()
 		srv.WaitForShutdown()
 	})
-	const bufferSize = len(`"held"`)
-	rel, err := relay.DialNATS(relay.NATSConfig{URLs: []string{srv.ClientURL()}, PublishBuffer: bufferSize, Logger: quietLogger})
+	// Room for one held publication.
+	rel, err := relay.DialNATS(relay.NATSConfig{URLs: []string{srv.ClientURL()}, PublishBufferMsgs: 1, Logger: quietLogger})
 	if err != nil {
 		t.Fatal(err)
 	}

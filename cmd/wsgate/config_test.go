@@ -316,3 +316,28 @@ func TestRunBadUsage(t *testing.T) {
 		t.Errorf("wsgate serve --log-format=xml exited %d, want 2", code)
 	}
 }
+
+// The descriptors kept out of --max-sockets grow with everything else that
+// may hold one: loops, admin connections, the embedded NATS server's.
+func TestReservedFDsCountEveryDescriptorUser(t *testing.T) {
+	cfg, opts, err := parse(t, []string{"--loops", "2", "--admin-max-conns", "10"}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sizeLimits(&cfg, &opts)
+	base := cfg.ReservedFDs
+	if want := reactor.DefaultReservedFDs + 4*2 + 2*10; base != want {
+		t.Fatalf("reserved %d, want %d", base, want)
+	}
+	if cfg.MaxChannels < 10_000 {
+		t.Fatalf("max channels %d, want sized to memory, at least 10,000", cfg.MaxChannels)
+	}
+	cfg, opts, err = parse(t, []string{"--loops", "2", "--admin-max-conns", "10", "--nats-listen", "127.0.0.1:0", "--nats-max-conns", "100"}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sizeLimits(&cfg, &opts)
+	if cfg.ReservedFDs < base+100 {
+		t.Fatalf("with an embedded NATS server for 100 clients: reserved %d, want at least %d", cfg.ReservedFDs, base+100)
+	}
+}

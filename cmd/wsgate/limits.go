@@ -20,7 +20,7 @@ func sizeLimits(cfg *reactor.Config, opts *options) {
 	if cfg.MaxChannels == 0 {
 		cfg.MaxChannels = defaultMaxChannels()
 	}
-	cfg.ReservedFDs = reservedFDs(cfg.Loops, opts.adminMaxConns, 0)
+	cfg.ReservedFDs = reservedFDs(cfg.Loops, opts.adminMaxConns, opts.nats.reservedFDs())
 }
 
 // defaultMaxChannels sizes --max-channels to the memory this process may
@@ -43,10 +43,11 @@ func defaultMaxChannels() int {
 // everything but WebSocket sockets: the reactor's own reserve (runtime,
 // pollers, listeners, relay client, files), each admin connection with the
 // file a metrics scrape opens beside it (/proc/self/*, one at a time), and
-// the embedded NATS server's connections.
-func reservedFDs(loops, adminConns, embeddedNATSConns int) int {
+// what the NATS side may hold (natsOptions.reservedFDs: the node's client,
+// the embedded server's listener and client connections).
+func reservedFDs(loops, adminConns, natsFDs int) int {
 	if loops <= 0 {
 		loops = runtime.GOMAXPROCS(0)
 	}
-	return reactor.DefaultReservedFDs + 4*loops + 2*adminConns + embeddedNATSConns
+	return reactor.DefaultReservedFDs + 4*loops + 2*adminConns + natsFDs
 }
