@@ -47,9 +47,13 @@ const (
 // TestSoakUnderAttack: a steady broadcast to well-behaved subscribers on
 // two nodes joined by NATS, while attacker processes do slowloris
 // handshakes, send malformed and oversize frames, flood publishes, stop
-// reading and churn connections, and NATS is restarted once. Every
-// subscriber must get every message in order, the nodes must stay up, and
-// their memory and goroutines must come back to their baseline.
+// reading, churn connections, hold idle sockets by the hundred, spam
+// commands whose replies they never read and create channels by the
+// thousand; NATS is killed and restarted once, then stalled (SIGSTOP: it
+// keeps its sockets and stops reading them) for a few seconds. Every
+// subscriber must get every message in order, the nodes must answer
+// promptly throughout and stay up, and their memory and goroutines must
+// come back to their baseline.
 func TestSoakUnderAttack(t *testing.T) {
 	if testing.Short() {
 		t.Skip("soak: not in -short")
@@ -70,6 +74,8 @@ func TestSoakUnderAttack(t *testing.T) {
 		"--jwt-hmac-secret-file", secretFile, "--api-key", soakAPIKey,
 		"--handshake-timeout", "2s",
 		"--handshake-rate-per-ip", "20", "--handshake-burst-per-ip", "300",
+		// Low enough that the fd flood and the channel flood reach them.
+		"--max-handshakes-per-ip", "100", "--max-channels", "200",
 	}
 	// GOMEMLIMIT makes the runtime collect and return garbage as the heap
 	// nears it, so RSS after the attack measures what is still live rather
@@ -136,9 +142,28 @@ func TestSoakUnderAttack(t *testing.T) {
 	var pubWG sync.WaitGroup
 	pubWG.Go(func() { publishSteadily(t, nodes[0], before, total) })
 	time.Sleep(2 * time.Second) // the outage lasts this long, while publishing goes on
-	startNATS(t, natsAddr, natsMonitor)
+	ext = startNATS(t, natsAddr, natsMonitor)
 	for _, n := range nodes {
 		waitFor(t, 20*time.Second, "NATS reconnect", func() bool { return relayConnected(t, n) })
+	}
+	// NATS stalls: its process stops (SIGSTOP) with every socket open, so
+	// the nodes' writes to it back up. The bus I/O is off the loops and
+	// out of the status path, so the nodes keep answering; what is
+	// published meanwhile waits in the publish queue and flows on SIGCONT.
+	time.Sleep(time.Second)
+	_ = ext.cmd.Process.Signal(syscall.SIGSTOP)
+	stallEnd := time.Now().Add(3 * time.Second)
+	var worst time.Duration
+	for time.Now().Before(stallEnd) {
+		for _, n := range nodes {
+			worst = max(worst, timeOf(t, func() { n.stats(t) }), timeOf(t, func() { ready(t, n) }))
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	_ = ext.cmd.Process.Signal(syscall.SIGCONT)
+	t.Logf("NATS stalled 3 s: the slowest /api/stats or /readyz answer took %s", worst)
+	if worst > time.Second {
+		t.Errorf("a node took %s to answer while NATS was stalled", worst)
 	}
 	pubWG.Wait()
 
@@ -172,9 +197,10 @@ func TestSoakUnderAttack(t *testing.T) {
 		}
 		resp.Body.Close()
 		st := n.stats(t)["stats"].(map[string]any)
-		for _, k := range []string{"handshake_timeouts", "handshake_rate_limited", "rate_limited", "forbidden_frames", "slow_consumer_closes", "error_frames"} {
+		for _, k := range []string{"handshake_timeouts", "handshake_rate_limited", "rate_limited", "forbidden_frames", "slow_consumer_closes", "error_frames", "channels_refused"} {
 			defended[k] += st[k].(float64)
 		}
+		defended["sockets_refused.handshakes_per_ip"] += st["sockets_refused"].(map[string]any)["handshakes_per_ip"].(float64)
 		// The subscribers have finished and the attackers have exited:
 		// every connection must be gone, none leaked in any state.
 		waitFor(t, 20*time.Second, fmt.Sprintf("node %d to hold no connection", i), func() bool {
@@ -203,6 +229,23 @@ func TestSoakUnderAttack(t *testing.T) {
 	}
 }
 
+// timeOf is how long f takes.
+func timeOf(t testing.TB, f func()) time.Duration {
+	start := time.Now()
+	f()
+	return time.Since(start)
+}
+
+// ready fetches /readyz (200 or 503 both answer).
+func ready(t testing.TB, n *node) {
+	t.Helper()
+	resp, err := http.Get("http://" + n.admin + "/readyz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+}
+
 // soakToken signs a token valid for an hour.
 func soakToken(t testing.TB, sub string, subscribe, publish []string) string {
 	t.Helper()
@@ -226,13 +269,15 @@ func startAttackers(t *testing.T, nodes []*node, dur time.Duration) map[string]*
 		conns int
 	}{
 		{"slowloris", 40}, {"malformed", 3}, {"oversize", 3}, {"flood", 3}, {"noread", 10}, {"churn", 3},
+		{"fdflood", 2}, {"ackspam", 4}, {"channels", 4},
 	} {
 		channel := "junk.firehose"
 		if a.mode == "churn" {
 			channel = "stream" // churn on the channel the good subscribers read
 		}
 		args := []string{"-mode", a.mode, "-conns", strconv.Itoa(a.conns), "-duration", dur.String(),
-			"-source", fmt.Sprintf("127.0.0.%d", 10+i), "-token", tok, "-channel", channel, "-interval", "300ms"}
+			"-source", fmt.Sprintf("127.0.0.%d", 10+i), "-token", tok, "-channel", channel, "-interval", "300ms",
+			"-sockets", "150"}
 		for _, n := range nodes {
 			args = append(args, "-url", n.url(""))
 		}

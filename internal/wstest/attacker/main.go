@@ -16,6 +16,15 @@
 //	noread     subscribes to -channel and never reads
 //	churn      connects (subscribed to -channel), then drops the connection at
 //	           once or after a few milliseconds, over and over
+//	fdflood    opens -sockets idle TCP connections per worker that never send
+//	           a byte, holding each until the server resets or times it out,
+//	           then opens another
+//	ackspam    sends subscribe frames whose ack would repeat a long id (every
+//	           other worker: a 2.5 KB id; the rest: the longest valid id),
+//	           as fast as the socket takes them, and never reads
+//	channels   subscribes each connection to new, never-used channels until
+//	           the server refuses (too_many_channels or too_many_subscriptions),
+//	           then reconnects and goes on
 package main
 
 import (
@@ -65,7 +74,8 @@ func (r *report) add(m map[string]int64, key string) {
 
 var (
 	targets  urls
-	mode     = flag.String("mode", "", "slowloris|malformed|oversize|flood|noread|churn")
+	mode     = flag.String("mode", "", "slowloris|malformed|oversize|flood|noread|churn|fdflood|ackspam|channels")
+	sockets  = flag.Int("sockets", 100, "fdflood: idle sockets each worker holds")
 	conns    = flag.Int("conns", 4, "concurrent connections")
 	duration = flag.Duration("duration", 10*time.Second, "stop after this long")
 	source   = flag.String("source", "", "local IP to connect from (e.g. 127.0.0.2)")
@@ -84,6 +94,7 @@ func main() {
 	attack, ok := map[string]func(*worker){
 		"slowloris": (*worker).slowloris, "malformed": (*worker).malformed, "oversize": (*worker).oversize,
 		"flood": (*worker).flood, "noread": (*worker).noread, "churn": (*worker).churn,
+		"fdflood": (*worker).fdflood, "ackspam": (*worker).ackspam, "channels": (*worker).channels,
 	}[*mode]
 	if !ok {
 		fmt.Fprintf(os.Stderr, "attacker: unknown mode %q\n", *mode)
@@ -93,7 +104,7 @@ func main() {
 	deadline := time.Now().Add(*duration)
 	var wg sync.WaitGroup
 	for i := range *conns {
-		w := &worker{rep: rep, host: hostOf(targets[i%len(targets)]), deadline: deadline, rng: rand.New(rand.NewPCG(uint64(i), 42))}
+		w := &worker{rep: rep, id: i, host: hostOf(targets[i%len(targets)]), deadline: deadline, rng: rand.New(rand.NewPCG(uint64(i), 42))}
 		wg.Go(func() {
 			for time.Now().Before(deadline) {
 				rep.Attempts.Add(1)
@@ -121,6 +132,7 @@ func hostOf(raw string) string {
 // worker is one connection's loop.
 type worker struct {
 	rep      *report
+	id       int
 	host     string
 	deadline time.Time
 	rng      *rand.Rand
@@ -375,4 +387,88 @@ func (w *worker) churn() {
 		time.Sleep(time.Duration(w.rng.IntN(20)) * time.Millisecond)
 	}
 	c.Close()
+}
+
+// fdflood holds -sockets idle connections; whenever the server resets or
+// times one out, it opens another in its place, until the deadline.
+func (w *worker) fdflood() {
+	var wg sync.WaitGroup
+	for range *sockets {
+		nc, err := w.dial()
+		if err != nil {
+			w.rep.add(w.rep.Closes, "dial-error")
+			continue
+		}
+		wg.Go(func() {
+			var b [512]byte
+			_, err := nc.Read(b[:]) // a reset, a 408 and close, or the deadline
+			switch {
+			case errors.Is(err, os.ErrDeadlineExceeded):
+			case err != nil:
+				w.rep.add(w.rep.Closes, "reset")
+			default:
+				w.rep.add(w.rep.Closes, "answered")
+			}
+			nc.Close()
+		})
+	}
+	wg.Wait()
+}
+
+// ackspam subscribes over and over with an id the ack would repeat, as
+// fast as the socket takes the frames, and never reads. Even workers use
+// a 2.5 KB id (refused: bad_request, which does not repeat it); odd ones
+// the longest valid id (64 bytes), whose acks pile up at the server.
+func (w *worker) ackspam() {
+	nc, err := w.dial()
+	if err != nil {
+		return
+	}
+	defer nc.Close()
+	_ = nc.(*net.TCPConn).SetReadBuffer(4096)
+	path := "/ws"
+	if *token != "" {
+		path += "?token=" + *token
+	}
+	if _, err := io.WriteString(nc, upgradeRequest(path, "")); err != nil {
+		return
+	}
+	id := strings.Repeat("y", 64)
+	if w.id%2 == 0 {
+		id = strings.Repeat("x", 2500)
+	}
+	frame := wsproto.AppendMaskedFrame(nil, ws.OpText, true, ws.NewMask(),
+		[]byte(`{"type":"subscribe","channel":"`+*channel+`","id":"`+id+`"}`))
+	for time.Now().Before(w.deadline) {
+		if _, err := nc.Write(frame); err != nil {
+			w.rep.add(w.rep.Closes, "closed-by-server")
+			return
+		}
+	}
+}
+
+// channels subscribes to fresh channels until the server refuses one.
+func (w *worker) channels() {
+	c, ok := w.wsDial("/ws")
+	if !ok {
+		return
+	}
+	defer c.Close()
+	for n := 0; time.Now().Before(w.deadline); n++ {
+		name := fmt.Sprintf("%s.%d.%d.%d", *channel, w.id, w.rng.Uint32(), n)
+		if err := writeText(c, []byte(`{"type":"subscribe","channel":"`+name+`","id":1}`)); err != nil {
+			w.rep.add(w.rep.Closes, "eof")
+			return
+		}
+		_, p, err := c.ReadMessage()
+		if err != nil {
+			w.rep.add(w.rep.Closes, "eof")
+			return
+		}
+		var m struct{ Type, Code string }
+		if json.Unmarshal(p, &m) == nil && m.Type == "error" {
+			w.rep.add(w.rep.Errors, m.Code)
+			return // full: reconnect (a new connection starts with no subscription)
+		}
+	}
 }
