@@ -59,14 +59,19 @@ func TestRepliesPastMaxOutboundCloseSlowConsumer(t *testing.T) {
 	} {
 		t.Run(name, func(t *testing.T) {
 			const bound = 16 << 10
-			e := gateway(t, Config{MaxOutboundBytes: bound, MessageRate: -1, ByteRate: -1})
+			// The close frame waits behind every reply the client did not
+			// read; a long CloseTimeout leaves it time to read them all.
+			e := gateway(t, Config{MaxOutboundBytes: bound, MessageRate: -1, ByteRate: -1, CloseTimeout: time.Minute})
 			c := dialSmallWindow(t, e, "/ws")
 			// Far more replies than the kernel's buffers and the bound hold
 			// (loopback send buffers grow to 4 MiB); the server closes the
-			// connection long before the last.
+			// connection long before the last, and the client stops then.
 			var err error
 			for i := 0; i < 200_000 && err == nil; i++ {
 				err = frame(c, i)
+				if i%1000 == 999 && e.Stats().SlowConsumerCloses > 0 {
+					break
+				}
 			}
 			eventually(t, "a slow-consumer close", func() bool { return e.Stats().SlowConsumerCloses == 1 })
 			if ce := expectClose(t, c, 30*time.Second); ce.Code != ws.StatusPolicyViolation || ce.Reason != "slow consumer" {
