@@ -3,12 +3,16 @@
 # and from the working tree, runs make bench's four tests against each at
 # the standard sizes, alternating base and head ROUNDS times, and writes
 # the medians with their spread and head/base ratios to bench/ab/summary.md
-# (bench/benchmd -ab). Both builds get the same flags as in make bench.
+# (bench/benchmd -ab). Both builds get the same flags as in make bench. The
+# order flips every round (base first, then head first), so neither build
+# always runs on a host just warmed or just loaded by the other. TESTS picks
+# a subset (default: all four).
 # Loopback only; every step has a timeout.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 : "${BASE:?set BASE to the git ref to compare against}"
 : "${ROUNDS:=3}"
+: "${TESTS:=idle bcast bcastmax echo}"
 : "${AB_OUT:=bench/results-ab}"
 : "${AB_SUMMARY:=bench/ab/summary.md}"
 PORT=${BENCH_PORT:-28080}
@@ -38,8 +42,9 @@ test_args() {
 }
 
 for round in $(seq "$ROUNDS"); do
-  for test in idle bcast bcastmax echo; do
-    for label in base head; do
+  order="base head"; (( round % 2 == 0 )) && order="head base"
+  for test in $TESTS; do
+    for label in $order; do
       binary=bin/wsgate; [[ $label == base ]] && binary=bin/wsgate-base
       "$binary" --listen $HOST:$PORT --admin-listen $HOST:$ADMIN --log-level error --max-msg-rate -1 --max-byte-rate -1 2>/dev/null &
       pid=$!
@@ -57,6 +62,7 @@ done
   echo "head=$head_rev"
   echo "date=$(date -u +%Y-%m-%dT%H:%M:%SZ)"
   echo "rounds=$ROUNDS"
+  echo "order=alternating: base first in odd rounds, head first in even ones"
   echo "nproc=$(nproc)"
   echo "mem=$(awk '/MemTotal/ {print $2 " kB"}' /proc/meminfo)"
   echo "kernel=$(uname -r)"

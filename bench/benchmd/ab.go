@@ -32,7 +32,7 @@ var abMetrics = map[string][]struct {
 func writeAB(b *strings.Builder, dir string, meta map[string]string) error {
 	p := func(format string, args ...any) { fmt.Fprintf(b, format, args...) }
 	p("# A/B: %s (base) against %s (head)\n\n", meta["base"], meta["head"])
-	p("bench/regress-ab.sh on %s, %s rounds alternating base and head; %s cores, %s, kernel %s, %s.\n", meta["date"], meta["rounds"], meta["nproc"], meta["mem"], meta["kernel"], meta["go"])
+	p("bench/regress-ab.sh on %s, %s rounds of base and head (%s); %s cores, %s, kernel %s, %s.\n", meta["date"], meta["rounds"], meta["order"], meta["nproc"], meta["mem"], meta["kernel"], meta["go"])
 	p("Sizes as make bench: %s. Each figure is the median of the rounds with the lowest and highest in brackets;\nthe ratio is head's median over base's.\n\n", meta["sizes"])
 	p("| test | figure | base | head | head/base |\n|---|---|---:|---:|---:|\n")
 	for _, test := range tests {
