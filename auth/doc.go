@@ -30,12 +30,10 @@
 // ErrClaims wrapped in an error that names the failing claim (never the
 // value expected).
 //
-// Verification cost, measured on the 2-core development machine
-// (BenchmarkVerify): HS256 about 5 µs, RS256 (2048-bit) about 32 µs, ES256
-// about 70 µs. The reactor
-// verifies once per handshake (and once per refresh) on the event loop: a
-// few tens of microseconds per connection, comparable to the handshake
-// itself, never per message.
+// Verification cost per algorithm is BenchmarkVerify's (BENCHMARKS.md, Go
+// benchmarks): tens of microseconds at most, comparable to the handshake
+// itself. The reactor verifies once per handshake (and once per refresh) on
+// the event loop, never per message.
 //
 // # Reloading keys
 //

@@ -14,8 +14,7 @@
 // By default every loop listens on its own SO_REUSEPORT socket and accepts
 // for itself, so a new connection never crosses threads; this more than
 // halves the CPU per handshake against one acceptor handing connections
-// over (Config.SingleListener; 35 vs 85 µs on the development VM,
-// bench/listener-ab.sh). Start still refuses an address
+// over (Config.SingleListener; make bench-listener measures both). Start still refuses an address
 // another process listens on unless Config.ReusePort asks to share it.
 //
 // # Sockets count from accept
