@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/wsgate/wsgate/internal/channel"
+	"github.com/wsgate/wsgate/wire"
 )
 
 // MaxPatterns caps the patterns of one claim ("subscribe" or "publish"), so
@@ -20,8 +20,8 @@ type Pattern struct {
 
 // CompilePattern checks s and returns it as a Pattern.
 func CompilePattern(s string) (Pattern, error) {
-	if len(s) == 0 || len(s) > channel.MaxLength {
-		return Pattern{}, fmt.Errorf("auth: pattern %q: want 1 to %d bytes", s, channel.MaxLength)
+	if len(s) == 0 || len(s) > wire.MaxChannelLength {
+		return Pattern{}, fmt.Errorf("auth: pattern %q: want 1 to %d bytes", s, wire.MaxChannelLength)
 	}
 	rest := s
 	for {
@@ -32,7 +32,7 @@ func CompilePattern(s string) (Pattern, error) {
 				return Pattern{}, fmt.Errorf("auth: pattern %q: \">\" must be the last level", s)
 			}
 		case level == "*":
-		case !channel.ValidLevel(level):
+		case !wire.ValidChannelLevel(level):
 			return Pattern{}, fmt.Errorf("auth: pattern %q: level %q is not a channel level, \"*\" or \">\"", s, level)
 		}
 		if !more {

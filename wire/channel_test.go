@@ -1,15 +1,17 @@
-package relay_test
+package wire_test
 
 import (
+	"encoding/json"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 
-	"github.com/wsgate/wsgate/relay"
+	"github.com/wsgate/wsgate/wire"
 )
 
 func TestValidChannel(t *testing.T) {
-	longest := strings.Repeat("a", relay.MaxChannelLength)
+	longest := strings.Repeat("a", wire.MaxChannelLength)
 	tests := []struct {
 		name string
 		in   string
@@ -47,7 +49,7 @@ func TestValidChannel(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if got := relay.ValidChannel(tt.in); got != tt.want {
+			if got := wire.ValidChannel(tt.in); got != tt.want {
 				t.Errorf("ValidChannel(%q) (%d bytes) = %v, want %v", tt.in, len(tt.in), got, tt.want)
 			}
 		})
@@ -69,7 +71,7 @@ func TestValidChannelEveryByte(t *testing.T) {
 		b := string([]byte{byte(i)})
 		want := allowed(byte(i))
 		for _, name := range []string{b, b + "x", "x" + b + "x", "x" + b, "x." + b} {
-			if got := relay.ValidChannel(name); got != want {
+			if got := wire.ValidChannel(name); got != want {
 				t.Errorf("ValidChannel(%q) = %v, want %v", name, got, want)
 			}
 		}
@@ -80,7 +82,7 @@ func TestValidChannelEveryByte(t *testing.T) {
 var channelRE = regexp.MustCompile(`^[A-Za-z0-9_:@-]+(\.[A-Za-z0-9_:@-]+)*$`)
 
 func naiveValidChannel(name string) bool {
-	return len(name) <= relay.MaxChannelLength && channelRE.MatchString(name)
+	return len(name) <= wire.MaxChannelLength && channelRE.MatchString(name)
 }
 
 // FuzzValidChannel compares ValidChannel with the regular expression above.
@@ -90,8 +92,45 @@ func FuzzValidChannel(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, name string) {
-		if got, want := relay.ValidChannel(name), naiveValidChannel(name); got != want {
+		if got, want := wire.ValidChannel(name), naiveValidChannel(name); got != want {
 			t.Errorf("ValidChannel(%q) = %v, reference says %v", name, got, want)
 		}
 	})
+}
+
+// TestValidChannelLevel: a level is a channel name without dots.
+func TestValidChannelLevel(t *testing.T) {
+	for _, tc := range []struct {
+		in   string
+		want bool
+	}{
+		{"news", true}, {"a-b_c:d@e", true}, {strings.Repeat("a", wire.MaxChannelLength), true},
+		{"", false}, {"a.b", false}, {".", false}, {"*", false}, {">", false}, {"é", false},
+		{strings.Repeat("a", wire.MaxChannelLength+1), false},
+	} {
+		if got := wire.ValidChannelLevel(tc.in); got != tc.want {
+			t.Errorf("ValidChannelLevel(%.20q) = %v, want %v", tc.in, got, tc.want)
+		}
+	}
+}
+
+// A valid name needs no escaping in JSON: the frames copy it between
+// quotes as it is.
+func TestValidChannelNeedsNoJSONEscaping(t *testing.T) {
+	for i := range 256 {
+		name := string([]byte{byte(i)})
+		if !wire.ValidChannel(name) {
+			continue
+		}
+		if got, _ := json.Marshal(name); string(got) != `"`+name+`"` {
+			t.Errorf("byte %#x is valid in a name but JSON writes it %s", i, got)
+		}
+	}
+}
+
+// The rule's text states the bound it enforces.
+func TestChannelRuleStatesTheBound(t *testing.T) {
+	if !strings.Contains(wire.ChannelRule, "1-"+strconv.Itoa(wire.MaxChannelLength)+" bytes") {
+		t.Errorf("ChannelRule %q does not say 1-%d bytes", wire.ChannelRule, wire.MaxChannelLength)
+	}
 }
