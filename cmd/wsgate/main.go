@@ -14,6 +14,11 @@
 // --jwt-public-key, --jwt-jwks, fetching an https JWKS again) and the admin
 // API key file, without dropping a connection; a failed reload keeps the
 // keys in force.
+//
+// --cpuprofile and --memprofile profile the node itself (profile.go): the
+// CPU profile covers start to exit, the heap profile is written on SIGUSR1
+// (without --memprofile, SIGUSR1 keeps its default action and ends the
+// process) and when the node starts to stop.
 package main
 
 import (
@@ -65,6 +70,12 @@ func run(args []string, stderr io.Writer) int {
 		return 2
 	}
 	cfg.Logger = logger
+	prof, err := startProfiling(profileFlags, logger)
+	if err != nil {
+		logger.Error("cannot start profiling", "err", err)
+		return 2
+	}
+	defer prof.stop() // runs before main's os.Exit
 	sizeLimits(&cfg, &opts)
 	// From here SIGHUP asks for a reload (handled once the node runs)
 	// rather than killing the process.
@@ -141,9 +152,11 @@ func run(args []string, stderr io.Writer) int {
 		return 1
 	}
 	logger.Info("draining: closing connections with 1001", "signal", sig.String(), "window", eng.Config().DrainWindow)
+	prof.stopping()
 	go func() {
 		<-signals
 		logger.Warn("second signal: exiting now")
+		prof.stop()
 		os.Exit(1)
 	}()
 	ctx, cancel := context.WithTimeout(context.Background(), eng.Config().DrainWindow+eng.Config().CloseTimeout+time.Second)
