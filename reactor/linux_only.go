@@ -1,0 +1,8 @@
+//go:build !linux
+
+package reactor
+
+// wsgate runs on Linux only (README, "Platform"); this file makes a build
+// for any other system fail with an error that points here rather than at
+// a missing constant deep in the package.
+var _ = wsgateNeedsLinux
