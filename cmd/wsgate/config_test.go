@@ -221,6 +221,56 @@ func TestParseConfigNATSURLs(t *testing.T) {
 	}
 }
 
+// TestParseConfigSizes: every size setting takes units (KiB = 1024,
+// KB = 1000) or plain bytes, from the command line, the environment and
+// the file alike.
+func TestParseConfigSizes(t *testing.T) {
+	cfg, opts, err := parse(t, []string{
+		"--max-message-size", "32MiB", "--max-frame-size=1.5MiB", "--max-header-bytes", "16384",
+		"--max-byte-rate", "-1", "--config", writeConfig(t, "max-data-size = \"1KB\"\nnats-publish-buffer = 65536\n"),
+	}, map[string]string{"WSGATE_MAX_OUTBOUND_BYTES": "1.5GiB"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		name      string
+		got, want int64
+	}{
+		{"max-message-size", cfg.Limits.MaxMessageSize, 32 << 20},
+		{"max-frame-size", cfg.Limits.MaxFrameSize, 3 << 19},
+		{"max-header-bytes", int64(cfg.Limits.MaxHeaderBytes), 16384},
+		{"max-byte-rate", int64(cfg.ByteRate), -1},
+		{"max-data-size", int64(cfg.MaxDataSize), 1000},
+		{"nats-publish-buffer", int64(opts.nats.PublishBuffer), 65536},
+		{"max-outbound-bytes", int64(cfg.MaxOutboundBytes), 3 << 29},
+	} {
+		if c.got != c.want {
+			t.Errorf("%s = %d, want %d", c.name, c.got, c.want)
+		}
+	}
+
+	for _, tc := range []struct {
+		args []string
+		vars map[string]string
+		want string
+	}{
+		{args: []string{"--max-message-size", "32M"}, want: `unit "M" is ambiguous`},
+		{args: []string{"--max-message-size", "-1"}, want: "must not be negative"},
+		{args: []string{"--max-frame-size", "-1KiB"}, want: "must not be negative"},
+		{args: []string{"--max-byte-rate", "-1KiB"}, want: "must not be negative"},
+		{args: []string{"--max-message-size", "8EiB"}, want: "too large"},
+		{args: []string{"--max-data-size", "99999999999999999999"}, want: "too large"},
+		{args: []string{"--nats-publish-buffer", "1.5B"}, want: "not a whole number of bytes"},
+		{args: []string{"--max-header-bytes", "lots"}, want: "max-header-bytes"},
+		{vars: map[string]string{"WSGATE_MAX_MESSAGE_SIZE": "1 MiB of RAM"}, want: "WSGATE_MAX_MESSAGE_SIZE"},
+	} {
+		_, _, err := parse(t, tc.args, tc.vars)
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("parseConfig(%q, %v) = %v, want an error saying %q", tc.args, tc.vars, err, tc.want)
+		}
+	}
+}
+
 func TestParseConfigErrors(t *testing.T) {
 	for _, tc := range []struct {
 		name string
@@ -283,7 +333,7 @@ func TestHelp(t *testing.T) {
 	help := out.String()
 	for _, entry := range []string{
 		`listen address`, `admin-listen address`, `max-conns int`,
-		`nats URL\[,URL...\]`, `ping-interval duration`, `config file`,
+		`nats URL\[,URL...\]`, `ping-interval duration`, `config file`, `max-message-size size`, `nats-publish-buffer size`,
 	} {
 		// Go's flag package lists flags as "  -name"; accept "--name" too.
 		if !regexp.MustCompile(`(?m)^  --?` + entry + `$`).MatchString(help) {
@@ -296,7 +346,8 @@ func TestHelp(t *testing.T) {
 		}
 	}
 	// Defaults shown are the ones in force.
-	for _, s := range []string{`(default ":8080")`, `(default "127.0.0.1:8081")`, `(default 25s)`, `(default 1000000)`} {
+	for _, s := range []string{`(default ":8080")`, `(default "127.0.0.1:8081")`, `(default 25s)`, `(default 1000000)`,
+		`(default 1MiB)`, `(default 8KiB)`, `(default 64KiB)`, `(default 256KiB)`, `(default 8MiB)`} {
 		if !strings.Contains(help, s) {
 			t.Errorf("--help does not show %s", s)
 		}

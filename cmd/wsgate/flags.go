@@ -23,6 +23,10 @@ Every flag can also be set as WSGATE_<FLAG> in the environment (upper case,
 dashes as underscores, e.g. WSGATE_MAX_CONNS=50000) or in the --config TOML
 file (max-conns = 50000). Command line > environment > file > default.
 
+Sizes take a unit: 64KiB, 32MiB, 1.5GiB (powers of 1024) or 1KB, 10MB
+(powers of 1000); a plain number is bytes. Durations are Go durations:
+500ms, 10s, 1m30s.
+
 Flags:
 `)
 		fs.PrintDefaults()
@@ -57,12 +61,12 @@ Flags:
 		return nil
 	})
 	fs.IntVar(&cfg.MaxChannels, "max-channels", 0, "channels with a subscriber on this node (over: error too_many_channels, 503 in a handshake); 0: one per 16 KiB of the memory the process may use, at least 10,000")
-	fs.IntVar(&cfg.Limits.MaxHeaderBytes, "max-header-bytes", wsproto.DefaultMaxHeaderBytes, "handshake request header block, in `bytes` (over: 431)")
-	fs.Int64Var(&cfg.Limits.MaxFrameSize, "max-frame-size", wsproto.DefaultMaxFrameSize, "frame payload, in `bytes` (over: close 1009)")
-	fs.Int64Var(&cfg.Limits.MaxMessageSize, "max-message-size", wsproto.DefaultMaxMessageSize, "message, in `bytes` (over: close 1009)")
-	fs.IntVar(&cfg.MaxDataSize, "max-data-size", reactor.DefaultMaxDataSize, "data of one client publish, in `bytes` (over: error too_large)")
+	sizeVar(fs, &cfg.Limits.MaxHeaderBytes, "max-header-bytes", wsproto.DefaultMaxHeaderBytes, "`size` of the handshake request's header block (over: 431)")
+	sizeVar(fs, &cfg.Limits.MaxFrameSize, "max-frame-size", wsproto.DefaultMaxFrameSize, "`size` of a frame's payload (over: close 1009)")
+	sizeVar(fs, &cfg.Limits.MaxMessageSize, "max-message-size", wsproto.DefaultMaxMessageSize, "`size` of a message (over: close 1009)")
+	sizeVar(fs, &cfg.MaxDataSize, "max-data-size", reactor.DefaultMaxDataSize, "`size` of the data of one client publish (over: error too_large)")
 	fs.IntVar(&cfg.MaxSubscriptions, "max-subscriptions", reactor.DefaultMaxSubscriptions, "channels per connection (over: error too_many_subscriptions)")
-	fs.IntVar(&cfg.MaxOutboundBytes, "max-outbound-bytes", 0, "unsent `bytes` held per connection, deliveries and replies alike, before the slow policy applies (0: 1 MiB, raised with /echo on to one echo of the largest message)")
+	sizeVar(fs, &cfg.MaxOutboundBytes, "max-outbound-bytes", 0, "`size` of the unsent data held per connection, deliveries and replies alike, before the slow policy applies (0: 1MiB, raised with /echo on to one echo of the largest message)")
 	fs.Func("slow-policy", "what to do with a slow consumer: close (1008) or drop (error frame \"dropped\") (default close)", func(v string) error {
 		if v != string(reactor.SlowClose) && v != string(reactor.SlowDrop) {
 			return fmt.Errorf("want close or drop")
@@ -82,7 +86,7 @@ Flags:
 	opts.sec.addFlags(fs, cfg)
 	fs.IntVar(&cfg.MessageRate, "max-msg-rate", reactor.DefaultMessageRate, "messages per second a /ws client may send, -1 for no limit (over: error rate_limited, then close 1008)")
 	fs.IntVar(&cfg.MessageBurst, "msg-burst", reactor.DefaultMessageBurst, "messages a /ws client may send in a burst")
-	fs.IntVar(&cfg.ByteRate, "max-byte-rate", reactor.DefaultByteRate, "`bytes` per second a /ws client may send, -1 for no limit (over: error rate_limited)")
+	sizeVar(fs, &cfg.ByteRate, "max-byte-rate", reactor.DefaultByteRate, "`size` of the data a /ws client may send per second, -1 for no limit (over: error rate_limited)").noLimit = true
 	fs.Float64Var(&cfg.HandshakeRatePerIP, "handshake-rate-per-ip", 0, "connection attempts per second from one address, 0 for no limit (over: 429); leave 0 behind a load balancer")
 	fs.IntVar(&cfg.HandshakeBurstPerIP, "handshake-burst-per-ip", 0, "connection attempts one address may make in a burst (0: twice the rate)")
 

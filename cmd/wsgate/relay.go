@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"log/slog"
 	"strconv"
-	"time"
 
 	"github.com/nats-io/nats.go"
 
@@ -35,7 +34,7 @@ func (o *natsOptions) addFlags(fs *flag.FlagSet) {
 	fs.StringVar(&o.monitor, "nats-monitor", "", "serve the embedded NATS server's HTTP monitoring (/varz, /connz, /subsz; no authentication) on `address`; \":8222\" binds 127.0.0.1")
 	fs.Var(orDefault(&o.maxConns, relay.DefaultEmbeddedMaxConns), "nats-max-conns", "the embedded NATS server accepts at most `n` client connections (the node reserves as many file descriptors)")
 	fs.StringVar(&o.Prefix, "nats-prefix", relay.DefaultSubjectPrefix, "NATS subject `prefix`: channel C travels on PREFIX.C")
-	fs.IntVar(&o.PublishBuffer, "nats-publish-buffer", relay.DefaultPublishBuffer, "`bytes` of publications waiting for NATS, queued or held while it is unreachable, each charged its subject, data and "+strconv.Itoa(relay.PublicationOverhead)+" bytes (over: publish_failed)")
+	sizeVar(fs, &o.PublishBuffer, "nats-publish-buffer", relay.DefaultPublishBuffer, "`size` of the publications waiting for NATS, queued or held while it is unreachable, each charged its subject, data and "+strconv.Itoa(relay.PublicationOverhead)+" bytes (over: publish_failed)")
 	fs.Var(orDefault(&o.PublishBufferMsgs, relay.DefaultPublishBufferMsgs), "nats-publish-buffer-msgs", "at most `n` publications waiting for NATS, queued or held while it is unreachable (over: publish_failed)")
 	fs.DurationVar(&o.ReplayDelay, "nats-replay-delay", relay.DefaultReplayDelay, "after reconnecting to NATS, wait this long before re-sending publications held during the outage")
 	fs.Var(orDefault(&o.CloseGrace, relay.DefaultCloseGrace), "nats-close-grace", "on shutdown, `duration` to send the publications still waiting for NATS (the rest are logged and counted as lost)")
@@ -157,52 +156,4 @@ func startEmbedded(o *natsOptions, logger *slog.Logger) (*relay.EmbeddedNATS, er
 		logger.Info("embedded NATS monitoring listening (no authentication: it lists connections and subscriptions)", "addr", addr)
 	}
 	return e, nil
-}
-
-// durationOrInt are the setting types orDefault handles.
-type durationOrInt interface{ ~int | ~int64 }
-
-// defaultValue is a flag.Value for a setting whose zero value means "the
-// package's default": --help shows the default in force, while the Config
-// keeps zero until the flag is set, so the default is applied in one place
-// (the package's withDefaults).
-type defaultValue[T durationOrInt] struct {
-	p   *T
-	def T
-}
-
-func orDefault[T durationOrInt](p *T, def T) *defaultValue[T] { return &defaultValue[T]{p, def} }
-
-func (v *defaultValue[T]) String() string {
-	if v == nil || v.p == nil {
-		return "" // the zero Value flag.PrintDefaults compares against
-	}
-	n := *v.p
-	if n == 0 {
-		n = v.def
-	}
-	if d, ok := any(n).(time.Duration); ok {
-		return d.String()
-	}
-	return strconv.FormatInt(int64(n), 10)
-}
-
-func (v *defaultValue[T]) Set(s string) error {
-	var n int64
-	var err error
-	if _, ok := any(v.def).(time.Duration); ok {
-		var d time.Duration
-		d, err = time.ParseDuration(s)
-		n = int64(d)
-	} else {
-		n, err = strconv.ParseInt(s, 10, 64)
-	}
-	if err != nil {
-		return err
-	}
-	if n < 0 {
-		return errors.New("must not be negative")
-	}
-	*v.p = T(n)
-	return nil
 }
