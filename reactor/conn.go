@@ -6,6 +6,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/wsgate/wsgate/auth"
+	"github.com/wsgate/wsgate/wire"
 	"github.com/wsgate/wsgate/wsproto"
 )
 
@@ -245,7 +246,7 @@ func (c *conn) flush() {
 	c.write()
 	if c.state == stateOpen && c.gc.OutboundBuffered() > c.loop.eng.cfg.MaxOutboundBytes {
 		c.loop.stats.slowCloses.Add(1)
-		c.closeWith(ws.StatusPolicyViolation, "slow consumer")
+		c.closeWith(wire.ClosePolicyViolation, wire.ReasonSlowConsumer)
 	}
 }
 

@@ -2,10 +2,8 @@ package reactor
 
 import (
 	"context"
-	"strconv"
 
-	"github.com/gobwas/ws"
-
+	"github.com/wsgate/wsgate/wire"
 	"github.com/wsgate/wsgate/wsproto"
 )
 
@@ -136,7 +134,7 @@ func (c *conn) send(frames [][]byte) {
 	if fit < len(frames) {
 		if cfg.SlowPolicy == SlowClose {
 			l.stats.slowCloses.Add(1)
-			c.closeWith(ws.StatusPolicyViolation, "slow consumer")
+			c.closeWith(wire.ClosePolicyViolation, wire.ReasonSlowConsumer)
 			return
 		}
 		for _, f := range frames[fit:] {
@@ -161,9 +159,8 @@ func (c *conn) send(frames [][]byte) {
 // noticeDropped tells a client under SlowDrop how many messages it lost
 // before the messages that follow.
 func (c *conn) noticeDropped() {
-	msg := strconv.AppendUint([]byte(nil), uint64(c.dropped), 10)
-	msg = append(msg, " messages dropped: the connection was not reading fast enough"...)
-	c.loop.out = appendError(c.loop.out, nil, codeDropped, string(msg))
+	l := c.loop
+	l.queueText(wire.AppendDropped(l.body[:0], uint64(c.dropped)))
 	c.dropped = 0
 	c.flush()
 }

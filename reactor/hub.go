@@ -7,6 +7,7 @@ import (
 	"github.com/valyala/bytebufferpool"
 
 	"github.com/wsgate/wsgate/relay"
+	"github.com/wsgate/wsgate/wire"
 	"github.com/wsgate/wsgate/wsproto"
 )
 
@@ -101,17 +102,12 @@ func (e *Engine) Deliver(channel string, data []byte) {
 	frame.Release()
 }
 
-// prepareMessage frames {"type":"message","channel":C,"data":D} once for
-// every subscriber. channel needs no escaping: ValidChannel admits no byte
-// JSON would escape.
+// prepareMessage frames a publication (wire.AppendMessage) once for every
+// subscriber. The body is built in a pooled buffer, which Prepare copies
+// into the pooled buffer of the frame.
 func prepareMessage(channel string, data []byte) *wsproto.Prepared {
-	const head, mid = `{"type":"message","channel":"`, `","data":`
 	buf := bytebufferpool.Get()
-	buf.B = append(buf.B, head...)
-	buf.B = append(buf.B, channel...)
-	buf.B = append(buf.B, mid...)
-	buf.B = append(buf.B, data...)
-	buf.B = append(buf.B, '}')
+	buf.B = wire.AppendMessage(buf.B, channel, data)
 	p := wsproto.Prepare(ws.OpText, buf.B)
 	bytebufferpool.Put(buf)
 	return p

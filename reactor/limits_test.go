@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/wsgate/wsgate/internal/wstest"
+	"github.com/wsgate/wsgate/wire"
 )
 
 func dialStatus(e *Engine, path string) (*wstest.Conn, int) {
@@ -84,7 +85,7 @@ func TestSlowConsumerDropPolicyTellsHowManyWereDropped(t *testing.T) {
 	}
 	notice := readJSON(t, slow)
 	var dropped int
-	if notice["code"] != codeDropped {
+	if notice["code"] != wire.CodeDropped {
 		t.Fatalf("want a dropped notice, got %v", notice)
 	}
 	fmt.Sscanf(notice["message"].(string), "%d", &dropped)

@@ -3,7 +3,6 @@ package reactor
 import (
 	"context"
 	"math/rand/v2"
-	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -12,6 +11,7 @@ import (
 	"github.com/panjf2000/gnet/v2"
 	"golang.org/x/sys/unix"
 
+	"github.com/wsgate/wsgate/wire"
 	"github.com/wsgate/wsgate/wsproto"
 )
 
@@ -33,6 +33,7 @@ type loop struct {
 	parked map[*conn]*wsproto.Decoder
 
 	out      []byte       // scratch: answers to one connection in one turn, written once
+	body     []byte       // scratch: one answer's JSON, before queueText frames it into out
 	iov      [][]byte     // scratch: a batch's frames grouped by connection
 	touched  []*conn      // scratch: connections written in a batch
 	channels []string     // scratch: the channels of one upgrade request
@@ -77,6 +78,17 @@ func newLoop(el gnet.EventLoop, eng *Engine, idx int) *loop {
 func (l *loop) resetDecoder() {
 	l.dec = wsproto.Decoder{}
 	l.dec.Init(wsproto.ServerSide, &l.eng.cfg.Limits)
+}
+
+// queueText frames body as one text frame after what out already holds
+// for the connection being served. body must have been built on
+// l.body[:0] (wire's Append functions): its memory becomes l.body again,
+// so replies allocate nothing once it has grown.
+func (l *loop) queueText(body []byte) {
+	l.out = wsproto.AppendFrame(l.out, ws.OpText, true, body)
+	if cap(body) <= maxScratch {
+		l.body = body[:0]
+	}
 }
 
 func (l *loop) resetOut() {
@@ -130,21 +142,20 @@ func (l *loop) fireOpen(c *conn) {
 	now := l.wheel.now
 	if c.expired() {
 		l.eng.stats.tokenExpiries.Add(1)
-		c.closeWith(StatusTokenExpired, "token expired")
+		c.closeWith(wire.CloseTokenExpired, wire.ReasonTokenExpired)
 		return
 	}
 	switch {
 	case c.draining && l.wheel.due(c.closeAt):
-		retry := rand.N(cfg.DrainWindow) / time.Millisecond
-		c.closeWith(ws.StatusGoingAway, "draining; retry-after-ms="+strconv.FormatInt(int64(retry), 10))
+		c.closeWith(wire.CloseGoingAway, wire.DrainingReason(rand.N(cfg.DrainWindow)))
 		return
 	case cfg.IdleTimeout > 0 && now-c.lastData >= l.ticks(cfg.IdleTimeout):
-		c.closeWith(ws.StatusNormalClosure, "idle timeout")
+		c.closeWith(wire.CloseNormal, wire.ReasonIdleTimeout)
 		return
 	case c.pingSent && now-c.pingAt >= l.ticks(cfg.PongTimeout):
 		// The peer is gone or wedged: no point waiting for a closing handshake.
 		l.eng.stats.pongTimeouts.Add(1)
-		c.closeWith(ws.StatusPolicyViolation, "pong timeout")
+		c.closeWith(wire.ClosePolicyViolation, wire.ReasonPongTimeout)
 		if c.state != stateClosed {
 			_ = l.el.Close(c.gc)
 		}
@@ -230,7 +241,7 @@ func (l *loop) goAway() {
 		case stateHandshake:
 			_ = l.el.Close(c.gc)
 		case stateOpen:
-			c.closeWith(ws.StatusGoingAway, "server shutting down")
+			c.closeWith(wire.CloseGoingAway, wire.ReasonShuttingDown)
 		}
 	})
 }

@@ -9,6 +9,7 @@ import (
 	"github.com/gobwas/ws"
 
 	"github.com/wsgate/wsgate/internal/wstest"
+	"github.com/wsgate/wsgate/wire"
 )
 
 func TestPubSubEverySubscriberGetsEveryMessageOnceInOrder(t *testing.T) {
@@ -74,7 +75,7 @@ func TestPubSubUnsubscribeStopsDelivery(t *testing.T) {
 	if m := readJSON(t, c); m["channel"] != "b" || m["data"] != "kept" {
 		t.Fatalf("got %v, want only the message on b", m)
 	}
-	if got := send(t, c, `{"type":"unsubscribe","channel":"a","id":1}`); got["code"] != codeNotSubscribed {
+	if got := send(t, c, `{"type":"unsubscribe","channel":"a","id":1}`); got["code"] != wire.CodeNotSubscribed {
 		t.Fatalf("second unsubscribe: %v", got)
 	}
 	if got := e.Stats(); got.Subscriptions != 1 || got.Channels != 1 {
@@ -105,20 +106,20 @@ func TestPubSubErrorFrames(t *testing.T) {
 		name, frame, code string
 		id                any
 	}{
-		{name: "not JSON", frame: `hello`, code: codeBadJSON},
-		{name: "JSON array", frame: `[1]`, code: codeBadJSON},
-		{name: "truncated", frame: `{"type":"subscribe"`, code: codeBadJSON},
-		{name: "id object", frame: `{"type":"subscribe","channel":"a","id":{}}`, code: codeBadRequest},
-		{name: "unknown type", frame: `{"type":"shout","channel":"a","id":1}`, code: codeUnknownType, id: float64(1)},
-		{name: "missing type", frame: `{"channel":"a","id":2}`, code: codeUnknownType, id: float64(2)},
-		{name: "empty channel", frame: `{"type":"subscribe","channel":"","id":3}`, code: codeBadChannel, id: float64(3)},
-		{name: "wildcard channel", frame: `{"type":"subscribe","channel":"a.*","id":4}`, code: codeBadChannel, id: float64(4)},
-		{name: "empty level", frame: `{"type":"subscribe","channel":"a..b","id":5}`, code: codeBadChannel, id: float64(5)},
-		{name: "space", frame: `{"type":"publish","channel":"a b","data":1,"id":6}`, code: codeBadChannel, id: float64(6)},
-		{name: "long channel", frame: `{"type":"subscribe","channel":"` + strings.Repeat("x", 256) + `","id":7}`, code: codeBadChannel, id: float64(7)},
-		{name: "publish without data", frame: `{"type":"publish","channel":"a","id":8}`, code: codeBadRequest, id: float64(8)},
-		{name: "data too large", frame: `{"type":"publish","channel":"a","data":"` + strings.Repeat("x", 20) + `","id":9}`, code: codeTooLarge, id: float64(9)},
-		{name: "not subscribed", frame: `{"type":"unsubscribe","channel":"zz","id":10}`, code: codeNotSubscribed, id: float64(10)},
+		{name: "not JSON", frame: `hello`, code: wire.CodeBadJSON},
+		{name: "JSON array", frame: `[1]`, code: wire.CodeBadJSON},
+		{name: "truncated", frame: `{"type":"subscribe"`, code: wire.CodeBadJSON},
+		{name: "id object", frame: `{"type":"subscribe","channel":"a","id":{}}`, code: wire.CodeBadRequest},
+		{name: "unknown type", frame: `{"type":"shout","channel":"a","id":1}`, code: wire.CodeUnknownType, id: float64(1)},
+		{name: "missing type", frame: `{"channel":"a","id":2}`, code: wire.CodeUnknownType, id: float64(2)},
+		{name: "empty channel", frame: `{"type":"subscribe","channel":"","id":3}`, code: wire.CodeBadChannel, id: float64(3)},
+		{name: "wildcard channel", frame: `{"type":"subscribe","channel":"a.*","id":4}`, code: wire.CodeBadChannel, id: float64(4)},
+		{name: "empty level", frame: `{"type":"subscribe","channel":"a..b","id":5}`, code: wire.CodeBadChannel, id: float64(5)},
+		{name: "space", frame: `{"type":"publish","channel":"a b","data":1,"id":6}`, code: wire.CodeBadChannel, id: float64(6)},
+		{name: "long channel", frame: `{"type":"subscribe","channel":"` + strings.Repeat("x", 256) + `","id":7}`, code: wire.CodeBadChannel, id: float64(7)},
+		{name: "publish without data", frame: `{"type":"publish","channel":"a","id":8}`, code: wire.CodeBadRequest, id: float64(8)},
+		{name: "data too large", frame: `{"type":"publish","channel":"a","data":"` + strings.Repeat("x", 20) + `","id":9}`, code: wire.CodeTooLarge, id: float64(9)},
+		{name: "not subscribed", frame: `{"type":"unsubscribe","channel":"zz","id":10}`, code: wire.CodeNotSubscribed, id: float64(10)},
 	}
 	c := dialWS(t, e, "/ws")
 	for _, tc := range cases {
@@ -135,13 +136,13 @@ func TestPubSubErrorFrames(t *testing.T) {
 		if err := c.WriteFrame(ws.OpBinary, true, []byte("x")); err != nil {
 			t.Fatal(err)
 		}
-		if got := readJSON(t, c); got["code"] != codeUnsupported {
+		if got := readJSON(t, c); got["code"] != wire.CodeUnsupported {
 			t.Fatalf("got %v", got)
 		}
 	})
 	t.Run("too many subscriptions", func(t *testing.T) {
 		send(t, c, `{"type":"subscribe","channel":"two","id":1}`)
-		if got := send(t, c, `{"type":"subscribe","channel":"three","id":2}`); got["code"] != codeTooManySubs {
+		if got := send(t, c, `{"type":"subscribe","channel":"three","id":2}`); got["code"] != wire.CodeTooManySubscriptions {
 			t.Fatalf("got %v", got)
 		}
 	})
@@ -151,14 +152,14 @@ func TestPubSubRepeatedAbuseClosesWith1008(t *testing.T) {
 	e := gateway(t, Config{})
 	c := dialWS(t, e, "/ws")
 	for range maxConsecutiveErrs - 1 {
-		if got := send(t, c, `nope`); got["code"] != codeBadJSON {
+		if got := send(t, c, `nope`); got["code"] != wire.CodeBadJSON {
 			t.Fatalf("got %v", got)
 		}
 	}
 	if err := c.WriteText([]byte(`nope`)); err != nil {
 		t.Fatal(err)
 	}
-	if got := readJSON(t, c); got["code"] != codeBadJSON {
+	if got := readJSON(t, c); got["code"] != wire.CodeBadJSON {
 		t.Fatalf("got %v", got)
 	}
 	if ce := expectClose(t, c, 5*time.Second); ce.Code != ws.StatusPolicyViolation || ce.Reason != "too many errors" {

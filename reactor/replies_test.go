@@ -11,6 +11,7 @@ import (
 	"github.com/gobwas/ws"
 
 	"github.com/wsgate/wsgate/internal/wstest"
+	"github.com/wsgate/wsgate/wire"
 	"github.com/wsgate/wsgate/wsproto"
 )
 
@@ -38,7 +39,7 @@ func dialSmallWindow(t *testing.T, e *Engine, path string) *wstest.Conn {
 // MaxOutboundBytes, like deliveries, and past it the client is closed
 // with 1008 "slow consumer".
 func TestRepliesPastMaxOutboundCloseSlowConsumer(t *testing.T) {
-	id := `"` + strings.Repeat("i", maxIDBytes) + `"`
+	id := `"` + strings.Repeat("i", wire.MaxIDBytes) + `"`
 	for name, frame := range map[string]func(*wstest.Conn, int) error{
 		"pongs": func(c *wstest.Conn, _ int) error {
 			return c.WriteFrame(ws.OpPing, true, []byte(strings.Repeat("p", 125)))
@@ -102,36 +103,6 @@ func TestRepliesUnderMaxOutboundKeepTheConnection(t *testing.T) {
 	}
 }
 
-func TestCommandIDBounded(t *testing.T) {
-	for _, tc := range []struct {
-		id string
-		ok bool
-	}{
-		{`1`, true},
-		{`-1.5e3`, true},
-		{`"` + strings.Repeat("x", maxIDBytes) + `"`, true},
-		{`"` + strings.Repeat("x", maxIDBytes+1) + `"`, false},
-		{strings.Repeat("9", maxIDBytes), true},
-		{strings.Repeat("9", maxIDBytes+1), false},
-		{`"` + strings.Repeat("x", 2500) + `"`, false}, // the finding's 2.5 KB id
-		{`{}`, false},
-		{`[1]`, false},
-		{`true`, false},
-	} {
-		cmd, perr := parseCommand([]byte(`{"type":"subscribe","channel":"a","id":`+tc.id+`}`), 1024)
-		if ok := perr == nil; ok != tc.ok {
-			t.Errorf("id %.20s (%d bytes): accepted %v, want %v", tc.id, len(tc.id), ok, tc.ok)
-			continue
-		}
-		if perr != nil && (perr.code != codeBadRequest || perr.id != nil) {
-			t.Errorf("id %.20s: refused with %q, id %q; want bad_request without the id", tc.id, perr.code, perr.id)
-		}
-		if perr == nil && string(cmd.id) != tc.id {
-			t.Errorf("id %s kept as %s", tc.id, cmd.id)
-		}
-	}
-}
-
 // The node-wide channel limit: a subscription that would add one more
 // channel than MaxChannels is refused, by frame and in the handshake, and
 // the room comes back when a channel empties.
@@ -141,7 +112,7 @@ func TestMaxChannels(t *testing.T) {
 	if got := send(t, a, `{"type":"subscribe","channel":"three","id":1}`); got["type"] != "ack" {
 		t.Fatalf("third channel: %v", got)
 	}
-	if got := send(t, a, `{"type":"subscribe","channel":"four","id":2}`); got["code"] != codeTooManyChans || got["id"] != float64(2) {
+	if got := send(t, a, `{"type":"subscribe","channel":"four","id":2}`); got["code"] != wire.CodeTooManyChannels || got["id"] != float64(2) {
 		t.Fatalf("fourth channel: %v, want error too_many_channels", got)
 	}
 	// Another subscriber of an existing channel adds no channel.

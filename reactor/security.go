@@ -3,15 +3,9 @@ package reactor
 import (
 	"time"
 
-	"github.com/gobwas/ws"
-
 	"github.com/wsgate/wsgate/auth"
-	"github.com/wsgate/wsgate/wsproto"
+	"github.com/wsgate/wsgate/wire"
 )
-
-// StatusTokenExpired is the close code of a connection whose token ran out
-// before the client refreshed it (private-use range, RFC 6455 §7.4.2).
-const StatusTokenExpired ws.StatusCode = 4001
 
 // maxExpiryTicks keeps an expiry within the wheel's signed-difference
 // horizon; a later expiry is re-checked when this many ticks have passed.
@@ -67,15 +61,15 @@ func (c *conn) mayPublish(ch string) bool {
 
 // rateLimited answers a message dropped by the rate limit. On /ws it
 // counts as an error frame, so a client that keeps sending over the limit
-// is closed with 1008 "rate limit exceeded"; /echo has no error frames,
-// so it is closed at once.
+// is closed with 1008 "rate limit exceeded" (replyText); /echo has no
+// error frames, so it is closed at once.
 func (c *conn) rateLimited() {
 	c.loop.stats.rateLimited.Add(1)
 	if c.endpoint == endpointEcho {
-		c.closeWith(ws.StatusPolicyViolation, "rate limit exceeded")
+		c.closeWith(wire.ClosePolicyViolation, wire.ReasonRateLimited)
 		return
 	}
-	c.replyError(nil, codeRateLimited, "message dropped: over the connection's rate limit")
+	c.replyError(nil, wire.ErrRateLimited)
 }
 
 // refresh replaces c's token with cmd's, which must verify and name the
@@ -84,24 +78,24 @@ func (c *conn) rateLimited() {
 // before the ack: a refresh can revoke access. It reports whether the
 // refresh succeeded (an error frame has been queued when not). Runs on c's
 // loop.
-func (c *conn) refresh(cmd command) bool {
+func (c *conn) refresh(cmd wire.Command) bool {
 	l := c.loop
 	v := l.eng.cfg.Auth
 	switch {
 	case v == nil:
-		c.replyError(cmd.id, codeUnauthorized, "authentication is not configured on this server")
+		c.replyError(cmd.ID, wire.ErrAuthNotConfigured)
 		return false
 	case c.claims == nil:
-		c.replyError(cmd.id, codeUnauthorized, "an anonymous connection cannot refresh: reconnect with a token")
+		c.replyError(cmd.ID, wire.ErrAnonymousRefresh)
 		return false
 	}
-	claims, err := v.Verify(cmd.token)
+	claims, err := v.Verify(cmd.Token)
 	if err != nil {
-		c.replyError(cmd.id, codeUnauthorized, err.Error())
+		c.replyText(cmd.ID, wire.CodeUnauthorized, err.Error())
 		return false
 	}
 	if claims.Subject != c.claims.Subject {
-		c.replyError(cmd.id, codeUnauthorized, "the new token is for another subject")
+		c.replyError(cmd.ID, wire.ErrOtherSubject)
 		return false
 	}
 	c.setClaims(claims)
@@ -113,17 +107,9 @@ func (c *conn) refresh(cmd command) bool {
 		}
 	})
 	for _, t := range revoked {
-		l.out = wsproto.AppendFrame(l.out, ws.OpText, true, appendUnsubscribed(nil, t.name))
+		l.queueText(wire.AppendUnsubscribed(l.body[:0], t.name, wire.UnsubscribedForbidden))
 		l.leave(c, t)
 	}
 	l.scheduleOpen(c)
 	return true
-}
-
-// appendUnsubscribed is the notice of a subscription a refresh revoked.
-// The name needs no escaping (see prepareMessage).
-func appendUnsubscribed(dst []byte, channel string) []byte {
-	dst = append(dst, `{"type":"unsubscribed","channel":"`...)
-	dst = append(dst, channel...)
-	return append(dst, `","reason":"forbidden"}`...)
 }

@@ -12,6 +12,7 @@ import (
 
 	"github.com/wsgate/wsgate/auth"
 	"github.com/wsgate/wsgate/internal/wstest"
+	"github.com/wsgate/wsgate/wire"
 )
 
 var testSecret = []byte("reactor-test-secret-0123456789abcdef")
@@ -154,7 +155,7 @@ func TestTokenExpiryClosesWith4001(t *testing.T) {
 	e := gateway(t, Config{Auth: testVerifier(t), AuthRequired: true})
 	c := dialWS(t, e, "/ws?token="+token(t, "dave", 1500*time.Millisecond, []string{">"}, nil))
 	ce := expectClose(t, c, 5*time.Second)
-	if ce.Code != StatusTokenExpired || ce.Reason != "token expired" {
+	if ce.Code != wire.CloseTokenExpired || ce.Reason != "token expired" {
 		t.Fatalf("close %d %q, want 4001 token expired", ce.Code, ce.Reason)
 	}
 	if n := e.Stats().TokenExpiries; n != 1 {
