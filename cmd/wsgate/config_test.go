@@ -221,6 +221,165 @@ func TestParseConfigNATSURLs(t *testing.T) {
 	}
 }
 
+// TestParseConfigFileLists: every list setting takes a TOML array (or one
+// comma-separated string, as on the command line), and the file's list
+// loses to the environment's and the command line's as a whole.
+func TestParseConfigFileLists(t *testing.T) {
+	file := writeConfig(t, `
+allowed-origins = ["https://a.example", " https://*.b.example "]
+allowed-hosts = ["ws.example.com", "*.example.com"]
+public-channels = ["news.>", "public.*"]
+nats = ["nats://a:4222", "nats://b:4222"]
+`)
+	cfg, opts, err := parse(t, []string{"--config", file}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		name      string
+		got, want []string
+	}{
+		{"allowed-origins", cfg.AllowedOrigins, []string{"https://a.example", "https://*.b.example"}},
+		{"allowed-hosts", cfg.AllowedHosts, []string{"ws.example.com", "*.example.com"}},
+		{"public-channels", opts.sec.publicChannels, []string{"news.>", "public.*"}},
+		{"nats", opts.nats.URLs, []string{"nats://a:4222", "nats://b:4222"}},
+	} {
+		if !reflect.DeepEqual(c.got, c.want) {
+			t.Errorf("%s = %q, want %q", c.name, c.got, c.want)
+		}
+	}
+	// The parsed lists make a valid configuration (before, the array
+	// arrived as the one origin "[https://a.example https://*.b.example]").
+	if err := cfg.Validate(); err != nil {
+		t.Errorf("Validate: %v", err)
+	}
+
+	cfg, _, err = parse(t, []string{"--config", writeConfig(t, `allowed-origins = "https://a.example, https://c.example"`)}, nil)
+	if want := []string{"https://a.example", "https://c.example"}; err != nil || !reflect.DeepEqual(cfg.AllowedOrigins, want) {
+		t.Errorf("a comma-separated string: %q, %v; want %q", cfg.AllowedOrigins, err, want)
+	}
+	cfg, _, err = parse(t, []string{"--config", writeConfig(t, `allowed-origins = []`)}, nil)
+	if err != nil || len(cfg.AllowedOrigins) != 0 {
+		t.Errorf("an empty array: %q, %v; want no origin", cfg.AllowedOrigins, err)
+	}
+
+	cfg, opts, err = parse(t, []string{"--config", file, "--nats", "nats://flag:4222"},
+		map[string]string{"WSGATE_ALLOWED_ORIGINS": "https://env.example"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{"https://env.example"}; !reflect.DeepEqual(cfg.AllowedOrigins, want) {
+		t.Errorf("environment over file: allowed-origins = %q, want %q", cfg.AllowedOrigins, want)
+	}
+	if want := []string{"nats://flag:4222"}; !reflect.DeepEqual(opts.nats.URLs, want) {
+		t.Errorf("command line over file: nats = %q, want %q", opts.nats.URLs, want)
+	}
+	if want := []string{"ws.example.com", "*.example.com"}; !reflect.DeepEqual(cfg.AllowedHosts, want) {
+		t.Errorf("file: allowed-hosts = %q, want %q", cfg.AllowedHosts, want)
+	}
+}
+
+// TestParseConfigFileTypes: a value of the wrong TOML type is an error
+// naming the setting and the type it wants, never shown the value (it may
+// be a secret); the right types are taken.
+func TestParseConfigFileTypes(t *testing.T) {
+	for _, tc := range []struct {
+		line string
+		want string // the whole message after "config file PATH: "
+	}{
+		{`max-conns = "50000"`, `max-conns: want an integer, got a string (drop the quotes)`},
+		{`max-conns = 5e4`, `max-conns: want an integer, got a float`},
+		{`max-conns = [1]`, `max-conns: want an integer, got an array`},
+		{`nats-max-conns = "3"`, `nats-max-conns: want an integer, got a string (drop the quotes)`},
+		{`reuseport = "yes"`, `reuseport: want true or false, got a string`},
+		{`reuseport = 1`, `reuseport: want true or false, got an integer`},
+		{`ping-interval = 5`, `ping-interval: want a duration string such as "10s", got an integer`},
+		{`nats-close-grace = 2`, `nats-close-grace: want a duration string such as "10s", got an integer`},
+		{`ping-interval = 00:00:05`, `ping-interval: want a duration string such as "10s", got a date or time`},
+		{`handshake-rate-per-ip = "2.5"`, `handshake-rate-per-ip: want a number, got a string (drop the quotes)`},
+		{`listen = 8080`, `listen: want a string, got an integer`},
+		{`jwt-hmac-secret = 123456789`, `jwt-hmac-secret: want a string, got an integer`},
+		{`slow-policy = ["drop"]`, `slow-policy: want a string, got an array`},
+		{`allowed-origins = 3`, `allowed-origins: want an array of strings, got an integer`},
+		{`allowed-origins = ["https://a.example", 3]`, `allowed-origins: want an array of strings, got an integer at index 1`},
+		{`allowed-origins = ["https://a.example", " "]`, `allowed-origins: empty string at index 1`},
+		{`nats = [["nats://a:4222"]]`, `nats: want an array of strings, got an array at index 0`},
+		{`max-message-size = true`, `max-message-size: want a size, a string with a unit such as "32MiB" or an integer of bytes, got a boolean`},
+		{`max-message-size = 1.5`, `max-message-size: want a size, a string with a unit such as "32MiB" or an integer of bytes, got a float`},
+		{`max-message-size = -1`, `max-message-size: must not be negative`},
+		{`max-message-size = "32M"`, `max-message-size: unit "M" is ambiguous: write MB (powers of 1000) or MiB (powers of 1024)`},
+	} {
+		path := writeConfig(t, tc.line+"\n")
+		_, _, err := parse(t, []string{"--config", path}, nil)
+		if want := "config file " + path + ": " + tc.want; err == nil || err.Error() != want {
+			t.Errorf("%s: got error\n\t%v\nwant\n\t%s", tc.line, err, want)
+		}
+		if err != nil && strings.Contains(tc.line, "123456789") && strings.Contains(err.Error(), "123456789") {
+			t.Errorf("%s: the error shows the value: %v", tc.line, err)
+		}
+	}
+
+	cfg, opts, err := parse(t, []string{"--config", writeConfig(t, `
+reuseport = true
+handshake-rate-per-ip = 2
+max-message-size = 1048576
+max-frame-size = "64KiB"
+ping-interval = "1m30s"
+nats-max-conns = 3
+nats-close-grace = "3s"
+slow-policy = "drop"
+`)}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !cfg.ReusePort || cfg.HandshakeRatePerIP != 2 || cfg.Limits.MaxMessageSize != 1<<20 || cfg.Limits.MaxFrameSize != 64<<10 ||
+		cfg.PingInterval != 90*time.Second || opts.nats.maxConns != 3 || opts.nats.CloseGrace != 3*time.Second || cfg.SlowPolicy != reactor.SlowDrop {
+		t.Errorf("typed values not taken: %+v, %+v", cfg, opts.nats)
+	}
+}
+
+// TestParseConfigFileTables: a table is not a setting (yet): [name],
+// [a.b], [[name]] and inline tables are refused, naming the table, and so
+// is a setting written after a table header, which TOML puts in the table.
+func TestParseConfigFileTables(t *testing.T) {
+	for _, tc := range []struct {
+		file, want string
+	}{
+		{"[namespaces.chat]\nhistory = 10\n", "[namespaces]: unknown table"},
+		{"max-conns = 3\n[server]\nmax-data-size = \"1KiB\"\n", "[server]: unknown table: settings are top-level keys named like the flags, written before any [table] line"},
+		{"[[nats]]\nurl = \"nats://a:4222\"\n", "[nats]: unknown table"},
+		{"limits = { max-conns = 3 }\n", "[limits]: unknown table"},
+	} {
+		path := writeConfig(t, tc.file)
+		_, _, err := parse(t, []string{"--config", path}, nil)
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%q: %v, want an error saying %q", tc.file, err, tc.want)
+		}
+	}
+}
+
+// TestParseConfigFileErrorsInOrder: every problem in the file is reported,
+// in the file's order, the same on every run.
+func TestParseConfigFileErrorsInOrder(t *testing.T) {
+	path := writeConfig(t, "zz-unknown = 1\nmax-conns = \"x\"\naa-unknown = 2\n[b]\n[a]\n")
+	want := []string{`"zz-unknown"`, "max-conns:", `"aa-unknown"`, "[b]:", "[a]:"}
+	for range 20 { // a map's order would differ within a few runs
+		_, _, err := parse(t, []string{"--config", path}, nil)
+		if err == nil {
+			t.Fatal("want an error")
+		}
+		lines := strings.Split(err.Error(), "\n")
+		if len(lines) != len(want) {
+			t.Fatalf("%d errors, want %d:\n%v", len(lines), len(want), err)
+		}
+		for i, w := range want {
+			if !strings.Contains(lines[i], w) {
+				t.Fatalf("error %d is %q, want it about %s:\n%v", i, lines[i], w, err)
+			}
+		}
+	}
+}
+
 // TestParseConfigSizes: every size setting takes units (KiB = 1024,
 // KB = 1000) or plain bytes, from the command line, the environment and
 // the file alike.

@@ -4,7 +4,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"strings"
 
 	"github.com/wsgate/wsgate/admin"
 	"github.com/wsgate/wsgate/reactor"
@@ -21,7 +20,8 @@ func newFlagSet(cfg *reactor.Config, opts *options, stderr io.Writer) *flag.Flag
 
 Every flag can also be set as WSGATE_<FLAG> in the environment (upper case,
 dashes as underscores, e.g. WSGATE_MAX_CONNS=50000) or in the --config TOML
-file (max-conns = 50000). Command line > environment > file > default.
+file (max-conns = 50000; lists as arrays: allowed-origins = ["https://a",
+"https://b"]). Command line > environment > file > default.
 
 Sizes take a unit: 64KiB, 32MiB, 1.5GiB (powers of 1024) or 1KB, 10MB
 (powers of 1000); a plain number is bytes. Durations are Go durations:
@@ -56,10 +56,7 @@ Flags:
 	fs.IntVar(&cfg.MaxHandshakes, "max-handshakes", 0, "sockets still in their opening handshake (over: reset at once); 0: a tenth of --max-sockets, at least 64")
 	fs.IntVar(&cfg.MaxHandshakesPerIP, "max-handshakes-per-ip", 0, "sockets in their opening handshake per peer address, 0 for no cap (over: reset at once); leave 0 behind a load balancer")
 	fs.IntVar(&cfg.IPv6Prefix, "ipv6-prefix", reactor.DefaultIPv6Prefix, "prefix `length` by which every per-address limit groups IPv6 peers (128: each address alone)")
-	fs.Func("allowed-hosts", "comma-separated `hosts` the Host header may name (ws.example.com, *.example.com, host:port); others get 403 (DNS-rebinding defence; default any)", func(v string) error {
-		cfg.AllowedHosts = splitList(v)
-		return nil
-	})
+	listVar(fs, &cfg.AllowedHosts, "allowed-hosts", "comma-separated `hosts` the Host header may name (ws.example.com, *.example.com, host:port); others get 403 (DNS-rebinding defence; default any)")
 	fs.IntVar(&cfg.MaxChannels, "max-channels", 0, "channels with a subscriber on this node (over: error too_many_channels, 503 in a handshake); 0: one per 16 KiB of the memory the process may use, at least 10,000")
 	sizeVar(fs, &cfg.Limits.MaxHeaderBytes, "max-header-bytes", wsproto.DefaultMaxHeaderBytes, "`size` of the handshake request's header block (over: 431)")
 	sizeVar(fs, &cfg.Limits.MaxFrameSize, "max-frame-size", wsproto.DefaultMaxFrameSize, "`size` of a frame's payload (over: close 1009)")
@@ -94,15 +91,4 @@ Flags:
 	fs.StringVar(&opts.logLevel, "log-level", "info", "log `level`: debug, info, warn or error")
 	addProfileFlags(fs, &profileFlags) // profile.go
 	return fs
-}
-
-// splitList splits a comma-separated value, trimming and dropping empties.
-func splitList(v string) []string {
-	var out []string
-	for _, s := range strings.Split(v, ",") {
-		if s = strings.TrimSpace(s); s != "" {
-			out = append(out, s)
-		}
-	}
-	return out
 }

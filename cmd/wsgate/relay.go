@@ -25,10 +25,7 @@ type natsOptions struct {
 }
 
 func (o *natsOptions) addFlags(fs *flag.FlagSet) {
-	fs.Func("nats", "join a cluster through NATS at `URL[,URL...]` (without it and --nats-listen: single node, in-process relay)", func(v string) error {
-		o.URLs = append(o.URLs, splitList(v)...)
-		return nil
-	})
+	listVar(fs, &o.URLs, "nats", "join a cluster through NATS at `URL[,URL...]`, the flag repeatable (without it and --nats-listen: single node, in-process relay)").accumulate = true
 	fs.BoolVar(&o.Required, "nats-required", false, "refuse to start while NATS is unreachable (default: start, deliver locally, report degraded and join NATS when it appears)")
 	fs.StringVar(&o.listen, "nats-listen", "", "embed a NATS server on `address` (host:port) for a small cluster; other nodes use --nats nats://address. Beyond loopback it needs --nats-token, --nats-user/--nats-password or --nats-tls-ca")
 	fs.StringVar(&o.monitor, "nats-monitor", "", "serve the embedded NATS server's HTTP monitoring (/varz, /connz, /subsz; no authentication) on `address`; \":8222\" binds 127.0.0.1")

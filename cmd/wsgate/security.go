@@ -70,14 +70,8 @@ func (o *securityOptions) addFlags(fs *flag.FlagSet, cfg *reactor.Config) {
 	})
 	fs.StringVar(&o.jwtAudience, "jwt-audience", "", "`audience` a token's \"aud\" must contain (unset: aud not checked); others get 401")
 	fs.StringVar(&o.jwtIssuer, "jwt-issuer", "", "`issuer` a token's \"iss\" must equal (unset: iss not checked); others get 401")
-	fs.Func("public-channels", "comma-separated channel `patterns` anyone may read without a token (* one level, > the rest)", func(v string) error {
-		o.publicChannels = splitList(v)
-		return nil
-	})
-	fs.Func("allowed-origins", "comma-separated browser `origins` allowed besides the server's own (https://*.example.com, * for any); others get 403", func(v string) error {
-		cfg.AllowedOrigins = splitList(v)
-		return nil
-	})
+	listVar(fs, &o.publicChannels, "public-channels", "comma-separated channel `patterns` anyone may read without a token (* one level, > the rest)")
+	listVar(fs, &cfg.AllowedOrigins, "allowed-origins", "comma-separated browser `origins` allowed besides the server's own (https://*.example.com, * for any); others get 403")
 	fs.StringVar(&o.apiKey, "api-key", "", "`key` required in X-API-Key to publish over the admin API; prefer WSGATE_API_KEY or --api-key-file")
 	fs.StringVar(&o.apiKeyFile, "api-key-file", "", "`file` holding the admin API key")
 }

@@ -58,6 +58,88 @@ func (v *sizeValue[T]) Set(s string) error {
 	return nil
 }
 
+// setFile takes an integer (bytes) or a string (with or without a unit).
+func (v *sizeValue[T]) setFile(x any) error {
+	switch x := x.(type) {
+	case int64:
+		return v.Set(strconv.FormatInt(x, 10))
+	case string:
+		return v.Set(x)
+	}
+	return fmt.Errorf(`want a size, a string with a unit such as "32MiB" or an integer of bytes, got %s`, tomlType(x))
+}
+
+// listValue is a list setting: comma-separated on the command line and in
+// the environment; in the file an array of strings, or one comma-separated
+// string. Items are trimmed and empty ones dropped.
+type listValue struct {
+	p *[]string
+	// accumulate appends each use of the flag to the list (--nats a
+	// --nats b); otherwise the last use replaces it.
+	accumulate bool
+}
+
+// listVar declares a list flag, empty by default.
+func listVar(fs *flag.FlagSet, p *[]string, name, usage string) *listValue {
+	v := &listValue{p: p}
+	fs.Var(v, name, usage)
+	return v
+}
+
+func (v *listValue) String() string {
+	if v == nil || v.p == nil {
+		return ""
+	}
+	return strings.Join(*v.p, ",")
+}
+
+func (v *listValue) Set(s string) error {
+	v.set(splitList(s))
+	return nil
+}
+
+func (v *listValue) set(items []string) {
+	if v.accumulate {
+		*v.p = append(*v.p, items...)
+	} else {
+		*v.p = items
+	}
+}
+
+// setFile takes an array of strings, or a comma-separated string.
+func (v *listValue) setFile(x any) error {
+	switch x := x.(type) {
+	case string:
+		return v.Set(x)
+	case []any:
+		items := make([]string, 0, len(x))
+		for i, e := range x {
+			s, ok := e.(string)
+			if !ok {
+				return fmt.Errorf("want an array of strings, got %s at index %d", tomlType(e), i)
+			}
+			if s = strings.TrimSpace(s); s == "" {
+				return fmt.Errorf("empty string at index %d", i)
+			}
+			items = append(items, s)
+		}
+		v.set(items)
+		return nil
+	}
+	return fmt.Errorf("want an array of strings, got %s", tomlType(x))
+}
+
+// splitList splits a comma-separated value, trimming and dropping empties.
+func splitList(v string) []string {
+	var out []string
+	for _, s := range strings.Split(v, ",") {
+		if s = strings.TrimSpace(s); s != "" {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
 // durationOrInt are the setting types orDefault handles.
 type durationOrInt interface{ ~int | ~int64 }
 
@@ -85,6 +167,10 @@ func (v *defaultValue[T]) String() string {
 	}
 	return strconv.FormatInt(int64(n), 10)
 }
+
+// Get returns the value as its Go type, which tells the config file
+// whether the setting is an integer or a duration (fileKindOf).
+func (v *defaultValue[T]) Get() any { return *v.p }
 
 func (v *defaultValue[T]) Set(s string) error {
 	var n int64
