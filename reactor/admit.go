@@ -29,7 +29,7 @@ func (e *Engine) admit(c *conn, req *wsproto.Request) ([]byte, error) {
 			return nil, err
 		}
 	default:
-		return nil, wsproto.ErrNotFound
+		return nil, errNotFound
 	}
 	if !e.hosts.allows(req.Host) {
 		e.stats.forbidden.Add(1)

@@ -8,20 +8,32 @@ import (
 	"github.com/wsgate/wsgate/wsproto"
 )
 
-// Handshake rejections of the gateway's own policies, beside wsproto's.
+// Header lines of the gateway's refusals. RFC 9110 §15.5.2: "The server
+// generating a 401 response MUST send a WWW-Authenticate header field";
+// §10.2.3 Retry-After tells a client refused 429 how long to wait.
+const (
+	headerAuthenticate = "WWW-Authenticate: Bearer\r\n"
+	headerRetryAfter   = "Retry-After: 1\r\n"
+)
+
+// Handshake rejections of the gateway's own policies (wsproto keeps the
+// refusals of RFC 6455 itself): routing, drain, time, query, host and
+// origin, limits, channel permissions.
 var (
+	errNotFound               = &wsproto.RejectError{Status: http.StatusNotFound, Reason: "no WebSocket endpoint at this path"}
+	errHandshakeTimeout       = &wsproto.RejectError{Status: http.StatusRequestTimeout, Reason: "handshake not completed in time"}
 	errBadQuery               = &wsproto.RejectError{Status: http.StatusBadRequest, Reason: "malformed query string"}
 	errBadQueryChannel        = &wsproto.RejectError{Status: http.StatusBadRequest, Reason: "invalid channel name in ?channels="}
 	errTooManyQueryChannels   = &wsproto.RejectError{Status: http.StatusBadRequest, Reason: "too many channels in ?channels="}
 	errNodeFull               = &wsproto.RejectError{Status: http.StatusServiceUnavailable, Reason: "node connection limit reached"}
 	errIPFull                 = &wsproto.RejectError{Status: http.StatusServiceUnavailable, Reason: "connection limit for this address reached"}
-	errHandshakeRate          = &wsproto.RejectError{Status: http.StatusTooManyRequests, Reason: "too many connection attempts from this address"}
-	errOrigin                 = wsproto.ErrForbidden // 403 "origin not allowed"
+	errHandshakeRate          = &wsproto.RejectError{Status: http.StatusTooManyRequests, Reason: "too many connection attempts from this address", Header: headerRetryAfter}
+	errOrigin                 = &wsproto.RejectError{Status: http.StatusForbidden, Reason: "origin not allowed"}
 	errHost                   = &wsproto.RejectError{Status: http.StatusForbidden, Reason: "host not allowed"}
 	errDuplicateAuthorization = &wsproto.RejectError{Status: http.StatusBadRequest, Reason: "more than one Authorization header"}
 	errTooManyChannels        = &wsproto.RejectError{Status: http.StatusServiceUnavailable, Reason: "node channel limit reached"}
 	errChannelForbidden       = &wsproto.RejectError{Status: http.StatusForbidden, Reason: "the token does not allow a channel in ?channels="}
-	errChannelNeedsToken      = &wsproto.RejectError{Status: http.StatusUnauthorized, Reason: "token required for a channel in ?channels="}
+	errChannelNeedsToken      = &wsproto.RejectError{Status: http.StatusUnauthorized, Reason: "token required for a channel in ?channels=", Header: headerAuthenticate}
 )
 
 // 401 answers, one per auth error (their text is the reason).
@@ -38,7 +50,7 @@ var (
 )
 
 func unauthorized(err error) *wsproto.RejectError {
-	return &wsproto.RejectError{Status: http.StatusUnauthorized, Reason: err.Error()}
+	return &wsproto.RejectError{Status: http.StatusUnauthorized, Reason: err.Error(), Header: headerAuthenticate}
 }
 
 // rejectAuth maps an error of auth.Extract or Verifier.Verify to its 401.

@@ -122,7 +122,7 @@ func (l *loop) fire(c *conn) {
 	switch c.state {
 	case stateHandshake:
 		l.eng.stats.handshakeTimeouts.Add(1)
-		c.reject(wsproto.ErrHandshakeTimeout)
+		c.reject(errHandshakeTimeout)
 	case stateOpen:
 		l.fireOpen(c)
 	case stateClosing:

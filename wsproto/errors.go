@@ -40,12 +40,18 @@ func CloseCode(err error) ws.StatusCode {
 	return ws.StatusInternalServerError
 }
 
-// RejectError is a refused handshake: the HTTP status and a short reason
-// sent as the response body. Values are sentinels; compare with == or
-// errors.Is, or take the status with errors.As.
+// RejectError is a refused handshake: the HTTP status, a short reason sent
+// as the response body, and any header lines the status calls for. Values
+// are sentinels; compare with == or errors.Is, or take the status with
+// errors.As. wsproto's own are the refusals of RFC 6455 §4.2.1 and of the
+// size limit; a server declares its policy's (404, 401, 403, 429, 503...)
+// the same way.
 type RejectError struct {
 	Status int
 	Reason string
+	// Header holds extra header lines for the response, each ending in
+	// "\r\n" (e.g. "Retry-After: 1\r\n"), written as they are; "" for none.
+	Header string
 }
 
 func (e *RejectError) Error() string {
@@ -54,18 +60,25 @@ func (e *RejectError) Error() string {
 
 // Handshake rejections, one per rule of RFC 6455 §4.2.1 (plus limits).
 var (
-	ErrHeaderTooLarge   = &RejectError{http.StatusRequestHeaderFieldsTooLarge, "request header block exceeds the limit"}
-	ErrMalformedRequest = &RejectError{http.StatusBadRequest, "malformed HTTP request"}
-	ErrMethodNotGet     = &RejectError{http.StatusMethodNotAllowed, "method must be GET"}
-	ErrHTTPVersion      = &RejectError{http.StatusHTTPVersionNotSupported, "HTTP/1.1 or later is required"}
-	ErrMissingHost      = &RejectError{http.StatusBadRequest, "missing Host header"}
-	ErrDuplicateHeader  = &RejectError{http.StatusBadRequest, "duplicate Host, Sec-WebSocket-Key or Sec-WebSocket-Version header"}
-	ErrNotUpgrade       = &RejectError{http.StatusBadRequest, "Upgrade: websocket and Connection: Upgrade are required"}
-	ErrBadKey           = &RejectError{http.StatusBadRequest, "Sec-WebSocket-Key must be the base64 encoding of 16 bytes"}
-	ErrBadVersion       = &RejectError{http.StatusUpgradeRequired, "Sec-WebSocket-Version must be 13"}
-	ErrNotFound         = &RejectError{http.StatusNotFound, "no WebSocket endpoint at this path"}
-	ErrForbidden        = &RejectError{http.StatusForbidden, "origin not allowed"}
-	ErrUnavailable      = &RejectError{http.StatusServiceUnavailable, "connection limit reached"}
-	ErrDraining         = &RejectError{http.StatusServiceUnavailable, "server is draining"}
-	ErrHandshakeTimeout = &RejectError{http.StatusRequestTimeout, "handshake not completed in time"}
+	ErrHeaderTooLarge   = &RejectError{Status: http.StatusRequestHeaderFieldsTooLarge, Reason: "request header block exceeds the limit"}
+	ErrMalformedRequest = &RejectError{Status: http.StatusBadRequest, Reason: "malformed HTTP request"}
+	// RFC 9110 §15.5.6: "The origin server MUST generate an Allow header
+	// field in a 405 response".
+	ErrMethodNotGet    = &RejectError{Status: http.StatusMethodNotAllowed, Reason: "method must be GET", Header: "Allow: GET\r\n"}
+	ErrHTTPVersion     = &RejectError{Status: http.StatusHTTPVersionNotSupported, Reason: "HTTP/1.1 or later is required"}
+	ErrMissingHost     = &RejectError{Status: http.StatusBadRequest, Reason: "missing Host header"}
+	ErrDuplicateHeader = &RejectError{Status: http.StatusBadRequest, Reason: "duplicate Host, Sec-WebSocket-Key or Sec-WebSocket-Version header"}
+	ErrNotUpgrade      = &RejectError{Status: http.StatusBadRequest, Reason: "Upgrade: websocket and Connection: Upgrade are required"}
+	ErrBadKey          = &RejectError{Status: http.StatusBadRequest, Reason: "Sec-WebSocket-Key must be the base64 encoding of 16 bytes"}
+	// RFC 6455 §4.2.2 (and §4.4): the server sends "an appropriate HTTP
+	// error code (such as 426 Upgrade Required) and a |Sec-WebSocket-Version|
+	// header field indicating the version(s) the server is capable of
+	// understanding".
+	ErrBadVersion = &RejectError{Status: http.StatusUpgradeRequired, Reason: "Sec-WebSocket-Version must be 13",
+		Header: "Sec-WebSocket-Version: 13\r\nUpgrade: websocket\r\n"}
 )
+
+// ErrDraining is gateway policy, not RFC 6455: it belongs beside the
+// gateway's other refusals (reactor/errors.go) and stays here only until
+// reactor/handler.go names the gateway's own value (issue 11).
+var ErrDraining = &RejectError{Status: http.StatusServiceUnavailable, Reason: "server is draining"}

@@ -276,38 +276,28 @@ func AcceptKey(key []byte) []byte {
 }
 
 // AppendReject appends the HTTP response refusing a handshake for err (a
-// *RejectError; any other error is answered 400). The response closes the
-// connection; 426 carries "Sec-WebSocket-Version: 13" as RFC 6455 §4.4 asks.
+// *RejectError; any other error is answered as ErrMalformedRequest): its
+// status, its header lines and its reason as the body. The response
+// closes the connection.
 func AppendReject(dst []byte, err error) []byte {
 	re, ok := err.(*RejectError)
 	if !ok {
 		re = ErrMalformedRequest
 	}
-	return AppendResponse(dst, re.Status, re.Reason, re.Status == http.StatusUpgradeRequired)
+	return AppendResponse(dst, re.Status, re.Header, re.Reason)
 }
 
-// AppendResponse appends a complete plain-text HTTP response with the given
-// status and body that closes the connection. 405 carries "Allow: GET", 401
-// "WWW-Authenticate: Bearer" and 429 "Retry-After: 1".
-func AppendResponse(dst []byte, status int, body string, versionHeader bool) []byte {
+// AppendResponse appends a complete plain-text HTTP response that closes
+// the connection: the status line, "Connection: close", the content type,
+// header (extra header lines, each ending in "\r\n", written as they are),
+// the length, and body plus a newline.
+func AppendResponse(dst []byte, status int, header, body string) []byte {
 	dst = append(dst, "HTTP/1.1 "...)
 	dst = strconv.AppendInt(dst, int64(status), 10)
 	dst = append(dst, ' ')
 	dst = append(dst, http.StatusText(status)...)
 	dst = append(dst, "\r\nConnection: close\r\nContent-Type: text/plain; charset=utf-8\r\n"...)
-	if versionHeader {
-		dst = append(dst, "Sec-WebSocket-Version: 13\r\nUpgrade: websocket\r\n"...)
-	}
-	switch status {
-	case http.StatusMethodNotAllowed:
-		dst = append(dst, "Allow: GET\r\n"...)
-	case http.StatusUnauthorized:
-		// RFC 9110 §15.5.2: "The server generating a 401 response MUST send a
-		// WWW-Authenticate header field".
-		dst = append(dst, "WWW-Authenticate: Bearer\r\n"...)
-	case http.StatusTooManyRequests:
-		dst = append(dst, "Retry-After: 1\r\n"...)
-	}
+	dst = append(dst, header...)
 	dst = append(dst, "Content-Length: "...)
 	dst = strconv.AppendInt(dst, int64(len(body)+1), 10)
 	dst = append(dst, "\r\n\r\n"...)

@@ -410,13 +410,9 @@ func TestAppendReject(t *testing.T) {
 		{err: ErrNotUpgrade, status: 400},
 		{err: ErrBadKey, status: 400},
 		{err: ErrBadVersion, status: 426, headerName: "Sec-WebSocket-Version", header: "13"},
-		{err: ErrNotFound, status: 404},
-		{err: ErrForbidden, status: 403},
-		{err: ErrUnavailable, status: 503},
-		{err: ErrDraining, status: 503},
-		{err: ErrHandshakeTimeout, status: 408},
-		{err: &RejectError{http.StatusUnauthorized, "token expired"}, status: 401, headerName: "WWW-Authenticate", header: "Bearer"},
-		{err: &RejectError{http.StatusTooManyRequests, "slow down"}, status: 429, headerName: "Retry-After", header: "1"},
+		{err: &RejectError{Status: http.StatusNotFound, Reason: "no such path"}, status: 404},
+		{err: &RejectError{Status: http.StatusUnauthorized, Reason: "token expired", Header: "WWW-Authenticate: Bearer\r\n"}, status: 401, headerName: "WWW-Authenticate", header: "Bearer"},
+		{err: &RejectError{Status: http.StatusTooManyRequests, Reason: "slow down", Header: "Retry-After: 1\r\nX-A: b\r\n"}, status: 429, headerName: "Retry-After", header: "1"},
 		{err: errors.New("not a RejectError"), status: 400},
 	}
 	for _, tc := range tests {
@@ -455,6 +451,26 @@ func TestAppendReject(t *testing.T) {
 				t.Errorf("Sec-WebSocket-Version on a %d", tc.status)
 			}
 		})
+	}
+}
+
+// The exact bytes of a refusal: the header lines a RejectError carries sit
+// between the content type and the length, as they are.
+func TestAppendRejectBytes(t *testing.T) {
+	t.Parallel()
+	const head = "Connection: close\r\nContent-Type: text/plain; charset=utf-8\r\n"
+	for _, tc := range []struct {
+		err  error
+		want string
+	}{
+		{ErrMethodNotGet, "HTTP/1.1 405 Method Not Allowed\r\n" + head + "Allow: GET\r\nContent-Length: 19\r\n\r\nmethod must be GET\n"},
+		{ErrBadVersion, "HTTP/1.1 426 Upgrade Required\r\n" + head + "Sec-WebSocket-Version: 13\r\nUpgrade: websocket\r\nContent-Length: 33\r\n\r\nSec-WebSocket-Version must be 13\n"},
+		{ErrMissingHost, "HTTP/1.1 400 Bad Request\r\n" + head + "Content-Length: 20\r\n\r\nmissing Host header\n"},
+		{&RejectError{Status: http.StatusTooManyRequests, Reason: "x", Header: "Retry-After: 1\r\n"}, "HTTP/1.1 429 Too Many Requests\r\n" + head + "Retry-After: 1\r\nContent-Length: 2\r\n\r\nx\n"},
+	} {
+		if got := string(AppendReject(nil, tc.err)); got != tc.want {
+			t.Errorf("%v:\n got %q\nwant %q", tc.err, got, tc.want)
+		}
 	}
 }
 
