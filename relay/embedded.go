@@ -63,8 +63,12 @@ type EmbeddedNATS struct {
 }
 
 // StartEmbeddedNATS starts a NATS server as cfg says and waits until it
-// accepts clients.
+// accepts clients. cfg is checked by Validate, every problem at once.
 func StartEmbeddedNATS(cfg EmbeddedConfig) (*EmbeddedNATS, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	cfg = cfg.withDefaults()
 	opts, err := cfg.serverOptions()
 	if err != nil {
 		return nil, err
@@ -81,15 +85,54 @@ func StartEmbeddedNATS(cfg EmbeddedConfig) (*EmbeddedNATS, error) {
 	return &EmbeddedNATS{srv: srv}, nil
 }
 
-// serverOptions checks cfg and turns it into nats-server's options.
-func (cfg EmbeddedConfig) serverOptions() (*server.Options, error) {
-	host, port, err := splitPort(cfg.Listen)
+// Validate reports every problem with cfg at once: addresses, the
+// credentials and TLS files that go together, and a listen address
+// reachable beyond this host without authentication (ErrEmbeddedOpen).
+func (cfg EmbeddedConfig) Validate() error {
+	var errs []error
+	host, _, err := splitPort(cfg.Listen)
 	if err != nil {
-		return nil, fmt.Errorf("relay: embedded NATS address %q: %w", cfg.Listen, err)
+		errs = append(errs, fmt.Errorf("relay: embedded NATS address %q: %w", cfg.Listen, err))
 	}
-	if cfg.MaxConns <= 0 {
+	if cfg.Monitor != "" {
+		if _, _, err := splitPort(cfg.Monitor); err != nil {
+			errs = append(errs, fmt.Errorf("relay: embedded NATS monitor address %q: %w", cfg.Monitor, err))
+		}
+	}
+	if cfg.Token != "" && cfg.User != "" {
+		errs = append(errs, errors.New("relay: embedded NATS: a token or a user, not both"))
+	}
+	if (cfg.User == "") != (cfg.Password == "") {
+		errs = append(errs, errors.New("relay: embedded NATS: a user needs a password, and a password a user"))
+	}
+	if (cfg.TLSCert == "") != (cfg.TLSKey == "") {
+		errs = append(errs, errors.New("relay: embedded NATS: TLS needs both a certificate and its key"))
+	}
+	if cfg.TLSCA != "" && cfg.TLSCert == "" {
+		errs = append(errs, errors.New("relay: embedded NATS: verifying client certificates needs a server certificate and key"))
+	}
+	if cfg.MaxConns < 0 {
+		errs = append(errs, fmt.Errorf("relay: embedded NATS: max conns must not be negative, got %d", cfg.MaxConns))
+	}
+	authenticated := cfg.Token != "" || cfg.User != "" || cfg.TLSCA != ""
+	if err == nil && !authenticated && !isLoopback(host) {
+		errs = append(errs, fmt.Errorf("%w (%s)", ErrEmbeddedOpen, cfg.Listen))
+	}
+	return errors.Join(errs...)
+}
+
+// withDefaults returns cfg with every zero field set to its default.
+func (cfg EmbeddedConfig) withDefaults() EmbeddedConfig {
+	if cfg.MaxConns == 0 {
 		cfg.MaxConns = DefaultEmbeddedMaxConns
 	}
+	return cfg
+}
+
+// serverOptions turns a valid cfg, defaults applied, into nats-server's
+// options.
+func (cfg EmbeddedConfig) serverOptions() (*server.Options, error) {
+	host, port, _ := splitPort(cfg.Listen) // checked by Validate
 	opts := &server.Options{
 		Host:                  host,
 		Port:                  port,
@@ -105,33 +148,17 @@ func (cfg EmbeddedConfig) serverOptions() (*server.Options, error) {
 		Username:              cfg.User,
 		Password:              cfg.Password,
 	}
-	switch {
-	case cfg.Token != "" && cfg.User != "":
-		return nil, errors.New("relay: embedded NATS: a token or a user, not both")
-	case (cfg.User == "") != (cfg.Password == ""):
-		return nil, errors.New("relay: embedded NATS: a user needs a password, and a password a user")
-	case (cfg.TLSCert == "") != (cfg.TLSKey == ""):
-		return nil, errors.New("relay: embedded NATS: TLS needs both a certificate and its key")
-	case cfg.TLSCA != "" && cfg.TLSCert == "":
-		return nil, errors.New("relay: embedded NATS: verifying client certificates needs a server certificate and key")
-	}
 	if cfg.TLSCert != "" {
 		tc := &server.TLSConfigOpts{CertFile: cfg.TLSCert, KeyFile: cfg.TLSKey, CaFile: cfg.TLSCA, Verify: cfg.TLSCA != ""}
+		var err error
 		if opts.TLSConfig, err = server.GenTLSConfig(tc); err != nil {
 			return nil, fmt.Errorf("relay: embedded NATS TLS: %w", err)
 		}
 		opts.TLS, opts.TLSVerify = true, tc.Verify
 		opts.TLSTimeout = 2 // seconds, nats-server's default
 	}
-	authenticated := cfg.Token != "" || cfg.User != "" || cfg.TLSCA != ""
-	if !authenticated && !isLoopback(host) {
-		return nil, fmt.Errorf("%w (%s)", ErrEmbeddedOpen, cfg.Listen)
-	}
 	if cfg.Monitor != "" {
-		mhost, mport, err := splitPort(cfg.Monitor)
-		if err != nil {
-			return nil, fmt.Errorf("relay: embedded NATS monitor address %q: %w", cfg.Monitor, err)
-		}
+		mhost, mport, _ := splitPort(cfg.Monitor) // checked by Validate
 		if mhost == "" {
 			mhost = "127.0.0.1"
 		}

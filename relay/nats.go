@@ -75,12 +75,13 @@ var (
 // connection and fails if there is none; otherwise it tries once and, if
 // NATS is not there, returns a relay that keeps trying in the background
 // (Status says "NATS connecting" meanwhile). Later outages are ridden out
-// by reconnecting forever.
+// by reconnecting forever. cfg is checked by Validate, every problem at
+// once, then completed by WithDefaults.
 func DialNATS(cfg NATSConfig) (*NATS, error) {
-	if len(cfg.URLs) == 0 {
-		return nil, errors.New("relay: no NATS URL")
+	if err := cfg.Validate(); err != nil {
+		return nil, err
 	}
-	cfg = cfg.withDefaults()
+	cfg = cfg.WithDefaults()
 	r := &NATS{
 		cfg:       cfg,
 		inbox:     make(chan *nats.Msg, cfg.InboxSize),

@@ -2,7 +2,10 @@ package relay
 
 import (
 	"errors"
+	"fmt"
 	"log/slog"
+	"net/url"
+	"strings"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -21,7 +24,8 @@ const (
 )
 
 // NATSConfig configures the NATS relay. The zero value (plus URLs) is
-// valid: every zero field takes its default.
+// valid: every zero field takes its default (WithDefaults), and Validate
+// reports every problem at once; DialNATS calls both.
 type NATSConfig struct {
 	// URLs of the NATS servers to join; any one is enough, the client learns
 	// the rest of the cluster from it.
@@ -74,8 +78,104 @@ type NATSConfig struct {
 	Logger *slog.Logger
 }
 
-// withDefaults returns cfg with every zero field set to its default.
-func (cfg NATSConfig) withDefaults() NATSConfig {
+// Validate reports every problem with cfg at once, in the order of the
+// fields. Zero fields are fine (they take their defaults); negative ones
+// are not. DialNATS calls it before WithDefaults.
+func (cfg NATSConfig) Validate() error {
+	var errs []error
+	if len(cfg.URLs) == 0 {
+		errs = append(errs, errors.New("relay: no NATS URL"))
+	}
+	schemes := map[bool]string{} // websocket or not: a URL of each kind seen
+	for _, u := range cfg.URLs {
+		websocket, err := checkNATSURL(u)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("relay: NATS URL %q: %w", u, err))
+			continue
+		}
+		schemes[websocket] = u
+	}
+	if len(schemes) > 1 {
+		errs = append(errs, fmt.Errorf("relay: NATS URLs %q and %q: websocket (ws, wss) and plain (nats, tls) URLs cannot be mixed", schemes[false], schemes[true]))
+	}
+	if err := checkSubjectPrefix(cfg.Prefix); cfg.Prefix != "" && err != nil {
+		errs = append(errs, fmt.Errorf("relay: subject prefix %q: %w", cfg.Prefix, err))
+	}
+	for _, f := range []struct {
+		name string
+		n    int
+	}{
+		{"publish buffer", cfg.PublishBuffer},
+		{"publish buffer messages", cfg.PublishBufferMsgs},
+	} {
+		if f.n < 0 {
+			errs = append(errs, fmt.Errorf("relay: %s must not be negative, got %d", f.name, f.n))
+		}
+	}
+	for _, f := range []struct {
+		name string
+		d    time.Duration
+	}{
+		{"replay delay", cfg.ReplayDelay},
+		{"close grace", cfg.CloseGrace},
+		{"write timeout", cfg.WriteTimeout},
+		{"ping interval", cfg.PingInterval},
+	} {
+		if f.d < 0 {
+			errs = append(errs, fmt.Errorf("relay: %s must not be negative, got %s", f.name, f.d))
+		}
+	}
+	if cfg.InboxSize < 0 {
+		errs = append(errs, fmt.Errorf("relay: inbox size must not be negative, got %d", cfg.InboxSize))
+	}
+	return errors.Join(errs...)
+}
+
+// checkNATSURL checks a server URL the way nats.go will read it: a
+// missing scheme means nats://, and the scheme says whether it is a
+// websocket URL.
+func checkNATSURL(s string) (websocket bool, err error) {
+	s = strings.TrimSpace(s)
+	switch {
+	case s == "":
+		return false, errors.New("empty")
+	case strings.Contains(s, ","):
+		return false, errors.New("one URL per entry (nats.go would split it at the comma)")
+	case !strings.Contains(s, "://"):
+		s = "nats://" + s
+	}
+	u, err := url.Parse(s)
+	if err != nil {
+		return false, err
+	}
+	switch u.Scheme {
+	case "nats", "tls":
+		return false, nil
+	case "ws", "wss":
+		return true, nil
+	}
+	return false, fmt.Errorf("scheme %q: want nats, tls, ws or wss", u.Scheme)
+}
+
+// checkSubjectPrefix checks that prefix is a literal NATS subject:
+// dot-separated tokens, none empty, no whitespace and no wildcard.
+func checkSubjectPrefix(prefix string) error {
+	for _, token := range strings.Split(prefix, ".") {
+		switch {
+		case token == "":
+			return errors.New("an empty token (a leading, trailing or double dot)")
+		case strings.ContainsAny(token, " \t\r\n"):
+			return errors.New("whitespace")
+		case strings.ContainsAny(token, "*>"):
+			return errors.New("a wildcard (* or >)")
+		}
+	}
+	return nil
+}
+
+// WithDefaults returns cfg with every zero field set to its default: the
+// one place NATSConfig's defaults are applied.
+func (cfg NATSConfig) WithDefaults() NATSConfig {
 	if cfg.Prefix == "" {
 		cfg.Prefix = DefaultSubjectPrefix
 	}

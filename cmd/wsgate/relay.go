@@ -134,7 +134,9 @@ func startEmbedded(o *natsOptions, logger *slog.Logger) (*relay.EmbeddedNATS, er
 		MaxConns: o.maxConns,
 	})
 	if errors.Is(err, relay.ErrEmbeddedOpen) {
-		return nil, fmt.Errorf("--nats-listen %s is reachable beyond this host: add --nats-token, or --nats-user and --nats-password, or --nats-tls-cert/--nats-tls-key with --nats-tls-ca, so that only your nodes can use it (or listen on 127.0.0.1)", o.listen)
+		// Validate reports every problem: keep the others, and say how to
+		// lock the server in flag terms.
+		return nil, fmt.Errorf("%w\n--nats-listen %s is reachable beyond this host: add --nats-token, or --nats-user and --nats-password, or --nats-tls-cert/--nats-tls-key with --nats-tls-ca, so that only your nodes can use it (or listen on 127.0.0.1)", err, o.listen)
 	}
 	if err != nil {
 		return nil, err
