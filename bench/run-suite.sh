@@ -48,7 +48,6 @@ HOST=127.0.0.1
 echo "== building"
 go build -o bin/wsgate ./cmd/wsgate
 go build -o bin/wsbench ./cmd/wsbench
-go build -o bin/wsgateprof ./bench/wsgateprof
 go build -o bin/benchmd ./bench/benchmd
 (cd bench/baselines && go build -o ../../bin/ ./...)
 
@@ -73,7 +72,9 @@ server_cmd() { # name → command line
   case $1 in
     # Rates off: the suite measures the data path, not the per-connection limits.
     wsgate) echo "bin/wsgate --listen $HOST:$PORT --admin-listen $HOST:$ADMIN --log-level warn --max-msg-rate -1 --max-byte-rate -1" ;;
-    wsgate-prof) echo "bin/wsgateprof --listen $HOST:$PORT --admin-listen $HOST:$ADMIN --cpuprofile $2.cpu.prof --memprofile $2.heap.prof" ;;
+    # The same node under the Go profiler: CPU from start to exit, the heap
+    # on SIGUSR1 (sent while the idle connections are held) or at SIGTERM.
+    wsgate-prof) echo "$(server_cmd wsgate) --cpuprofile $2.cpu.prof --memprofile $2.heap.prof" ;;
     gnetws|nbiohub|gorillahub) echo "bin/$1 --listen $HOST:$PORT --admin-listen $HOST:$ADMIN" ;;
     *) echo "unknown server $1" >&2; exit 2 ;;
   esac
@@ -162,8 +163,8 @@ if [[ "$BENCH_PROFILE" == 1 && " $BENCH_SERVERS " == *" wsgate "* ]]; then
   for test in idle bcast bcastmax echo; do
     p="$BENCH_OUT/profiles/wsgate-$test"
     run_test wsgate "$test" "$p" profile
-    go tool pprof -top -cum -nodecount=30 bin/wsgateprof "$p.cpu.prof" > "$p.cpu.txt" 2>/dev/null || true
-    go tool pprof -top -nodecount=20 -sample_index=inuse_space bin/wsgateprof "$p.heap.prof" > "$p.heap.txt" 2>/dev/null || true
+    go tool pprof -top -cum -nodecount=30 bin/wsgate "$p.cpu.prof" > "$p.cpu.txt" 2>/dev/null || true
+    go tool pprof -top -nodecount=20 -sample_index=inuse_space bin/wsgate "$p.heap.prof" > "$p.heap.txt" 2>/dev/null || true
     rm -f "$p.cpu.prof" "$p.heap.prof"
   done
 fi

@@ -397,7 +397,7 @@ func writeTargets(b *strings.Builder, r *results) {
 	if len(missed) == 0 {
 		return
 	}
-	p("\n### Where the missed targets' time and memory go\n\nProfiles of wsgate (bench/wsgateprof: the same reactor and admin API under the Go profiler),\nrecorded with the same wsbench invocation as the table rows. CPU: top entries by cumulative\ntime (`go tool pprof -top -cum`) over the process's whole life (ramp, load and teardown).\nHeap: in-use bytes sampled while the idle connections were held (`-sample_index=inuse_space`).\n")
+	p("\n### Where the missed targets' time and memory go\n\nProfiles of wsgate (the same command line as the table rows plus `--cpuprofile` and `--memprofile`),\nrecorded with the same wsbench invocation as the table rows. CPU: top entries by cumulative\ntime (`go tool pprof -top -cum`) over the process's whole life (ramp, load and teardown).\nHeap: in-use bytes sampled while the idle connections were held (`-sample_index=inuse_space`).\n")
 	seen := map[string]bool{}
 	for _, t := range missed {
 		kind := "cpu"
