@@ -51,6 +51,7 @@
 // built once with AppendMessage, framed once and shared by every
 // subscriber. The admin API answers with the same codes and channel rule,
 // and auth builds channel patterns from ValidChannelLevel. Every function
-// here is pure: safe on any goroutine, no state, and the Append functions
-// allocate only when dst lacks room.
+// here is pure: safe on any goroutine, no state. The Append functions
+// allocate only when dst lacks room, except AppendError, which encodes its
+// text through encoding/json (error replies are off the hot path).
 package wire

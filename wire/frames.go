@@ -7,8 +7,8 @@ import (
 
 // The frames the server sends on /ws. Each Append function appends one
 // frame's JSON body to dst and returns the extended slice, allocating only
-// when dst is too small; the caller frames the body as one WebSocket text
-// frame (wsproto.AppendFrame, or wsproto.Prepare to share it).
+// when dst is too small (AppendError also for its text); the caller frames
+// the body as one WebSocket text frame (wsproto.AppendFrame, or wsproto.Prepare to share it).
 
 // AppendMessage appends a publication: {"type":"message","channel":C,"data":D}.
 // channel must be valid (ValidChannel: it needs no escaping) and data one
