@@ -309,7 +309,8 @@ func (c Config) withDefaults() Config {
 	return c
 }
 
-// Validate reports every problem with c at once.
+// Validate reports every problem with c at once, in the same order on
+// every run.
 func (c Config) Validate() error {
 	var errs []error
 	if _, _, err := net.SplitHostPort(c.Listen); c.Listen != "" && err != nil {
@@ -327,25 +328,32 @@ func (c Config) Validate() error {
 	if c.Limits.MaxFrameSize > 0 && c.Limits.MaxMessageSize > 0 && c.Limits.MaxFrameSize > c.Limits.MaxMessageSize {
 		errs = append(errs, fmt.Errorf("max frame size %d exceeds max message size %d", c.Limits.MaxFrameSize, c.Limits.MaxMessageSize))
 	}
-	for name, d := range map[string]time.Duration{
-		"handshake timeout": c.HandshakeTimeout, "close timeout": c.CloseTimeout,
-		"ping interval": c.PingInterval, "pong timeout": c.PongTimeout,
-		"idle timeout": c.IdleTimeout, "drain window": c.DrainWindow,
+	// Slices, not maps: the errors come in the same order on every run.
+	for _, f := range []struct {
+		name string
+		d    time.Duration
+	}{
+		{"handshake timeout", c.HandshakeTimeout}, {"close timeout", c.CloseTimeout},
+		{"ping interval", c.PingInterval}, {"pong timeout", c.PongTimeout},
+		{"idle timeout", c.IdleTimeout}, {"drain window", c.DrainWindow},
 	} {
-		if d < 0 {
-			errs = append(errs, fmt.Errorf("%s must not be negative, got %s", name, d))
+		if f.d < 0 {
+			errs = append(errs, fmt.Errorf("%s must not be negative, got %s", f.name, f.d))
 		}
 	}
-	for name, n := range map[string]int{
-		"max conns": c.MaxConns, "max conns per ip": c.MaxConnsPerIP,
-		"max outbound bytes": c.MaxOutboundBytes, "max subscriptions": c.MaxSubscriptions,
-		"max data size": c.MaxDataSize, "message burst": c.MessageBurst,
-		"max sockets": c.MaxSockets, "reserved fds": c.ReservedFDs,
-		"max handshakes": c.MaxHandshakes, "max handshakes per ip": c.MaxHandshakesPerIP,
-		"max channels": c.MaxChannels,
+	for _, f := range []struct {
+		name string
+		n    int
+	}{
+		{"max conns", c.MaxConns}, {"max conns per ip", c.MaxConnsPerIP},
+		{"max outbound bytes", c.MaxOutboundBytes}, {"max subscriptions", c.MaxSubscriptions},
+		{"max data size", c.MaxDataSize}, {"message burst", c.MessageBurst},
+		{"max sockets", c.MaxSockets}, {"reserved fds", c.ReservedFDs},
+		{"max handshakes", c.MaxHandshakes}, {"max handshakes per ip", c.MaxHandshakesPerIP},
+		{"max channels", c.MaxChannels},
 	} {
-		if n < 0 {
-			errs = append(errs, fmt.Errorf("%s must not be negative, got %d", name, n))
+		if f.n < 0 {
+			errs = append(errs, fmt.Errorf("%s must not be negative, got %d", f.name, f.n))
 		}
 	}
 	if err := c.checkSockets(); err != nil {
