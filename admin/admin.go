@@ -33,6 +33,7 @@ import (
 
 	"github.com/wsgate/wsgate/reactor"
 	"github.com/wsgate/wsgate/relay"
+	"github.com/wsgate/wsgate/wire"
 )
 
 // MaxPublishBody caps a publish request body (its "data" plus envelope).
@@ -122,38 +123,38 @@ func (s *Server) authorized(r *http.Request) bool {
 func (s *Server) publish(w http.ResponseWriter, r *http.Request) {
 	if !s.authorized(r) {
 		w.Header().Set("WWW-Authenticate", `APIKey header="X-API-Key"`)
-		writeError(w, http.StatusUnauthorized, "unauthorized", "missing or wrong X-API-Key header")
+		writeError(w, http.StatusUnauthorized, wire.CodeUnauthorized, "missing or wrong X-API-Key header")
 		return
 	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxPublishBody))
 	if err != nil {
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
-			writeError(w, http.StatusRequestEntityTooLarge, "too_large", fmt.Sprintf("body exceeds %d bytes", MaxPublishBody))
+			writeError(w, http.StatusRequestEntityTooLarge, wire.CodeTooLarge, fmt.Sprintf("body exceeds %d bytes", MaxPublishBody))
 			return
 		}
-		writeError(w, http.StatusBadRequest, "bad_request", "cannot read body")
+		writeError(w, http.StatusBadRequest, wire.CodeBadRequest, "cannot read body")
 		return
 	}
 	var req publishRequest
 	if trimmed := bytes.TrimSpace(body); len(trimmed) == 0 || trimmed[0] != '{' {
-		writeError(w, http.StatusBadRequest, "bad_json", "body is not a JSON object")
+		writeError(w, http.StatusBadRequest, wire.CodeBadJSON, "body is not a JSON object")
 		return
 	}
 	if err := json.Unmarshal(body, &req); err != nil {
-		writeError(w, http.StatusBadRequest, "bad_json", "body is not a JSON object: "+err.Error())
+		writeError(w, http.StatusBadRequest, wire.CodeBadJSON, "body is not a JSON object: "+err.Error())
 		return
 	}
-	if !relay.ValidChannel(req.Channel) {
-		writeError(w, http.StatusBadRequest, "bad_channel", "channel names are 1-255 bytes of letters, digits and _-:@ in dot-separated levels")
+	if !wire.ValidChannel(req.Channel) {
+		writeError(w, http.StatusBadRequest, wire.ErrBadChannel.Code, wire.ErrBadChannel.Message)
 		return
 	}
 	if len(req.Data) == 0 {
-		writeError(w, http.StatusBadRequest, "bad_request", `"data" is required`)
+		writeError(w, http.StatusBadRequest, wire.CodeBadRequest, `"data" is required`)
 		return
 	}
 	if err := s.eng.Publish(req.Channel, req.Data); err != nil {
-		writeError(w, http.StatusServiceUnavailable, "publish_failed", err.Error())
+		writeError(w, http.StatusServiceUnavailable, wire.CodePublishFailed, err.Error())
 		return
 	}
 	id := s.nodeID + "-" + strconv.FormatUint(s.seq.Add(1), 10)

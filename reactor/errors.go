@@ -22,6 +22,7 @@ const (
 var (
 	errNotFound               = &wsproto.RejectError{Status: http.StatusNotFound, Reason: "no WebSocket endpoint at this path"}
 	errHandshakeTimeout       = &wsproto.RejectError{Status: http.StatusRequestTimeout, Reason: "handshake not completed in time"}
+	errDraining               = &wsproto.RejectError{Status: http.StatusServiceUnavailable, Reason: "server is draining"}
 	errBadQuery               = &wsproto.RejectError{Status: http.StatusBadRequest, Reason: "malformed query string"}
 	errBadQueryChannel        = &wsproto.RejectError{Status: http.StatusBadRequest, Reason: "invalid channel name in ?channels="}
 	errTooManyQueryChannels   = &wsproto.RejectError{Status: http.StatusBadRequest, Reason: "too many channels in ?channels="}

@@ -18,7 +18,7 @@ func TestGatewayRejections(t *testing.T) {
 		err    *wsproto.RejectError
 		status int
 	}{
-		{errNotFound, 404}, {errHandshakeTimeout, 408}, {errBadQuery, 400}, {errBadQueryChannel, 400},
+		{errNotFound, 404}, {errHandshakeTimeout, 408}, {errDraining, 503}, {errBadQuery, 400}, {errBadQueryChannel, 400},
 		{errTooManyQueryChannels, 400}, {errNodeFull, 503}, {errIPFull, 503}, {errHandshakeRate, 429},
 		{errOrigin, 403}, {errHost, 403}, {errDuplicateAuthorization, 400}, {errTooManyChannels, 503},
 		{errChannelForbidden, 403}, {errChannelNeedsToken, 401}, {errNoToken, 401}, {errMultipleTokens, 401},

@@ -4,7 +4,6 @@ import (
 	"time"
 
 	"github.com/panjf2000/gnet/v2"
-	"github.com/wsgate/wsgate/wsproto"
 )
 
 // handler adapts gnet's callbacks to the engine.
@@ -29,7 +28,7 @@ func (h *handler) OnOpen(gc gnet.Conn) ([]byte, gnet.Action) {
 	c := &conn{gc: gc, loop: l, lastRead: l.wheel.now}
 	gc.SetContext(c)
 	if e.draining.Load() {
-		c.reject(wsproto.ErrDraining)
+		c.reject(errDraining)
 		return nil, gnet.None
 	}
 	if e.ipLimits != nil {

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/wsgate/wsgate/relay"
+	"github.com/wsgate/wsgate/wire"
 )
 
 // discard is a Handler that keeps nothing, so the heap measures the relay.
@@ -35,7 +36,7 @@ func TestNATSQueueChargesRealCost(t *testing.T) {
 		dataLen       int
 		bound         string // which bound refuses first with the defaults
 	}{
-		{"255-byte channel, 1-byte data", strings.Repeat("c", relay.MaxChannelLength), 1, "bytes"},
+		{"255-byte channel, 1-byte data", strings.Repeat("c", wire.MaxChannelLength), 1, "bytes"},
 		{"1-byte channel, 1-byte data", "c", 1, "messages"},
 		{"20-byte channel, 1000-byte data", strings.Repeat("c", 20), 1000, "bytes"},
 	} {

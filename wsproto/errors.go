@@ -77,8 +77,3 @@ var (
 	ErrBadVersion = &RejectError{Status: http.StatusUpgradeRequired, Reason: "Sec-WebSocket-Version must be 13",
 		Header: "Sec-WebSocket-Version: 13\r\nUpgrade: websocket\r\n"}
 )
-
-// ErrDraining is gateway policy, not RFC 6455: it belongs beside the
-// gateway's other refusals (reactor/errors.go) and stays here only until
-// reactor/handler.go names the gateway's own value (issue 11).
-var ErrDraining = &RejectError{Status: http.StatusServiceUnavailable, Reason: "server is draining"}
