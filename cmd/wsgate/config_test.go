@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -10,10 +11,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/wsgate/wsgate/admin"
 	"github.com/wsgate/wsgate/reactor"
 	"github.com/wsgate/wsgate/relay"
-	"github.com/wsgate/wsgate/wsproto"
 )
 
 // env is a lookupEnv over a fixed set of variables.
@@ -40,55 +39,87 @@ func parse(t *testing.T, args []string, vars map[string]string) (reactor.Config,
 	return parseConfig(args, env(vars), &stderr)
 }
 
+// TestParseConfigDefaults: with no setting at all, the command configures
+// exactly what the packages' zero Configs mean, and those are the defaults
+// docs/security.md ("Every bound") and README document. It reads none of
+// the constants the flags use, so a flag default typed as a literal, a
+// constant mixed up, or a default changed without the docs fails here.
 func TestParseConfigDefaults(t *testing.T) {
 	cfg, opts, err := parse(t, nil, nil)
 	if err != nil {
 		t.Fatalf("parseConfig: %v", err)
 	}
-	wantCfg := reactor.Config{
-		Listen:           reactor.DefaultListen,
-		MaxConns:         reactor.DefaultMaxConns,
-		MaxDataSize:      reactor.DefaultMaxDataSize,
-		MaxSubscriptions: reactor.DefaultMaxSubscriptions,
-		HandshakeTimeout: reactor.DefaultHandshakeTimeout,
-		PingInterval:     reactor.DefaultPingInterval,
-		PongTimeout:      reactor.DefaultPongTimeout,
-		CloseTimeout:     reactor.DefaultCloseTimeout,
-		DrainWindow:      reactor.DefaultDrainWindow,
-		MessageRate:      reactor.DefaultMessageRate,
-		MessageBurst:     reactor.DefaultMessageBurst,
-		ByteRate:         reactor.DefaultByteRate,
-		IPv6Prefix:       reactor.DefaultIPv6Prefix,
-		Limits: wsproto.Limits{
-			MaxHeaderBytes: wsproto.DefaultMaxHeaderBytes,
-			MaxFrameSize:   wsproto.DefaultMaxFrameSize,
-			MaxMessageSize: wsproto.DefaultMaxMessageSize,
-		},
-		// SlowPolicy, Echo, MaxOutboundBytes, MaxSockets, MaxHandshakes and
-		// MaxChannels stay zero: their defaults depend on the rest of the
-		// configuration and the host (reactor's withDefaults, sizeLimits).
+	// The engine applies the reactor's defaults (withDefaults) to both.
+	eng, err := reactor.New(cfg)
+	if err != nil {
+		t.Fatalf("the defaults do not validate: %v", err)
 	}
-	if !reflect.DeepEqual(cfg, wantCfg) {
-		t.Errorf("defaults:\n got %+v\nwant %+v", cfg, wantCfg)
+	zero, err := reactor.New(reactor.Config{})
+	if err != nil {
+		t.Fatal(err)
 	}
-	wantOpts := options{
-		adminListen:   "127.0.0.1:8081",
-		adminMaxConns: admin.DefaultMaxConns,
-		logFormat:     "text",
-		logLevel:      "info",
-		nats: natsOptions{NATSConfig: relay.NATSConfig{
-			Prefix:        relay.DefaultSubjectPrefix,
-			PublishBuffer: relay.DefaultPublishBuffer,
-			ReplayDelay:   relay.DefaultReplayDelay,
-		}},
+	got, lib := eng.Config(), zero.Config()
+	got.Relay, lib.Relay = nil, nil // two in-process relays, alike but distinct
+	for _, d := range fieldDiffs(got, lib) {
+		t.Errorf("with no flag, reactor.Config.%s (what reactor.Config{} means)", d)
 	}
-	if !reflect.DeepEqual(opts, wantOpts) {
-		t.Errorf("default options:\n got %+v\nwant %+v", opts, wantOpts)
+	nats := opts.nats.NATSConfig.WithDefaults()
+	for _, d := range fieldDiffs(nats, relay.NATSConfig{}.WithDefaults()) {
+		t.Errorf("with no flag, relay.NATSConfig.%s (what relay.NATSConfig{} means)", d)
 	}
-	// The defaults must be a valid configuration that means "close".
-	if err := cfg.Validate(); err != nil {
-		t.Errorf("defaults do not validate: %v", err)
+
+	for _, c := range []struct {
+		doc       string // as documented
+		got, want any
+	}{
+		{"request header block: 8 KiB", got.Limits.MaxHeaderBytes, 8 << 10},
+		{"time to send the whole request: 10 s", got.HandshakeTimeout, 10 * time.Second},
+		{"WebSocket connections per node: 1,000,000", got.MaxConns, 1_000_000},
+		{"WebSocket connections per address: off", got.MaxConnsPerIP, 0},
+		{"connection attempts per second per address: off", got.HandshakeRatePerIP, 0.0},
+		{"IPv6 grouping of every per-address limit: /64", got.IPv6Prefix, 64},
+		{"Host header: any", got.AllowedHosts, []string(nil)},
+		{"subscriptions per connection: 128", got.MaxSubscriptions, 128},
+		{"frame payload: 1 MiB", got.Limits.MaxFrameSize, int64(1 << 20)},
+		{"message: 1 MiB", got.Limits.MaxMessageSize, int64(1 << 20)},
+		{"messages per second: 100/s", got.MessageRate, 100},
+		{"messages per second: burst 200", got.MessageBurst, 200},
+		{"bytes per second: 256 KiB/s", got.ByteRate, 256 << 10},
+		{"publish data: 64 KiB", got.MaxDataSize, 64 << 10},
+		{"slow policy: close", got.SlowPolicy, reactor.SlowPolicy("close")},
+		{"silence before a ping: 25 s", got.PingInterval, 25 * time.Second},
+		{"answer to a ping: 10 s", got.PongTimeout, 10 * time.Second},
+		{"no data message: off", got.IdleTimeout, time.Duration(0)},
+		{"answer to our close frame: 5 s", got.CloseTimeout, 5 * time.Second},
+		{"README: --drain-window (10s)", got.DrainWindow, 10 * time.Second},
+		{"README: listen on :8080", got.Listen, ":8080"},
+		{"publications waiting for NATS: 8 MiB", nats.PublishBuffer, 8 << 20},
+		{"publications waiting for NATS, by count: 65,536", nats.PublishBufferMsgs, 65536},
+		{"time on shutdown to send what is still waiting: 2 s", nats.CloseGrace, 2 * time.Second},
+		{"a write to NATS that makes no progress: 5 s", nats.WriteTimeout, 5 * time.Second},
+		{"pings to NATS: every 20 s", nats.PingInterval, 20 * time.Second},
+		{"messages from NATS waiting for the node: 65,536", nats.InboxSize, 65536},
+		{"--nats-prefix: wsgate.ch", nats.Prefix, "wsgate.ch"},
+		{"admin connections open at once: 64", opts.adminMaxConns, 64},
+		{"the admin listener is on localhost", opts.adminListen, "127.0.0.1:8081"},
+	} {
+		if !reflect.DeepEqual(c.got, c.want) {
+			t.Errorf("%s: the node runs with %v", c.doc, c.got)
+		}
 	}
+}
+
+// fieldDiffs lists the fields in which two structs of one type differ,
+// as "Name = got, want want".
+func fieldDiffs(got, want any) []string {
+	g, w := reflect.ValueOf(got), reflect.ValueOf(want)
+	var out []string
+	for i := range g.NumField() {
+		if a, b := g.Field(i).Interface(), w.Field(i).Interface(); !reflect.DeepEqual(a, b) {
+			out = append(out, fmt.Sprintf("%s = %v, want %v", g.Type().Field(i).Name, a, b))
+		}
+	}
+	return out
 }
 
 // TestParseConfigPrecedence: command line > environment > file > default,
