@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gobwas/ws"
 	"github.com/wsgate/wsgate/internal/wstest"
 	"github.com/wsgate/wsgate/wire"
 )
@@ -100,17 +101,22 @@ func TestSlowConsumerDropPolicyTellsHowManyWereDropped(t *testing.T) {
 	}
 }
 
-// Under SlowClose the subscriber that stops reading is closed with 1008;
+// Under SlowClose the subscriber that stops reading is closed with 1008
+// "slow consumer", its close frame after the messages it had not read;
 // the others lose nothing.
 func TestSlowConsumerClosePolicyClosesWith1008(t *testing.T) {
-	e := gateway(t, Config{MaxOutboundBytes: 32 << 10, CloseTimeout: 200 * time.Millisecond})
+	// A long CloseTimeout leaves the slow one time to read up to the frame.
+	e := gateway(t, Config{MaxOutboundBytes: 32 << 10, CloseTimeout: time.Minute})
 	slow := dialWS(t, e, "/ws?channels=firehose")
 	fast := dialWS(t, e, "/ws?channels=firehose")
 	eventually(t, "subscriptions", func() bool { return e.Stats().Subscriptions == 2 })
 	publishPaced(t, e, fast, 3000)
 	eventually(t, "a slow-consumer close", func() bool { return e.Stats().SlowConsumerCloses == 1 })
+	if ce := expectClose(t, slow, 30*time.Second); ce.Code != ws.StatusPolicyViolation || ce.Reason != wire.ReasonSlowConsumer {
+		t.Fatalf("close %d %q, want 1008 %q", ce.Code, ce.Reason, wire.ReasonSlowConsumer)
+	}
+	slow.Close() // the client's side of the closing handshake
 	eventually(t, "the slow connection to be gone", func() bool { return e.Stats().Upgraded == 1 })
-	_ = slow
 }
 
 // publishPaced publishes n 4 KB messages on "firehose" in rounds of 10,
