@@ -13,9 +13,10 @@
 // the upgrade request as raw bytes, checks the 101 response and its
 // Sec-WebSocket-Accept (wsproto.AcceptKey), and decodes frames with
 // wsproto's client-side Decoder. The per-connection state (type conn) is
-// one flat struct of 192 bytes; gnet's conn, the socket addresses it keeps
-// and its connection table add about 550 more. The report gives the
-// measured marginal RSS per connection (about 930–1,000 bytes here).
+// one flat struct held to a size budget (TestConnStructBudget); gnet's conn,
+// the socket addresses it keeps and its connection table add more. The
+// report gives the measured marginal RSS per connection (BENCHMARKS.md,
+// "wsbench itself").
 //
 // # Measuring
 //
