@@ -9,10 +9,10 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// rawWritev calls writev(2) on iovecs the caller owns. This file is the
-// only use of unsafe in the reactor: x/sys's Writev builds a fresh iovec
-// slice per call, which would be an allocation per batch on the fan-out
-// path.
+// rawWritev calls writev(2) on iovecs the caller owns: x/sys's Writev
+// builds a fresh iovec slice per call, which would be an allocation per
+// batch on the fan-out path. (The reactor's other unsafe is query.go's
+// in-place ?channels= split.)
 func rawWritev(fd int, iov []unix.Iovec) (int, error) {
 	n, _, errno := syscall.Syscall(unix.SYS_WRITEV, uintptr(fd), uintptr(unsafe.Pointer(&iov[0])), uintptr(len(iov)))
 	if errno != 0 {
