@@ -173,69 +173,13 @@ func (s *Server) ready(w http.ResponseWriter, _ *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
 }
 
-// limits are the configured bounds shown beside the counters.
-type limits struct {
-	MaxConns         int     `json:"max_conns"`
-	MaxConnsPerIP    int     `json:"max_conns_per_ip"`
-	MaxHeaderBytes   int     `json:"max_header_bytes"`
-	MaxFrameSize     int64   `json:"max_frame_size"`
-	MaxMessageSize   int64   `json:"max_message_size"`
-	MaxDataSize      int     `json:"max_data_size"`
-	MaxSubscriptions int     `json:"max_subscriptions"`
-	MaxOutboundBytes int     `json:"max_outbound_bytes"`
-	SlowPolicy       string  `json:"slow_policy"`
-	HandshakeTimeout float64 `json:"handshake_timeout_seconds"`
-	PingInterval     float64 `json:"ping_interval_seconds"`
-	PongTimeout      float64 `json:"pong_timeout_seconds"`
-	IdleTimeout      float64 `json:"idle_timeout_seconds"`
-	CloseTimeout     float64 `json:"close_timeout_seconds"`
-	DrainWindow      float64 `json:"drain_window_seconds"`
-	Loops            int     `json:"loops"`
-	Auth             string  `json:"auth"` // off, optional or required
-	MessageRate      int     `json:"message_rate"`
-	MessageBurst     int     `json:"message_burst"`
-	ByteRate         int     `json:"byte_rate"`
-	HandshakeRate    float64 `json:"handshake_rate_per_ip"`
-	HandshakeBurst   int     `json:"handshake_burst_per_ip"`
-	MaxSockets       int     `json:"max_sockets"`
-	MaxHandshakes    int     `json:"max_handshakes"`
-	MaxHandshakesIP  int     `json:"max_handshakes_per_ip"`
-	IPv6Prefix       int     `json:"ipv6_prefix"`
-	MaxChannels      int     `json:"max_channels"`
-	Echo             string  `json:"echo"`
-}
-
 func (s *Server) stats(w http.ResponseWriter, _ *http.Request) {
-	c := s.eng.Config()
 	writeJSON(w, http.StatusOK, struct {
-		Node   string        `json:"node"`
-		Stats  reactor.Stats `json:"stats"`
-		Relay  relay.Stats   `json:"relay"`
-		Limits limits        `json:"limits"`
-	}{s.nodeID, s.eng.Stats(), s.eng.RelayStats(), limits{
-		MaxConns: c.MaxConns, MaxConnsPerIP: c.MaxConnsPerIP,
-		MaxHeaderBytes: c.Limits.MaxHeaderBytes, MaxFrameSize: c.Limits.MaxFrameSize,
-		MaxMessageSize: c.Limits.MaxMessageSize, MaxDataSize: c.MaxDataSize,
-		MaxSubscriptions: c.MaxSubscriptions, MaxOutboundBytes: c.MaxOutboundBytes,
-		SlowPolicy: string(c.SlowPolicy), HandshakeTimeout: c.HandshakeTimeout.Seconds(),
-		PingInterval: c.PingInterval.Seconds(), PongTimeout: c.PongTimeout.Seconds(),
-		IdleTimeout: c.IdleTimeout.Seconds(), CloseTimeout: c.CloseTimeout.Seconds(),
-		DrainWindow: c.DrainWindow.Seconds(), Loops: c.Loops, Auth: authMode(&c),
-		MessageRate: c.MessageRate, MessageBurst: c.MessageBurst, ByteRate: c.ByteRate,
-		HandshakeRate: c.HandshakeRatePerIP, HandshakeBurst: c.HandshakeBurstPerIP,
-		MaxSockets: c.MaxSockets, MaxHandshakes: c.MaxHandshakes, MaxHandshakesIP: c.MaxHandshakesPerIP,
-		IPv6Prefix: c.IPv6Prefix, MaxChannels: c.MaxChannels, Echo: string(c.Echo),
-	}})
-}
-
-func authMode(c *reactor.Config) string {
-	switch {
-	case c.Auth == nil:
-		return "off"
-	case c.AuthRequired:
-		return "required"
-	}
-	return "optional"
+		Node   string         `json:"node"`
+		Stats  reactor.Stats  `json:"stats"`
+		Relay  relay.Stats    `json:"relay"`
+		Limits reactor.Bounds `json:"limits"`
+	}{s.nodeID, s.eng.Stats(), s.eng.RelayStats(), s.eng.Config().Bounds()})
 }
 
 func writeError(w http.ResponseWriter, status int, code, message string) {

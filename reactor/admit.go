@@ -117,19 +117,6 @@ func (e *Engine) authenticate(c *conn, req *wsproto.Request) ([]byte, error) {
 	return protocol, nil
 }
 
-// authMode names the authentication in force, for logs.
-func (e *Engine) authMode() string {
-	switch {
-	case e.cfg.Auth == nil:
-		return "off"
-	case e.cfg.AuthRequired && len(e.cfg.PublicChannels) > 0:
-		return "required (anonymous clients may read public channels)"
-	case e.cfg.AuthRequired:
-		return "required"
-	}
-	return "optional (tokens verified when given; anonymous clients unrestricted)"
-}
-
 // release undoes admit's counting when c closes.
 func (e *Engine) release(c *conn) {
 	if !c.counted {

@@ -123,7 +123,7 @@ func (e *Engine) Start() error {
 	go e.runTicker()
 	e.cfg.Logger.Info("listening", "addr", addr.String(), "loops", e.cfg.Loops,
 		"echo", e.cfg.Echo == EchoOn, "max_conns", e.cfg.MaxConns, "ping_interval", e.cfg.PingInterval,
-		"auth", e.authMode())
+		"auth", e.cfg.AuthMode())
 	return nil
 }
 
