@@ -5,7 +5,6 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
-	"encoding/base64"
 	"errors"
 	"fmt"
 	"io"
@@ -101,10 +100,7 @@ func dialWSSender(ctx context.Context, t Target, timeout time.Duration) (*wsSend
 	if err != nil {
 		return nil, err
 	}
-	var raw [16]byte
-	_, _ = rand.Read(raw[:])
-	var key [24]byte
-	base64.StdEncoding.Encode(key[:], raw[:])
+	key := wsproto.NewKey()
 	t.Path = "/ws"
 	if _, err := nc.Write(appendUpgrade(nil, &t, "", -1, &key)); err != nil {
 		nc.Close()

@@ -1,20 +1,20 @@
 // Package wstest is a small blocking WebSocket client for wsgate's own
-// tests and test processes: raw TCP, wsproto's client-side encoder and
-// decoder, one goroutine per connection (which is fine for a test client and
+// tests and test processes: raw TCP, wsproto's client side (the handshake
+// bench also uses, the masking encoder, the decoder), one goroutine per
+// connection (which is fine for a test client and
 // exactly what the server avoids). It answers pings itself.
 package wstest
 
 import (
 	"bufio"
 	"bytes"
-	"crypto/rand"
-	"encoding/base64"
 	"errors"
 	"fmt"
 	"io"
 	"net"
 	"net/url"
-	"strings"
+	"slices"
+	"strconv"
 	"syscall"
 	"time"
 
@@ -88,74 +88,55 @@ func DialOptions(rawURL string, timeout time.Duration, o Options) (*Conn, error)
 		return nil, err
 	}
 	_ = nc.SetDeadline(time.Now().Add(timeout))
-	var nonce [16]byte
-	_, _ = rand.Read(nonce[:])
-	key := base64.StdEncoding.EncodeToString(nonce[:])
-	req := "GET " + u.RequestURI() + " HTTP/1.1\r\nHost: " + u.Host +
-		"\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: " +
-		key + "\r\n"
+	key := wsproto.NewKey()
+	header := make([]string, 0, len(o.Header))
 	for name, value := range o.Header {
-		req += name + ": " + value + "\r\n"
+		header = append(header, name+": "+value)
 	}
-	req += "\r\n"
-	if _, err := io.WriteString(nc, req); err != nil {
+	slices.Sort(header) // the same bytes on every run
+	if _, err := nc.Write(wsproto.AppendRequest(nil, u.Host, []byte(u.RequestURI()), key[:], header...)); err != nil {
 		nc.Close()
 		return nil, err
 	}
 	br := bufio.NewReaderSize(nc, 4096)
-	status, headers, body, err := readResponse(br)
+	resp, err := readResponse(br, &key)
 	if err != nil {
 		nc.Close()
 		return nil, err
 	}
-	if status != 101 {
-		nc.Close()
-		return nil, &HandshakeError{Status: status, Body: body}
-	}
-	if !strings.Contains(headers, "Sec-WebSocket-Accept: "+string(wsproto.AcceptKey([]byte(key)))) {
-		nc.Close()
-		return nil, errors.New("wstest: wrong Sec-WebSocket-Accept")
-	}
 	_ = nc.SetDeadline(time.Time{})
 	c := &Conn{nc: nc, br: br, dec: wsproto.NewDecoder(wsproto.ClientSide, &wsproto.Limits{MaxFrameSize: 64 << 20, MaxMessageSize: 64 << 20})}
-	for _, line := range strings.Split(headers, "\r\n") {
-		if v, ok := strings.CutPrefix(line, "Sec-WebSocket-Protocol: "); ok {
-			c.Protocol = v
-		}
-	}
+	c.Protocol = string(resp.Header("Sec-WebSocket-Protocol"))
 	return c, nil
 }
 
-// readResponse reads an HTTP response head and, for a refusal, its body.
-func readResponse(br *bufio.Reader) (status int, headers, body string, err error) {
-	line, err := br.ReadString('\n')
-	if err != nil {
-		return 0, "", "", err
-	}
-	if _, err := fmt.Sscanf(line, "HTTP/1.1 %d", &status); err != nil {
-		return 0, "", "", fmt.Errorf("wstest: bad status line %q", line)
-	}
-	var hb strings.Builder
-	length := 0
+// readResponse reads the handshake response (wsproto.ParseResponse) and
+// leaves whatever follows it in br. A refusal is a *HandshakeError with
+// its body read.
+func readResponse(br *bufio.Reader, key *[wsproto.KeyLen]byte) (wsproto.Response, error) {
+	var head []byte
 	for {
-		l, err := br.ReadString('\n')
+		line, err := br.ReadSlice('\n')
+		head = append(head, line...)
+		if errors.Is(err, bufio.ErrBufferFull) {
+			continue // a line longer than the buffer: read on
+		}
 		if err != nil {
-			return 0, "", "", err
+			return wsproto.Response{}, fmt.Errorf("wstest: reading the handshake response %q: %w", head, err)
 		}
-		if l == "\r\n" {
-			break
-		}
-		hb.WriteString(l)
-		if n, ok := strings.CutPrefix(l, "Content-Length: "); ok {
-			fmt.Sscanf(n, "%d", &length)
+		resp, n, err := wsproto.ParseResponse(head, key[:], 0)
+		switch {
+		case errors.Is(err, wsproto.ErrUpgradeRefused):
+			length, _ := strconv.Atoi(string(resp.Header("Content-Length")))
+			body := make([]byte, max(length, 0))
+			_, _ = io.ReadFull(br, body)
+			return resp, &HandshakeError{Status: resp.Status, Body: string(bytes.TrimSpace(body))}
+		case err != nil:
+			return resp, fmt.Errorf("wstest: %w", err)
+		case n > 0:
+			return resp, nil
 		}
 	}
-	if status != 101 && length > 0 {
-		b := make([]byte, length)
-		_, _ = io.ReadFull(br, b)
-		body = string(bytes.TrimSpace(b))
-	}
-	return status, hb.String(), body, nil
 }
 
 // SetReadDeadline bounds the next reads.

@@ -29,8 +29,6 @@ package main
 
 import (
 	"bufio"
-	crand "crypto/rand"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -216,11 +214,11 @@ func (w *worker) readStatus(nc net.Conn) {
 	}
 }
 
-func upgradeRequest(path string, extra string) string {
-	var nonce [16]byte
-	_, _ = crand.Read(nonce[:])
-	return "GET " + path + " HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
-		"Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: " + base64.StdEncoding.EncodeToString(nonce[:]) + "\r\n" + extra + "\r\n"
+// upgradeRequest is wsproto's client handshake for path from host "x",
+// with extra header lines (each without CRLF).
+func upgradeRequest(path string, extra ...string) string {
+	key := wsproto.NewKey()
+	return string(wsproto.AppendRequest(nil, "x", []byte(path), key[:], extra...))
 }
 
 func (w *worker) slowloris() {
@@ -229,7 +227,7 @@ func (w *worker) slowloris() {
 		return
 	}
 	defer nc.Close()
-	req := upgradeRequest("/ws", "")
+	req := upgradeRequest("/ws")
 	req = req[:len(req)-2] // never the blank line
 	for i := 0; i < len(req) && time.Now().Before(w.deadline); i++ {
 		if _, err := nc.Write([]byte{req[i]}); err != nil {
@@ -252,7 +250,7 @@ func (w *worker) malformed() {
 			"POST /ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n",
 			"GET /ws HTTP/1.1\r\nHost x\r\n\r\n",
 			"\x00\x01\x02garbage\r\n\r\n",
-			strings.Replace(upgradeRequest("/ws", ""), "13", "8", 1),
+			strings.Replace(upgradeRequest("/ws"), "Sec-WebSocket-Version: 13", "Sec-WebSocket-Version: 8", 1),
 		}
 		_, _ = io.WriteString(nc, bad[w.rng.IntN(len(bad))])
 		w.readStatus(nc)
@@ -296,7 +294,7 @@ func (w *worker) oversize() {
 			return
 		}
 		defer nc.Close()
-		_, _ = io.WriteString(nc, upgradeRequest("/ws", "X-Pad: "+strings.Repeat("a", 16<<10)+"\r\n"))
+		_, _ = io.WriteString(nc, upgradeRequest("/ws", "X-Pad: "+strings.Repeat("a", 16<<10)))
 		w.readStatus(nc)
 	case 1: // a frame declaring 100 MB: 1009 before any payload is buffered
 		c, ok := w.wsDial("/ws")
@@ -363,7 +361,7 @@ func (w *worker) noread() {
 	if *token != "" {
 		path += "&token=" + *token
 	}
-	if _, err := io.WriteString(nc, upgradeRequest(path, "")); err != nil {
+	if _, err := io.WriteString(nc, upgradeRequest(path)); err != nil {
 		return
 	}
 	// Never read: wait until the server gives up (slow consumer) and
@@ -430,7 +428,7 @@ func (w *worker) ackspam() {
 	if *token != "" {
 		path += "?token=" + *token
 	}
-	if _, err := io.WriteString(nc, upgradeRequest(path, "")); err != nil {
+	if _, err := io.WriteString(nc, upgradeRequest(path)); err != nil {
 		return
 	}
 	id := strings.Repeat("y", 64)
