@@ -50,17 +50,6 @@ type loop struct {
 	stats loopStats
 }
 
-// loopStats are counters kept per loop so loops never contend on them;
-// scrapes sum them.
-type loopStats struct {
-	messagesIn, bytesIn, framesOut, bytesOut atomic.Int64
-	deliveries, drops, slowCloses            atomic.Int64
-	subscriptions, errorFrames               atomic.Int64
-	rateLimited, forbidden                   atomic.Int64 // rate_limited and forbidden error frames
-	channelsRefused                          atomic.Int64 // subscriptions refused by MaxChannels
-	lagNanos                                 atomic.Int64 // delay of the last tick
-}
-
 // maxScratch is the capacity above which the scratch buffer is dropped after
 // use rather than kept, so one large echo does not pin memory per loop.
 const maxScratch = 64 << 10

@@ -7,6 +7,7 @@ import (
 	"sync/atomic"
 
 	"github.com/gobwas/ws"
+	"golang.org/x/sys/cpu"
 )
 
 // publishSource says where a publication entered this node.
@@ -39,6 +40,22 @@ type engineStats struct {
 
 	acceptMu     sync.Mutex
 	acceptErrors map[string]int64 // accept failures gnet reported, by errno name
+}
+
+// loopStats are counters kept per loop, bumped only by their loop, so
+// loops never contend on them; Engine.Stats sums them. The pads keep them
+// off the cache lines of the loop's other fields (the inbox and the tick
+// stamp other goroutines write) and of whatever follows the loop in
+// memory.
+type loopStats struct {
+	_                                        cpu.CacheLinePad
+	messagesIn, bytesIn, framesOut, bytesOut atomic.Int64
+	deliveries, drops, slowCloses            atomic.Int64
+	subscriptions, errorFrames               atomic.Int64
+	rateLimited, forbidden                   atomic.Int64 // rate_limited and forbidden error frames
+	channelsRefused                          atomic.Int64 // subscriptions refused by MaxChannels
+	lagNanos                                 atomic.Int64 // delay of the last tick
+	_                                        cpu.CacheLinePad
 }
 
 func (s *engineStats) closeSent(code ws.StatusCode)     { s.closesSent.add(code) }
