@@ -8,6 +8,11 @@
 //	GET  /metrics      Prometheus text format
 //	GET  /api/stats    the node's counters and configured limits as JSON
 //
+// /metrics and /api/stats read the same snapshots, reactor.Stats and
+// relay.Stats: each field's tags name its JSON key and its Prometheus
+// series (metrics.go), so a counter is named in one place. The limits
+// are reactor.Config.Bounds.
+//
 // Errors are JSON {"error":"<code>","message":"<text>"} with a 4xx/5xx status.
 //
 // With Config.APIKey set, POST /api/publish requires the header
@@ -71,7 +76,7 @@ func New(eng *reactor.Engine, cfg Config) *Server {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})
 	s.mux.HandleFunc("GET /readyz", s.ready)
-	s.mux.Handle("GET /metrics", promhttp.HandlerFor(eng.Gatherer(), promhttp.HandlerOpts{}))
+	s.mux.Handle("GET /metrics", promhttp.HandlerFor(newRegistry(eng), promhttp.HandlerOpts{}))
 	s.mux.HandleFunc("GET /api/stats", s.stats)
 	return s
 }

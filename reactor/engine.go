@@ -46,8 +46,7 @@ type Engine struct {
 
 	lastTokenRefusal atomic.Pointer[string] // why the last token was refused, for the ticker's report
 
-	stats   engineStats
-	metrics *metrics
+	stats engineStats
 }
 
 // New checks cfg and returns an engine that is not yet listening.
@@ -73,7 +72,6 @@ func New(cfg Config) (*Engine, error) {
 	}
 	e.limits = newRateLimits(&cfg, e.tick)
 	e.loops.Store(&[]*loop{})
-	e.metrics = newMetrics(e)
 	return e, nil
 }
 

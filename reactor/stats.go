@@ -87,45 +87,51 @@ func (cc *closeCounts) snapshot() map[string]int64 {
 	return m
 }
 
-// Stats is a snapshot of a node's counters and gauges, as /api/stats shows
-// them.
+// Stats is a snapshot of a node's counters and gauges, and the one place
+// each is named: its json tag is its key in /api/stats, its metric and
+// help tags its Prometheus series in /metrics (the admin package reads
+// them; its tests fail on a field without them). A map field is one
+// labelled series per key. The counters behind it are engineStats and
+// loopStats; Engine.Stats fills it.
 type Stats struct {
-	Connections          int64            `json:"connections"`            // open TCP connections, any state
-	Upgraded             int64            `json:"upgraded"`               // WebSocket connections counted against MaxConns
-	Handshakes           int64            `json:"handshakes"`             // completed upgrades since start
-	HandshakeRejects     int64            `json:"handshake_rejects"`      // refused with an HTTP status
-	HandshakeTimeouts    int64            `json:"handshake_timeouts"`     // slow or stalled upgrade requests
-	PongTimeouts         int64            `json:"pong_timeouts"`          // closed for not answering a ping
-	Unauthorized         int64            `json:"unauthorized"`           // handshakes refused with 401 (token)
-	Forbidden            int64            `json:"forbidden"`              // handshakes refused with 403 (origin, channels)
-	HandshakeRateLimited int64            `json:"handshake_rate_limited"` // handshakes refused with 429
-	RateLimited          int64            `json:"rate_limited"`           // messages dropped by the per-connection rate limit
-	ForbiddenFrames      int64            `json:"forbidden_frames"`       // subscribe/publish refused by the token's patterns
-	TokenExpiries        int64            `json:"token_expiries"`         // closed with 4001 token expired
-	Refreshes            int64            `json:"refreshes"`              // tokens replaced by a refresh frame
-	MessagesIn           int64            `json:"messages_in"`            // data messages from clients
-	BytesIn              int64            `json:"bytes_in"`               // bytes from upgraded clients
-	FramesOut            int64            `json:"frames_out"`             // fan-out frames written
-	BytesOut             int64            `json:"bytes_out"`              // fan-out bytes written
-	Deliveries           int64            `json:"deliveries"`             // message × subscriber deliveries attempted
-	Drops                int64            `json:"drops"`                  // deliveries dropped under SlowDrop
-	SlowConsumerCloses   int64            `json:"slow_consumer_closes"`   // closed under SlowClose
-	ErrorFrames          int64            `json:"error_frames"`           // protocol error frames sent
-	Subscriptions        int64            `json:"subscriptions"`
-	Channels             int64            `json:"channels"` // channels with a subscriber on this node
-	PublishesClient      int64            `json:"publishes_client"`
-	PublishesAPI         int64            `json:"publishes_api"`
-	PublishErrors        int64            `json:"publish_errors"`
-	ClosesSent           map[string]int64 `json:"closes_sent"`      // by close code
-	ClosesReceived       map[string]int64 `json:"closes_received"`  // by close code
-	LoopLagSeconds       float64          `json:"loop_lag_seconds"` // worst delay of a tick on any loop
-	Handshaking          int64            `json:"handshaking"`      // sockets in their opening handshake
-	SocketsRefused       map[string]int64 `json:"sockets_refused"`  // reset at accept, by the bound: sockets, handshakes, handshakes_per_ip
-	AcceptErrors         map[string]int64 `json:"accept_errors"`    // accept failures gnet reported, by errno (each stops the loops)
-	ChannelsRefused      int64            `json:"channels_refused"` // subscriptions refused by the node's channel limit
+	Connections          int64            `json:"connections" metric:"wsgate_connections,gauge" help:"Open TCP connections, handshaking or upgraded."`
+	Upgraded             int64            `json:"upgraded" metric:"wsgate_websocket_connections,gauge" help:"Upgraded WebSocket connections."` // counted against MaxConns
+	Handshakes           int64            `json:"handshakes" metric:"wsgate_handshakes_total,counter" help:"Completed WebSocket upgrades."`
+	HandshakeRejects     int64            `json:"handshake_rejects" metric:"wsgate_handshake_rejects_total,counter" help:"Upgrade requests refused with an HTTP status."`
+	HandshakeTimeouts    int64            `json:"handshake_timeouts" metric:"wsgate_handshake_timeouts_total,counter" help:"Upgrade requests not completed within the handshake timeout."`
+	PongTimeouts         int64            `json:"pong_timeouts" metric:"wsgate_pong_timeouts_total,counter" help:"Connections closed for not answering a ping."`
+	Unauthorized         int64            `json:"unauthorized" metric:"wsgate_handshake_unauthorized_total,counter" help:"Upgrade requests refused with 401 (missing or invalid token)."`
+	Forbidden            int64            `json:"forbidden" metric:"wsgate_handshake_forbidden_total,counter" help:"Upgrade requests refused with 403 (origin or channels not allowed)."`
+	HandshakeRateLimited int64            `json:"handshake_rate_limited" metric:"wsgate_handshake_rate_limited_total,counter" help:"Connection attempts refused with 429 by the per-address handshake rate limit."`
+	RateLimited          int64            `json:"rate_limited" metric:"wsgate_rate_limited_total,counter" help:"Client messages dropped by the per-connection rate limit."`
+	ForbiddenFrames      int64            `json:"forbidden_frames" metric:"wsgate_forbidden_total,counter" help:"Subscribe or publish commands refused by the token's channel patterns."`
+	TokenExpiries        int64            `json:"token_expiries" metric:"wsgate_token_expiries_total,counter" help:"Connections closed because their token expired (4001)."`
+	Refreshes            int64            `json:"refreshes" metric:"wsgate_token_refreshes_total,counter" help:"Tokens replaced by a refresh frame."`
+	MessagesIn           int64            `json:"messages_in" metric:"wsgate_messages_in_total,counter" help:"Data messages received from clients."`
+	BytesIn              int64            `json:"bytes_in" metric:"wsgate_bytes_in_total,counter" help:"Bytes received from upgraded clients."`
+	FramesOut            int64            `json:"frames_out" metric:"wsgate_messages_out_total,counter" help:"Fan-out frames written to clients."`
+	BytesOut             int64            `json:"bytes_out" metric:"wsgate_bytes_out_total,counter" help:"Fan-out bytes written to clients."`
+	Deliveries           int64            `json:"deliveries" metric:"wsgate_deliveries_total,counter" help:"Message deliveries attempted (messages times subscribers)."`
+	Drops                int64            `json:"drops" metric:"wsgate_drops_total,counter" help:"Deliveries dropped for slow consumers (slow policy drop)."`
+	SlowConsumerCloses   int64            `json:"slow_consumer_closes" metric:"wsgate_slow_consumer_closes_total,counter" help:"Connections closed as slow consumers (slow policy close)."`
+	ErrorFrames          int64            `json:"error_frames" metric:"wsgate_error_frames_total,counter" help:"Protocol error frames sent to clients."`
+	Subscriptions        int64            `json:"subscriptions" metric:"wsgate_subscriptions,gauge" help:"Channel subscriptions on this node."`
+	Channels             int64            `json:"channels" metric:"wsgate_channels,gauge" help:"Channels with at least one subscriber on this node."`
+	PublishesClient      int64            `json:"publishes_client" metric:"wsgate_publishes_client_total,counter" help:"Publications received from client frames."`
+	PublishesAPI         int64            `json:"publishes_api" metric:"wsgate_publishes_api_total,counter" help:"Publications received through the HTTP API."`
+	PublishErrors        int64            `json:"publish_errors" metric:"wsgate_publish_errors_total,counter" help:"Publications the relay refused."`
+	ClosesSent           map[string]int64 `json:"closes_sent" metric:"wsgate_closes_total,counter,code,by=server" help:"Close frames by code and by which side sent them."`
+	ClosesReceived       map[string]int64 `json:"closes_received" metric:"wsgate_closes_total,counter,code,by=client" help:"Close frames by code and by which side sent them."`
+	LoopLagSeconds       float64          `json:"loop_lag_seconds" metric:"wsgate_loop_lag_seconds,gauge" help:"Worst delay, over the event loops, between posting a timer tick and running it."`
+	Handshaking          int64            `json:"handshaking" metric:"wsgate_handshaking,gauge" help:"Sockets in their opening handshake."`
+	SocketsRefused       map[string]int64 `json:"sockets_refused" metric:"wsgate_sockets_refused_total,counter,limit" help:"Sockets reset at accept, by the bound they would have passed (sockets, handshakes, handshakes_per_ip)."`
+	AcceptErrors         map[string]int64 `json:"accept_errors" metric:"wsgate_accept_errors_total,counter,errno" help:"Accept failures, by errno; gnet stops the event loops after one."`
+	ChannelsRefused      int64            `json:"channels_refused" metric:"wsgate_channels_refused_total,counter" help:"Subscriptions refused because the node's channel limit was reached."`
 }
 
-// Stats returns the current counters.
+// Stats returns a snapshot of the node's counters: engineStats as they
+// are, loopStats summed over the loops. Safe on any goroutine; the maps
+// are new on each call and the caller's to keep.
 func (e *Engine) Stats() Stats {
 	s := Stats{
 		Connections:          e.stats.conns.Load(),

@@ -40,23 +40,26 @@ type Relay interface {
 }
 
 // Stats are a relay's counters. Counters only grow; the others are gauges.
+// Each field is named once: its json tag is its key in the admin API's
+// /api/stats, its metric and help tags its Prometheus series in /metrics
+// (metric:"-" for a field that is not one).
 type Stats struct {
-	Kind             string `json:"kind"`              // "local" or "nats"
-	Connected        bool   `json:"connected"`         // the bus is reachable (always true for local)
-	MessagesIn       int64  `json:"messages_in"`       // received from the bus by the dispatcher
-	MessagesOut      int64  `json:"messages_out"`      // handed to the bus client
-	BytesIn          int64  `json:"bytes_in"`          // data bytes of MessagesIn
-	BytesOut         int64  `json:"bytes_out"`         // data bytes of MessagesOut
-	Delivered        int64  `json:"delivered"`         // bus messages handed to the node
-	Invalid          int64  `json:"invalid"`           // bus messages dropped: payload not JSON
-	Refused          int64  `json:"refused"`           // publications Publish refused (queue full, too large)
-	Dropped          int64  `json:"dropped"`           // bus messages dropped: the node fell behind (one per message)
-	Lost             int64  `json:"lost"`              // publications accepted, delivered locally, never sent to the bus
-	BufferedBytes    int64  `json:"buffered_bytes"`    // cost of the publications waiting for the bus (gauge)
-	BufferedMessages int64  `json:"buffered_messages"` // publications waiting for the bus (gauge)
-	Reconnects       int64  `json:"reconnects"`
-	Interests        int64  `json:"interests"`         // channels this node wants from the bus (gauge)
-	InterestsPending int64  `json:"interests_pending"` // channels whose interest change is not yet applied on the bus (gauge)
+	Kind             string `json:"kind" metric:"-"` // "local" or "nats": a name, shown in /api/stats only
+	Connected        bool   `json:"connected" metric:"wsgate_relay_connected,gauge" help:"1 while the relay reaches its bus (always 1 for the in-process relay)."`
+	MessagesIn       int64  `json:"messages_in" metric:"wsgate_relay_messages_in_total,counter" help:"Messages received from the bus."` // by the dispatcher
+	MessagesOut      int64  `json:"messages_out" metric:"wsgate_relay_messages_out_total,counter" help:"Messages sent to the bus."`     // handed to the bus client
+	BytesIn          int64  `json:"bytes_in" metric:"wsgate_relay_bytes_in_total,counter" help:"Bytes received from the bus."`          // data bytes of MessagesIn
+	BytesOut         int64  `json:"bytes_out" metric:"wsgate_relay_bytes_out_total,counter" help:"Bytes sent to the bus."`              // data bytes of MessagesOut
+	Delivered        int64  `json:"delivered" metric:"wsgate_relay_delivered_total,counter" help:"Bus messages handed to the node for delivery to its subscribers."`
+	Invalid          int64  `json:"invalid" metric:"wsgate_relay_invalid_total,counter" help:"Bus messages dropped because the payload is not JSON."`
+	Refused          int64  `json:"refused" metric:"wsgate_relay_refused_total,counter" help:"Publications refused: the publish buffer was full (bus slow or unreachable) or the data too large for the bus."`
+	Dropped          int64  `json:"dropped" metric:"wsgate_relay_dropped_total,counter" help:"Bus messages dropped because the node fell behind, one per message."`
+	Lost             int64  `json:"lost" metric:"wsgate_relay_lost_total,counter" help:"Publications accepted and delivered locally but never sent to the bus (still waiting when the node closed, or refused by a smaller max_payload)."`
+	BufferedBytes    int64  `json:"buffered_bytes" metric:"wsgate_relay_buffered_bytes,gauge" help:"Publications waiting for the bus (queued, or held while it is unreachable), at their charged cost: subject + data + 64 bytes each."`
+	BufferedMessages int64  `json:"buffered_messages" metric:"wsgate_relay_buffered_messages,gauge" help:"Publications waiting for the bus."`
+	Reconnects       int64  `json:"reconnects" metric:"wsgate_relay_reconnects_total,counter" help:"Reconnections to the bus."`
+	Interests        int64  `json:"interests" metric:"wsgate_relay_interests,gauge" help:"Channels this node wants from the bus."`
+	InterestsPending int64  `json:"interests_pending" metric:"wsgate_relay_interests_pending,gauge" help:"Channels whose interest change is not yet applied on the bus."`
 }
 
 // ErrNotStarted is returned by Publish before Start.
