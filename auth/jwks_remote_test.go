@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
+	"github.com/wsgate/wsgate/internal/testkit"
 )
 
 // testClock is a Config.Now that tests move by hand.
@@ -86,23 +87,11 @@ func remoteVerifier(t *testing.T, s *jwksServer, clock *testClock, edit func(*Co
 	return v
 }
 
-// waitFor polls cond until it holds, failing the test after 10 s.
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(2 * time.Millisecond)
-	}
-}
-
 // settled waits until the refresher has taken a kick and gone back to
 // waiting: whatever that kick was going to start has started.
 func settled(t *testing.T, r *remoteJWKS, kicks, waits int64) {
 	t.Helper()
-	waitFor(t, "the refresher to take the kick and wait", func() bool {
+	testkit.Eventually(t, 10*time.Second, "the refresher to take the kick and wait", func() bool {
 		return r.kicks.Load() > kicks && r.waits.Load() > waits
 	})
 }
@@ -118,7 +107,7 @@ func TestJWKSURLPicksUpRotationOnUnknownKidOncePerMinute(t *testing.T) {
 	if _, err := v.Verify(oldTok); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "the refresher to wait", func() bool { return r.waits.Load() == 1 })
+	testkit.Eventually(t, 10*time.Second, "the refresher to wait", func() bool { return r.waits.Load() == 1 })
 
 	// The identity provider adds e1. A token signed with it is refused at
 	// once; the refresh it asks for waits for the minute to pass, however
@@ -145,7 +134,7 @@ func TestJWKSURLPicksUpRotationOnUnknownKidOncePerMinute(t *testing.T) {
 	}
 
 	clock.advance(time.Second)
-	waitFor(t, "the new key to verify", func() bool { _, err := v.Verify(newTok); return err == nil })
+	testkit.Eventually(t, 10*time.Second, "the new key to verify", func() bool { _, err := v.Verify(newTok); return err == nil })
 	if n := srv.requests.Load(); n != 2 {
 		t.Fatalf("%d requests after the minute, want 2", n)
 	}
@@ -157,7 +146,7 @@ func TestJWKSURLPicksUpRotationOnUnknownKidOncePerMinute(t *testing.T) {
 	srv.serve(jwksOf(t, map[string]any{"e1": &ek.PublicKey}))
 	clock.advance(MinJWKSRefresh)
 	_, _ = v.Verify(sign(t, jwt.SigningMethodES256, ek, claims(), "made-up"))
-	waitFor(t, "the withdrawn key to be refused", func() bool {
+	testkit.Eventually(t, 10*time.Second, "the withdrawn key to be refused", func() bool {
 		_, err := v.Verify(oldTok)
 		return errors.Is(err, ErrUnknownKey)
 	})
@@ -327,7 +316,7 @@ func TestJWKSURLKeepsKeysWhenRefreshFails(t *testing.T) {
 			if _, err := v.Verify(newTok); !errors.Is(err, ErrUnknownKey) {
 				t.Fatal(err)
 			}
-			waitFor(t, "the refresh to fail", func() bool { return v.remote.fetches.Load() == 1 })
+			testkit.Eventually(t, 10*time.Second, "the refresh to fail", func() bool { return v.remote.fetches.Load() == 1 })
 			if _, err := v.Verify(oldTok); err != nil {
 				t.Fatalf("old key lost: %v", err)
 			}
@@ -337,7 +326,7 @@ func TestJWKSURLKeepsKeysWhenRefreshFails(t *testing.T) {
 			// The server recovers: a minute later the rotation lands.
 			srv.serve(rotated)
 			clock.advance(MinJWKSRefresh)
-			waitFor(t, "the new key", func() bool { _, err := v.Verify(newTok); return err == nil })
+			testkit.Eventually(t, 10*time.Second, "the new key", func() bool { _, err := v.Verify(newTok); return err == nil })
 		})
 	}
 }
@@ -447,9 +436,9 @@ func TestJWKSURLReload(t *testing.T) {
 			t.Fatalf("after reload: %v", err)
 		}
 	}
-	waitFor(t, "the fetch the reload asked for", func() bool { return srv.requests.Load() == 2 })
+	testkit.Eventually(t, 10*time.Second, "the fetch the reload asked for", func() bool { return srv.requests.Load() == 2 })
 	newTok := sign(t, jwt.SigningMethodES256, ek, claims(), "e1")
-	waitFor(t, "the new key", func() bool { _, err := v.Verify(newTok); return err == nil })
+	testkit.Eventually(t, 10*time.Second, "the new key", func() bool { _, err := v.Verify(newTok); return err == nil })
 }
 
 func TestJWKSURLSameKeys(t *testing.T) {
@@ -498,14 +487,14 @@ func TestJWKSURLLogsRefreshes(t *testing.T) {
 	srv.answer(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusBadGateway) })
 	clock.advance(MinJWKSRefresh)
 	_, _ = v.Verify(sign(t, jwt.SigningMethodES256, ek, claims(), "e1"))
-	waitFor(t, "the failed fetch", func() bool { return v.remote.fetches.Load() == 1 })
+	testkit.Eventually(t, 10*time.Second, "the failed fetch", func() bool { return v.remote.fetches.Load() == 1 })
 	if want := `level=WARN msg="JWKS refresh failed: keeping the keys in force" url=` + srv.URL + ` err="status 502 Bad Gateway" retry_in=1m0s`; !strings.Contains(logs.String(), want) {
 		t.Fatalf("log lacks %q:\n%s", want, logs.String())
 	}
 	srv.serve(jwksOf(t, map[string]any{"r1": &rk.PublicKey, "e1": &ek.PublicKey}))
 	clock.advance(MinJWKSRefresh)
 	_, _ = v.Verify(sign(t, jwt.SigningMethodES256, ek, claims(), "e1"))
-	waitFor(t, "the second fetch", func() bool { return v.remote.fetches.Load() == 2 })
+	testkit.Eventually(t, 10*time.Second, "the second fetch", func() bool { return v.remote.fetches.Load() == 2 })
 	if want := `level=INFO msg="JWKS refreshed" url=` + srv.URL + ` keys=2 next_in=10m0s`; !strings.Contains(logs.String(), want) {
 		t.Fatalf("log lacks %q:\n%s", want, logs.String())
 	}

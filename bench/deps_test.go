@@ -2,11 +2,12 @@ package bench
 
 import (
 	"errors"
-	"os"
 	"os/exec"
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/wsgate/wsgate/internal/testkit"
 )
 
 // serverPackages are wsgate's server side. bench is a client of the
@@ -37,13 +38,7 @@ type importEdge struct{ from, to string }
 // between the packages they need, their tests' included.
 func importEdges(t *testing.T, patterns ...string) []importEdge {
 	t.Helper()
-	goTool, err := exec.LookPath("go")
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("CI=true but the go tool is not on PATH: %v", err)
-		}
-		t.Skipf("the go tool is not on PATH (%v): the dependency rule is unchecked", err)
-	}
+	goTool := testkit.RequireTool(t, "go")
 	args := append([]string{"list", "-deps", "-test", "-f", `{{$p := .ImportPath}}{{range .Imports}}{{$p}}{{"\t"}}{{.}}{{"\n"}}{{end}}`}, patterns...)
 	out, err := exec.Command(goTool, args...).Output()
 	if err != nil {

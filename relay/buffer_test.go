@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/wsgate/wsgate/internal/testkit"
 	"github.com/wsgate/wsgate/relay"
 	"github.com/wsgate/wsgate/wire"
 )
@@ -42,7 +43,7 @@ func TestNATSQueueChargesRealCost(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			r, err := relay.DialNATS(relay.NATSConfig{
-				URLs:       []string{"nats://" + closedPort(t)},
+				URLs:       []string{"nats://" + testkit.ReserveAddr(t)},
 				CloseGrace: time.Millisecond, // NATS never comes: do not wait for it
 				Logger:     quietLogger,
 			})

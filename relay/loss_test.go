@@ -11,6 +11,8 @@ import (
 
 	"github.com/nats-io/nats.go"
 
+	"github.com/wsgate/wsgate/internal/testkit"
+	"github.com/wsgate/wsgate/internal/testkit/natstest"
 	"github.com/wsgate/wsgate/relay"
 )
 
@@ -41,7 +43,7 @@ func TestNATSCloseCountsUnsent(t *testing.T) {
 	const held, grace = 5, 100 * time.Millisecond
 	var logs logBuffer
 	r, err := relay.DialNATS(relay.NATSConfig{
-		URLs:       []string{"nats://" + closedPort(t)},
+		URLs:       []string{"nats://" + testkit.ReserveAddr(t)},
 		CloseGrace: grace,
 		Logger:     logs.logger(),
 	})
@@ -76,21 +78,21 @@ func TestNATSCloseCountsUnsent(t *testing.T) {
 // outage are sent if NATS comes back within Close's grace (without waiting
 // ReplayDelay: the node is going away).
 func TestNATSCloseSendsHeldWhenNATSReturns(t *testing.T) {
-	srv := startNATSServer(t, -1)
-	port := serverPort(t, srv)
+	addr := testkit.ReserveAddr(t) // NATS comes back on it after the outage
+	srv := natstest.Start(t, natstest.At(addr))
 	r := dialNATS(t, srv, "r", relay.NATSConfig{CloseGrace: 10 * time.Second, ReplayDelay: time.Hour, Options: fastReconnect()})
 	if err := r.Start(&recorder{}); err != nil {
 		t.Fatal(err)
 	}
 	srv.Shutdown()
 	srv.WaitForShutdown()
-	waitFor(t, 5*time.Second, "the outage to be noticed", func() bool { return r.Status() != nil })
+	testkit.Eventually(t, 5*time.Second, "the outage to be noticed", func() bool { return r.Status() != nil })
 	for i := range 3 {
 		if err := r.Publish("held", fmt.Appendf(nil, "%d", i)); err != nil {
 			t.Fatal(err)
 		}
 	}
-	srv2 := startNATSServer(t, port)
+	srv2 := natstest.Start(t, natstest.At(addr))
 	raw := dialRaw(t, srv2)
 	sub, err := raw.SubscribeSync("wsgate.ch.held")
 	if err != nil {
@@ -100,7 +102,7 @@ func TestNATSCloseSendsHeldWhenNATSReturns(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Reconnected, but ReplayDelay (an hour) holds the publications back.
-	waitFor(t, 5*time.Second, "the relay to reconnect", func() bool { return r.Status() == nil })
+	testkit.Eventually(t, 5*time.Second, "the relay to reconnect", func() bool { return r.Status() == nil })
 	if err := r.Close(); err != nil {
 		t.Fatal(err)
 	}
@@ -119,12 +121,12 @@ func TestNATSCloseSendsHeldWhenNATSReturns(t *testing.T) {
 // grace plus the write timeout, and counts what it could not send.
 func TestNATSCloseOnStalledBus(t *testing.T) {
 	const grace, writeTimeout = 200 * time.Millisecond, 500 * time.Millisecond
-	fake := startStalledNATS(t, "127.0.0.1:0")
+	fake := natstest.StartStalled(t, "127.0.0.1:0")
 	var logs logBuffer
 	r, err := relay.DialNATS(relay.NATSConfig{
 		URLs: []string{fake.URL()}, Required: true, Logger: logs.logger(),
 		CloseGrace: grace, WriteTimeout: writeTimeout, PublishBuffer: 1 << 20,
-		Options: fastReconnect(nats.SetCustomDialer(smallSendBuffer())),
+		Options: fastReconnect(nats.SetCustomDialer(natstest.SmallSendBuffer())),
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -191,7 +193,7 @@ func (b *blockingHandler) Deliver(channel string, data []byte) {
 // and keeps counting those of subscriptions since closed.
 func TestNATSDroppedCountsMessages(t *testing.T) {
 	const sent = 50
-	srv := startNATSServer(t, -1)
+	srv := natstest.Start(t)
 	raw := dialRaw(t, srv)
 	var logs logBuffer
 	r, err := relay.DialNATS(relay.NATSConfig{URLs: []string{srv.ClientURL()}, Name: "slow", InboxSize: 1, Logger: logs.logger()})
@@ -220,7 +222,7 @@ func TestNATSDroppedCountsMessages(t *testing.T) {
 		}
 		// nats.go reports a slow consumer once per episode, at its first
 		// drop; the relay logs it.
-		waitFor(t, 5*time.Second, "a slow consumer to be reported", func() bool {
+		testkit.Eventually(t, 5*time.Second, "a slow consumer to be reported", func() bool {
 			return strings.Count(logs.String(), "falls behind") >= episodes
 		})
 		h.open()
@@ -228,7 +230,7 @@ func TestNATSDroppedCountsMessages(t *testing.T) {
 
 	episode("first", 1)
 	var s relay.Stats
-	waitFor(t, 10*time.Second, "every message to be delivered or counted as dropped", func() bool {
+	testkit.Eventually(t, 10*time.Second, "every message to be delivered or counted as dropped", func() bool {
 		s = r.Stats()
 		return s.MessagesIn+s.Dropped == sent
 	})
@@ -243,7 +245,7 @@ func TestNATSDroppedCountsMessages(t *testing.T) {
 	waitSubs(t, srv, "slow")
 	h.shut()
 	episode("second", 2)
-	waitFor(t, 10*time.Second, "the second episode to be counted", func() bool {
+	testkit.Eventually(t, 10*time.Second, "the second episode to be counted", func() bool {
 		s = r.Stats()
 		return s.MessagesIn+s.Dropped == 2*sent
 	})

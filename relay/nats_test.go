@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"net"
 	"slices"
-	"strconv"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -15,41 +14,10 @@ import (
 	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
 
+	"github.com/wsgate/wsgate/internal/testkit"
+	"github.com/wsgate/wsgate/internal/testkit/natstest"
 	"github.com/wsgate/wsgate/relay"
 )
-
-// startNATSServer runs an in-process nats-server on 127.0.0.1:port (-1: a
-// free port) until the test ends. opts may adjust the server's options.
-func startNATSServer(t *testing.T, port int, opts ...func(*server.Options)) *server.Server {
-	t.Helper()
-	o := &server.Options{Host: "127.0.0.1", Port: port, NoLog: true, NoSigs: true}
-	for _, f := range opts {
-		f(o)
-	}
-	srv, err := server.NewServer(o)
-	if err != nil {
-		t.Fatalf("nats-server: %v", err)
-	}
-	srv.Start()
-	if !srv.ReadyForConnections(10 * time.Second) {
-		srv.Shutdown()
-		t.Fatalf("nats-server on port %d did not start", port)
-	}
-	t.Cleanup(func() {
-		srv.Shutdown()
-		srv.WaitForShutdown()
-	})
-	return srv
-}
-
-func serverPort(t *testing.T, srv *server.Server) int {
-	t.Helper()
-	addr, ok := srv.Addr().(*net.TCPAddr)
-	if !ok {
-		t.Fatalf("nats-server address %v is not TCP", srv.Addr())
-	}
-	return addr.Port
-}
 
 var quietLogger = slog.New(slog.NewTextHandler(io.Discard, nil))
 
@@ -86,7 +54,7 @@ func waitSubs(t *testing.T, srv *server.Server, name string, want ...string) {
 	t.Helper()
 	want = slices.Sorted(slices.Values(want))
 	var got []string
-	waitFor(t, 5*time.Second, fmt.Sprintf("%s's subscriptions %q on the server", name, want), func() bool {
+	testkit.Eventually(t, 5*time.Second, fmt.Sprintf("%s's subscriptions %q on the server", name, want), func() bool {
 		cz, err := srv.Connz(&server.ConnzOptions{Subscriptions: true})
 		if err != nil {
 			t.Fatalf("Connz: %v", err)
@@ -104,7 +72,7 @@ func waitSubs(t *testing.T, srv *server.Server, name string, want ...string) {
 
 func TestNATSContract(t *testing.T) {
 	testRelayContract(t, func(t *testing.T) (relay.Relay, relay.Relay) {
-		srv := startNATSServer(t, -1)
+		srv := natstest.Start(t)
 		return dialNATS(t, srv, "r1", relay.NATSConfig{}), dialNATS(t, srv, "r2", relay.NATSConfig{})
 	})
 }
@@ -113,24 +81,11 @@ func TestDialNATSErrors(t *testing.T) {
 	if _, err := relay.DialNATS(relay.NATSConfig{}); err == nil {
 		t.Error("DialNATS without URLs succeeded")
 	}
-	url := "nats://" + closedPort(t)
+	url := "nats://" + testkit.ReserveAddr(t)
 	if r, err := relay.DialNATS(relay.NATSConfig{URLs: []string{url}, Required: true, Logger: quietLogger}); err == nil {
 		r.Close()
 		t.Errorf("DialNATS(%s) with Required and no server succeeded", url)
 	}
-}
-
-// closedPort returns a loopback address where nothing listens (a port
-// that was free a moment ago).
-func closedPort(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
-	return addr
 }
 
 // TestNATSStartsWithoutTheBus: without Required, a relay whose NATS is down
@@ -138,7 +93,7 @@ func closedPort(t *testing.T) string {
 // holds publications; when a server comes up at the address it connects,
 // subscribes to what was declared meanwhile, and sends what it held.
 func TestNATSStartsWithoutTheBus(t *testing.T) {
-	addr := closedPort(t)
+	addr := testkit.ReserveAddr(t)
 	start := time.Now()
 	r, err := relay.DialNATS(relay.NATSConfig{
 		URLs:        []string{"nats://" + addr},
@@ -172,9 +127,7 @@ func TestNATSStartsWithoutTheBus(t *testing.T) {
 		t.Errorf("Stats() = %+v, want not connected, 1 publication held", s)
 	}
 
-	_, port, _ := net.SplitHostPort(addr)
-	p, _ := strconv.Atoi(port)
-	srv := startNATSServer(t, p)
+	srv := natstest.Start(t, natstest.At(addr))
 	raw := dialRaw(t, srv)
 	sub, err := raw.SubscribeSync("wsgate.ch.news")
 	if err != nil {
@@ -183,7 +136,7 @@ func TestNATSStartsWithoutTheBus(t *testing.T) {
 	if err := raw.Flush(); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, 10*time.Second, "the relay to connect", func() bool { return r.Status() == nil })
+	testkit.Eventually(t, 10*time.Second, "the relay to connect", func() bool { return r.Status() == nil })
 	waitSubs(t, srv, "late", "wsgate.ch.news")
 	if m, err := sub.NextMsg(5 * time.Second); err != nil || string(m.Data) != `"held"` {
 		t.Errorf("raw subscriber got %v, %v; want the held publication", m, err)
@@ -191,7 +144,7 @@ func TestNATSStartsWithoutTheBus(t *testing.T) {
 	if err := raw.Publish("wsgate.ch.news", []byte(`"from the bus"`)); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, 5*time.Second, "a publication from the bus", func() bool { return h.has("news", `"from the bus"`) })
+	testkit.Eventually(t, 5*time.Second, "a publication from the bus", func() bool { return h.has("news", `"from the bus"`) })
 	if s := r.Stats(); s.Reconnects != 0 || s.Lost != 0 {
 		t.Errorf("Stats() = %+v, want no reconnect (a first connection) and nothing lost", s)
 	}
@@ -201,7 +154,7 @@ func TestNATSStartsWithoutTheBus(t *testing.T) {
 // on "<prefix>.<channel>" for the default and a custom prefix, and the
 // node's own publications travel on the same subjects.
 func TestNATSSubjects(t *testing.T) {
-	srv := startNATSServer(t, -1)
+	srv := natstest.Start(t)
 	raw := dialRaw(t, srv)
 	for _, tc := range []struct {
 		prefix, want, other string
@@ -236,7 +189,7 @@ func TestNATSSubjects(t *testing.T) {
 				}
 			}
 			for _, ch := range channels {
-				waitFor(t, 5*time.Second, "the direct publication on "+ch, func() bool { return h.count(ch) > 0 })
+				testkit.Eventually(t, 5*time.Second, "the direct publication on "+ch, func() bool { return h.count(ch) > 0 })
 				if got, want := h.on(ch), []string{`{"b":1,  "a":[1,2]}`}; !equalStrings(got, want) {
 					t.Errorf("channel %q got %q, want %q", ch, got, want)
 				}
@@ -267,7 +220,7 @@ func TestNATSSubjects(t *testing.T) {
 // TestNATSInvalidPayload: what arrives from NATS must be JSON (it is spliced
 // into client frames as is); anything else is counted and dropped.
 func TestNATSInvalidPayload(t *testing.T) {
-	srv := startNATSServer(t, -1)
+	srv := natstest.Start(t)
 	raw := dialRaw(t, srv)
 	r := dialNATS(t, srv, "r", relay.NATSConfig{})
 	h := &recorder{}
@@ -286,7 +239,7 @@ func TestNATSInvalidPayload(t *testing.T) {
 	if err := raw.Publish("wsgate.ch.raw", []byte(valid)); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, 5*time.Second, "the valid publication", func() bool { return h.count("raw") > 0 })
+	testkit.Eventually(t, 5*time.Second, "the valid publication", func() bool { return h.count("raw") > 0 })
 	if got, want := h.on("raw"), []string{valid}; !equalStrings(got, want) {
 		t.Errorf("handler got %q, want only %q", got, want)
 	}
@@ -332,8 +285,8 @@ func TestNATSOutage(t *testing.T) {
 		held        = 10
 		msgSize     = len(`{"seq":100}`)
 	)
-	srv := startNATSServer(t, -1)
-	port := serverPort(t, srv)
+	addr := testkit.ReserveAddr(t) // NATS comes back on it after the outage
+	srv := natstest.Start(t, natstest.At(addr))
 	gate := &gateDialer{}
 	r1 := dialNATS(t, srv, "r1", relay.NATSConfig{
 		PublishBufferMsgs: held,
@@ -352,7 +305,7 @@ func TestNATSOutage(t *testing.T) {
 	gate.closed.Store(true)
 	srv.Shutdown()
 	srv.WaitForShutdown()
-	waitFor(t, 5*time.Second, "both relays to notice the outage", func() bool {
+	testkit.Eventually(t, 5*time.Second, "both relays to notice the outage", func() bool {
 		return r1.Status() != nil && r2.Status() != nil
 	})
 	if s := r1.Stats(); s.Connected {
@@ -388,8 +341,8 @@ func TestNATSOutage(t *testing.T) {
 	}
 	copy(buf, "garbage that overwrites the caller's buffer")
 
-	srv2 := startNATSServer(t, port)
-	waitFor(t, 5*time.Second, "r2 to reconnect", func() bool { return r2.Status() == nil })
+	srv2 := natstest.Start(t, natstest.At(addr))
+	testkit.Eventually(t, 5*time.Second, "r2 to reconnect", func() bool { return r2.Status() == nil })
 	waitSubs(t, srv2, "r2", "wsgate.ch.held", "wsgate.ch.late")
 	if got := h2.on("held"); len(got) != 0 {
 		t.Fatalf("r2 got %q before r1 reconnected", got)
@@ -397,16 +350,16 @@ func TestNATSOutage(t *testing.T) {
 
 	opened := time.Now()
 	gate.closed.Store(false)
-	waitFor(t, 5*time.Second, "r1 to reconnect", func() bool { return r1.Status() == nil })
+	testkit.Eventually(t, 5*time.Second, "r1 to reconnect", func() bool { return r1.Status() == nil })
 	waitSubs(t, srv2, "r1", "wsgate.ch.back")
-	waitFor(t, 5*time.Second, "the held publications to reach r2", func() bool { return h2.count("held") >= held })
+	testkit.Eventually(t, 5*time.Second, "the held publications to reach r2", func() bool { return h2.count("held") >= held })
 	if elapsed := time.Since(opened); elapsed < replayDelay {
 		t.Errorf("held publications reached r2 %s after r1 could reconnect, before ReplayDelay %s", elapsed, replayDelay)
 	}
 	if got := h2.on("held"); !equalStrings(got, want) {
 		t.Errorf("r2 got %q, want %q (in order, as published)", got, want)
 	}
-	waitFor(t, 5*time.Second, "the buffer to empty", func() bool { return r1.Stats().BufferedBytes == 0 })
+	testkit.Eventually(t, 5*time.Second, "the buffer to empty", func() bool { return r1.Stats().BufferedBytes == 0 })
 
 	// Interests are back: new publications flow both ways, including on the
 	// channel r2 declared during the outage.
@@ -419,7 +372,7 @@ func TestNATSOutage(t *testing.T) {
 		if err := p.from.Publish(p.channel, []byte(data)); err != nil {
 			t.Fatalf("Publish on %s after the outage: %v", p.channel, err)
 		}
-		waitFor(t, 5*time.Second, "a publication on "+p.channel+" after the outage", func() bool { return p.to.has(p.channel, data) })
+		testkit.Eventually(t, 5*time.Second, "a publication on "+p.channel+" after the outage", func() bool { return p.to.has(p.channel, data) })
 	}
 	if got, want := h2.on("held"), append(want, `"after the outage"`); !equalStrings(got, want) {
 		t.Errorf("r2 got %q on held, want %q", got, want)
@@ -440,8 +393,8 @@ func TestNATSOutage(t *testing.T) {
 func TestNATSOutageOversizedPublication(t *testing.T) {
 	const maxPayload = 512
 	limit := func(o *server.Options) { o.MaxPayload = maxPayload }
-	srv := startNATSServer(t, -1, limit)
-	port := serverPort(t, srv)
+	addr := testkit.ReserveAddr(t) // NATS comes back on it after the outage
+	srv := natstest.Start(t, natstest.At(addr), limit)
 	gate := &gateDialer{}
 	r1 := dialNATS(t, srv, "r1", relay.NATSConfig{
 		ReplayDelay: 50 * time.Millisecond,
@@ -455,22 +408,22 @@ func TestNATSOutageOversizedPublication(t *testing.T) {
 	gate.closed.Store(true)
 	srv.Shutdown()
 	srv.WaitForShutdown()
-	waitFor(t, 5*time.Second, "r1 to notice the outage", func() bool { return r1.Status() != nil })
+	testkit.Eventually(t, 5*time.Second, "r1 to notice the outage", func() bool { return r1.Status() != nil })
 	big := fmt.Sprintf(`"%0*d"`, 2*maxPayload, 0)
 	for _, data := range []string{`"before"`, big, `"after"`} {
 		_ = r1.Publish("big", []byte(data)) // refusing the big one is fine too
 	}
 
-	srv2 := startNATSServer(t, port, limit)
-	waitFor(t, 5*time.Second, "r2 to reconnect", func() bool { return r2.Status() == nil })
+	srv2 := natstest.Start(t, natstest.At(addr), limit)
+	testkit.Eventually(t, 5*time.Second, "r2 to reconnect", func() bool { return r2.Status() == nil })
 	waitSubs(t, srv2, "r2", "wsgate.ch.big")
 	gate.closed.Store(false)
-	waitFor(t, 5*time.Second, "r1 to reconnect", func() bool { return r1.Status() == nil })
+	testkit.Eventually(t, 5*time.Second, "r1 to reconnect", func() bool { return r1.Status() == nil })
 	if err := r1.Publish("big", []byte(`"new"`)); err != nil {
 		t.Errorf("Publish after reconnecting: %v", err)
 	}
 	want := []string{`"before"`, `"after"`, `"new"`}
-	eventually(3*time.Second, func() bool { return equalStrings(h2.on("big"), want) })
+	testkit.Poll(3*time.Second, func() bool { return equalStrings(h2.on("big"), want) })
 	if got := h2.on("big"); !equalStrings(got, want) {
 		t.Errorf("r2 got %q, want %q: the publication over max_payload blocks everything held behind it (Stats %+v)",
 			got, want, r1.Stats())

@@ -4,34 +4,19 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
-	"os"
-	"runtime"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/wsgate/wsgate/internal/testkit"
 	"github.com/wsgate/wsgate/relay"
 )
 
-// TestMain fails the package when tests leave goroutines behind (relays,
-// NATS clients or servers not closed).
-func TestMain(m *testing.M) {
-	before := runtime.NumGoroutine()
-	code := m.Run()
-	// Live fuzzing (-test.fuzz) keeps a signal goroutine of its own.
-	if f := flag.Lookup("test.fuzz"); code == 0 && (f == nil || f.Value.String() == "") {
-		if !eventually(5*time.Second, func() bool { return runtime.NumGoroutine() <= before }) {
-			n := runtime.NumGoroutine()
-			buf := make([]byte, 1<<20)
-			fmt.Fprintf(os.Stderr, "leaked goroutines: %d before, %d after\n%s\n", before, n, buf[:runtime.Stack(buf, true)])
-			code = 1
-		}
-	}
-	os.Exit(code)
-}
+// TestMain fails the package when tests leave goroutines (relays, NATS
+// clients or servers not closed) or descriptors behind.
+func TestMain(m *testing.M) { testkit.Main(m) }
 
 // record is one Deliver call.
 type record struct {
@@ -77,27 +62,6 @@ func (r *recorder) has(channel, data string) bool {
 	return false
 }
 
-// eventually polls cond every few milliseconds until it holds or timeout
-// passes, and reports whether it held.
-func eventually(timeout time.Duration, cond func() bool) bool {
-	deadline := time.Now().Add(timeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			return false
-		}
-		time.Sleep(5 * time.Millisecond) // polling interval, not synchronisation
-	}
-	return true
-}
-
-// waitFor is eventually, failing the test on timeout.
-func waitFor(t *testing.T, timeout time.Duration, what string, cond func() bool) {
-	t.Helper()
-	if !eventually(timeout, cond) {
-		t.Fatalf("timed out after %s waiting for %s", timeout, what)
-	}
-}
-
 func equalStrings(a, b []string) bool {
 	if len(a) != len(b) {
 		return false
@@ -122,7 +86,7 @@ func propagate(t *testing.T, pub, sub relay.Relay, h *recorder) {
 	t.Helper()
 	ch := fmt.Sprintf("probe.%d", probeSeq.Add(1))
 	sub.Interest(ch, true)
-	waitFor(t, 5*time.Second, "interest to propagate (probe "+ch+")", func() bool {
+	testkit.Eventually(t, 5*time.Second, "interest to propagate (probe "+ch+")", func() bool {
 		if err := pub.Publish(ch, []byte(`{"probe":true}`)); err != nil {
 			t.Fatalf("publish probe: %v", err)
 		}
@@ -216,12 +180,12 @@ func testRelayContract(t *testing.T, newPair func(t *testing.T) (r1, r2 relay.Re
 		// Barrier: r2 answers once it has the publication. An echo of it
 		// to r1 would have left the bus before r2 even received it, so it
 		// reaches r1 before r2's answer.
-		waitFor(t, 5*time.Second, "r2 to receive the publication", func() bool { return h2.has("news", first) })
+		testkit.Eventually(t, 5*time.Second, "r2 to receive the publication", func() bool { return h2.has("news", first) })
 		const answer = `{"answer":true}`
 		if err := r2.Publish("news", []byte(answer)); err != nil {
 			t.Fatalf("Publish: %v", err)
 		}
-		waitFor(t, 5*time.Second, "r1 to receive the answer", func() bool { return h1.has("news", answer) })
+		testkit.Eventually(t, 5*time.Second, "r1 to receive the answer", func() bool { return h1.has("news", answer) })
 		want := []string{first, answer}
 		if got := h1.on("news"); !equalStrings(got, want) {
 			t.Errorf("r1 got %q, want %q (each once: no echo)", got, want)
@@ -249,7 +213,7 @@ func testRelayContract(t *testing.T, newPair func(t *testing.T) (r1, r2 relay.Re
 			if err := r1.Publish("marker", []byte(m)); err != nil {
 				t.Fatalf("Publish: %v", err)
 			}
-			waitFor(t, 5*time.Second, "marker "+m, func() bool { return h2.has("marker", m) })
+			testkit.Eventually(t, 5*time.Second, "marker "+m, func() bool { return h2.has("marker", m) })
 		}
 		publish := func(data string) {
 			t.Helper()
@@ -315,7 +279,7 @@ func testRelayContract(t *testing.T, newPair func(t *testing.T) (r1, r2 relay.Re
 			t.Fatal(err)
 		}
 		for name, h := range map[string]*recorder{"r1": h1, "r2": h2} {
-			waitFor(t, 10*time.Second, name+" to receive both publishers' messages", func() bool { return h.count("order") >= 2*n })
+			testkit.Eventually(t, 10*time.Second, name+" to receive both publishers' messages", func() bool { return h.count("order") >= 2*n })
 			next := map[string]int{}
 			for _, d := range h.on("order") {
 				var m struct {
@@ -365,7 +329,7 @@ func testRelayContract(t *testing.T, newPair func(t *testing.T) (r1, r2 relay.Re
 		}
 		// Interest returns at once; the changes are applied on the bus soon
 		// after.
-		waitFor(t, 5*time.Second, "the interest changes to be applied", func() bool { return r1.Stats().InterestsPending == 0 })
+		testkit.Eventually(t, 5*time.Second, "the interest changes to be applied", func() bool { return r1.Stats().InterestsPending == 0 })
 	})
 
 	t.Run("CloseSendsWhatWasAccepted", func(t *testing.T) {
@@ -384,7 +348,7 @@ func testRelayContract(t *testing.T, newPair func(t *testing.T) (r1, r2 relay.Re
 		if err := r1.Close(); err != nil {
 			t.Fatalf("Close: %v", err)
 		}
-		waitFor(t, 5*time.Second, "every publication accepted before Close", func() bool { return h2.count("last") == n })
+		testkit.Eventually(t, 5*time.Second, "every publication accepted before Close", func() bool { return h2.count("last") == n })
 		if s := r1.Stats(); s.Lost != 0 {
 			t.Errorf("Stats().Lost = %d after closing with NATS up, want 0", s.Lost)
 		}
@@ -412,7 +376,7 @@ func testRelayContract(t *testing.T, newPair func(t *testing.T) (r1, r2 relay.Re
 		if err := r1.Publish("stats", []byte(`0`)); err != nil {
 			t.Fatalf("Publish: %v", err)
 		}
-		waitFor(t, 5*time.Second, "the first publication", func() bool { return h2.count("stats") == 1 })
+		testkit.Eventually(t, 5*time.Second, "the first publication", func() bool { return h2.count("stats") == 1 })
 		b1, b2 := r1.Stats(), r2.Stats()
 
 		payloads := []string{`1`, `"two"`, `{"three":3}`}
@@ -423,11 +387,11 @@ func testRelayContract(t *testing.T, newPair func(t *testing.T) (r1, r2 relay.Re
 				t.Fatalf("Publish: %v", err)
 			}
 		}
-		waitFor(t, 5*time.Second, "r2 to receive the publications", func() bool { return h2.count("stats") == 1+len(payloads) })
+		testkit.Eventually(t, 5*time.Second, "r2 to receive the publications", func() bool { return h2.count("stats") == 1+len(payloads) })
 		n, nb := int64(len(payloads)), int64(size)
 		// The publisher counts a publication once its bus goroutine has
 		// handed it over, which may be a moment after r2 has it.
-		waitFor(t, 5*time.Second, "r1's counters to settle", func() bool {
+		testkit.Eventually(t, 5*time.Second, "r1's counters to settle", func() bool {
 			s := r1.Stats()
 			return s.MessagesOut-b1.MessagesOut == n && s.BufferedMessages == 0
 		})

@@ -9,6 +9,8 @@ import (
 
 	"github.com/nats-io/nats.go"
 
+	"github.com/wsgate/wsgate/internal/testkit"
+	"github.com/wsgate/wsgate/internal/testkit/natstest"
 	"github.com/wsgate/wsgate/relay"
 )
 
@@ -45,13 +47,14 @@ func prompt(t *testing.T, what string, f func()) time.Duration {
 // queue is full. When a healthy server comes up at the address, the relay
 // reconnects, its interests are in force and publications flow both ways.
 func TestNATSStalledBusDoesNotBlockCallers(t *testing.T) {
-	fake := startStalledNATS(t, "127.0.0.1:0")
+	addr := testkit.ReserveAddr(t) // a healthy NATS takes it over after the stall
+	fake := natstest.StartStalled(t, addr)
 	r, err := relay.DialNATS(relay.NATSConfig{
 		URLs:          []string{fake.URL()},
 		Name:          "stalled",
 		Logger:        quietLogger,
 		PublishBuffer: 1 << 20,
-		Options:       fastReconnect(nats.SetCustomDialer(smallSendBuffer())),
+		Options:       fastReconnect(nats.SetCustomDialer(natstest.SmallSendBuffer())),
 	})
 	if err != nil {
 		t.Fatalf("DialNATS: %v", err)
@@ -111,15 +114,14 @@ func TestNATSStalledBusDoesNotBlockCallers(t *testing.T) {
 	s := r.Stats()
 	t.Logf("stalled bus: %d publications accepted, %d refused, %d interest changes pending; slowest call %s took %s",
 		accepted, refused, s.InterestsPending, worstWhat, worst)
-	if fake.handshakes.Load() == 0 {
+	if fake.Handshakes() == 0 {
 		t.Fatal("the relay never completed a handshake with the fake server")
 	}
 
 	// The network comes back as a healthy server at the same address.
-	port := fake.Port()
 	fake.Close()
-	srv := startNATSServer(t, port)
-	waitFor(t, 10*time.Second, "the relay to reconnect", func() bool { return r.Status() == nil })
+	srv := natstest.Start(t, natstest.At(addr))
+	testkit.Eventually(t, 10*time.Second, "the relay to reconnect", func() bool { return r.Status() == nil })
 	want := []string{"wsgate.ch.before"}
 	for i := 0; i < 20; i += 2 {
 		want = append(want, fmt.Sprintf("wsgate.ch.during.%d", i))
@@ -137,8 +139,8 @@ func TestNATSStalledBusDoesNotBlockCallers(t *testing.T) {
 	if err := raw.Publish("wsgate.ch.before", []byte(`"from the bus"`)); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, 5*time.Second, "a publication from the bus", func() bool { return h.has("before", `"from the bus"`) })
-	waitFor(t, 10*time.Second, "a publication to reach the bus", func() bool {
+	testkit.Eventually(t, 5*time.Second, "a publication from the bus", func() bool { return h.has("before", `"from the bus"`) })
+	testkit.Eventually(t, 10*time.Second, "a publication to reach the bus", func() bool {
 		_ = r.Publish("after", []byte(`"to the bus"`))
 		m, err := sub.NextMsg(100 * time.Millisecond)
 		return err == nil && string(m.Data) == `"to the bus"`

@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/wsgate/wsgate/internal/testkit"
 )
 
 // The apply.sh tests write sysctl keys only inside a network namespace they
@@ -15,7 +17,7 @@ import (
 
 func applyScript(t *testing.T) string {
 	t.Helper()
-	need(t, haveTool("bash"), "bash is not installed: cannot run apply.sh")
+	testkit.RequireTool(t, "bash") // runs apply.sh
 	p, err := filepath.Abs("apply.sh")
 	if err != nil {
 		t.Fatal(err)

@@ -8,31 +8,24 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/wsgate/wsgate/internal/testkit"
 )
 
 // need skips the test with why when ok is false, or fails it under
 // CI=true, where every tool the suite uses must be installed.
 func need(t *testing.T, ok bool, why string) {
 	t.Helper()
-	if ok {
-		return
+	if !ok {
+		testkit.SkipMissing(t, "%s", why)
 	}
-	if os.Getenv("CI") == "true" {
-		t.Fatalf("CI=true and %s", why)
-	}
-	t.Skip(why)
-}
-
-func haveTool(name string) bool {
-	_, err := exec.LookPath(name)
-	return err == nil
 }
 
 // newNetns creates a network namespace named wsgate-test-<random> and
 // deletes it in cleanup. It needs root and iproute2's ip.
 func newNetns(t *testing.T) string {
 	t.Helper()
-	need(t, haveTool("ip"), "ip (iproute2) is not installed: cannot create a network namespace")
+	testkit.RequireTool(t, "ip") // iproute2: creates the network namespace
 	need(t, os.Geteuid() == 0, "not root: cannot create a network namespace")
 	var b [6]byte
 	_, _ = rand.Read(b[:])

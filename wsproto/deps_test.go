@@ -2,11 +2,12 @@ package wsproto_test
 
 import (
 	"errors"
-	"os"
 	"os/exec"
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/wsgate/wsgate/internal/testkit"
 )
 
 // wsprotoNeverImports: wsproto is RFC 6455 as bytes in and bytes out. It
@@ -25,13 +26,7 @@ var wsprotoNeverImports = []string{
 // TestDepsNoLoopOrBus: nothing wsproto builds, tests included, needs a
 // package it must never import, directly or through another.
 func TestDepsNoLoopOrBus(t *testing.T) {
-	goTool, err := exec.LookPath("go")
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("CI=true but the go tool is not on PATH: %v", err)
-		}
-		t.Skipf("the go tool is not on PATH (%v): the dependency rule is unchecked", err)
-	}
+	goTool := testkit.RequireTool(t, "go")
 	args := []string{"list", "-deps", "-test", "-f", `{{$p := .ImportPath}}{{range .Imports}}{{$p}}{{"\t"}}{{.}}{{"\n"}}{{end}}`, "github.com/wsgate/wsgate/wsproto"}
 	out, err := exec.Command(goTool, args...).Output()
 	if err != nil {

@@ -1,4 +1,4 @@
-package relay_test
+package natstest
 
 import (
 	"bufio"
@@ -11,13 +11,14 @@ import (
 	"testing"
 )
 
-// stalledNATS is a fake NATS server behind a dropped network: it completes
-// the handshake (INFO, then CONNECT and PING answered with PONG), so the
-// client counts as connected, and then never reads from the connection
-// again. Its receive buffer is small, so a client that keeps writing fills
-// it and its own send buffer within a few dozen KiB and then blocks in
-// write, which is what a real stall does after a few MiB.
-type stalledNATS struct {
+// Stalled is a fake NATS server behind a dropped network: it completes the
+// handshake (INFO, then CONNECT and PING answered with PONG), so a client
+// counts itself connected, and then never reads from the connection again.
+// Its receive buffer is small, so a client that keeps writing fills it and
+// its own send buffer within a few dozen KiB and then blocks in write,
+// which is what a real stall does after a few MiB. When the network comes
+// back, Close and Start a real server At the same address.
+type Stalled struct {
 	ln         net.Listener
 	handshakes atomic.Int64 // connections that reached PONG
 
@@ -27,17 +28,17 @@ type stalledNATS struct {
 	wg     sync.WaitGroup
 }
 
-// smallBuffer is the socket buffer size the fake and its clients ask for
-// (the kernel doubles it and applies a floor of a few KiB).
-const smallBuffer = 4096
+// SmallBuffer is the socket buffer size the fake and SmallSendBuffer's
+// sockets ask for (the kernel doubles it and applies a floor of a few KiB).
+const SmallBuffer = 4096
 
 // setBuffer returns a Control function that sets the socket option opt
-// (SO_RCVBUF or SO_SNDBUF) to smallBuffer before bind or connect.
+// (SO_RCVBUF or SO_SNDBUF) to SmallBuffer before bind or connect.
 func setBuffer(opt int) func(network, address string, c syscall.RawConn) error {
 	return func(_, _ string, c syscall.RawConn) error {
 		var serr error
 		if err := c.Control(func(fd uintptr) {
-			serr = syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, opt, smallBuffer)
+			serr = syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, opt, SmallBuffer)
 		}); err != nil {
 			return err
 		}
@@ -45,30 +46,36 @@ func setBuffer(opt int) func(network, address string, c syscall.RawConn) error {
 	}
 }
 
-// smallSendBuffer is a nats.CustomDialer whose sockets have a small send
-// buffer, so that a stalled server blocks the client's writes early.
-func smallSendBuffer() *net.Dialer { return &net.Dialer{Control: setBuffer(syscall.SO_SNDBUF)} }
+// SmallSendBuffer is a dialer (for nats.SetCustomDialer) whose sockets
+// have a small send buffer, so that a stalled server blocks the client's
+// writes early.
+func SmallSendBuffer() *net.Dialer { return &net.Dialer{Control: setBuffer(syscall.SO_SNDBUF)} }
 
-// startStalledNATS listens on addr ("127.0.0.1:0" for a free port) until
-// the test ends or Close.
-func startStalledNATS(t *testing.T, addr string) *stalledNATS {
+// StartStalled listens on addr ("127.0.0.1:0", or a testkit.ReserveAddr
+// address a real server takes over later) until the test ends or Close.
+func StartStalled(t testing.TB, addr string) *Stalled {
 	t.Helper()
 	lc := net.ListenConfig{Control: setBuffer(syscall.SO_RCVBUF)}
 	ln, err := lc.Listen(context.Background(), "tcp", addr)
 	if err != nil {
 		t.Fatalf("fake NATS: %v", err)
 	}
-	s := &stalledNATS{ln: ln}
+	s := &Stalled{ln: ln}
 	s.wg.Go(s.accept)
 	t.Cleanup(s.Close)
 	return s
 }
 
-func (s *stalledNATS) URL() string  { return "nats://" + s.ln.Addr().String() }
-func (s *stalledNATS) Port() int    { return s.ln.Addr().(*net.TCPAddr).Port }
-func (s *stalledNATS) Addr() string { return s.ln.Addr().String() }
+// URL is the nats:// URL to dial.
+func (s *Stalled) URL() string { return "nats://" + s.ln.Addr().String() }
 
-func (s *stalledNATS) accept() {
+// Addr is the "host:port" the fake listens on.
+func (s *Stalled) Addr() string { return s.ln.Addr().String() }
+
+// Handshakes counts the connections that completed the handshake.
+func (s *Stalled) Handshakes() int64 { return s.handshakes.Load() }
+
+func (s *Stalled) accept() {
 	for {
 		c, err := s.ln.Accept()
 		if err != nil {
@@ -92,7 +99,7 @@ const fakeInfo = `INFO {"server_id":"FAKE","server_name":"stalled","version":"2.
 
 // handshake answers the client's first PING and then stops reading: the
 // connection stays open, its buffers fill, nothing more is answered.
-func (s *stalledNATS) handshake(c net.Conn) {
+func (s *Stalled) handshake(c net.Conn) {
 	if _, err := c.Write([]byte(fakeInfo)); err != nil {
 		return
 	}
@@ -113,8 +120,8 @@ func (s *stalledNATS) handshake(c net.Conn) {
 
 // Close stops listening and closes every connection, as a network that
 // comes back and resets them would: the client sees them fail and
-// reconnects.
-func (s *stalledNATS) Close() {
+// reconnects. It waits for the fake's goroutines.
+func (s *Stalled) Close() {
 	s.mu.Lock()
 	if s.closed {
 		s.mu.Unlock()
