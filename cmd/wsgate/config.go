@@ -24,6 +24,7 @@ type options struct {
 
 	nats natsOptions     // relay.go
 	sec  securityOptions // security.go
+	prof profileOptions  // profile.go
 }
 
 // parseConfig fills the reactor's Config and the command's options from, in

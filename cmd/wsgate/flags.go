@@ -89,6 +89,6 @@ Flags:
 
 	fs.StringVar(&opts.logFormat, "log-format", "text", "log `format`: text or json")
 	fs.StringVar(&opts.logLevel, "log-level", "info", "log `level`: debug, info, warn or error")
-	addProfileFlags(fs, &profileFlags) // profile.go
+	addProfileFlags(fs, &opts.prof)
 	return fs
 }

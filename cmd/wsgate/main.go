@@ -70,7 +70,7 @@ func run(args []string, stderr io.Writer) int {
 		return 2
 	}
 	cfg.Logger = logger
-	prof, err := startProfiling(profileFlags, logger)
+	prof, err := startProfiling(opts.prof, logger)
 	if err != nil {
 		logger.Error("cannot start profiling", "err", err)
 		return 2

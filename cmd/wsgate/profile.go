@@ -21,12 +21,6 @@ type profileOptions struct {
 	heapFile string // --memprofile: heap profile on SIGUSR1, else when the node stops
 }
 
-// profileFlags holds what the command line, environment or file set;
-// newFlagSet binds it. The command parses its flags once per process. The
-// flags write it only when set (fs.Func), so parsing in parallel tests that
-// leave them unset never touches it.
-var profileFlags profileOptions
-
 // heapSampleRate is runtime.MemProfileRate under --memprofile: one sample
 // per 4 KiB allocated on average (the default is 512 KiB), fine enough to
 // see per-connection structures.
