@@ -2,50 +2,158 @@ package main
 
 import (
 	"bytes"
-	"flag"
 	"io"
+	"reflect"
+	"regexp"
+	"slices"
 	"strings"
 	"testing"
 
 	"github.com/wsgate/wsgate/bench"
+	"github.com/wsgate/wsgate/internal/testkit"
 )
 
-// TestHelpDocumentsEveryFlag: --help exits 0 and names every flag with its
-// description.
-func TestHelpDocumentsEveryFlag(t *testing.T) {
-	var out bytes.Buffer
-	if code := run([]string{"--help"}, io.Discard, &out); code != 0 {
-		t.Fatalf("--help exit %d", code)
+func TestMain(m *testing.M) { testkit.Main(m) }
+
+// help runs wsbench --help and returns what it wrote to stderr.
+func help(t *testing.T) string {
+	t.Helper()
+	var stdout, stderr bytes.Buffer
+	if code := run([]string{"--help"}, &stdout, &stderr); code != 0 || stdout.Len() > 0 {
+		t.Fatalf("--help: exit %d, stdout %q; want 0 and the help on stderr", code, stdout.String())
 	}
-	fs := newFlagSet(new(bench.Config), new(options), io.Discard)
-	fs.VisitAll(func(f *flag.Flag) {
-		if !strings.Contains(out.String(), "-"+f.Name) || f.Usage == "" {
-			t.Errorf("flag -%s is not documented", f.Name)
+	return stderr.String()
+}
+
+// section returns the lines of help between the line head and the next
+// blank line (or the end).
+func section(help, head string) []string {
+	_, rest, ok := strings.Cut(help, "\n"+head+"\n")
+	if !ok {
+		return nil
+	}
+	block, _, _ := strings.Cut(rest, "\n\n")
+	return strings.Split(block, "\n")
+}
+
+// helpFlags lists the flags --help documents: the lines that start with
+// "  -name", in order.
+func helpFlags(help string) []string {
+	var names []string
+	for _, line := range section(help, "Flags:") {
+		if rest, ok := strings.CutPrefix(line, "  -"); ok {
+			name, _, _ := strings.Cut(rest, " ")
+			names = append(names, name)
 		}
-	})
-	for _, s := range []string{"connect", "broadcast", "echo", "churn"} {
-		if !strings.Contains(out.String(), s) {
-			t.Errorf("scenario %s is not documented", s)
+	}
+	return names
+}
+
+// TestHelpListsEveryScenario: the Scenarios section names exactly bench's
+// four scenarios, each once, and each is one bench runs.
+func TestHelpListsEveryScenario(t *testing.T) {
+	var listed []string
+	for _, line := range section(help(t), "Scenarios:") {
+		if m := regexp.MustCompile(`^  ([a-z]+)  +\S`).FindStringSubmatch(line); m != nil {
+			listed = append(listed, m[1])
+		}
+	}
+	want := []string{bench.ScenarioConnect, bench.ScenarioBroadcast, bench.ScenarioEcho, bench.ScenarioChurn}
+	if !slices.Equal(listed, want) {
+		t.Errorf("--help lists scenarios %q, want %q", listed, want)
+	}
+	for _, s := range listed {
+		cfg, _, err := parseFlags([]string{s, "--url", "ws://127.0.0.1:1/ws", "--publish-url", "http://127.0.0.1:2", "--churn-rate", "1", "--channels", "1"}, io.Discard)
+		if err != nil {
+			t.Errorf("%s: %v", s, err)
+			continue
+		}
+		if err := cfg.Validate(); err != nil {
+			t.Errorf("scenario %s, documented, does not run: %v", s, err)
 		}
 	}
 }
 
-func TestUsageErrorsExit2(t *testing.T) {
-	for _, args := range [][]string{
-		nil,
-		{"nosuchscenario", "--url", "ws://127.0.0.1:1/ws"},
-		{"connect"}, // no --url
-		{"broadcast", "--url", "ws://127.0.0.1:1/ws", "--publish-via", "nats"},
-		{"connect", "--url", "ws://127.0.0.1:1/ws", "--procs", "zero"},
-	} {
+// flagSamples is a value for each flag, other than its default. A new
+// flag needs one here: TestHelpFlagsAreWired checks it reaches the run.
+var flagSamples = map[string]string{
+	"url": "ws://10.0.0.1:9/x", "conns": "7", "connect-rate": "3", "hold": "3s", "duration": "4s",
+	"channels": "5", "channel-prefix": "p.", "rate": "9", "payload": "99", "publishers": "3",
+	"publish-via": "ws", "nats-url": "nats://10.0.0.1:4222", "nats-prefix": "n", "publish-url": "http://10.0.0.1:1",
+	"publish-all": "true", "window": "17", "churn-rate": "2", "churn-conns": "3", "source-ips": "127.0.0.2",
+	"procs": "2", "loops": "3", "dialers": "5", "connect-timeout": "3s", "drain-timeout": "4s",
+	"server-pid": "12", "json": "r.json", "plot": "r.svg", "label": "L", "quiet": "true", "cpuprofile": "c.prof",
+}
+
+// TestHelpFlagsAreWired: every flag --help documents, on a line of its
+// own with a description, is accepted and changes what wsbench runs (the
+// bench.Config or the command's options); and every --flag the help text
+// mentions is one of them.
+func TestHelpFlagsAreWired(t *testing.T) {
+	h := help(t)
+	documented := helpFlags(h)
+	if len(documented) < len(flagSamples) {
+		t.Errorf("--help documents %d flags %q, want at least the %d this test knows", len(documented), documented, len(flagSamples))
+	}
+	base, baseOpts, err := parseFlags([]string{"connect"}, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := section(h, "Flags:")
+	for _, name := range documented {
+		i := slices.IndexFunc(lines, func(l string) bool { return strings.HasPrefix(l, "  -"+name+" ") || l == "  -"+name })
+		if i+1 >= len(lines) || !strings.HasPrefix(lines[i+1], "    \t") || strings.TrimSpace(lines[i+1]) == "" {
+			t.Errorf("-%s has no description in --help", name)
+		}
+		v, ok := flagSamples[name]
+		if !ok {
+			t.Errorf("-%s: no sample value in flagSamples", name)
+			continue
+		}
 		var stderr bytes.Buffer
-		if code := run(args, io.Discard, &stderr); code != 2 {
-			t.Errorf("%q: exit %d, want 2 (%s)", args, code, stderr.String())
+		cfg, opts, err := parseFlags([]string{"connect", "--" + name + "=" + v}, &stderr)
+		if err != nil {
+			t.Errorf("--%s=%s, documented, is refused: %v %s", name, v, err, stderr.String())
+			continue
+		}
+		if reflect.DeepEqual(cfg, base) && opts == baseOpts {
+			t.Errorf("--%s=%s changes nothing wsbench runs", name, v)
 		}
 	}
-	var stderr bytes.Buffer
-	run([]string{"broadcast", "--url", "ws://127.0.0.1:1/ws", "--publish-via", "nats"}, io.Discard, &stderr)
-	if !strings.Contains(stderr.String(), "--nats-url") {
-		t.Errorf("nats: %s", stderr.String())
+	for _, m := range regexp.MustCompile(`--([a-z][a-z-]*[a-z])`).FindAllStringSubmatch(h, -1) {
+		if !slices.Contains(documented, m[1]) {
+			t.Errorf("--help mentions --%s, which is no flag", m[1])
+		}
+	}
+}
+
+// TestUsageErrorsExit2: each kind of bad usage exits 2 with its own
+// message on stderr and no report; only a command line the flag parser
+// cannot read shows the usage.
+func TestUsageErrorsExit2(t *testing.T) {
+	for _, c := range []struct {
+		args      []string
+		message   string
+		showUsage bool
+	}{
+		{nil, "wsbench: missing scenario: connect, broadcast, echo or churn", true},
+		{[]string{"nosuchscenario", "--url", "ws://127.0.0.1:1/ws"}, `wsbench: bench: invalid configuration: scenario "nosuchscenario": want connect, broadcast, echo or churn`, false},
+		{[]string{"connect"}, "wsbench: bench: invalid configuration: no --url", false},
+		{[]string{"broadcast", "--url", "ws://127.0.0.1:1/ws", "--publish-via", "nats"}, "wsbench: bench: invalid configuration: --publish-via nats needs --nats-url", false},
+		{[]string{"connect", "--url", "ws://127.0.0.1:1/ws", "--procs", "zero"}, `invalid value "zero" for flag -procs: want a positive number or auto`, true},
+		{[]string{"connect", "--url", "ws://127.0.0.1:1/ws", "extra"}, `wsbench: unexpected argument "extra"`, false},
+	} {
+		var stdout, stderr bytes.Buffer
+		code := run(c.args, &stdout, &stderr)
+		out := stderr.String()
+		if code != 2 || stdout.Len() > 0 {
+			t.Errorf("%q: exit %d, stdout %q; want 2 and nothing on stdout", c.args, code, stdout.String())
+		}
+		if !slices.ContainsFunc(strings.Split(out, "\n"), func(l string) bool { return strings.HasPrefix(l, c.message) }) {
+			t.Errorf("%q: stderr has no line starting %q:\n%s", c.args, c.message, out)
+		}
+		if got := strings.Contains(out, "Usage: wsbench"); got != c.showUsage {
+			t.Errorf("%q: usage shown %v, want %v:\n%s", c.args, got, c.showUsage, out)
+		}
 	}
 }
