@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/wsgate/wsgate/bench"
+	"github.com/wsgate/wsgate/internal/testkit"
 )
 
 // These benchmarks measure a real wsgate process from the outside, as an
@@ -61,7 +62,7 @@ func BenchmarkIdleSubscribedConnectionMemory(b *testing.B) {
 		n := startNode(tb)
 		base := settledRSS(tb, n.cmd.Process.Pid)
 		p := subscribers(tb, conns, 1, 10*time.Minute, n.url("/ws?channels=idle"))
-		waitFor(tb, time.Minute, "all upgraded", func() bool {
+		testkit.Eventually(tb, time.Minute, "all upgraded", func() bool {
 			return n.stats(tb)["stats"].(map[string]any)["subscriptions"] == float64(conns)
 		})
 		rss := settledRSS(tb, n.cmd.Process.Pid)
@@ -91,7 +92,7 @@ func BenchmarkBroadcastCPUPerDelivery(b *testing.B) {
 				tb := b
 				n := startNode(tb)
 				p := subscribers(tb, conns, tc.messages, 10*time.Minute, n.url("/ws?channels=cast"))
-				waitFor(tb, time.Minute, "all subscribed", func() bool {
+				testkit.Eventually(tb, time.Minute, "all subscribed", func() bool {
 					return n.stats(tb)["stats"].(map[string]any)["subscriptions"] == float64(conns)
 				})
 				pid := n.cmd.Process.Pid

@@ -13,6 +13,9 @@ import (
 
 	gorilla "github.com/gorilla/websocket"
 	"github.com/nats-io/nats.go"
+
+	"github.com/wsgate/wsgate/internal/testkit"
+	"github.com/wsgate/wsgate/internal/testkit/natstest"
 )
 
 // busBound is how long a client-facing operation may take while the bus is
@@ -92,10 +95,10 @@ func (l *latencies) String() string {
 // When a healthy NATS takes over the address, the node rejoins: messages
 // flow from the bus to its subscribers and from it to the bus.
 func TestBusStalledNodeStaysResponsive(t *testing.T) {
-	addr, monitor := freeAddr(t), freeAddr(t)
-	fake := startStalledNATS(t, addr)
+	addr := testkit.ReserveAddr(t) // the fake's, then a healthy NATS's
+	fake := natstest.StartStalled(t, addr)
 	n := startNode(t, "--nats", "nats://"+addr, "--nats-publish-buffer", "1048576")
-	waitFor(t, 10*time.Second, "the node to connect to the fake NATS", func() bool { return fake.handshakes.Load() > 0 })
+	testkit.Eventually(t, 10*time.Second, "the node to connect to the fake NATS", func() bool { return fake.Handshakes() > 0 })
 
 	sub, _, err := gorilla.DefaultDialer.Dial(n.url("/ws?channels=news"), nil)
 	if err != nil {
@@ -203,9 +206,9 @@ func TestBusStalledNodeStaysResponsive(t *testing.T) {
 
 	// The network comes back with a healthy server at the address.
 	fake.Close()
-	ext := startNATS(t, addr, monitor)
-	waitFor(t, 20*time.Second, "the node to reconnect", func() bool { return relayStats(t, n)["connected"] == true })
-	waitFor(t, 10*time.Second, "the node's interests on NATS", func() bool { return ext.subscriptions(t) >= 11 })
+	ext := startNATSAt(t, addr)
+	testkit.Eventually(t, 20*time.Second, "the node to reconnect", func() bool { return relayStats(t, n)["connected"] == true })
+	testkit.Eventually(t, 10*time.Second, "the node's interests on NATS", func() bool { return ext.subscriptions(t) >= 11 })
 
 	nc, err := nats.Connect("nats://" + addr)
 	if err != nil {
@@ -224,7 +227,7 @@ func TestBusStalledNodeStaysResponsive(t *testing.T) {
 		t.Errorf("subscriber after the stall: %s, %v; want the bus's publication", p, err)
 	}
 	// The node replays what it queued during the stall, then this.
-	waitFor(t, 20*time.Second, "the node's publication to reach the bus", func() bool {
+	testkit.Eventually(t, 20*time.Second, "the node's publication to reach the bus", func() bool {
 		if code := tryPublish(t, n, "out", "to the bus"); code != http.StatusOK {
 			return false
 		}
@@ -238,7 +241,7 @@ func TestBusStalledNodeStaysResponsive(t *testing.T) {
 // When NATS comes up they join it: the held publication and new ones cross
 // to the other node's subscriber, in order.
 func TestBusNodesStartWithoutNATS(t *testing.T) {
-	addr, monitor := freeAddr(t), freeAddr(t)
+	addr := testkit.ReserveAddr(t) // refuses connections until NATS comes up on it
 	a := startNode(t, "--node-id", "a", "--nats", "nats://"+addr, "--nats-replay-delay", "3s")
 	b := startNode(t, "--node-id", "b", "--nats", "nats://"+addr, "--nats-replay-delay", "3s")
 	for _, n := range []*node{a, b} {
@@ -285,11 +288,11 @@ func TestBusNodesStartWithoutNATS(t *testing.T) {
 		t.Errorf("b holds %v publications, want 1", held)
 	}
 
-	ext := startNATS(t, addr, monitor)
+	ext := startNATSAt(t, addr)
 	for _, n := range []*node{a, b} {
-		waitFor(t, 20*time.Second, "the node to join NATS", func() bool { return relayStats(t, n)["connected"] == true })
+		testkit.Eventually(t, 20*time.Second, "the node to join NATS", func() bool { return relayStats(t, n)["connected"] == true })
 	}
-	waitFor(t, 10*time.Second, "both nodes' interest on NATS", func() bool { return ext.subscriptions(t) >= 2 })
+	testkit.Eventually(t, 10*time.Second, "both nodes' interest on NATS", func() bool { return ext.subscriptions(t) >= 2 })
 	if got := read(subA); got != "held" {
 		t.Errorf("a's subscriber got %q first, want the publication b held", got)
 	}

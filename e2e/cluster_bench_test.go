@@ -24,7 +24,7 @@ import (
 func BenchmarkClusterCrossNode(b *testing.B) {
 	b.Run("latency", func(b *testing.B) {
 		for range b.N {
-			ext := startNATS(b, freeAddr(b), freeAddr(b))
+			ext := startNATS(b)
 			c := startCluster(b, false, ext)
 			const perNode, msgs = 10, 1000
 			var (
@@ -77,7 +77,7 @@ func BenchmarkClusterCrossNode(b *testing.B) {
 	})
 	b.Run("throughput", func(b *testing.B) {
 		for range b.N {
-			ext := startNATS(b, freeAddr(b), freeAddr(b))
+			ext := startNATS(b)
 			c := startCluster(b, false, ext)
 			const perProcess, msgs = 3000, 1000
 			var procs []*process

@@ -3,6 +3,7 @@ package e2e
 import (
 	"encoding/json"
 	"fmt"
+	"net"
 	"net/http"
 	"strconv"
 	"strings"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/nats-io/nats.go"
 
+	"github.com/wsgate/wsgate/internal/testkit"
 	"github.com/wsgate/wsgate/internal/wstest"
 )
 
@@ -22,26 +24,31 @@ type natsServer struct {
 	addr, monitor string
 }
 
-func startNATS(t testing.TB, addr, monitor string) *natsServer {
+// startNATS runs nats-server on ports the kernel picks (-p -1, -m -1)
+// and reads them from its log.
+func startNATS(t testing.TB) *natsServer { return startNATSPort(t, "-1") }
+
+// startNATSAt runs nats-server on addr, a testkit.ReserveAddr address that
+// stays reserved for the test: the one nodes were told before NATS came
+// up, or the one it comes back on after an outage (killed, or a stalled
+// fake taken away). Its monitoring port is new each time.
+func startNATSAt(t testing.TB, addr string) *natsServer {
 	t.Helper()
-	host, port := splitHostPort(t, addr)
-	mhost, mport := splitHostPort(t, monitor)
-	_ = mhost
-	p := start(t, "nats-server", "-a", host, "-p", port, "-m", mport)
-	s := &natsServer{process: p, addr: addr, monitor: monitor}
-	waitFor(t, 10*time.Second, "nats-server", func() bool { return s.subscriptions(t) >= 0 })
-	return s
+	_, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		t.Fatalf("nats-server address %q: %v", addr, err)
+	}
+	return startNATSPort(t, port)
 }
 
-func splitHostPort(t testing.TB, addr string) (string, string) {
+func startNATSPort(t testing.TB, port string) *natsServer {
 	t.Helper()
-	for i := len(addr) - 1; i >= 0; i-- {
-		if addr[i] == ':' {
-			return addr[:i], addr[i+1:]
-		}
-	}
-	t.Fatalf("bad address %q", addr)
-	return "", ""
+	p := start(t, "nats-server", "-a", "127.0.0.1", "-p", port, "-m", "-1")
+	s := &natsServer{process: p}
+	s.monitor = p.logLine(t, 10*time.Second, "Starting http monitor on ")
+	s.addr = p.logLine(t, 10*time.Second, "Listening for client connections on ")
+	testkit.Eventually(t, 10*time.Second, "nats-server monitoring on "+s.monitor, func() bool { return s.subscriptions(t) >= 0 })
+	return s
 }
 
 // subscriptionsAt counts the subscriptions that wsgate nodes hold on NATS
@@ -86,9 +93,10 @@ func startCluster(t testing.TB, embedded bool, ext *natsServer) *cluster {
 	t.Helper()
 	c := &cluster{}
 	if embedded {
-		addr, monitor := freeAddr(t), freeAddr(t)
-		c.natsURL, c.monitor = "nats://"+addr, monitor
-		c.nodes[0] = startNode(t, "--node-id", "a", "--nats-listen", addr, "--nats-monitor", monitor)
+		a := startNode(t, "--node-id", "a", "--nats-listen", "127.0.0.1:0", "--nats-monitor", "127.0.0.1:0")
+		c.natsURL = a.logAttr(t, 10*time.Second, "embedded NATS listening", "url")
+		c.monitor = a.logAttr(t, 10*time.Second, "embedded NATS monitoring listening", "addr")
+		c.nodes[0] = a
 	} else {
 		c.natsURL, c.monitor = "nats://"+ext.addr, ext.monitor
 		c.nodes[0] = startNode(t, "--node-id", "a", "--nats", c.natsURL, "--nats-replay-delay", "3s")
@@ -105,7 +113,7 @@ func (c *cluster) urls(path string) []string {
 // waitSubscriptions waits until NATS holds at least n subscriptions.
 func (c *cluster) waitSubscriptions(t testing.TB, n int) {
 	t.Helper()
-	waitFor(t, 10*time.Second, fmt.Sprintf("%d NATS subscriptions", n), func() bool { return subscriptionsAt(c.monitor) >= n })
+	testkit.Eventually(t, 10*time.Second, fmt.Sprintf("%d NATS subscriptions", n), func() bool { return subscriptionsAt(c.monitor) >= n })
 }
 
 // Publications from a client frame on node a, the HTTP API on node b and
@@ -116,7 +124,7 @@ func TestClusterDeliversEachPublicationOnceInOrder(t *testing.T) {
 		t.Run(mode, func(t *testing.T) {
 			var ext *natsServer
 			if mode == "external" {
-				ext = startNATS(t, freeAddr(t), freeAddr(t))
+				ext = startNATS(t)
 			}
 			c := startCluster(t, mode == "embedded", ext)
 			const subs, perPublisher = 60, 200
@@ -173,7 +181,7 @@ func TestClusterDeliversEachPublicationOnceInOrder(t *testing.T) {
 
 // A node with no subscriber of a channel receives none of its traffic.
 func TestClusterInterestOnlyWhereSubscribed(t *testing.T) {
-	ext := startNATS(t, freeAddr(t), freeAddr(t))
+	ext := startNATS(t)
 	c := startCluster(t, false, ext)
 	a, b, cNode := c.nodes[0], c.nodes[1], c.nodes[2]
 	const msgs = 100
@@ -203,8 +211,8 @@ func TestClusterInterestOnlyWhereSubscribed(t *testing.T) {
 // and what node b accepted during the outage reaches every subscriber, in
 // order.
 func TestClusterSurvivesNATSRestart(t *testing.T) {
-	addr, monitor := freeAddr(t), freeAddr(t)
-	ext := startNATS(t, addr, monitor)
+	addr := testkit.ReserveAddr(t) // NATS comes back on it
+	ext := startNATSAt(t, addr)
 	c := startCluster(t, false, ext)
 	const subs, before, during, after = 30, 100, 50, 100
 	p := subscribers(t, subs, before+during+after, 40*time.Second, c.urls("/ws?channels=stream")...)
@@ -220,14 +228,14 @@ func TestClusterSurvivesNATSRestart(t *testing.T) {
 	// Core NATS is at most once: what is in flight when the server dies is
 	// lost. Kill it only once nodes a and c have received the first batch.
 	for _, n := range []*node{c.nodes[0], c.nodes[2]} {
-		waitFor(t, 10*time.Second, "the first batch to cross NATS", func() bool {
+		testkit.Eventually(t, 10*time.Second, "the first batch to cross NATS", func() bool {
 			return n.stats(t)["relay"].(map[string]any)["delivered"] == float64(before)
 		})
 	}
 	ext.cmd.Process.Signal(syscall.SIGKILL)
 	<-ext.done
 	for _, n := range c.nodes {
-		waitFor(t, 10*time.Second, "relay to notice the outage", func() bool {
+		testkit.Eventually(t, 10*time.Second, "relay to notice the outage", func() bool {
 			return n.stats(t)["relay"].(map[string]any)["connected"] == false
 		})
 	}
@@ -236,9 +244,9 @@ func TestClusterSurvivesNATSRestart(t *testing.T) {
 		t.Fatal("node b holds no publications during the outage")
 	}
 
-	startNATS(t, addr, monitor)
+	startNATSAt(t, addr)
 	for _, n := range c.nodes {
-		waitFor(t, 15*time.Second, "relay to reconnect", func() bool {
+		testkit.Eventually(t, 15*time.Second, "relay to reconnect", func() bool {
 			return n.stats(t)["relay"].(map[string]any)["connected"] == true
 		})
 	}
@@ -252,7 +260,7 @@ func TestClusterSurvivesNATSRestart(t *testing.T) {
 // 9,000 subscribers over three nodes, held by three client processes, all
 // receive a burst of 1,000 messages.
 func TestCluster9000SubscribersReceiveBurst(t *testing.T) {
-	ext := startNATS(t, freeAddr(t), freeAddr(t))
+	ext := startNATS(t)
 	c := startCluster(t, false, ext)
 	const perProcess, msgs = 3000, 1000
 	var procs []*process

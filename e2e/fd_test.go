@@ -2,11 +2,11 @@ package e2e
 
 import (
 	"net"
-	"net/http"
 	"os/exec"
 	"testing"
 	"time"
 
+	"github.com/wsgate/wsgate/internal/testkit"
 	"github.com/wsgate/wsgate/internal/wstest"
 )
 
@@ -17,18 +17,7 @@ import (
 // are reset at once, the subscribers keep receiving, and once the flood
 // ends a new client connects.
 func TestFDFloodNodeSurvives(t *testing.T) {
-	n := &node{ws: freeAddr(t), admin: freeAddr(t)}
-	cmd := exec.Command("/bin/sh", "-c", `ulimit -n 256 && exec "$0" "$@"`, bin("wsgate"),
-		"--listen", n.ws, "--admin-listen", n.admin, "--log-level", "info")
-	n.process = startCmd(t, cmd)
-	waitFor(t, 10*time.Second, "wsgate admin API", func() bool {
-		resp, err := http.Get("http://" + n.admin + "/healthz")
-		if err != nil {
-			return false
-		}
-		resp.Body.Close()
-		return resp.StatusCode == 200
-	})
+	n := startNodeCmd(t, exec.Command("/bin/sh", append([]string{"-c", `ulimit -n 256 && exec "$0" "$@"`, bin("wsgate")}, nodeFlags...)...))
 
 	var subs []*wstest.Conn
 	for range 5 {
@@ -58,7 +47,7 @@ func TestFDFloodNodeSurvives(t *testing.T) {
 		}
 		idle = append(idle, c)
 	}
-	waitFor(t, 10*time.Second, "sockets reset at accept", func() bool {
+	testkit.Eventually(t, 10*time.Second, "sockets reset at accept", func() bool {
 		refused, _ := n.stats(t)["stats"].(map[string]any)["sockets_refused"].(map[string]any)
 		return refused["sockets"].(float64) > 0
 	})
@@ -72,7 +61,7 @@ func TestFDFloodNodeSurvives(t *testing.T) {
 	for _, c := range idle {
 		c.Close()
 	}
-	waitFor(t, 10*time.Second, "the flood's sockets to close", func() bool {
+	testkit.Eventually(t, 10*time.Second, "the flood's sockets to close", func() bool {
 		return n.stats(t)["stats"].(map[string]any)["connections"] == float64(len(subs))
 	})
 	late, err := wstest.Dial(n.url("/ws?channels=news"), 5*time.Second)

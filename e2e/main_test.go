@@ -3,19 +3,22 @@ package e2e
 import (
 	"bufio"
 	"bytes"
-	"context"
 	"encoding/json"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+	"unicode"
+
+	"github.com/wsgate/wsgate/internal/testkit"
 )
 
 // binDir holds the binaries built once for the whole package.
@@ -39,69 +42,12 @@ func TestMain(m *testing.M) {
 				return 1
 			}
 		}
-		return m.Run()
+		return testkit.Run(m) // the tests, then the leak check: goroutines and descriptors of this process
 	}()
 	os.Exit(code)
 }
 
 func bin(name string) string { return filepath.Join(binDir, name) }
-
-// freeAddr returns a loopback address with a port that was free a moment
-// ago (processes we start must be told their port up front). Ports come from
-// below the kernel's ephemeral range, so the thousands of client sockets the
-// tests open cannot take one between this check and the child's bind, and a
-// port is never handed out twice in one test binary: bind(:0) may return the
-// port it just released, which once gave nats-server the same client and
-// monitor port.
-func freeAddr(t testing.TB) string {
-	t.Helper()
-	ports.Lock()
-	defer ports.Unlock()
-	if ports.given == nil {
-		ports.given = map[int]bool{}
-		ports.lo, ports.hi = 20000, ephemeralLow()
-		ports.next = ports.lo + os.Getpid()%max(1, ports.hi-ports.lo)
-	}
-	for range ports.hi - ports.lo {
-		p := ports.next
-		ports.next++
-		if ports.next >= ports.hi {
-			ports.next = ports.lo
-		}
-		if ports.given[p] {
-			continue
-		}
-		addr := fmt.Sprintf("127.0.0.1:%d", p)
-		ln, err := net.Listen("tcp", addr)
-		if err != nil {
-			continue
-		}
-		ln.Close()
-		ports.given[p] = true
-		return addr
-	}
-	t.Fatalf("no free port in [%d, %d)", ports.lo, ports.hi)
-	return ""
-}
-
-var ports struct {
-	sync.Mutex
-	given        map[int]bool
-	lo, hi, next int
-}
-
-// ephemeralLow is the bottom of the kernel's ephemeral port range.
-func ephemeralLow() int {
-	b, err := os.ReadFile("/proc/sys/net/ipv4/ip_local_port_range")
-	if err != nil {
-		return 32768
-	}
-	var lo, hi int
-	if _, err := fmt.Sscan(string(b), &lo, &hi); err != nil || lo <= 21000 {
-		return 32768
-	}
-	return lo
-}
 
 // process is a started child with its output captured.
 type process struct {
@@ -194,6 +140,11 @@ type node struct {
 	ws, admin string // host:port
 }
 
+// nodeFlags start every node with both listeners on 127.0.0.1:0 (the
+// kernel picks the ports, which wsgate logs) and info logging, which
+// carries those lines.
+var nodeFlags = []string{"--listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0", "--log-level", "info"}
+
 // startNode starts wsgate with the given extra flags and waits until its
 // admin API answers.
 func startNode(t testing.TB, extra ...string) *node {
@@ -204,12 +155,21 @@ func startNode(t testing.TB, extra ...string) *node {
 // startNodeEnv is startNode with extra environment variables.
 func startNodeEnv(t testing.TB, env []string, extra ...string) *node {
 	t.Helper()
-	n := &node{ws: freeAddr(t), admin: freeAddr(t)}
-	args := append([]string{"--listen", n.ws, "--admin-listen", n.admin, "--log-level", "info"}, extra...)
-	cmd := exec.Command(bin("wsgate"), args...)
+	cmd := exec.Command(bin("wsgate"), append(slices.Clone(nodeFlags), extra...)...)
 	cmd.Env = append(os.Environ(), env...)
-	n.process = startCmd(t, cmd)
-	waitFor(t, 10*time.Second, "wsgate admin API", func() bool {
+	return startNodeCmd(t, cmd)
+}
+
+// startNodeCmd runs cmd, a wsgate started with nodeFlags, reads the
+// addresses it bound from its log ("listening addr=..." for WebSocket,
+// "admin API listening addr=..." for the admin API) and waits until its
+// admin API answers.
+func startNodeCmd(t testing.TB, cmd *exec.Cmd) *node {
+	t.Helper()
+	n := &node{process: startCmd(t, cmd)}
+	n.ws = n.logAttr(t, 10*time.Second, "listening", "addr")
+	n.admin = n.logAttr(t, 10*time.Second, "admin API listening", "addr")
+	testkit.Eventually(t, 10*time.Second, "wsgate admin API on "+n.admin, func() bool {
 		resp, err := http.Get("http://" + n.admin + "/healthz")
 		if err != nil {
 			return false
@@ -218,6 +178,106 @@ func startNodeEnv(t testing.TB, env []string, extra ...string) *node {
 		return resp.StatusCode == 200
 	})
 	return n
+}
+
+// logAttr waits for the first line of wsgate's log (slog's text format)
+// whose msg is msg, or starts with msg and then a character that is not a
+// letter ("embedded NATS listening: point other nodes' --nats here"), and
+// returns its attribute key. It fails the test if
+// the process exits or logs no such line within timeout.
+func (p *process) logAttr(t testing.TB, timeout time.Duration, msg, key string) string {
+	t.Helper()
+	var value string
+	found := func() bool {
+		for _, line := range strings.Split(p.Stderr(), "\n") {
+			if attrs := logfmt(line); isMsg(attrs["msg"], msg) {
+				value = attrs[key]
+				return true
+			}
+		}
+		return false
+	}
+	return p.awaitLog(t, timeout, fmt.Sprintf("msg=%q with %s", msg, key), found, &value)
+}
+
+func isMsg(got, msg string) bool {
+	rest, ok := strings.CutPrefix(got, msg)
+	return ok && (rest == "" || !unicode.IsLetter(rune(rest[0])))
+}
+
+// logLine waits for the first line of the process's stderr that contains
+// prefix and returns what follows it on that line (nats-server logs "...
+// [INF] Listening for client connections on 127.0.0.1:4222").
+func (p *process) logLine(t testing.TB, timeout time.Duration, prefix string) string {
+	t.Helper()
+	var value string
+	found := func() bool {
+		for _, line := range strings.Split(p.Stderr(), "\n") {
+			if _, rest, ok := strings.Cut(line, prefix); ok {
+				value = strings.TrimSpace(rest)
+				return true
+			}
+		}
+		return false
+	}
+	return p.awaitLog(t, timeout, strconv.Quote(prefix), found, &value)
+}
+
+// awaitLog polls found until it holds, failing the test if the process
+// exits first, the timeout passes, or the value found is empty.
+func (p *process) awaitLog(t testing.TB, timeout time.Duration, what string, found func() bool, value *string) string {
+	t.Helper()
+	got, exited := false, false
+	testkit.Poll(timeout, func() bool {
+		if got = found(); got {
+			return true
+		}
+		select {
+		case <-p.done: // its whole stderr is in: nothing more will come
+			exited = true
+			return true
+		default:
+			return false
+		}
+	})
+	switch {
+	case got && *value != "":
+		return *value
+	case got:
+		t.Fatalf("%s logged %s without a value:\n%s", p.cmd.Path, what, lastLines(p.Stderr(), 30))
+	case exited:
+		t.Fatalf("%s exited (%v) before logging %s:\n%s", p.cmd.Path, p.err, what, lastLines(p.Stderr(), 30))
+	default:
+		t.Fatalf("%s logged no %s within %s:\n%s", p.cmd.Path, what, timeout, lastLines(p.Stderr(), 30))
+	}
+	return ""
+}
+
+// logfmt splits one line of slog's text format (key=value, values with
+// spaces or quotes Go-quoted) into its attributes; a line in any other
+// format gives what it gives, never a panic.
+func logfmt(line string) map[string]string {
+	attrs := map[string]string{}
+	for line = strings.TrimSpace(line); line != ""; line = strings.TrimLeft(line, " ") {
+		key, rest, ok := strings.Cut(line, "=")
+		if !ok || strings.Contains(key, " ") {
+			return attrs
+		}
+		var value string
+		if strings.HasPrefix(rest, `"`) {
+			q, err := strconv.QuotedPrefix(rest)
+			if err != nil {
+				return attrs
+			}
+			value, _ = strconv.Unquote(q)
+			rest = rest[len(q):]
+		} else {
+			value, rest, _ = strings.Cut(rest, " ")
+		}
+		attrs[key] = value
+		line = rest
+	}
+	return attrs
 }
 
 func (n *node) url(path string) string { return "ws://" + n.ws + path }
@@ -298,16 +358,29 @@ func (p *process) summary(t testing.TB, timeout time.Duration) map[string]any {
 	return s
 }
 
-// waitFor polls cond until it holds or timeout passes.
-func waitFor(t testing.TB, timeout time.Duration, what string, cond func() bool) {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), timeout)
-	defer cancel()
-	for !cond() {
-		select {
-		case <-ctx.Done():
-			t.Fatalf("timed out after %s waiting for %s", timeout, what)
-		case <-time.After(20 * time.Millisecond):
+// TestLogfmt: the addresses are read from slog's text lines as wsgate
+// writes them, quoted message and all; other formats give no match.
+func TestLogfmt(t *testing.T) {
+	line := `time=2026-01-02T03:04:05.000Z level=INFO msg="admin API listening" addr=127.0.0.1:40123 node="n \"1\""`
+	got := logfmt(line)
+	if got["msg"] != "admin API listening" || got["addr"] != "127.0.0.1:40123" || got["node"] != `n "1"` || got["level"] != "INFO" {
+		t.Errorf("logfmt(%q) = %q", line, got)
+	}
+	for _, c := range []struct {
+		got, msg string
+		want     bool
+	}{
+		{"listening", "listening", true},
+		{"admin API listening", "listening", false},
+		{"embedded NATS listening: point other nodes' --nats here", "embedded NATS listening", true},
+		{"listening for more", "listening", true},
+		{"listeningx", "listening", false},
+	} {
+		if isMsg(c.got, c.msg) != c.want {
+			t.Errorf("isMsg(%q, %q) = %v", c.got, c.msg, !c.want)
 		}
+	}
+	if got := logfmt("[123] 2026/01/02 [INF] Listening for client connections on 127.0.0.1:4222"); got["msg"] != "" {
+		t.Errorf("a nats-server line parsed as %q", got)
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/wsgate/wsgate/internal/testkit"
 	"github.com/wsgate/wsgate/internal/wstest"
 )
 
@@ -29,7 +30,7 @@ func TestProfileFlagsWriteProfilesPprofReads(t *testing.T) {
 	if err := n.cmd.Process.Signal(syscall.SIGUSR1); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, 10*time.Second, "the heap profile after SIGUSR1", func() bool {
+	testkit.Eventually(t, 10*time.Second, "the heap profile after SIGUSR1", func() bool {
 		return strings.Contains(n.Stderr(), "heap profile written")
 	})
 	if err := n.cmd.Process.Signal(syscall.SIGTERM); err != nil {

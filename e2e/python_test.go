@@ -1,10 +1,11 @@
 package e2e
 
 import (
-	"os"
 	"os/exec"
 	"testing"
 	"time"
+
+	"github.com/wsgate/wsgate/internal/testkit"
 )
 
 // debianPython is Debian's interpreter, which sees python3-websockets (the
@@ -16,10 +17,7 @@ const debianPython = "/usr/bin/python3"
 func needPythonWebsockets(t *testing.T) {
 	t.Helper()
 	if err := exec.Command(debianPython, "-c", "import websockets").Run(); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("python3-websockets is required under CI=true: %v", err)
-		}
-		t.Skipf("python3-websockets not installed (apt-get install python3-websockets): %v", err)
+		testkit.SkipMissing(t, "python3-websockets is not installed (apt-get install python3-websockets; %v): the Python client is untested", err)
 	}
 }
 

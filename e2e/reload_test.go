@@ -12,6 +12,7 @@ import (
 
 	"github.com/golang-jwt/jwt/v5"
 
+	"github.com/wsgate/wsgate/internal/testkit"
 	"github.com/wsgate/wsgate/internal/wstest"
 )
 
@@ -77,7 +78,7 @@ func TestSIGHUPReloadsKeys(t *testing.T) {
 	if err := n.cmd.Process.Signal(syscall.SIGHUP); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, 10*time.Second, "the new API key", func() bool { return publish("new-key") == 200 })
+	testkit.Eventually(t, 10*time.Second, "the new API key", func() bool { return publish("new-key") == 200 })
 	if got := publish("old-key"); got != 401 {
 		t.Errorf("publish with the old key after the reload: %d, want 401", got)
 	}
@@ -95,7 +96,7 @@ func TestSIGHUPReloadsKeys(t *testing.T) {
 	// A broken file keeps the keys in force.
 	write(secretFile, "short")
 	_ = n.cmd.Process.Signal(syscall.SIGHUP)
-	waitFor(t, 10*time.Second, "the failed reload to be logged", func() bool {
+	testkit.Eventually(t, 10*time.Second, "the failed reload to be logged", func() bool {
 		return bytes.Contains([]byte(n.Stderr()), []byte("reload failed"))
 	})
 	if got := handshake(newSecret); got != 101 {

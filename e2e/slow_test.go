@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/wsgate/wsgate/bench"
+	"github.com/wsgate/wsgate/internal/testkit"
 )
 
 // rssBytes reads a process's resident set size from /proc.
@@ -44,7 +45,7 @@ func TestSlowConsumerDoesNotGrowServerMemory(t *testing.T) {
 	_ = slow.(*net.TCPConn).SetReadBuffer(4096)
 	io.WriteString(slow, "GET /ws?channels=firehose HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"+
 		"Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n")
-	waitFor(t, 5*time.Second, "11 subscriptions", func() bool {
+	testkit.Eventually(t, 5*time.Second, "11 subscriptions", func() bool {
 		return n.stats(t)["stats"].(map[string]any)["subscriptions"] == float64(11)
 	})
 

@@ -18,6 +18,7 @@ import (
 
 	"github.com/golang-jwt/jwt/v5"
 
+	"github.com/wsgate/wsgate/internal/testkit"
 	"github.com/wsgate/wsgate/internal/wstest"
 )
 
@@ -64,8 +65,8 @@ func TestSoakUnderAttack(t *testing.T) {
 	if err := os.WriteFile(secretFile, []byte(soakSecret+"\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	natsAddr, natsMonitor := freeAddr(t), freeAddr(t)
-	ext := startNATS(t, natsAddr, natsMonitor)
+	natsAddr := testkit.ReserveAddr(t) // NATS is killed and comes back on it
+	ext := startNATSAt(t, natsAddr)
 	flags := []string{
 		"--nats", "nats://" + natsAddr, "--nats-replay-delay", "1500ms",
 		// Held publications cover the outage at the rate clients are
@@ -88,7 +89,7 @@ func TestSoakUnderAttack(t *testing.T) {
 	good := soakToken(t, "reader", []string{"stream"}, nil)
 	subs := subscribers(t, 2*soakPerNode, total, dur+2*time.Minute,
 		nodes[0].url("/ws?channels=stream&token="+good), nodes[1].url("/ws?channels=stream&token="+good))
-	waitFor(t, 10*time.Second, "both nodes' interest on NATS", func() bool { return subscriptionsAt(natsMonitor) >= 2 })
+	testkit.Eventually(t, 10*time.Second, "both nodes' interest on NATS", func() bool { return ext.subscriptions(t) >= 2 })
 
 	baseRSS, baseG := make([]int64, 2), make([]float64, 2)
 	for i, n := range nodes {
@@ -129,7 +130,7 @@ func TestSoakUnderAttack(t *testing.T) {
 	// Phase 1: a third of the broadcast with NATS up.
 	before := total / 3
 	publishSteadily(t, nodes[0], 0, before)
-	waitFor(t, 10*time.Second, "node b to receive the last message before the outage", func() bool {
+	testkit.Eventually(t, 10*time.Second, "node b to receive the last message before the outage", func() bool {
 		return lastSeen.Load() == int64(before-1)
 	})
 	// NATS dies; once both nodes know, the broadcast goes on (held by node
@@ -137,14 +138,14 @@ func TestSoakUnderAttack(t *testing.T) {
 	_ = ext.cmd.Process.Signal(syscall.SIGKILL)
 	<-ext.done
 	for _, n := range nodes {
-		waitFor(t, 10*time.Second, "the outage to be noticed", func() bool { return !relayConnected(t, n) })
+		testkit.Eventually(t, 10*time.Second, "the outage to be noticed", func() bool { return !relayConnected(t, n) })
 	}
 	var pubWG sync.WaitGroup
 	pubWG.Go(func() { publishSteadily(t, nodes[0], before, total) })
 	time.Sleep(2 * time.Second) // the outage lasts this long, while publishing goes on
-	ext = startNATS(t, natsAddr, natsMonitor)
+	ext = startNATSAt(t, natsAddr)
 	for _, n := range nodes {
-		waitFor(t, 20*time.Second, "NATS reconnect", func() bool { return relayConnected(t, n) })
+		testkit.Eventually(t, 20*time.Second, "NATS reconnect", func() bool { return relayConnected(t, n) })
 	}
 	// NATS stalls: its process stops (SIGSTOP) with every socket open, so
 	// the nodes' writes to it back up. The bus I/O is off the loops and
@@ -203,11 +204,11 @@ func TestSoakUnderAttack(t *testing.T) {
 		defended["sockets_refused.handshakes_per_ip"] += st["sockets_refused"].(map[string]any)["handshakes_per_ip"].(float64)
 		// The subscribers have finished and the attackers have exited:
 		// every connection must be gone, none leaked in any state.
-		waitFor(t, 20*time.Second, fmt.Sprintf("node %d to hold no connection", i), func() bool {
+		testkit.Eventually(t, 20*time.Second, fmt.Sprintf("node %d to hold no connection", i), func() bool {
 			return n.stats(t)["stats"].(map[string]any)["connections"] == float64(0)
 		})
 		var rss int64
-		ok := pollFor(30*time.Second, func() bool {
+		ok := testkit.Poll(30*time.Second, func() bool {
 			rss = rssBytes(t, n.cmd.Process.Pid)
 			return rss <= baseRSS[i]+rssBound
 		})
@@ -215,7 +216,7 @@ func TestSoakUnderAttack(t *testing.T) {
 			t.Errorf("node %d RSS %d MiB, baseline %d MiB: over the %d MiB bound", i, rss>>20, baseRSS[i]>>20, rssBound>>20)
 		}
 		var g float64
-		if !pollFor(30*time.Second, func() bool { g = goroutines(t, n); return g <= baseG[i]+gSlack }) {
+		if !testkit.Poll(30*time.Second, func() bool { g = goroutines(t, n); return g <= baseG[i]+gSlack }) {
 			t.Errorf("node %d has %v goroutines, baseline %v", i, g, baseG[i])
 		}
 		t.Logf("node %d after: RSS %d MiB, goroutines %v", i, rss>>20, g)
@@ -333,15 +334,4 @@ func goroutines(t testing.TB, n *node) float64 {
 	}
 	t.Fatal("no go_goroutines in /metrics")
 	return 0
-}
-
-// pollFor polls cond until it holds or timeout passes.
-func pollFor(timeout time.Duration, cond func() bool) bool {
-	for deadline := time.Now().Add(timeout); !cond(); {
-		if time.Now().After(deadline) {
-			return false
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-	return true
 }

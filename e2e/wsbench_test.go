@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/wsgate/wsgate/bench"
+	"github.com/wsgate/wsgate/internal/testkit"
 	"github.com/wsgate/wsgate/internal/wstest"
 )
 
@@ -225,7 +226,7 @@ func TestBenchRunMultiProcess(t *testing.T) {
 // Two nodes share a real NATS server; a publisher on the bus reaches the
 // subscribers of both, each message once and in order.
 func TestBenchRunBroadcastOverNATS(t *testing.T) {
-	ns := startNATS(t, freeAddr(t), freeAddr(t))
+	ns := startNATS(t)
 	var urls []string
 	for range 2 {
 		n := startNode(t, "--nats", "nats://"+ns.addr)
@@ -238,7 +239,7 @@ func TestBenchRunBroadcastOverNATS(t *testing.T) {
 		}
 		t.Cleanup(func() { c.Close() })
 	}
-	waitFor(t, 10*time.Second, "both nodes' interest in both channels on NATS", func() bool { return ns.subscriptions(t) >= 4 })
+	testkit.Eventually(t, 10*time.Second, "both nodes' interest in both channels on NATS", func() bool { return ns.subscriptions(t) >= 4 })
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	rep, err := bench.Run(ctx, bench.Config{
