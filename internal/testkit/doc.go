@@ -2,7 +2,7 @@
 // every test package used to copy, written once. It imports nothing of the
 // server (reactor, admin, relay, auth, wire) and no NATS, so any package's
 // tests may use it, bench's and wsproto's included; the in-process NATS
-// server is in natstest beside it.
+// server and the stalled fake NATS are in natstest beside it (see its doc).
 //
 // Waiting:
 //

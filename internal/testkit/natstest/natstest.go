@@ -1,9 +1,16 @@
-// Package natstest starts a real NATS server in the test's process
-// (nats-server's server package, the one wsgate embeds), the way
-// nats-server's own tests do: on a port the kernel picks, quiet, without
-// signal handlers, ready before it is returned, shut down when the test
-// ends. It is apart from testkit so that packages that must never reach
-// NATS (wsproto, bench) can use the rest of the kit.
+// Package natstest is NATS for tests, apart from testkit so that packages
+// that must never reach NATS (wsproto, bench) can use the rest of the kit.
+//
+//   - Start(t, opts...) runs a real nats-server in the test's process
+//     (nats-server's server package, the one wsgate embeds), the way
+//     nats-server's own tests do: on a port the kernel picks, quiet,
+//     without signal handlers, ready before it is returned, shut down when
+//     the test ends. At(addr) puts it on a testkit.ReserveAddr address, for
+//     a server that comes up late or comes back after an outage; Port
+//     reads its port.
+//   - StartStalled(t, addr) is a fake server behind a dropped network: it
+//     completes the handshake and never reads again. SmallSendBuffer is the
+//     dialer that makes a client's writes block on it early.
 package natstest
 
 import (
