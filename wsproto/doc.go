@@ -27,9 +27,18 @@
 // OpCode, StatusCode, Header, CheckHeader, Cipher (resumable unmasking) and
 // WriteHeaderBuffer.
 //
+// # The client side
+//
+// The load generator and the test clients speak the same protocol from the
+// other end, through the same code: NewKey, AppendRequest and
+// ParseResponse make and check an opening handshake (RFC 6455 §4.1),
+// NewDecoder(ClientSide, …) decodes the server's unmasked frames, and
+// AppendMaskedFrame masks a client's frames. Nothing here knows which side
+// of a gateway it runs on.
+//
 // # Frames
 //
-// Decoder is the per-connection receive state (about 100 bytes). Next takes
+// Decoder is the per-connection receive state. Next takes
 // whatever bytes have arrived, at any boundary, unmasks payload in place and
 // returns a Message when one completes. A frame that completes within one
 // read is returned as a slice of the caller's buffer (no copy); only a
