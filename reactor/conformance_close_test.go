@@ -11,6 +11,7 @@ import (
 
 	"github.com/gobwas/ws"
 
+	"github.com/wsgate/wsgate/internal/testkit"
 	"github.com/wsgate/wsgate/reactor"
 	"github.com/wsgate/wsgate/wsproto"
 )
@@ -138,11 +139,9 @@ func TestConformanceCloseAfterLargeEcho(t *testing.T) {
 	c.write(wire)
 	// Read only once the server has let go of the connection, or after a
 	// grace period: a correct server keeps it until the echo is sent, which
-	// needs this client to read, so the wait ends by the deadline there.
-	deadline := time.Now().Add(time.Second)
-	for e.Stats().Connections > 0 && time.Now().Before(deadline) {
-		time.Sleep(5 * time.Millisecond)
-	}
+	// needs this client to read, so the wait ends by the timeout there and
+	// Poll's answer does not matter.
+	testkit.Poll(time.Second, func() bool { return e.Stats().Connections == 0 })
 	c.expectMessage(ws.OpBinary, payload)
 	c.expectCloseFrame(ws.StatusNormalClosure)
 	c.expectEOF()

@@ -20,6 +20,7 @@ import (
 	"github.com/gobwas/ws"
 	gorilla "github.com/gorilla/websocket"
 
+	"github.com/wsgate/wsgate/internal/testkit"
 	"github.com/wsgate/wsgate/reactor"
 )
 
@@ -43,7 +44,7 @@ const gorillaFragment = 100
 
 // dialGorilla connects a gorilla client whose write buffer is writeBuffer
 // bytes and returns it with a tap on what it writes.
-func dialGorilla(t testing.TB, e *testEngine, writeBuffer int) (*gorilla.Conn, *frameTap, error) {
+func dialGorilla(t testing.TB, e *reactor.Engine, writeBuffer int) (*gorilla.Conn, *frameTap, error) {
 	var tap *frameTap
 	d := gorilla.Dialer{
 		HandshakeTimeout: ioTimeout,
@@ -160,7 +161,7 @@ const coderChunk = 1000
 
 // dialCoder connects a coder/websocket client and returns it with a tap on
 // what it writes.
-func dialCoder(t testing.TB, e *testEngine) (*coder.Conn, *frameTap, error) {
+func dialCoder(t testing.TB, e *reactor.Engine) (*coder.Conn, *frameTap, error) {
 	var tap *frameTap
 	tr := &http.Transport{
 		DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
@@ -395,13 +396,13 @@ func TestEchoConcurrentClients(t *testing.T) {
 		}()
 	}
 	wg.Wait()
-	waitFor(t, ioTimeout, "all connections to close", func() bool { return e.Stats().Connections == 0 })
+	testkit.Eventually(t, ioTimeout, "all connections to close", func() bool { return e.Stats().Connections == 0 })
 	if got := e.Stats().Handshakes; got != clients {
 		t.Errorf("Stats().Handshakes = %d, want %d", got, clients)
 	}
 }
 
-func concurrentClient(t *testing.T, e *testEngine, id, messages int) error {
+func concurrentClient(t *testing.T, e *reactor.Engine, id, messages int) error {
 	rng := rand.New(rand.NewPCG(uint64(id), 5))
 	size := func() int {
 		if rng.IntN(10) == 0 {
@@ -446,10 +447,10 @@ const pythonWithWebsockets = "/usr/bin/python3"
 func TestEchoPythonWebsockets(t *testing.T) {
 	t.Parallel()
 	if _, err := os.Stat(pythonWithWebsockets); err != nil {
-		requireTool(t, "%s is missing: %v", pythonWithWebsockets, err)
+		testkit.SkipMissing(t, "%s is missing: %v", pythonWithWebsockets, err)
 	}
 	if out, err := exec.Command(pythonWithWebsockets, "-c", "import websockets").CombinedOutput(); err != nil {
-		requireTool(t, "python3-websockets is not installed for %s: %v: %s", pythonWithWebsockets, err, out)
+		testkit.SkipMissing(t, "python3-websockets is not installed for %s: %v: %s", pythonWithWebsockets, err, out)
 	}
 	e := startEcho(t, reactor.Config{})
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
@@ -465,7 +466,7 @@ func TestEchoPythonWebsockets(t *testing.T) {
 	if got := stdout.String(); got != want {
 		t.Fatalf("echo_client.py printed %q, want %q (stderr: %s)", got, want, strings.TrimSpace(stderr.String()))
 	}
-	waitFor(t, ioTimeout, "the python client's connection to close", func() bool { return e.Stats().Connections == 0 })
+	testkit.Eventually(t, ioTimeout, "the python client's connection to close", func() bool { return e.Stats().Connections == 0 })
 	if got := e.Stats().Handshakes; got != 1 {
 		t.Errorf("Stats().Handshakes = %d, want 1", got)
 	}

@@ -12,7 +12,13 @@ import (
 	"github.com/wsgate/wsgate/internal/wstest"
 )
 
-// gateway starts an engine on a free loopback port, shut down with the test.
+// waitTimeout bounds the internal tests' waits for the engine's counters
+// (testkit.Eventually).
+const waitTimeout = 5 * time.Second
+
+// gateway starts an engine on a loopback port the kernel picks, shut down
+// with the test. The external tests use gatewaytest.Start; these cannot
+// (gatewaytest imports reactor: an import cycle).
 func gateway(t *testing.T, cfg Config) *Engine {
 	t.Helper()
 	cfg.Listen = "127.0.0.1:0"
@@ -81,17 +87,5 @@ func expectClose(t *testing.T, c *wstest.Conn, within time.Duration) *wstest.Clo
 		if err != nil {
 			t.Fatalf("want a close frame, got %v", err)
 		}
-	}
-}
-
-// eventually polls cond for up to 5 seconds.
-func eventually(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(5 * time.Millisecond)
 	}
 }

@@ -17,8 +17,9 @@ import (
 func TestHandshakeRejections(t *testing.T) {
 	t.Parallel()
 	e := startEcho(t, reactor.Config{})
-	key := newKey()
-	valid := upgradeRequest(reactor.EchoPath, key)
+	k := wsproto.NewKey()
+	key := string(k[:])
+	valid := string(request(reactor.EchoPath, k[:]))
 	without := func(header string) string {
 		var kept []string
 		for line := range strings.SplitSeq(valid, "\r\n") {
@@ -30,6 +31,7 @@ func TestHandshakeRejections(t *testing.T) {
 	}
 	with := func(header string) string { return strings.Replace(valid, "\r\n\r\n", "\r\n"+header+"\r\n\r\n", 1) }
 	replace := func(old, new string) string { return strings.Replace(valid, old, new, 1) }
+	other := wsproto.NewKey()
 
 	for _, tc := range []struct {
 		name    string
@@ -47,7 +49,7 @@ func TestHandshakeRejections(t *testing.T) {
 		{"MissingKey", without("Sec-WebSocket-Key"), http.StatusBadRequest, [2]string{}},
 		{"ShortKey", replace(key, "c2hvcnQ="), http.StatusBadRequest, [2]string{}},
 		{"Key17Bytes", replace(key, "AAAAAAAAAAAAAAAAAAAAAAA="), http.StatusBadRequest, [2]string{}},
-		{"DuplicateKey", with("Sec-WebSocket-Key: " + newKey()), http.StatusBadRequest, [2]string{}},
+		{"DuplicateKey", with("Sec-WebSocket-Key: " + string(other[:])), http.StatusBadRequest, [2]string{}},
 		{"Version8", replace("Version: 13", "Version: 8"), http.StatusUpgradeRequired, [2]string{"Sec-WebSocket-Version", "13"}},
 		{"MissingVersion", without("Sec-WebSocket-Version"), http.StatusUpgradeRequired, [2]string{"Sec-WebSocket-Version", "13"}},
 		{"UnknownPath", replace("/echo", "/nope"), http.StatusNotFound, [2]string{}},
@@ -76,7 +78,7 @@ func TestHandshakeRejections(t *testing.T) {
 		t.Parallel()
 		const limit = 512
 		small := startEcho(t, reactor.Config{Limits: wsproto.Limits{MaxHeaderBytes: limit}})
-		fits := upgradeRequest(reactor.EchoPath, key)
+		fits := valid
 		pad := limit - len(fits) - len("X-Pad: \r\n")
 		atLimit := strings.Replace(fits, "\r\n\r\n", "\r\nX-Pad: "+strings.Repeat("p", pad)+"\r\n\r\n", 1)
 		if len(atLimit) != limit {
@@ -84,7 +86,7 @@ func TestHandshakeRejections(t *testing.T) {
 		}
 		ok := dialRaw(t, small)
 		ok.write([]byte(atLimit))
-		ok.expectUpgrade(key)
+		ok.expectUpgrade(k[:])
 		ok.closeHandshake()
 
 		overLimit := strings.Replace(atLimit, "X-Pad: ", "X-Pad: p", 1)
@@ -107,15 +109,10 @@ func TestHandshakeAccepted(t *testing.T) {
 		t.Parallel()
 		c := dialRaw(t, e)
 		// The worked example of RFC 6455 §1.3.
-		c.write([]byte(upgradeRequest(reactor.EchoPath, "dGhlIHNhbXBsZSBub25jZQ==")))
-		resp, err := c.readResponseHead()
-		if err != nil {
-			t.Fatal(err)
-		}
-		if resp.StatusCode != http.StatusSwitchingProtocols {
-			t.Fatalf("status %d, want 101", resp.StatusCode)
-		}
-		if got := resp.Header.Get("Sec-WebSocket-Accept"); got != "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=" {
+		key := []byte("dGhlIHNhbXBsZSBub25jZQ==")
+		c.write(request(reactor.EchoPath, key))
+		resp := c.expectUpgrade(key)
+		if got := string(resp.Header("Sec-WebSocket-Accept")); got != "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=" {
 			t.Fatalf("Sec-WebSocket-Accept = %q, want s3pPLMBiTxaQ9kYGzzhZRbK+xOo=", got)
 		}
 		c.closeHandshake()
@@ -124,9 +121,9 @@ func TestHandshakeAccepted(t *testing.T) {
 	t.Run("OneBytePerWrite", func(t *testing.T) {
 		t.Parallel()
 		c := dialRaw(t, e)
-		key := newKey()
-		c.writeSplit([]byte(upgradeRequest(reactor.EchoPath, key)), 1)
-		c.expectUpgrade(key)
+		key := wsproto.NewKey()
+		c.writeSplit(request(reactor.EchoPath, key[:]), 1)
+		c.expectUpgrade(key[:])
 		c.send(ws.OpText, true, []byte("after a slow handshake"))
 		c.expectMessage(ws.OpText, []byte("after a slow handshake"))
 		c.closeHandshake()
@@ -135,11 +132,11 @@ func TestHandshakeAccepted(t *testing.T) {
 	t.Run("FirstFrameInSameWrite", func(t *testing.T) {
 		t.Parallel()
 		c := dialRaw(t, e)
-		key := newKey()
-		wire := []byte(upgradeRequest(reactor.EchoPath, key))
+		key := wsproto.NewKey()
+		wire := request(reactor.EchoPath, key[:])
 		wire = append(wire, c.frame(ws.OpText, true, []byte("pipelined"))...)
 		c.write(wire)
-		c.expectUpgrade(key)
+		c.expectUpgrade(key[:])
 		c.expectMessage(ws.OpText, []byte("pipelined"))
 		c.closeHandshake()
 	})
@@ -147,13 +144,13 @@ func TestHandshakeAccepted(t *testing.T) {
 	t.Run("WholeSessionInOneWrite", func(t *testing.T) {
 		t.Parallel()
 		c := dialRaw(t, e)
-		key := newKey()
-		wire := []byte(upgradeRequest(reactor.EchoPath, key))
+		key := wsproto.NewKey()
+		wire := request(reactor.EchoPath, key[:])
 		wire = append(wire, c.frame(ws.OpBinary, true, binaryPayload(70000, 1))...)
 		wire = append(wire, c.frame(ws.OpPing, true, []byte("p"))...)
 		wire = append(wire, c.frame(ws.OpClose, true, closePayload(ws.StatusNormalClosure, ""))...)
 		c.write(wire)
-		c.expectUpgrade(key)
+		c.expectUpgrade(key[:])
 		c.expectMessage(ws.OpBinary, binaryPayload(70000, 1))
 		c.expectMessage(ws.OpPong, []byte("p"))
 		c.expectCloseFrame(ws.StatusNormalClosure)
@@ -163,26 +160,26 @@ func TestHandshakeAccepted(t *testing.T) {
 	t.Run("BadFrameInSameWrite", func(t *testing.T) {
 		t.Parallel()
 		c := dialRaw(t, e)
-		key := newKey()
-		wire := []byte(upgradeRequest(reactor.EchoPath, key))
+		key := wsproto.NewKey()
+		wire := request(reactor.EchoPath, key[:])
 		wire = append(wire, wsproto.AppendFrame(nil, ws.OpText, true, []byte("unmasked"))...)
 		c.write(wire)
-		c.expectUpgrade(key)
+		c.expectUpgrade(key[:])
 		c.expectClose(closeProtocol)
 	})
 
 	t.Run("QueryAndCaseInsensitiveHeaders", func(t *testing.T) {
 		t.Parallel()
 		c := dialRaw(t, e)
-		key := newKey()
+		key := wsproto.NewKey()
 		req := "GET /echo?token=abc HTTP/1.1\r\n" +
 			"host: 127.0.0.1\r\n" +
 			"upgrade: WebSocket\r\n" +
 			"connection: keep-alive, Upgrade\r\n" +
-			"sec-websocket-key: " + key + "\r\n" +
+			"sec-websocket-key: " + string(key[:]) + "\r\n" +
 			"sec-websocket-version: 13\r\n\r\n"
 		c.write([]byte(req))
-		c.expectUpgrade(key)
+		c.expectUpgrade(key[:])
 		c.closeHandshake()
 	})
 }

@@ -3,27 +3,22 @@ package reactor_test
 import (
 	"bufio"
 	"bytes"
-	"context"
-	"crypto/rand"
-	"encoding/base64"
 	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	mathrand "math/rand/v2"
 	"net"
 	"net/http"
-	"os"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 	"unicode/utf8"
 
 	"github.com/gobwas/ws"
 
+	"github.com/wsgate/wsgate/internal/testkit/gatewaytest"
 	"github.com/wsgate/wsgate/reactor"
 	"github.com/wsgate/wsgate/wsproto"
 )
@@ -32,88 +27,17 @@ import (
 // server that never answers fails the test instead of hanging it.
 const ioTimeout = 15 * time.Second
 
-// discardLogger keeps the engines quiet: tests assert on the wire, not on logs.
-var discardLogger = slog.New(slog.NewTextHandler(io.Discard, nil))
-
-// testEngine is a started engine that shuts itself down in t.Cleanup unless
-// the test already did.
-type testEngine struct {
-	*reactor.Engine
-	shutDown atomic.Bool
-}
-
-// shutdown is Engine.Shutdown for tests that stop the engine themselves.
-func (e *testEngine) shutdown(ctx context.Context) error {
-	e.shutDown.Store(true)
-	return e.Shutdown(ctx)
-}
-
-// startEngine starts an engine for cfg on 127.0.0.1:0 (unless cfg.Listen is
-// set) and shuts it down when the test ends. Clients registered for cleanup
-// after this call are closed first (t.Cleanup runs last-in, first-out).
-func startEngine(t testing.TB, cfg reactor.Config) *testEngine {
-	t.Helper()
-	if cfg.Listen == "" {
-		cfg.Listen = "127.0.0.1:0"
-	}
-	if cfg.Logger == nil {
-		cfg.Logger = discardLogger
-	}
-	eng, err := reactor.New(cfg)
-	if err != nil {
-		t.Fatalf("reactor.New: %v", err)
-	}
-	if err := eng.Start(); err != nil {
-		t.Fatalf("Start: %v", err)
-	}
-	te := &testEngine{Engine: eng}
-	t.Cleanup(func() {
-		if te.shutDown.Load() {
-			return
-		}
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		if err := te.shutdown(ctx); err != nil {
-			t.Errorf("Shutdown: %v", err)
-		}
-	})
-	return te
-}
-
-// wsURL is the ws:// URL of path on e.
 // startEcho starts an engine for the /echo conformance and interop tests:
 // they test the protocol, not the rate limits, and send faster than a
 // client of a real node may, so the per-connection rates are off.
-func startEcho(t testing.TB, cfg reactor.Config) *testEngine {
+func startEcho(t testing.TB, cfg reactor.Config) *reactor.Engine {
 	cfg.MessageRate, cfg.ByteRate = -1, -1
-	return startEngine(t, cfg)
+	return gatewaytest.Start(t, cfg)
 }
 
-func wsURL(e *testEngine, path string) string {
+// wsURL is the ws:// URL of path on e.
+func wsURL(e *reactor.Engine, path string) string {
 	return "ws://" + e.Addr().String() + path
-}
-
-// waitFor polls cond until it holds, failing the test after timeout.
-func waitFor(t testing.TB, timeout time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %v waiting for %s", timeout, what)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-}
-
-// requireTool skips the test when an external tool is missing, except under
-// CI=true, where a missing tool is a failure.
-func requireTool(t testing.TB, format string, args ...any) {
-	t.Helper()
-	msg := fmt.Sprintf(format, args...)
-	if os.Getenv("CI") == "true" {
-		t.Fatalf("CI=true but %s", msg)
-	}
-	t.Skip(msg)
 }
 
 // textPayload returns exactly n bytes of valid UTF-8 mixing 1- to 4-byte
@@ -144,21 +68,11 @@ func binaryPayload(n int, seed uint64) []byte {
 	return b[:n:n]
 }
 
-// newKey returns a fresh Sec-WebSocket-Key.
-func newKey() string {
-	var raw [16]byte
-	_, _ = rand.Read(raw[:])
-	return base64.StdEncoding.EncodeToString(raw[:])
-}
-
-// upgradeRequest is a valid opening handshake for path with key.
-func upgradeRequest(path, key string) string {
-	return "GET " + path + " HTTP/1.1\r\n" +
-		"Host: 127.0.0.1\r\n" +
-		"Upgrade: websocket\r\n" +
-		"Connection: Upgrade\r\n" +
-		"Sec-WebSocket-Key: " + key + "\r\n" +
-		"Sec-WebSocket-Version: 13\r\n\r\n"
+// request is the opening handshake request for path with key, as
+// wsproto.AppendRequest writes it for every client: the tests that need a
+// bad one edit it.
+func request(path string, key []byte) []byte {
+	return wsproto.AppendRequest(nil, "127.0.0.1", []byte(path), key)
 }
 
 // rawClient is a byte-level WebSocket client: it writes exactly the bytes a
@@ -175,14 +89,14 @@ type rawClient struct {
 
 // dialRaw opens a TCP connection to e without any handshake; it is closed
 // when the test ends.
-func dialRaw(t testing.TB, e *testEngine) *rawClient {
+func dialRaw(t testing.TB, e *reactor.Engine) *rawClient {
 	t.Helper()
 	return dialRawLimits(t, e, nil)
 }
 
 // dialRawLimits is dialRaw with limits for decoding the server's frames
 // (nil: wsproto's defaults, 1 MiB).
-func dialRawLimits(t testing.TB, e *testEngine, limits *wsproto.Limits) *rawClient {
+func dialRawLimits(t testing.TB, e *reactor.Engine, limits *wsproto.Limits) *rawClient {
 	t.Helper()
 	nc, err := net.DialTimeout("tcp", e.Addr().String(), ioTimeout)
 	if err != nil {
@@ -199,7 +113,7 @@ func dialRawLimits(t testing.TB, e *testEngine, limits *wsproto.Limits) *rawClie
 }
 
 // dialWS opens a connection and completes the opening handshake for path.
-func dialWS(t testing.TB, e *testEngine, path string) *rawClient {
+func dialWS(t testing.TB, e *reactor.Engine, path string) *rawClient {
 	t.Helper()
 	c := dialRaw(t, e)
 	c.handshake(path)
@@ -209,37 +123,46 @@ func dialWS(t testing.TB, e *testEngine, path string) *rawClient {
 // handshake sends an upgrade request for path and checks the 101 answer.
 func (c *rawClient) handshake(path string) {
 	c.t.Helper()
-	key := newKey()
-	c.write([]byte(upgradeRequest(path, key)))
-	c.expectUpgrade(key)
+	c.expectUpgrade(c.sendUpgrade(path))
 }
 
-// sendUpgrade sends an upgrade request for path without reading the answer.
-func (c *rawClient) sendUpgrade(path string) {
+// sendUpgrade sends an upgrade request for path with a fresh key, without
+// reading the answer, and returns the key.
+func (c *rawClient) sendUpgrade(path string) []byte {
 	c.t.Helper()
-	c.write([]byte(upgradeRequest(path, newKey())))
+	key := wsproto.NewKey()
+	c.write(request(path, key[:]))
+	return key[:]
 }
 
-// expectUpgrade reads the response to a handshake with key and checks it
-// is a 101 with the right Sec-WebSocket-Accept. Bytes after the response
-// stay pending for the frame decoder.
-func (c *rawClient) expectUpgrade(key string) {
+// expectUpgrade reads the response to a handshake sent with key and checks
+// it as a client must (wsproto.ParseResponse: a 101 with Upgrade,
+// Connection and the right Sec-WebSocket-Accept), and that the server says
+// exactly "Upgrade: websocket" and "Connection: Upgrade", case aside. Bytes
+// after the response stay pending for the frame decoder. The response is
+// valid until the client reads again.
+func (c *rawClient) expectUpgrade(key []byte) wsproto.Response {
 	c.t.Helper()
-	resp, err := c.readResponseHead()
-	if err != nil {
-		c.t.Fatalf("reading upgrade response: %v", err)
-	}
-	if resp.StatusCode != http.StatusSwitchingProtocols {
-		c.t.Fatalf("upgrade status = %d %q, want 101", resp.StatusCode, resp.Status)
-	}
-	if got, want := resp.Header.Get("Sec-WebSocket-Accept"), string(wsproto.AcceptKey([]byte(key))); got != want {
-		c.t.Fatalf("Sec-WebSocket-Accept = %q, want %q", got, want)
-	}
-	if got := resp.Header.Get("Upgrade"); !strings.EqualFold(got, "websocket") {
-		c.t.Fatalf("Upgrade = %q, want websocket", got)
-	}
-	if got := resp.Header.Get("Connection"); !strings.EqualFold(got, "upgrade") {
-		c.t.Fatalf("Connection = %q, want Upgrade", got)
+	for {
+		resp, n, err := wsproto.ParseResponse(c.pending, key, 0)
+		if err != nil {
+			c.t.Fatalf("upgrade response (status %d) %q: %v", resp.Status, c.pending, err)
+		}
+		if n > 0 {
+			c.pending = c.pending[n:]
+			if got := resp.Header("Upgrade"); !strings.EqualFold(string(got), "websocket") {
+				c.t.Fatalf("Upgrade = %q, want websocket", got)
+			}
+			if got := resp.Header("Connection"); !strings.EqualFold(string(got), "upgrade") {
+				c.t.Fatalf("Connection = %q, want Upgrade", got)
+			}
+			return resp
+		}
+		m, err := c.read()
+		if err != nil {
+			c.t.Fatalf("reading upgrade response after %d bytes %q: %v", len(c.pending), c.pending, err)
+		}
+		c.pending = append(c.pending, c.rbuf[:m]...)
 	}
 }
 

@@ -3,6 +3,8 @@ package reactor_test
 import (
 	"context"
 	"errors"
+	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"syscall"
@@ -13,6 +15,8 @@ import (
 	"github.com/gobwas/ws"
 	gorilla "github.com/gorilla/websocket"
 
+	"github.com/wsgate/wsgate/internal/testkit"
+	"github.com/wsgate/wsgate/internal/testkit/gatewaytest"
 	"github.com/wsgate/wsgate/reactor"
 	"github.com/wsgate/wsgate/wsproto"
 )
@@ -20,7 +24,7 @@ import (
 func TestLifecycleHandshakeTimeout(t *testing.T) {
 	t.Parallel()
 	const timeout = 200 * time.Millisecond
-	e := startEngine(t, reactor.Config{HandshakeTimeout: timeout})
+	e := gatewaytest.Start(t, reactor.Config{HandshakeTimeout: timeout})
 
 	// Upgraded in time: the handshake timer must not touch it later.
 	upgraded := dialWS(t, e, reactor.EchoPath)
@@ -81,7 +85,7 @@ func TestLifecycleHandshakeTimeout(t *testing.T) {
 
 func TestLifecycleShutdownGoingAway(t *testing.T) {
 	t.Parallel()
-	e := startEngine(t, reactor.Config{})
+	e := gatewaytest.Start(t, reactor.Config{})
 
 	var raws []*rawClient
 	for range 5 {
@@ -94,13 +98,13 @@ func TestLifecycleShutdownGoingAway(t *testing.T) {
 	handshaking := dialRaw(t, e)
 	handshaking.write([]byte("GET /echo HTTP/1.1\r\n"))
 	silent := dialRaw(t, e)
-	waitFor(t, ioTimeout, "8 connections", func() bool { return e.Stats().Connections == 8 })
+	testkit.Eventually(t, ioTimeout, "8 connections", func() bool { return e.Stats().Connections == 8 })
 
 	shutdownErr := make(chan error, 1)
 	go func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
-		shutdownErr <- e.shutdown(ctx)
+		shutdownErr <- e.Shutdown(ctx)
 	}()
 
 	for i, c := range raws {
@@ -149,7 +153,7 @@ func TestLifecycleShutdownGoingAway(t *testing.T) {
 func TestLifecycleShutdownDrains(t *testing.T) {
 	t.Parallel()
 	const closeTimeout = 300 * time.Millisecond
-	e := startEngine(t, reactor.Config{CloseTimeout: closeTimeout})
+	e := gatewaytest.Start(t, reactor.Config{CloseTimeout: closeTimeout})
 	deaf := dialWS(t, e, reactor.EchoPath)
 
 	start := time.Now()
@@ -157,7 +161,7 @@ func TestLifecycleShutdownDrains(t *testing.T) {
 	go func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
-		shutdownErr <- e.shutdown(ctx)
+		shutdownErr <- e.Shutdown(ctx)
 	}()
 	deaf.expectCloseFrame(ws.StatusGoingAway)
 
@@ -186,13 +190,13 @@ func TestLifecycleShutdownDrains(t *testing.T) {
 // context ends even though a client never answers the close.
 func TestLifecycleShutdownContextEnds(t *testing.T) {
 	t.Parallel()
-	e := startEngine(t, reactor.Config{CloseTimeout: time.Minute})
+	e := gatewaytest.Start(t, reactor.Config{CloseTimeout: time.Minute})
 	deaf := dialWS(t, e, reactor.EchoPath)
 
 	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
 	defer cancel()
 	shutdownErr := make(chan error, 1)
-	go func() { shutdownErr <- e.shutdown(ctx) }()
+	go func() { shutdownErr <- e.Shutdown(ctx) }()
 	deaf.expectCloseFrame(ws.StatusGoingAway)
 	deaf.expectEOF()
 	select {
@@ -207,17 +211,17 @@ func TestLifecycleShutdownContextEnds(t *testing.T) {
 
 func TestLifecycleShutdownIdle(t *testing.T) {
 	t.Parallel()
-	e := startEngine(t, reactor.Config{})
+	e := gatewaytest.Start(t, reactor.Config{})
 	ctx, cancel := context.WithTimeout(context.Background(), ioTimeout)
 	defer cancel()
-	if err := e.shutdown(ctx); err != nil {
+	if err := e.Shutdown(ctx); err != nil {
 		t.Fatalf("Shutdown of an idle engine: %v", err)
 	}
 }
 
 func TestLifecycleDisableEcho(t *testing.T) {
 	t.Parallel()
-	e := startEngine(t, reactor.Config{Echo: reactor.EchoOff})
+	e := gatewaytest.Start(t, reactor.Config{Echo: reactor.EchoOff})
 
 	c := dialRaw(t, e)
 	c.sendUpgrade(reactor.EchoPath)
@@ -239,7 +243,7 @@ func TestLifecycleDisableEcho(t *testing.T) {
 
 func TestLifecycleConnectionCount(t *testing.T) {
 	t.Parallel()
-	e := startEngine(t, reactor.Config{})
+	e := gatewaytest.Start(t, reactor.Config{})
 	if got := e.Stats(); got.Connections != 0 || got.Handshakes != 0 || got.HandshakeTimeouts != 0 || got.Upgraded != 0 {
 		t.Fatalf("Stats() of a new engine = %+v, want zeros", got)
 	}
@@ -254,10 +258,10 @@ func TestLifecycleConnectionCount(t *testing.T) {
 		t.Fatal(err)
 	}
 	rejected := dialRaw(t, e)
-	rejected.write([]byte(upgradeRequest("/nope", newKey())))
+	rejected.sendUpgrade("/nope")
 	rejected.expectRejection(http.StatusNotFound)
 	idle := dialRaw(t, e) // never sends a byte
-	waitFor(t, ioTimeout, "7 connections", func() bool { return e.Stats().Connections == 7 })
+	testkit.Eventually(t, ioTimeout, "7 connections", func() bool { return e.Stats().Connections == 7 })
 	if got := e.Stats().Handshakes; got != 5 {
 		t.Errorf("Stats().Handshakes = %d, want 5", got)
 	}
@@ -275,7 +279,7 @@ func TestLifecycleConnectionCount(t *testing.T) {
 	// The rejected connection waits for its client to go, like a closed one.
 	_ = rejected.conn.Close()
 	_ = idle.conn.Close()
-	waitFor(t, ioTimeout, "0 connections", func() bool { return e.Stats().Connections == 0 })
+	testkit.Eventually(t, ioTimeout, "0 connections", func() bool { return e.Stats().Connections == 0 })
 	if got := e.Stats(); got.Handshakes != 5 || got.Connections != 0 || got.Upgraded != 0 || got.HandshakeTimeouts != 0 {
 		t.Errorf("Stats() = %+v, want Handshakes: 5 and no connection left", got)
 	}
@@ -287,13 +291,12 @@ func TestLifecycleConnectionCount(t *testing.T) {
 // next connection, which may get the same descriptor number.
 func TestLifecycleResetPeerLeavesOthersAlone(t *testing.T) {
 	t.Parallel()
-	e := startEngine(t, reactor.Config{Loops: 1})
+	e := gatewaytest.Start(t, reactor.Config{Loops: 1})
 	const rounds = 1500
 	cut := 0
 	for range rounds {
 		c := dialRaw(t, e)
-		key := newKey()
-		c.write([]byte(upgradeRequest(reactor.EchoPath, key)))
+		c.sendUpgrade(reactor.EchoPath)
 		if _, err := c.readResponseHead(); err != nil {
 			cut++ // this connection was shut down by the server before its 101
 			continue
@@ -305,13 +308,13 @@ func TestLifecycleResetPeerLeavesOthersAlone(t *testing.T) {
 	if cut > 0 {
 		t.Errorf("%d of %d handshakes were cut off by the server", cut, rounds)
 	}
-	waitFor(t, ioTimeout, "0 connections", func() bool { return e.Stats().Connections == 0 })
+	testkit.Eventually(t, ioTimeout, "0 connections", func() bool { return e.Stats().Connections == 0 })
 }
 
 func TestLifecycleStartAddressInUse(t *testing.T) {
 	t.Parallel()
-	first := startEngine(t, reactor.Config{})
-	second, err := reactor.New(reactor.Config{Listen: first.Addr().String(), Logger: discardLogger})
+	first := gatewaytest.Start(t, reactor.Config{})
+	second, err := reactor.New(reactor.Config{Listen: first.Addr().String(), Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}

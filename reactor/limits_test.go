@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/gobwas/ws"
+	"github.com/wsgate/wsgate/internal/testkit"
 	"github.com/wsgate/wsgate/internal/wstest"
 	"github.com/wsgate/wsgate/wire"
 )
@@ -33,7 +34,7 @@ func TestMaxConnsPerIPRefusesWith503(t *testing.T) {
 		t.Fatalf("statuses %d %d %d, want 101 101 503", s1, s2, s3)
 	}
 	a.Close()
-	eventually(t, "the slot to free", func() bool { return e.Stats().Upgraded == 1 })
+	testkit.Eventually(t, waitTimeout, "the slot to free", func() bool { return e.Stats().Upgraded == 1 })
 	c, s4 := dialStatus(e, "/ws")
 	if s4 != 101 {
 		t.Fatalf("after a close: status %d, want 101", s4)
@@ -65,11 +66,11 @@ func TestSlowConsumerDropPolicyTellsHowManyWereDropped(t *testing.T) {
 	e := gateway(t, Config{MaxOutboundBytes: 32 << 10, SlowPolicy: SlowDrop})
 	slow := dialWS(t, e, "/ws?channels=firehose")
 	fast := dialWS(t, e, "/ws?channels=firehose")
-	eventually(t, "subscriptions", func() bool { return e.Stats().Subscriptions == 2 })
+	testkit.Eventually(t, waitTimeout, "subscriptions", func() bool { return e.Stats().Subscriptions == 2 })
 
 	const msgs = 3000
 	publishPaced(t, e, fast, msgs)
-	eventually(t, "drops", func() bool { return e.Stats().Drops > 0 })
+	testkit.Eventually(t, waitTimeout, "drops", func() bool { return e.Stats().Drops > 0 })
 
 	// The slow one now reads its backlog, then gets the notice before the
 	// next message.
@@ -109,14 +110,14 @@ func TestSlowConsumerClosePolicyClosesWith1008(t *testing.T) {
 	e := gateway(t, Config{MaxOutboundBytes: 32 << 10, CloseTimeout: time.Minute})
 	slow := dialWS(t, e, "/ws?channels=firehose")
 	fast := dialWS(t, e, "/ws?channels=firehose")
-	eventually(t, "subscriptions", func() bool { return e.Stats().Subscriptions == 2 })
+	testkit.Eventually(t, waitTimeout, "subscriptions", func() bool { return e.Stats().Subscriptions == 2 })
 	publishPaced(t, e, fast, 3000)
-	eventually(t, "a slow-consumer close", func() bool { return e.Stats().SlowConsumerCloses == 1 })
+	testkit.Eventually(t, waitTimeout, "a slow-consumer close", func() bool { return e.Stats().SlowConsumerCloses == 1 })
 	if ce := expectClose(t, slow, 30*time.Second); ce.Code != ws.StatusPolicyViolation || ce.Reason != wire.ReasonSlowConsumer {
 		t.Fatalf("close %d %q, want 1008 %q", ce.Code, ce.Reason, wire.ReasonSlowConsumer)
 	}
 	slow.Close() // the client's side of the closing handshake
-	eventually(t, "the slow connection to be gone", func() bool { return e.Stats().Upgraded == 1 })
+	testkit.Eventually(t, waitTimeout, "the slow connection to be gone", func() bool { return e.Stats().Upgraded == 1 })
 }
 
 // publishPaced publishes n 4 KB messages on "firehose" in rounds of 10,

@@ -12,6 +12,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/wsgate/wsgate/internal/testkit"
 	"github.com/wsgate/wsgate/internal/wstest"
 )
 
@@ -69,7 +70,7 @@ func TestReusePortSharesOneAddress(t *testing.T) {
 		}
 		conns = append(conns, c)
 	}
-	eventually(t, "40 connections", func() bool { return first.Stats().Upgraded+e2.Stats().Upgraded == 40 })
+	testkit.Eventually(t, waitTimeout, "40 connections", func() bool { return first.Stats().Upgraded+e2.Stats().Upgraded == 40 })
 	if first.Stats().Upgraded == 0 || e2.Stats().Upgraded == 0 {
 		t.Fatalf("connections %d and %d: the kernel should spread 40 over both", first.Stats().Upgraded, e2.Stats().Upgraded)
 	}
@@ -154,7 +155,7 @@ func TestRestartBindsPastTimeWait(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, port, _ := net.SplitHostPort(addr)
-	eventually(t, "the old node's connections in TIME_WAIT", func() bool { return timeWaits(t, port) > 0 })
+	testkit.Eventually(t, waitTimeout, "the old node's connections in TIME_WAIT", func() bool { return timeWaits(t, port) > 0 })
 	e2, err := New(Config{Listen: addr, Loops: 2})
 	if err != nil {
 		t.Fatal(err)

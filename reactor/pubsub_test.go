@@ -8,6 +8,7 @@ import (
 
 	"github.com/gobwas/ws"
 
+	"github.com/wsgate/wsgate/internal/testkit"
 	"github.com/wsgate/wsgate/internal/wstest"
 	"github.com/wsgate/wsgate/wire"
 )
@@ -25,7 +26,7 @@ func TestPubSubEverySubscriberGetsEveryMessageOnceInOrder(t *testing.T) {
 		}
 		subs = append(subs, c)
 	}
-	eventually(t, "10 subscriptions to news", func() bool { return e.Stats().Subscriptions == 15 })
+	testkit.Eventually(t, waitTimeout, "10 subscriptions to news", func() bool { return e.Stats().Subscriptions == 15 })
 	const msgs = 200
 	for i := range msgs {
 		if err := e.Publish("news", []byte(fmt.Sprint(i))); err != nil {
@@ -48,7 +49,7 @@ func TestPubSubEverySubscriberGetsEveryMessageOnceInOrder(t *testing.T) {
 func TestPubSubDataIsPassedThroughByteForByte(t *testing.T) {
 	e := gateway(t, Config{})
 	c := dialWS(t, e, "/ws?channels=raw")
-	eventually(t, "subscription", func() bool { return e.Stats().Subscriptions == 1 })
+	testkit.Eventually(t, waitTimeout, "subscription", func() bool { return e.Stats().Subscriptions == 1 })
 	data := `{"b": 1,   "a":[1, 2 ,"é\u00e9"]}`
 	if err := e.Publish("raw", []byte(data)); err != nil {
 		t.Fatal(err)
@@ -87,7 +88,7 @@ func TestPubSubClientPublishReachesOthersAndAcks(t *testing.T) {
 	e := gateway(t, Config{})
 	sub := dialWS(t, e, "/ws?channels=chat.room.42")
 	pub := dialWS(t, e, "/ws")
-	eventually(t, "subscription", func() bool { return e.Stats().Subscriptions == 1 })
+	testkit.Eventually(t, waitTimeout, "subscription", func() bool { return e.Stats().Subscriptions == 1 })
 	if got := send(t, pub, `{"type":"publish","channel":"chat.room.42","data":{"text":"hi"},"id":3}`); got["type"] != "ack" || got["id"] != float64(3) {
 		t.Fatalf("publish reply %v", got)
 	}

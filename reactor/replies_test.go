@@ -10,6 +10,7 @@ import (
 
 	"github.com/gobwas/ws"
 
+	"github.com/wsgate/wsgate/internal/testkit"
 	"github.com/wsgate/wsgate/internal/wstest"
 	"github.com/wsgate/wsgate/wire"
 	"github.com/wsgate/wsgate/wsproto"
@@ -74,7 +75,7 @@ func TestRepliesPastMaxOutboundCloseSlowConsumer(t *testing.T) {
 					break
 				}
 			}
-			eventually(t, "a slow-consumer close", func() bool { return e.Stats().SlowConsumerCloses == 1 })
+			testkit.Eventually(t, waitTimeout, "a slow-consumer close", func() bool { return e.Stats().SlowConsumerCloses == 1 })
 			if ce := expectClose(t, c, 30*time.Second); ce.Code != ws.StatusPolicyViolation || ce.Reason != "slow consumer" {
 				t.Fatalf("close %d %q, want 1008 slow consumer", ce.Code, ce.Reason)
 			}
@@ -131,7 +132,7 @@ func TestMaxChannels(t *testing.T) {
 		t.Fatalf("channels %d, refused %d; want 3 and 2", st.Channels, st.ChannelsRefused)
 	}
 	// The refused handshake left nothing behind: no connection, no count.
-	eventually(t, "the refused connection to go", func() bool { return e.Stats().Upgraded == 2 })
+	testkit.Eventually(t, waitTimeout, "the refused connection to go", func() bool { return e.Stats().Upgraded == 2 })
 }
 
 func TestDuplicateAuthorizationRefused(t *testing.T) {

@@ -11,6 +11,7 @@ import (
 	gorilla "github.com/gorilla/websocket"
 
 	"github.com/wsgate/wsgate/auth"
+	"github.com/wsgate/wsgate/internal/testkit"
 	"github.com/wsgate/wsgate/internal/wstest"
 	"github.com/wsgate/wsgate/wire"
 )
@@ -178,7 +179,7 @@ func TestRefreshKeepsConnectionAndRevokes(t *testing.T) {
 	if got := readJSON(t, c); got["type"] != "ack" || got["id"] != float64(3) {
 		t.Fatalf("refresh reply: %v", got)
 	}
-	eventually(t, "b to be dropped", func() bool { return e.Stats().Subscriptions == 1 })
+	testkit.Eventually(t, waitTimeout, "b to be dropped", func() bool { return e.Stats().Subscriptions == 1 })
 	// Past the first token's expiry the connection still works.
 	_ = c.SetReadDeadline(time.Now().Add(2500 * time.Millisecond))
 	if _, _, err := c.ReadMessage(); err == nil || strings.Contains(err.Error(), "closed by server") {
@@ -346,7 +347,7 @@ func TestAuthSubprotocolWithGorilla(t *testing.T) {
 	if c.Subprotocol() != auth.Protocol {
 		t.Fatalf("selected %q, want %q", c.Subprotocol(), auth.Protocol)
 	}
-	eventually(t, "the subscription", func() bool { return e.Stats().Subscriptions == 1 })
+	testkit.Eventually(t, waitTimeout, "the subscription", func() bool { return e.Stats().Subscriptions == 1 })
 	if err := e.Publish("news", []byte(`"hi"`)); err != nil {
 		t.Fatal(err)
 	}

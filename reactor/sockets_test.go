@@ -13,6 +13,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/wsgate/wsgate/auth"
+	"github.com/wsgate/wsgate/internal/testkit"
 	"github.com/wsgate/wsgate/internal/wstest"
 )
 
@@ -71,7 +72,7 @@ func TestSocketsPastMaxSocketsAreResetAtAccept(t *testing.T) {
 	e := gateway(t, Config{MaxSockets: 20, MaxHandshakes: 20})
 	sub := dialWS(t, e, "/ws?channels=news")
 	idle := dialIdle(t, e, "127.0.0.1", 30)
-	eventually(t, "11 sockets reset", func() bool { return refused(e, "sockets") == 11 })
+	testkit.Eventually(t, waitTimeout, "11 sockets reset", func() bool { return refused(e, "sockets") == 11 })
 	if got, _ := countReset(idle); got != 11 {
 		t.Fatalf("%d idle sockets reset, want 11 (19 admitted beside the subscriber)", got)
 	}
@@ -89,7 +90,7 @@ func TestSocketsPastMaxSocketsAreResetAtAccept(t *testing.T) {
 			c.Close()
 		}
 	}
-	eventually(t, "the idle sockets to go", func() bool { return e.Stats().Connections == 1 })
+	testkit.Eventually(t, waitTimeout, "the idle sockets to go", func() bool { return e.Stats().Connections == 1 })
 	dialWS(t, e, "/ws?channels=news")
 	if st := e.Stats(); st.Handshaking != 0 {
 		t.Fatalf("handshaking %d after every handshake ended, want 0", st.Handshaking)
@@ -104,13 +105,13 @@ func TestHandshakesCappedNodeWide(t *testing.T) {
 		dialWS(t, e, "/ws")
 	}
 	idle := dialIdle(t, e, "127.0.0.1", 8)
-	eventually(t, "3 sockets reset", func() bool { return refused(e, "handshakes") == 3 })
+	testkit.Eventually(t, waitTimeout, "3 sockets reset", func() bool { return refused(e, "handshakes") == 3 })
 	got, admitted := countReset(idle)
 	if got != 3 {
 		t.Fatalf("%d idle sockets reset, want 3", got)
 	}
 	admitted[0].Close()
-	eventually(t, "a handshake slot to free", func() bool { return e.Stats().Handshaking == 4 })
+	testkit.Eventually(t, waitTimeout, "a handshake slot to free", func() bool { return e.Stats().Handshaking == 4 })
 	dialWS(t, e, "/ws") // takes the free slot, then leaves it on upgrading
 }
 
@@ -119,7 +120,7 @@ func TestHandshakesCappedPerAddress(t *testing.T) {
 	e := gateway(t, Config{MaxHandshakesPerIP: 2})
 	a := dialIdle(t, e, "127.0.0.2", 3)
 	b := dialIdle(t, e, "127.0.0.3", 2)
-	eventually(t, "one socket reset", func() bool { return refused(e, "handshakes_per_ip") == 1 })
+	testkit.Eventually(t, waitTimeout, "one socket reset", func() bool { return refused(e, "handshakes_per_ip") == 1 })
 	ra, admittedA := countReset(a)
 	rb, _ := countReset(b)
 	if ra != 1 || rb != 0 {
@@ -127,7 +128,7 @@ func TestHandshakesCappedPerAddress(t *testing.T) {
 	}
 	// A closed socket frees its slot, and one that upgrades leaves it.
 	admittedA[0].Close()
-	eventually(t, "the slot to free", func() bool { return e.Stats().Handshaking == 3 })
+	testkit.Eventually(t, waitTimeout, "the slot to free", func() bool { return e.Stats().Handshaking == 3 })
 	c, err := wstest.DialOptions("ws://"+e.Addr().String()+"/ws", 5*time.Second, wstest.Options{LocalAddr: "127.0.0.2"})
 	if err != nil {
 		t.Fatalf("a WebSocket from 127.0.0.2 with a free slot: %v", err)

@@ -13,6 +13,7 @@ import (
 
 	"github.com/gobwas/ws"
 
+	"github.com/wsgate/wsgate/internal/testkit"
 	"github.com/wsgate/wsgate/internal/wstest"
 )
 
@@ -57,7 +58,7 @@ func rawUpgrade(t *testing.T, e *Engine, path string) net.Conn {
 func TestPongTimeoutClosesSilentConnection(t *testing.T) {
 	e := gateway(t, Config{PingInterval: 50 * time.Millisecond, PongTimeout: 100 * time.Millisecond})
 	nc := rawUpgrade(t, e, "/ws") // reads nothing, answers nothing
-	eventually(t, "a pong timeout", func() bool { return e.Stats().PongTimeouts == 1 })
+	testkit.Eventually(t, waitTimeout, "a pong timeout", func() bool { return e.Stats().PongTimeouts == 1 })
 	_ = nc.SetReadDeadline(time.Now().Add(5 * time.Second))
 	all, err := io.ReadAll(nc)
 	if err != nil && !errors.Is(err, net.ErrClosed) && !strings.Contains(err.Error(), "reset") {
@@ -66,7 +67,7 @@ func TestPongTimeoutClosesSilentConnection(t *testing.T) {
 	if !strings.Contains(string(all), "pong timeout") {
 		t.Fatalf("the close frame should say pong timeout; got %q", all)
 	}
-	eventually(t, "connection gone", func() bool { return e.Stats().Connections == 0 })
+	testkit.Eventually(t, waitTimeout, "connection gone", func() bool { return e.Stats().Connections == 0 })
 }
 
 func TestIdleTimeoutClosesConnectionWithoutDataMessages(t *testing.T) {
@@ -98,7 +99,7 @@ func TestDrainClosesEveryoneWith1001SpreadOverTheWindow(t *testing.T) {
 	for range clients {
 		conns = append(conns, dialWS(t, e, "/ws?channels=x"))
 	}
-	eventually(t, "all upgraded", func() bool { return e.Stats().Upgraded == clients })
+	testkit.Eventually(t, waitTimeout, "all upgraded", func() bool { return e.Stats().Upgraded == clients })
 
 	drained := make(chan error, 1)
 	start := time.Now()
@@ -107,7 +108,7 @@ func TestDrainClosesEveryoneWith1001SpreadOverTheWindow(t *testing.T) {
 		defer cancel()
 		drained <- e.Drain(ctx)
 	}()
-	eventually(t, "readiness to turn false", func() bool { return e.Ready() != nil })
+	testkit.Eventually(t, waitTimeout, "readiness to turn false", func() bool { return e.Ready() != nil })
 
 	var (
 		mu    sync.Mutex
@@ -158,7 +159,7 @@ func TestDrainRefusesNewConnections(t *testing.T) {
 		defer close(done)
 		_ = e.Drain(context.Background())
 	}()
-	eventually(t, "draining", func() bool { return e.Ready() != nil })
+	testkit.Eventually(t, waitTimeout, "draining", func() bool { return e.Ready() != nil })
 	_, err = wstest.Dial("ws://"+e.Addr().String()+"/ws", 5*time.Second)
 	var he *wstest.HandshakeError
 	if !errors.As(err, &he) || he.Status != 503 {
