@@ -10,16 +10,16 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"runtime"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/gobwas/ws"
-	"github.com/nats-io/nats-server/v2/server"
 
 	"github.com/wsgate/wsgate/admin"
+	"github.com/wsgate/wsgate/internal/testkit"
+	"github.com/wsgate/wsgate/internal/testkit/gatewaytest"
+	"github.com/wsgate/wsgate/internal/testkit/natstest"
 	"github.com/wsgate/wsgate/internal/wstest"
 	"github.com/wsgate/wsgate/reactor"
 	"github.com/wsgate/wsgate/relay"
@@ -27,44 +27,17 @@ import (
 
 var quietLogger = slog.New(slog.NewTextHandler(io.Discard, nil))
 
-// TestMain fails the package when tests leave goroutines behind (engines,
-// relays, NATS servers or clients not stopped).
-func TestMain(m *testing.M) {
-	before := runtime.NumGoroutine()
-	code := m.Run()
-	if code == 0 {
-		http.DefaultClient.CloseIdleConnections()
-		if !eventually(5*time.Second, func() bool { return runtime.NumGoroutine() <= before }) {
-			n := runtime.NumGoroutine()
-			buf := make([]byte, 1<<20)
-			fmt.Fprintf(os.Stderr, "leaked goroutines: %d before, %d after\n%s\n", before, n, buf[:runtime.Stack(buf, true)])
-			code = 1
-		}
-	}
-	os.Exit(code)
-}
+// TestMain fails the package when tests leave goroutines or descriptors
+// behind (engines, relays, NATS servers or clients not stopped).
+func TestMain(m *testing.M) { testkit.Main(m) }
 
-// startNode runs an engine on a free loopback port with its admin API on an
-// httptest server, both stopped when the test ends.
+// startNode runs an engine on a loopback port the kernel picks with its
+// admin API, node n1, on an httptest server, both stopped when the test
+// ends.
 func startNode(t *testing.T, cfg reactor.Config) (*reactor.Engine, *httptest.Server) {
 	t.Helper()
-	cfg.Listen = "127.0.0.1:0"
-	cfg.Logger = quietLogger
-	eng, err := reactor.New(cfg)
-	if err != nil {
-		t.Fatalf("reactor.New: %v", err)
-	}
-	if err := eng.Start(); err != nil {
-		t.Fatalf("Start: %v", err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		_ = eng.Shutdown(ctx) // "already stopped" after a drain
-	})
-	ts := httptest.NewServer(admin.New(eng, admin.Config{NodeID: "n1"}))
-	t.Cleanup(ts.Close)
-	return eng, ts
+	eng := gatewaytest.Start(t, cfg)
+	return eng, gatewaytest.Admin(t, eng, admin.Config{NodeID: "n1"})
 }
 
 // subscribe connects a WebSocket client subscribed to channels at the
@@ -91,19 +64,6 @@ func readText(t *testing.T, c *wstest.Conn) string {
 		t.Fatalf("got opcode %v, want text", op)
 	}
 	return string(p)
-}
-
-// eventually polls cond every few milliseconds until it holds or timeout
-// passes, and reports whether it held.
-func eventually(timeout time.Duration, cond func() bool) bool {
-	deadline := time.Now().Add(timeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			return false
-		}
-		time.Sleep(5 * time.Millisecond) // polling interval, not synchronisation
-	}
-	return true
 }
 
 type response struct {
@@ -273,7 +233,7 @@ func TestHealthAndReadiness(t *testing.T) {
 	go func() { drained <- eng.Drain(ctx) }()
 
 	var r response
-	eventually(5*time.Second, func() bool {
+	testkit.Poll(5*time.Second, func() bool { // the checks below say what was wrong
 		r = do(t, "GET", ts.URL+"/readyz", "")
 		return r.status == http.StatusServiceUnavailable
 	})
@@ -340,7 +300,7 @@ func TestMetricsAndStats(t *testing.T) {
 
 	// The delivery counter moves right after the write; poll for it.
 	var m map[string]string
-	eventually(5*time.Second, func() bool {
+	testkit.Poll(5*time.Second, func() bool { // the checks below say what was wrong
 		m = metrics(t, ts)
 		return m["wsgate_deliveries_total"] == "1"
 	})
@@ -419,18 +379,7 @@ func TestMetricsAndStats(t *testing.T) {
 // delivery still works, and failing every node's readiness at once would
 // empty the load balancer); a publication the relay refuses is a 503.
 func TestRelayDown(t *testing.T) {
-	srv, err := server.NewServer(&server.Options{Host: "127.0.0.1", Port: -1, NoLog: true, NoSigs: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv.Start()
-	if !srv.ReadyForConnections(10 * time.Second) {
-		t.Fatal("nats-server did not start")
-	}
-	t.Cleanup(func() {
-		srv.Shutdown()
-		srv.WaitForShutdown()
-	})
+	srv := natstest.Start(t)
 	// Room for one held publication.
 	rel, err := relay.DialNATS(relay.NATSConfig{URLs: []string{srv.ClientURL()}, PublishBufferMsgs: 1, Logger: quietLogger})
 	if err != nil {
@@ -447,7 +396,7 @@ func TestRelayDown(t *testing.T) {
 	srv.WaitForShutdown()
 
 	var r response
-	eventually(5*time.Second, func() bool {
+	testkit.Poll(5*time.Second, func() bool { // the checks below say what was wrong
 		r = do(t, "GET", ts.URL+"/readyz", "")
 		return strings.Contains(r.body, "degraded")
 	})

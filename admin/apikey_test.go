@@ -2,20 +2,19 @@ package admin_test
 
 import (
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"testing"
 
 	"github.com/wsgate/wsgate/admin"
+	"github.com/wsgate/wsgate/internal/testkit/gatewaytest"
 	"github.com/wsgate/wsgate/reactor"
 )
 
 // With an API key, publishing needs the X-API-Key header; the read-only
 // endpoints do not.
 func TestPublishRequiresAPIKey(t *testing.T) {
-	eng, _ := startNode(t, reactor.Config{})
-	ts := httptest.NewServer(admin.New(eng, admin.Config{NodeID: "k", APIKey: "s3cret-key"}))
-	t.Cleanup(ts.Close)
+	eng := gatewaytest.Start(t, reactor.Config{})
+	ts := gatewaytest.Admin(t, eng, admin.Config{NodeID: "k", APIKey: "s3cret-key"})
 	c := subscribe(t, eng, "news")
 	body := `{"channel":"news","data":1}`
 	for _, tc := range []struct {
