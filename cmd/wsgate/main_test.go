@@ -4,10 +4,10 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"net"
-	"os"
+	"log/slog"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -15,6 +15,8 @@ import (
 	"time"
 
 	gorilla "github.com/gorilla/websocket"
+
+	"github.com/wsgate/wsgate/internal/testkit"
 )
 
 const ioTimeout = 15 * time.Second
@@ -66,9 +68,11 @@ func TestBinary(t *testing.T) {
 
 	t.Run("SIGTERMClosesWith1001", func(t *testing.T) {
 		t.Parallel()
-		addr := freeAddr(t)
-		// The issue's acceptance form is `wsgate --listen 127.0.0.1:PORT`; the
-		// admin port and a short drain window keep the test hermetic and quick.
+		// The issue's acceptance form is `wsgate --listen 127.0.0.1:PORT`, on
+		// a port reserved for the test (never one picked and handed over: a
+		// race); the admin port and a short drain window keep the test
+		// hermetic and quick.
+		addr := testkit.ReserveAddr(t)
 		cmd := exec.Command(bin, "--listen", addr, "--admin-listen", "127.0.0.1:0", "--drain-window", "200ms")
 		var stderr syncBuffer
 		cmd.Stderr = &stderr
@@ -90,7 +94,12 @@ func TestBinary(t *testing.T) {
 			}
 		})
 
-		waitAccepting(t, addr, exited, &stderr)
+		// Start logs "listening" once the loops accept; "admin API
+		// listening" is the last line before the signal handlers.
+		if got := logAttr(t, &stderr, exited, "listening", "addr"); got != addr {
+			t.Fatalf("wsgate --listen %s logged listening addr=%s", addr, got)
+		}
+		logAttr(t, &stderr, exited, "admin API listening", "addr")
 		d := gorilla.Dialer{HandshakeTimeout: ioTimeout}
 		c, _, err := d.Dial("ws://"+addr+"/echo", nil)
 		if err != nil {
@@ -148,24 +157,12 @@ func TestBinary(t *testing.T) {
 // buildWsgate compiles this command into a temporary directory.
 func buildWsgate(t *testing.T) string {
 	t.Helper()
-	goTool, err := exec.LookPath("go")
-	if err != nil {
-		requireTool(t, "the go tool is needed to build wsgate: %v", err)
-	}
+	goTool := testkit.RequireTool(t, "go") // builds wsgate
 	bin := filepath.Join(t.TempDir(), "wsgate")
 	if out, err := exec.Command(goTool, "build", "-o", bin, ".").CombinedOutput(); err != nil {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}
 	return bin
-}
-
-// requireTool skips when a tool is missing, except under CI=true.
-func requireTool(t *testing.T, format string, args ...any) {
-	t.Helper()
-	if os.Getenv("CI") == "true" {
-		t.Fatalf("CI=true but "+format, args...)
-	}
-	t.Skipf(format, args...)
 }
 
 // runToExit runs wsgate to completion and returns its combined output and
@@ -181,39 +178,58 @@ func runToExit(t *testing.T, bin string, args ...string) (string, int) {
 	return string(out), cmd.ProcessState.ExitCode()
 }
 
-// freeAddr returns a loopback address whose port was free a moment ago.
-func freeAddr(t *testing.T) string {
+// logAttr waits for the first line of wsgate's log whose message is msg
+// and returns its attribute key, failing the test if wsgate exits first or
+// logs no such line within ioTimeout.
+func logAttr(t *testing.T, stderr *syncBuffer, exited <-chan struct{}, msg, key string) string {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	_ = ln.Close()
-	return addr
-}
-
-// waitAccepting polls until addr accepts TCP connections, failing early if
-// the process exits.
-func waitAccepting(t *testing.T, addr string, exited <-chan struct{}, stderr *syncBuffer) {
-	t.Helper()
-	deadline := time.Now().Add(ioTimeout)
-	for {
-		nc, err := net.DialTimeout("tcp", addr, time.Second)
-		if err == nil {
-			_ = nc.Close()
-			return
+	var value string
+	gone := false
+	testkit.Poll(ioTimeout, func() bool {
+		if value = attr(stderr.String(), msg, key); value != "" {
+			return true
 		}
 		select {
 		case <-exited:
-			t.Fatalf("wsgate exited before accepting:\n%s", stderr.String())
+			gone = true
+			value = attr(stderr.String(), msg, key) // all of its log is in
+			return true
 		default:
+			return false
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("wsgate did not accept on %s: %v\n%s", addr, err, stderr.String())
-		}
-		time.Sleep(10 * time.Millisecond)
+	})
+	switch {
+	case value != "":
+		return value
+	case gone:
+		t.Fatalf("wsgate exited before logging %q with %s:\n%s", msg, key, stderr.String())
+	default:
+		t.Fatalf("wsgate logged no %q with %s within %s:\n%s", msg, key, ioTimeout, stderr.String())
 	}
+	return ""
+}
+
+// attr returns the attribute key of the first line of log (slog's text
+// format: msg=listening addr=127.0.0.1:8080, values with spaces quoted)
+// whose message is msg, or "". It reads values without spaces only, as
+// addresses and URLs are.
+func attr(log, msg, key string) string {
+	field := "msg=" + msg
+	if strings.ContainsAny(msg, " =\"") {
+		field = "msg=" + strconv.Quote(msg)
+	}
+	for line := range strings.Lines(log) {
+		line = " " + strings.TrimSuffix(line, "\n") + " "
+		if !strings.Contains(line, " "+field+" ") {
+			continue
+		}
+		if _, rest, ok := strings.Cut(line, " "+key+"="); ok {
+			value, _, _ := strings.Cut(rest, " ")
+			return value
+		}
+		return ""
+	}
+	return ""
 }
 
 // syncBuffer is a bytes.Buffer the process's output goroutine writes while
@@ -233,4 +249,27 @@ func (b *syncBuffer) String() string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.buf.String()
+}
+
+// TestAttrReadsSlogText: attr finds a message whole, quoted or not, and
+// not inside a longer one.
+func TestAttrReadsSlogText(t *testing.T) {
+	var b strings.Builder
+	log := slog.New(slog.NewTextHandler(&b, nil))
+	log.Info("admin API listening", "addr", "127.0.0.1:2", "node", "n 1")
+	log.Info("listening", "addr", "127.0.0.1:1", "loops", 2)
+	log.Info("embedded NATS listening: point other nodes' --nats here", "url", "nats://127.0.0.1:3")
+	log.Info("stopped", "addr", "last")
+	for _, tc := range []struct{ msg, key, want string }{
+		{"listening", "addr", "127.0.0.1:1"},
+		{"admin API listening", "addr", "127.0.0.1:2"},
+		{"embedded NATS listening: point other nodes' --nats here", "url", "nats://127.0.0.1:3"},
+		{"stopped", "addr", "last"},
+		{"listening", "url", ""},
+		{"API listening", "addr", ""},
+	} {
+		if got := attr(b.String(), tc.msg, tc.key); got != tc.want {
+			t.Errorf("attr(%q, %q) = %q, want %q\n%s", tc.msg, tc.key, got, tc.want, b.String())
+		}
+	}
 }

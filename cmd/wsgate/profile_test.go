@@ -12,6 +12,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/wsgate/wsgate/internal/testkit"
 )
 
 func TestProfileFlagsFillOptions(t *testing.T) {
@@ -53,13 +55,7 @@ func TestProfilerHeapOnSIGUSR1IsKeptAtStop(t *testing.T) {
 	if err := syscall.Kill(os.Getpid(), syscall.SIGUSR1); err != nil {
 		t.Fatal(err)
 	}
-	deadline := time.Now().Add(10 * time.Second)
-	for !p.heapWritten() {
-		if time.Now().After(deadline) {
-			t.Fatal("no heap profile 10 s after SIGUSR1")
-		}
-		time.Sleep(10 * time.Millisecond) // polling interval
-	}
+	testkit.Eventually(t, 10*time.Second, "the heap profile SIGUSR1 asks for", p.heapWritten)
 	first := readProfile(t, opts.heapFile)
 	p.stopping()
 	p.stop()

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/wsgate/wsgate/internal/testkit"
 	"github.com/wsgate/wsgate/relay"
 )
 
@@ -82,11 +83,15 @@ func startTestRelay(t *testing.T, args ...string) (relay.Relay, string, error) {
 // without them, and refuses --nats-creds, which it could not verify.
 func TestStartRelayLocksTheEmbeddedServer(t *testing.T) {
 	t.Run("token", func(t *testing.T) {
-		addr := freeAddr(t)
-		r, logs, err := startTestRelay(t, "--nats-listen", addr, "--nats-token", "s3cret")
+		r, logs, err := startTestRelay(t, "--nats-listen", "127.0.0.1:0", "--nats-token", "s3cret")
 		if err != nil {
 			t.Fatal(err)
 		}
+		u, err := url.Parse(attr(logs, "embedded NATS listening: point other nodes' --nats here", "url"))
+		if err != nil || u.Host == "" {
+			t.Fatalf("the log does not say where the embedded server listens (%v):\n%s", err, logs)
+		}
+		addr := u.Host
 		if err := r.Status(); err != nil {
 			t.Errorf("the node's own relay: %v", err)
 		}
@@ -147,7 +152,7 @@ func rawNATSConnect(t *testing.T, addr string) string {
 // TestStartRelayWithoutTheBus: with NATS unreachable the node starts
 // degraded, unless --nats-required.
 func TestStartRelayWithoutTheBus(t *testing.T) {
-	u := url.URL{Scheme: "nats", Host: freeAddr(t)}
+	u := url.URL{Scheme: "nats", Host: testkit.ReserveAddr(t)} // refuses connections
 	r, logs, err := startTestRelay(t, "--nats", u.String())
 	if err != nil {
 		t.Fatalf("startRelay with NATS down: %v", err)

@@ -14,6 +14,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/wsgate/wsgate/internal/testkit"
 	"github.com/wsgate/wsgate/tuning"
 )
 
@@ -223,12 +224,7 @@ func TestTuneProfileDirForApply(t *testing.T) {
 			t.Error(err)
 		}
 	}
-	if _, err := exec.LookPath("bash"); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("CI=true and bash is not installed")
-		}
-		t.Skip("bash is not installed: cannot run apply.sh")
-	}
+	testkit.RequireTool(t, "bash") // runs apply.sh
 	state := filepath.Join(t.TempDir(), "state")
 	cmd := exec.Command("../../tuning/apply.sh", dir, "--dry-run", "--root", t.TempDir(), "--state", state)
 	out, err := cmd.CombinedOutput()
