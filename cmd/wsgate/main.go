@@ -123,6 +123,10 @@ func run(args []string, stderr io.Writer) int {
 			logger.Error("admin API stopped", "err", err)
 		}
 	}()
+	// Caught before the node says it is up, so a supervisor that signals on
+	// that line gets a drain, not the default action's abrupt exit.
+	signals := make(chan os.Signal, 2)
+	signal.Notify(signals, syscall.SIGINT, syscall.SIGTERM)
 	logger.Info("admin API listening", "addr", adminLn.Addr().String(), "node", opts.nodeID)
 
 	// SIGHUP re-reads the key, secret, JWKS and API key files; connections
@@ -139,8 +143,6 @@ func run(args []string, stderr io.Writer) int {
 		}
 	}()
 
-	signals := make(chan os.Signal, 2)
-	signal.Notify(signals, syscall.SIGINT, syscall.SIGTERM)
 	var sig os.Signal
 	select {
 	case sig = <-signals:
