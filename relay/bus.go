@@ -71,7 +71,9 @@ func (r *NATS) connected() {
 }
 
 // applyInterests subscribes to or unsubscribes from the subjects of the
-// channels whose wish changed, oldest change first.
+// channels whose wish differs from what the bus has, oldest first, and
+// tells the interest set what it now has (a channel whose wish changed
+// meanwhile, or whose subscribe failed, is pending again).
 func (r *NATS) applyInterests(subs map[string]*nats.Subscription, buf []string) []string {
 	buf = r.interests.take(buf)
 	for _, channel := range buf {
@@ -84,7 +86,7 @@ func (r *NATS) applyInterests(subs map[string]*nats.Subscription, buf []string) 
 				if !errors.Is(err, nats.ErrConnectionClosed) {
 					r.cfg.Logger.Error("NATS subscribe", "channel", channel, "err", err)
 				}
-				continue
+				break
 			}
 			subs[channel] = sub
 			r.drops.add(sub)
@@ -93,6 +95,8 @@ func (r *NATS) applyInterests(subs map[string]*nats.Subscription, buf []string) 
 			_ = sub.Unsubscribe()
 			delete(subs, channel)
 		}
+		_, have = subs[channel]
+		r.interests.setApplied(channel, have)
 	}
 	clear(buf)
 	return buf[:0]

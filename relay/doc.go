@@ -45,8 +45,10 @@
 //     queue refuses it (ErrQueueFull, or ErrBufferFull while NATS is
 //     unreachable).
 //   - Interest updates the set of wanted channels and queues the channel
-//     for the bus goroutine, at most once however often it flips, so the
-//     backlog is bounded by the number of channels.
+//     for the bus goroutine while what is wanted differs from what the bus
+//     has: a name turned on and off before the bus got to it leaves
+//     nothing behind, so the backlog is bounded by the node's channels and
+//     the bus's, however many names churn while the bus is stalled.
 //   - The bus goroutine alone calls nats.go for them: it applies interest
 //     changes and hands queued publications to the client, in order. While
 //     NATS is unreachable it leaves them queued (the outage buffer); after
