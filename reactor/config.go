@@ -131,8 +131,9 @@ type Config struct {
 	ReservedFDs int
 	// MaxHandshakes caps sockets still in their opening handshake, node
 	// wide, so idle or slow sockets cannot take the room upgraded
-	// connections need; past it a new socket is reset at once. Default a
-	// tenth of MaxSockets, at least 64.
+	// connections need; past it a new socket is reset at once. A refused
+	// handshake counts until its socket is gone (up to CloseTimeout).
+	// Default a tenth of MaxSockets, at least 64.
 	MaxHandshakes int
 	// MaxHandshakesPerIP caps sockets in their opening handshake from one
 	// peer address (see IPv6Prefix). Default 0: no cap, because behind a

@@ -15,9 +15,14 @@ type connState uint8
 const (
 	stateHandshake connState = iota // reading the upgrade request
 	stateOpen                       // exchanging frames
-	stateClosing                    // our close or rejection sent; waiting for the peer to go
+	stateClosing                    // our close frame sent; waiting for the peer to go
+	stateRefused                    // stateClosing for a refused handshake: it keeps its handshake slot
 	stateClosed                     // gnet closed it (OnClose ran); nothing may touch its fd
 )
+
+// closing reports whether c is waiting for its peer to go after our close
+// frame or refusal.
+func (c *conn) closing() bool { return c.state == stateClosing || c.state == stateRefused }
 
 // endpoint is what an upgraded connection speaks.
 type endpoint uint8
@@ -36,13 +41,13 @@ type conn struct {
 	// Timers (see loop.fire). Times are wheel ticks.
 	prev, next *conn  // links in the loop's timer wheel slot
 	at         uint32 // next timer event
-	closeAt    uint32 // stateClosing: close TCP anyway; stateOpen while draining: send 1001
+	closeAt    uint32 // closing: close TCP anyway; stateOpen while draining: send 1001
 	lastRead   uint32 // last bytes from the peer
 	lastData   uint32 // last data message from the peer (idle timeout)
 	pingAt     uint32 // when the unanswered ping was sent
 	pingSent   bool   // a ping awaits any frame in reply
 	draining   bool   // closeAt is the drain close time
-	halfClosed bool   // stateClosing: our side shut down for writing
+	halfClosed bool   // closing: our side shut down for writing
 	counted    bool   // counts against the node's and its address's limits
 	state      connState
 	endpoint   endpoint
@@ -264,13 +269,20 @@ func (c *conn) write() {
 // startClosing waits for the peer to close after our close frame or
 // rejection: reading the rest and discarding it, instead of closing at once,
 // keeps the kernel from answering unread data with a reset that would
-// destroy the response in flight. CloseTimeout bounds the wait.
+// destroy the response in flight. CloseTimeout bounds the wait. A refused
+// handshake keeps counting as one (stateRefused) until the socket is gone:
+// otherwise refusing a request would free a slot for the next while the
+// refused socket lingers.
 func (c *conn) startClosing() {
 	if c.state == stateClosed {
 		return // gnet closed it while we wrote: its fd may already be reused
 	}
 	l := c.loop
-	c.setState(stateClosing)
+	if c.state == stateHandshake {
+		c.setState(stateRefused)
+	} else {
+		c.setState(stateClosing)
+	}
 	l.leaveAll(c)
 	c.closeAt = l.wheel.now + l.ticks(l.eng.cfg.CloseTimeout)
 	c.tryHalfClose()
@@ -280,7 +292,7 @@ func (c *conn) startClosing() {
 // tryHalfClose shuts our side for writing once gnet has sent everything, so
 // the peer sees EOF after our last byte.
 func (c *conn) tryHalfClose() {
-	if c.state == stateClosing && !c.halfClosed && c.gc.OutboundBuffered() == 0 {
+	if c.closing() && !c.halfClosed && c.gc.OutboundBuffered() == 0 {
 		_ = unix.Shutdown(c.gc.Fd(), unix.SHUT_WR)
 		c.halfClosed = true
 	}

@@ -114,7 +114,7 @@ func (l *loop) fire(c *conn) {
 		c.reject(errHandshakeTimeout)
 	case stateOpen:
 		l.fireOpen(c)
-	case stateClosing:
+	case stateClosing, stateRefused:
 		if l.wheel.due(c.closeAt) {
 			_ = l.el.Close(c.gc)
 			return
@@ -195,7 +195,7 @@ func earlier(a, b uint32) uint32 {
 // scheduleClosing checks a closing connection every tick until its output
 // is sent (then it can half-close), and then only at its close deadline.
 func (l *loop) scheduleClosing(c *conn) {
-	if c.state != stateClosing {
+	if !c.closing() {
 		return
 	}
 	if c.halfClosed {

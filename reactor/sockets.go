@@ -101,7 +101,7 @@ func (e *Engine) refuseSocket(gc gnet.Conn, why refusal) {
 }
 
 // handshakeDone releases what openSocket counted for the handshake, when c
-// leaves stateHandshake (upgraded, refused or closed).
+// upgrades or, handshaking or refused, is closed.
 func (e *Engine) handshakeDone(gc gnet.Conn) {
 	e.handshakes.Add(-1)
 	if e.handshakesPerIP != nil {
@@ -111,10 +111,13 @@ func (e *Engine) handshakeDone(gc gnet.Conn) {
 	}
 }
 
-// setState moves c to next, releasing its handshake slot when it leaves
-// stateHandshake.
+// setState moves c to next, releasing its handshake slot when it upgrades
+// or is gone: a refused handshake (stateRefused) holds it while its socket
+// lingers.
 func (c *conn) setState(next connState) {
-	if c.state == stateHandshake && next != stateHandshake {
+	holds := c.state == stateHandshake || c.state == stateRefused
+	keeps := next == stateHandshake || next == stateRefused
+	if holds && !keeps {
 		c.loop.eng.handshakeDone(c.gc)
 	}
 	c.state = next

@@ -280,3 +280,38 @@ func (s *syncBuffer) String() string {
 	defer s.mu.Unlock()
 	return s.b.String()
 }
+
+// A refused request keeps its handshake slot while its socket lingers
+// (waiting up to CloseTimeout for the client to go): otherwise one address
+// could refuse itself over and over, each refused socket open for seconds
+// and counted nowhere but MaxSockets.
+func TestRefusedHandshakesKeepTheirSlot(t *testing.T) {
+	e := gateway(t, Config{MaxHandshakesPerIP: 5})
+	d := net.Dialer{Timeout: 5 * time.Second, LocalAddr: &net.TCPAddr{IP: net.ParseIP("127.0.0.4")}}
+	var refusedConns []net.Conn
+	for range 5 {
+		c, err := d.Dial("tcp", e.Addr().String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { c.Close() })
+		if _, err := c.Write([]byte("GET /nope HTTP/1.1\r\nHost: x\r\n\r\n")); err != nil {
+			t.Fatal(err)
+		}
+		refusedConns = append(refusedConns, c)
+	}
+	testkit.Eventually(t, 5*time.Second, "five refusals", func() bool { return e.Stats().HandshakeRejects == 5 })
+	if got := e.Stats().Handshaking; got != 5 {
+		t.Fatalf("handshaking %d with five refused sockets still open, want 5", got)
+	}
+	if got, _ := countReset(dialIdle(t, e, "127.0.0.4", 1)); got != 1 {
+		t.Fatal("a sixth socket from the address was admitted while five refused ones linger")
+	}
+	for _, c := range refusedConns {
+		c.Close() // the client goes: the slots free
+	}
+	testkit.Eventually(t, 5*time.Second, "the slots to free", func() bool { return e.Stats().Handshaking == 0 })
+	if got, _ := countReset(dialIdle(t, e, "127.0.0.4", 1)); got != 0 {
+		t.Fatal("the address is still refused after its refused sockets closed")
+	}
+}

@@ -123,7 +123,7 @@ type Stats struct {
 	ClosesSent           map[string]int64 `json:"closes_sent" metric:"wsgate_closes_total,counter,code,by=server" help:"Close frames by code and by which side sent them."`
 	ClosesReceived       map[string]int64 `json:"closes_received" metric:"wsgate_closes_total,counter,code,by=client" help:"Close frames by code and by which side sent them."`
 	LoopLagSeconds       float64          `json:"loop_lag_seconds" metric:"wsgate_loop_lag_seconds,gauge" help:"Worst delay, over the event loops, between posting a timer tick and running it."`
-	Handshaking          int64            `json:"handshaking" metric:"wsgate_handshaking,gauge" help:"Sockets in their opening handshake."`
+	Handshaking          int64            `json:"handshaking" metric:"wsgate_handshaking,gauge" help:"Sockets in their opening handshake, or refused in it and not yet closed."`
 	SocketsRefused       map[string]int64 `json:"sockets_refused" metric:"wsgate_sockets_refused_total,counter,limit" help:"Sockets reset at accept, by the bound they would have passed (sockets, handshakes, handshakes_per_ip)."`
 	AcceptErrors         map[string]int64 `json:"accept_errors" metric:"wsgate_accept_errors_total,counter,errno" help:"Accept failures, by errno; gnet stops the event loops after one."`
 	ChannelsRefused      int64            `json:"channels_refused" metric:"wsgate_channels_refused_total,counter" help:"Subscriptions refused because the node's channel limit was reached."`
