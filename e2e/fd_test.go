@@ -1,8 +1,12 @@
 package e2e
 
 import (
+	"context"
 	"net"
 	"os/exec"
+	"strings"
+	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -71,4 +75,73 @@ func TestFDFloodNodeSurvives(t *testing.T) {
 	defer late.Close()
 	subs = append(subs, late)
 	expect("after the flood")
+}
+
+// TestFDFloodSingleListenerSurvives: with --single-listener, gnet's one
+// acceptor empties the whole accept queue before any loop counts a socket,
+// so a queue filled while the node could not accept (here: stopped with
+// SIGSTOP) used to arrive all at once and run it out of descriptors. The
+// node now reserves the listen backlog too: under a limit too low for it,
+// it refuses to start, naming the limit; under one that fits, it survives.
+func TestFDFloodSingleListenerSurvives(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	low := exec.CommandContext(ctx, "/bin/sh", append([]string{"-c", `ulimit -n 256 && exec "$0" "$@"`, bin("wsgate"), "--single-listener"}, nodeFlags...)...)
+	if out, err := low.CombinedOutput(); err == nil || low.ProcessState.ExitCode() != 2 || !strings.Contains(string(out), "open-file limit") {
+		t.Fatalf("--single-listener under ulimit -n 256: %v, want exit 2 naming the open-file limit:\n%s", err, lastLines(string(out), 5))
+	}
+
+	n := startNodeCmd(t, exec.Command("/bin/sh", append([]string{"-c", `ulimit -n 6000 && exec "$0" "$@"`, bin("wsgate"), "--single-listener", "--loops", "2"}, nodeFlags...)...))
+	sub, err := wstest.Dial(n.url("/ws?channels=news"), 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sub.Close()
+	if err := n.cmd.Process.Signal(syscall.SIGSTOP); err != nil {
+		t.Fatal(err)
+	}
+	// The kernel completes handshakes into the accept queue of the stopped
+	// node until it is full; the rest time out.
+	var mu sync.Mutex
+	var queued []net.Conn
+	var wg sync.WaitGroup
+	for range 50 {
+		wg.Go(func() {
+			for range 100 {
+				c, err := net.DialTimeout("tcp", n.ws, 500*time.Millisecond)
+				if err != nil {
+					continue
+				}
+				mu.Lock()
+				queued = append(queued, c)
+				mu.Unlock()
+			}
+		})
+	}
+	wg.Wait()
+	defer func() {
+		for _, c := range queued {
+			c.Close()
+		}
+	}()
+	_ = n.cmd.Process.Signal(syscall.SIGCONT)
+	t.Logf("%d connections queued while the node was stopped", len(queued))
+	testkit.Eventually(t, time.Minute, "the queue to be accepted", func() bool {
+		st := n.stats(t)["stats"].(map[string]any)
+		seen := st["connections"].(float64)
+		for _, v := range st["sockets_refused"].(map[string]any) {
+			seen += v.(float64)
+		}
+		return seen >= float64(len(queued))
+	})
+	select {
+	case <-n.done:
+		t.Fatalf("the node exited: %v\n%s", n.err, lastLines(n.Stderr(), 20))
+	default:
+	}
+	n.publish(t, "news", "alive")
+	_ = sub.SetReadDeadline(time.Now().Add(5 * time.Second))
+	if _, p, err := sub.ReadMessage(); err != nil || !strings.Contains(string(p), "alive") {
+		t.Fatalf("the subscriber after the flood: %q, %v", p, err)
+	}
 }

@@ -79,7 +79,7 @@ func (c Config) withDefaults() Config {
 		c.ReservedFDs = DefaultReservedFDs + 4*c.Loops
 	}
 	if c.MaxSockets <= 0 {
-		c.MaxSockets = socketCeiling(c.ReservedFDs)
+		c.MaxSockets = socketCeiling(c.fdReserve())
 	}
 	if c.MaxHandshakes <= 0 {
 		c.MaxHandshakes = max(c.MaxSockets/10, 64)

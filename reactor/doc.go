@@ -23,7 +23,9 @@
 // before a byte is read; OnOpen counts the socket against MaxSockets, and
 // against MaxHandshakes and MaxHandshakesPerIP until it upgrades, and
 // resets it at once (SO_LINGER 0) past any of them. MaxSockets stays
-// ReservedFDs below the open-file limit, and every other descriptor user
+// ReservedFDs below the open-file limit (and, with SingleListener, the
+// listen backlog, which gnet's one acceptor empties before any OnOpen
+// runs), and every other descriptor user
 // in the process is bounded inside that reserve (the admin listener's
 // connection cap, the embedded NATS server's, the relay's one client), so
 // the accept gnet makes always finds a descriptor: gnet v2.9.7 treats any

@@ -7,6 +7,7 @@ import (
 	"net"
 	"os"
 	"strconv"
+	"strings"
 
 	"github.com/panjf2000/gnet/v2"
 	"golang.org/x/sys/unix"
@@ -147,4 +148,19 @@ func listenerAddr(g gnet.Engine) (net.Addr, error) {
 		return &net.TCPAddr{IP: sa.Addr[:], Port: sa.Port}, nil
 	}
 	return nil, fmt.Errorf("reactor: unexpected listener address %T", sa)
+}
+
+// listenBacklog is the accept queue gnet gives its listeners: the kernel's
+// net.core.somaxconn, which caps any listen(2) backlog (gnet's
+// pkg/socket.maxListenerBacklog), at most 65535 (a uint16 in the kernel).
+func listenBacklog() int {
+	b, err := os.ReadFile("/proc/sys/net/core/somaxconn")
+	if err != nil {
+		return unix.SOMAXCONN
+	}
+	n, err := strconv.Atoi(strings.TrimSpace(string(b)))
+	if err != nil || n <= 0 {
+		return unix.SOMAXCONN
+	}
+	return min(n, 1<<16-1)
 }

@@ -6,6 +6,7 @@ import (
 	"math"
 	"net"
 	"net/netip"
+	"runtime"
 	"sync"
 	"time"
 
@@ -51,17 +52,31 @@ func socketCeiling(reserved int) int {
 	return max(int(soft)-reserved, 0)
 }
 
+// fdReserve is how many descriptors MaxSockets leaves free: ReservedFDs
+// (by default DefaultReservedFDs and 4 per loop) and, with SingleListener,
+// a full accept queue. gnet's single acceptor accepts until the queue is
+// empty and hands each socket to a loop before OnOpen can count it, so as
+// many sockets as the listen backlog can hold a descriptor at once; a
+// loop accepting for itself holds one at most.
+func (c Config) fdReserve() int {
+	reserved := c.ReservedFDs
+	if reserved <= 0 {
+		loops := c.Loops
+		if loops <= 0 {
+			loops = runtime.GOMAXPROCS(0)
+		}
+		reserved = DefaultReservedFDs + 4*loops
+	}
+	if c.SingleListener {
+		reserved += listenBacklog() + 1
+	}
+	return reserved
+}
+
 // checkSockets reports a MaxSockets above what the open-file limit allows,
 // or a limit too low to serve. Call it before defaults are applied.
 func (c Config) checkSockets() error {
-	loops := c.Loops
-	if loops <= 0 {
-		loops = 1
-	}
-	reserved := c.ReservedFDs
-	if reserved <= 0 {
-		reserved = DefaultReservedFDs + 4*loops
-	}
+	reserved := c.fdReserve()
 	ceiling := socketCeiling(reserved)
 	switch {
 	case ceiling < MinSockets:

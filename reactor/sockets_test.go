@@ -3,6 +3,7 @@ package reactor
 import (
 	"errors"
 	"log/slog"
+	"math"
 	"net"
 	"net/netip"
 	"strings"
@@ -221,7 +222,7 @@ func TestValidateMaxSocketsAgainstOpenFileLimit(t *testing.T) {
 		t.Fatal(err)
 	}
 	reserved := DefaultReservedFDs + 4
-	ceiling := int(lim.Cur) - reserved
+	ceiling := int(min(lim.Cur, math.MaxInt32)) - reserved
 	if err := (Config{Loops: 1, MaxSockets: ceiling}).Validate(); err != nil {
 		t.Fatalf("max sockets at the ceiling: %v", err)
 	}
@@ -233,8 +234,18 @@ func TestValidateMaxSocketsAgainstOpenFileLimit(t *testing.T) {
 	if cfg.MaxSockets != ceiling || cfg.MaxHandshakes != max(ceiling/10, 64) {
 		t.Fatalf("defaults: max sockets %d, max handshakes %d; want %d, %d", cfg.MaxSockets, cfg.MaxHandshakes, ceiling, max(ceiling/10, 64))
 	}
-	if err := (Config{Loops: 1, ReservedFDs: int(lim.Cur)}).Validate(); err == nil {
+	if err := (Config{Loops: 1, ReservedFDs: int(min(lim.Cur, math.MaxInt32))}).Validate(); err == nil {
 		t.Fatal("a reserve that leaves no socket passed validation")
+	}
+	// gnet's single acceptor empties the whole accept queue before any
+	// OnOpen runs: its backlog is reserved too (a review found a flood of
+	// queued connections killing a --single-listener node).
+	single := Config{Loops: 1, SingleListener: true}.withDefaults()
+	if want := ceiling - listenBacklog() - 1; single.MaxSockets != want {
+		t.Fatalf("single listener: max sockets %d, want %d (the backlog of %d reserved)", single.MaxSockets, want, listenBacklog())
+	}
+	if err := (Config{Loops: 1, SingleListener: true, MaxSockets: ceiling}).Validate(); err == nil {
+		t.Fatal("a single listener with max sockets at the per-loop ceiling passed validation")
 	}
 }
 
