@@ -90,7 +90,7 @@ func (e *Engine) Start() error {
 	h := &handler{eng: e}
 	go func() {
 		defer close(e.ran)
-		e.runErr = gnet.Run(h, "tcp://"+listen,
+		err := gnet.Run(h, "tcp://"+listen,
 			gnet.WithMulticore(true),
 			gnet.WithNumEventLoop(e.cfg.Loops),
 			gnet.WithReusePort(!e.cfg.SingleListener),
@@ -98,6 +98,12 @@ func (e *Engine) Start() error {
 			gnet.WithReuseAddr(true),
 			gnet.WithLogger(gnetLogger{e.cfg.Logger, e.acceptFailed}),
 		)
+		if err == nil && !e.stopped.Load() {
+			// gnet returns nil when a failed accept stopped its loops:
+			// say why from what its logger reported.
+			err = e.lastAcceptError()
+		}
+		e.runErr = err
 	}()
 	select {
 	case <-e.booted:

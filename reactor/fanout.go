@@ -114,6 +114,9 @@ func (c *conn) send(frames [][]byte) {
 	queued := c.gc.OutboundBuffered()
 	if c.dropped > 0 && queued == 0 {
 		c.noticeDropped() // it caught up: say what it missed before what follows
+		if c.state != stateOpen {
+			return // the notice's write failed and gnet closed c: its fd may be reused
+		}
 		queued = c.gc.OutboundBuffered()
 	}
 	var head []byte
@@ -122,6 +125,9 @@ func (c *conn) send(frames [][]byte) {
 	}
 	if head != nil {
 		_, _ = c.gc.Write(head)
+		if c.state != stateOpen {
+			return
+		}
 	}
 	room := cfg.MaxOutboundBytes - queued - len(head)
 	fit := 0

@@ -207,7 +207,9 @@ func (e *Engine) acceptFailed(err error) {
 	name := "other"
 	var errno unix.Errno
 	if errors.As(err, &errno) {
-		name = unix.ErrnoName(errno)
+		if name = unix.ErrnoName(errno); name == "" {
+			name = fmt.Sprintf("errno %d", int(errno))
+		}
 	}
 	e.stats.acceptMu.Lock()
 	defer e.stats.acceptMu.Unlock()
@@ -215,6 +217,14 @@ func (e *Engine) acceptFailed(err error) {
 		e.stats.acceptErrors = map[string]int64{}
 	}
 	e.stats.acceptErrors[name]++
+	e.stats.lastAccept = fmt.Errorf("accept: %s (%w)", name, err)
+}
+
+// lastAcceptError is the last accept failure gnet reported, or nil.
+func (e *Engine) lastAcceptError() error {
+	e.stats.acceptMu.Lock()
+	defer e.stats.acceptMu.Unlock()
+	return e.stats.lastAccept
 }
 
 // refusalReportEvery is how often, at most, refused sockets are logged: an

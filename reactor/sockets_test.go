@@ -209,6 +209,10 @@ func TestAcceptErrorsCountedByErrno(t *testing.T) {
 	if st.AcceptErrors["EMFILE"] != 2 || st.AcceptErrors["ENOBUFS"] != 1 || st.AcceptErrors["EINVAL"] != 0 || st.AcceptErrors["ENFILE"] != 0 {
 		t.Fatalf("accept errors %v, want EMFILE 2, ENOBUFS 1, ENFILE 0 shown", st.AcceptErrors)
 	}
+	// gnet.Run returns nil after such a failure; the engine reports it.
+	if err := e.lastAcceptError(); err == nil || !strings.Contains(err.Error(), "ENOBUFS") || !errors.Is(err, unix.ENOBUFS) {
+		t.Fatalf("last accept error %v, want ENOBUFS", err)
+	}
 }
 
 type discard struct{}

@@ -40,6 +40,7 @@ type engineStats struct {
 
 	acceptMu     sync.Mutex
 	acceptErrors map[string]int64 // accept failures gnet reported, by errno name
+	lastAccept   error            // the last of them
 }
 
 // loopStats are counters kept per loop, bumped only by their loop, so

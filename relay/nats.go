@@ -281,9 +281,10 @@ func (r *NATS) Stats() Stats {
 
 // Close refuses new publications, gives those still waiting CloseGrace to
 // reach NATS (the rest are logged and counted as Lost), then closes the
-// connection and stops the relay's goroutines. It returns within
-// CloseGrace plus WriteTimeout (a write stuck on a stalled socket ends by
-// then).
+// connection and stops the relay's goroutines. It returns within about
+// CloseGrace plus twice WriteTimeout (a write stuck on a stalled socket
+// ends by then, and closing flushes once more under the same deadline)
+// plus the 200 ms the last flush may wait.
 func (r *NATS) Close() error {
 	r.closeOnce.Do(func() {
 		r.closeDeadline = time.Now().Add(r.cfg.CloseGrace)

@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"log/slog"
+	"net"
 	"strconv"
 
 	"github.com/nats-io/nats.go"
@@ -153,6 +154,20 @@ func startEmbedded(o *natsOptions, logger *slog.Logger) (*relay.EmbeddedNATS, er
 	logger.Info("embedded NATS listening: point other nodes' --nats here", "url", e.ClientURL(), "auth", auth, "tls", o.cert != "")
 	if addr := e.MonitorAddr(); addr != "" {
 		logger.Info("embedded NATS monitoring listening (no authentication: it lists connections and subscriptions)", "addr", addr)
+		if host, _, _ := net.SplitHostPort(addr); !isLoopbackHost(host) {
+			// nats-server does not cap the monitor's HTTP connections, so
+			// they are outside the node's descriptor budget.
+			logger.Warn("the embedded NATS monitor is reachable beyond this host: anyone who reaches it sees every connection and subscription, and its connections are not capped (they can exhaust the node's open files); keep it on loopback or behind a firewall", "addr", addr)
+		}
 	}
 	return e, nil
+}
+
+// isLoopbackHost reports whether host is "localhost" or a loopback IP.
+func isLoopbackHost(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }
