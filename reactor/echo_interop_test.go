@@ -1,13 +1,15 @@
 package reactor_test
 
+// /echo against real clients: raw fragments in random cuts, many messages
+// pipelined, gorilla and coder clients at once, and Python's websockets in
+// a separate process. Each library's own whole-and-fragmented runs are in
+// interop_gorilla_test.go and interop_coder_test.go.
+
 import (
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"math/rand/v2"
-	"net"
-	"net/http"
 	"os"
 	"os/exec"
 	"slices"
@@ -18,7 +20,6 @@ import (
 
 	coder "github.com/coder/websocket"
 	"github.com/gobwas/ws"
-	gorilla "github.com/gorilla/websocket"
 
 	"github.com/wsgate/wsgate/internal/testkit"
 	"github.com/wsgate/wsgate/reactor"
@@ -42,235 +43,10 @@ func payloadFor(op ws.OpCode, n int) []byte {
 // bytes goes out as ceil(n/gorillaFragment) frames.
 const gorillaFragment = 100
 
-// dialGorilla connects a gorilla client whose write buffer is writeBuffer
-// bytes and returns it with a tap on what it writes.
-func dialGorilla(t testing.TB, e *reactor.Engine, writeBuffer int) (*gorilla.Conn, *frameTap, error) {
-	var tap *frameTap
-	d := gorilla.Dialer{
-		HandshakeTimeout: ioTimeout,
-		ReadBufferSize:   64 << 10,
-		WriteBufferSize:  writeBuffer,
-		NetDialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
-			nc, err := (&net.Dialer{}).DialContext(ctx, network, addr)
-			if err != nil {
-				return nil, err
-			}
-			tap = &frameTap{Conn: nc}
-			return tap, nil
-		},
-	}
-	c, resp, err := d.Dial(wsURL(e, reactor.EchoPath), nil)
-	if err != nil {
-		return nil, nil, fmt.Errorf("gorilla dial: %w", err)
-	}
-	t.Cleanup(func() { _ = c.Close() })
-	if resp.StatusCode != http.StatusSwitchingProtocols {
-		return nil, nil, fmt.Errorf("gorilla dial: status %d", resp.StatusCode)
-	}
-	tap.take() // the handshake request
-	return c, tap, nil
-}
-
-// gorillaEcho sends one message and checks its echo and how many frames the
-// client used for it (0: do not check).
-func gorillaEcho(c *gorilla.Conn, tap *frameTap, op ws.OpCode, payload []byte, wantFrames int) error {
-	_ = c.SetWriteDeadline(time.Now().Add(ioTimeout))
-	if err := c.WriteMessage(int(op), payload); err != nil {
-		return fmt.Errorf("write %v %d B: %w", op, len(payload), err)
-	}
-	written := tap.take()
-	if wantFrames > 0 {
-		frames, err := countFrames(written)
-		if err != nil || frames != wantFrames {
-			return fmt.Errorf("%v %d B went out as %d frames (%v), want %d", op, len(payload), frames, err, wantFrames)
-		}
-	}
-	return gorillaExpect(c, op, payload)
-}
-
-func gorillaExpect(c *gorilla.Conn, op ws.OpCode, payload []byte) error {
-	_ = c.SetReadDeadline(time.Now().Add(ioTimeout))
-	typ, got, err := c.ReadMessage()
-	if err != nil {
-		return fmt.Errorf("read echo of %v %d B: %w", op, len(payload), err)
-	}
-	return compareEcho(ws.OpCode(typ), got, op, payload)
-}
-
-func compareEcho(gotOp ws.OpCode, got []byte, op ws.OpCode, payload []byte) error {
-	if gotOp != op {
-		return fmt.Errorf("echo of %v %d B came back as %v", op, len(payload), gotOp)
-	}
-	if !bytes.Equal(got, payload) {
-		return fmt.Errorf("echo of %v %d B differs: got %d B, first difference at %d", op, len(payload), len(got), firstDiff(got, payload))
-	}
-	return nil
-}
-
-// gorillaClose runs the closing handshake from the client side and checks
-// the server answers 1000.
-func gorillaClose(c *gorilla.Conn) error {
-	msg := gorilla.FormatCloseMessage(gorilla.CloseNormalClosure, "bye")
-	if err := c.WriteControl(gorilla.CloseMessage, msg, time.Now().Add(ioTimeout)); err != nil {
-		return fmt.Errorf("write close: %w", err)
-	}
-	_ = c.SetReadDeadline(time.Now().Add(ioTimeout))
-	_, _, err := c.ReadMessage()
-	var ce *gorilla.CloseError
-	if !errors.As(err, &ce) || ce.Code != gorilla.CloseNormalClosure {
-		return fmt.Errorf("after close 1000, read returned %v, want close 1000", err)
-	}
-	return nil
-}
-
-func TestEchoGorilla(t *testing.T) {
-	t.Parallel()
-	e := startEcho(t, reactor.Config{})
-	for _, mode := range []struct {
-		name        string
-		writeBuffer int
-		frames      func(n int) int
-	}{
-		{"Whole", 1 << 20, func(int) int { return 1 }},
-		{"Fragmented", gorillaFragment, func(n int) int { return max(1, (n+gorillaFragment-1)/gorillaFragment) }},
-	} {
-		t.Run(mode.name, func(t *testing.T) {
-			t.Parallel()
-			c, tap, err := dialGorilla(t, e, mode.writeBuffer)
-			if err != nil {
-				t.Fatal(err)
-			}
-			for _, op := range []ws.OpCode{ws.OpText, ws.OpBinary} {
-				for _, n := range echoSizes {
-					if err := gorillaEcho(c, tap, op, payloadFor(op, n), mode.frames(n)); err != nil {
-						t.Fatal(err)
-					}
-				}
-			}
-			if err := gorillaClose(c); err != nil {
-				t.Fatal(err)
-			}
-		})
-	}
-}
-
 // coderChunk is the fragment size of the fragmenting coder client: each
 // Write on its message writer is one frame, and Close adds an empty final
 // frame.
 const coderChunk = 1000
-
-// dialCoder connects a coder/websocket client and returns it with a tap on
-// what it writes.
-func dialCoder(t testing.TB, e *reactor.Engine) (*coder.Conn, *frameTap, error) {
-	var tap *frameTap
-	tr := &http.Transport{
-		DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
-			nc, err := (&net.Dialer{}).DialContext(ctx, network, addr)
-			if err != nil {
-				return nil, err
-			}
-			tap = &frameTap{Conn: nc}
-			return tap, nil
-		},
-	}
-	t.Cleanup(tr.CloseIdleConnections)
-	ctx, cancel := context.WithTimeout(context.Background(), ioTimeout)
-	defer cancel()
-	c, resp, err := coder.Dial(ctx, wsURL(e, reactor.EchoPath), &coder.DialOptions{
-		HTTPClient: &http.Client{Transport: tr},
-	})
-	if err != nil {
-		return nil, nil, fmt.Errorf("coder dial: %w", err)
-	}
-	t.Cleanup(func() { _ = c.CloseNow() })
-	if resp.StatusCode != http.StatusSwitchingProtocols {
-		return nil, nil, fmt.Errorf("coder dial: status %d", resp.StatusCode)
-	}
-	c.SetReadLimit(2 << 20)
-	tap.take()
-	return c, tap, nil
-}
-
-func coderType(op ws.OpCode) coder.MessageType {
-	if op == ws.OpText {
-		return coder.MessageText
-	}
-	return coder.MessageBinary
-}
-
-// coderEcho sends one message, whole or in coderChunk fragments, and checks
-// the echo and the number of frames the client used (0: do not check).
-func coderEcho(c *coder.Conn, tap *frameTap, op ws.OpCode, payload []byte, fragmented bool, wantFrames int) error {
-	ctx, cancel := context.WithTimeout(context.Background(), ioTimeout)
-	defer cancel()
-	if !fragmented {
-		if err := c.Write(ctx, coderType(op), payload); err != nil {
-			return fmt.Errorf("write %v %d B: %w", op, len(payload), err)
-		}
-	} else {
-		w, err := c.Writer(ctx, coderType(op))
-		if err != nil {
-			return fmt.Errorf("writer: %w", err)
-		}
-		for p := payload; len(p) > 0; {
-			n := min(coderChunk, len(p))
-			if _, err := w.Write(p[:n]); err != nil {
-				return fmt.Errorf("write fragment: %w", err)
-			}
-			p = p[n:]
-		}
-		if err := w.Close(); err != nil {
-			return fmt.Errorf("close writer: %w", err)
-		}
-	}
-	written := tap.take()
-	if wantFrames > 0 {
-		frames, err := countFrames(written)
-		if err != nil || frames != wantFrames {
-			return fmt.Errorf("%v %d B went out as %d frames (%v), want %d", op, len(payload), frames, err, wantFrames)
-		}
-	}
-	typ, got, err := c.Read(ctx)
-	if err != nil {
-		return fmt.Errorf("read echo of %v %d B: %w", op, len(payload), err)
-	}
-	gotOp := ws.OpBinary
-	if typ == coder.MessageText {
-		gotOp = ws.OpText
-	}
-	return compareEcho(gotOp, got, op, payload)
-}
-
-func TestEchoCoder(t *testing.T) {
-	t.Parallel()
-	e := startEcho(t, reactor.Config{})
-	for _, mode := range []struct {
-		name       string
-		fragmented bool
-		frames     func(n int) int
-	}{
-		{"Whole", false, func(int) int { return 1 }},
-		{"Fragmented", true, func(n int) int { return (n+coderChunk-1)/coderChunk + 1 }},
-	} {
-		t.Run(mode.name, func(t *testing.T) {
-			t.Parallel()
-			c, tap, err := dialCoder(t, e)
-			if err != nil {
-				t.Fatal(err)
-			}
-			for _, op := range []ws.OpCode{ws.OpText, ws.OpBinary} {
-				for _, n := range echoSizes {
-					if err := coderEcho(c, tap, op, payloadFor(op, n), mode.fragmented, mode.frames(n)); err != nil {
-						t.Fatal(err)
-					}
-				}
-			}
-			if err := c.Close(coder.StatusNormalClosure, "bye"); err != nil {
-				t.Fatalf("close handshake: %v", err)
-			}
-		})
-	}
-}
 
 // TestEchoRawFragments sends every size as explicit fragments cut at random
 // points (empty fragments and text cut inside code points included), both in
