@@ -76,6 +76,13 @@ func TestRepliesPastMaxOutboundCloseSlowConsumer(t *testing.T) {
 				}
 			}
 			testkit.Eventually(t, waitTimeout, "a slow-consumer close", func() bool { return e.Stats().SlowConsumerCloses == 1 })
+			// Now read up to the close frame, behind megabytes of replies: a
+			// window as small as the one that made the client slow would
+			// drain them at the pace of TCP's window probes (loopback's MSS
+			// is 64 KiB), so open it.
+			if err := c.NetConn().(*net.TCPConn).SetReadBuffer(4 << 20); err != nil {
+				t.Fatal(err)
+			}
 			if ce := expectClose(t, c, 30*time.Second); ce.Code != ws.StatusPolicyViolation || ce.Reason != "slow consumer" {
 				t.Fatalf("close %d %q, want 1008 slow consumer", ce.Code, ce.Reason)
 			}
