@@ -10,10 +10,11 @@ type CommandKind uint8
 
 // The commands a client sends.
 const (
-	Subscribe   CommandKind = iota + 1 // {"type":"subscribe","channel":C}: receive C from now on
+	Subscribe   CommandKind = iota + 1 // {"type":"subscribe","channel":C,"since":S}: receive C from now on (from S with since)
 	Unsubscribe                        // {"type":"unsubscribe","channel":C}: stop receiving C
-	Publish                            // {"type":"publish","channel":C,"data":D}: send D to C's subscribers
+	Publish                            // {"type":"publish","channel":C,"data":D,"idempotency_key":K}: send D to C's subscribers
 	Refresh                            // {"type":"refresh","token":T}: replace the connection's token
+	History                            // {"type":"history","channel":C,"since":S,"limit":N}: read C's past publications
 )
 
 // String returns the kind's "type" on the wire.
@@ -27,6 +28,8 @@ func (k CommandKind) String() string {
 		return "publish"
 	case Refresh:
 		return "refresh"
+	case History:
+		return "history"
 	}
 	return "invalid"
 }
@@ -36,23 +39,57 @@ func (k CommandKind) String() string {
 // frame ask for a large answer.
 const MaxIDBytes = 64
 
+// MaxEpochBytes bounds an epoch (ValidEpoch): frames repeat it, so it is
+// as short as an id.
+const MaxEpochBytes = 64
+
+// MaxKeyBytes bounds a publication's "idempotency_key": the server keeps
+// recent keys to drop a retried publication, so a key must be small.
+const MaxKeyBytes = 64
+
+// The bounds of a history command's "limit": without one a client gets
+// DefaultHistoryLimit publications, and never more than MaxHistoryLimit in
+// one reply (a larger limit is lowered, not refused: "more" in the reply
+// tells the client to ask again).
+const (
+	DefaultHistoryLimit = 100
+	MaxHistoryLimit     = 1000
+)
+
+// Since is a position in a channel's history: the last offset a client
+// saw, in the epoch it saw it in. A channel's offsets restart when its
+// history is lost, and its epoch changes with them, so an offset means
+// nothing without its epoch.
+type Since struct {
+	Offset uint64 // 0 to 2^64-1
+	Epoch  string // a valid epoch (ValidEpoch)
+}
+
 // Command is a parsed, validated client command. It owns its memory:
 // nothing aliases the frame it was parsed from.
 type Command struct {
 	Kind    CommandKind
-	Channel string          // Subscribe, Unsubscribe, Publish: a valid channel name; else ""
+	Channel string          // Subscribe, Unsubscribe, Publish, History: a valid channel name; else ""
 	Data    json.RawMessage // Publish: a JSON value of 1 to maxData bytes; else nil
 	ID      json.RawMessage // nil, or a valid id (ValidID) to repeat in the reply
 	Token   string          // Refresh: non-empty; else ""
+	Since   *Since          // Subscribe, History: the position to resume after, nil without one; else nil
+	Limit   int             // History: 1 to MaxHistoryLimit (DefaultHistoryLimit without one); else 0
+	Key     string          // Publish: the "idempotency_key", 1 to MaxKeyBytes bytes of 0x21-0x7e, "" without one; else ""
 }
 
-// clientFrame is the JSON shape of every client command.
+// clientFrame is the JSON shape of every client command. The fields whose
+// wrong type has a refusal of its own (since, limit, idempotency_key) are
+// kept raw, so a wrong type there is not a bad_json.
 type clientFrame struct {
 	Type    string          `json:"type"`
 	Channel string          `json:"channel"`
 	Data    json.RawMessage `json:"data"`
 	ID      json.RawMessage `json:"id"`
 	Token   string          `json:"token"`
+	Since   json.RawMessage `json:"since"`
+	Limit   json.RawMessage `json:"limit"`
+	Key     json.RawMessage `json:"idempotency_key"`
 }
 
 // ParseCommand decodes and validates one client text frame; maxData bounds
@@ -62,9 +99,14 @@ type clientFrame struct {
 //
 // A refused frame returns one of the sentinels of the table in errors.go
 // (ErrNotJSON, ErrBadID, ErrUnknownType, ErrBadChannel,
-// ErrPublishWithoutData, ErrRefreshWithoutToken, ErrDataTooLarge) and a
-// Command that holds only the ID its error frame repeats: nil when the
-// frame is not JSON or the id itself was refused.
+// ErrPublishWithoutData, ErrRefreshWithoutToken, ErrDataTooLarge,
+// ErrBadSince, ErrBadKey, ErrBadLimit) and a Command that holds only the ID
+// its error frame repeats: nil when the frame is not JSON or the id itself
+// was refused.
+//
+// "since", "limit" and "idempotency_key" are checked only on the commands
+// that take them (a field another command does not take is ignored, as an
+// unknown field is), and null counts as absent.
 func ParseCommand(payload []byte, maxData int) (Command, *Error) {
 	var f clientFrame
 	if len(payload) == 0 || payload[0] != '{' || json.Unmarshal(payload, &f) != nil {
@@ -73,9 +115,9 @@ func ParseCommand(payload []byte, maxData int) (Command, *Error) {
 	if len(f.ID) > 0 && !ValidID(f.ID) {
 		return Command{}, ErrBadID
 	}
-	cmd := Command{Channel: f.Channel, Data: f.Data, ID: f.ID, Token: f.Token}
-	if len(f.ID) == 0 {
-		cmd.ID = nil
+	cmd := Command{Channel: f.Channel}
+	if len(f.ID) > 0 {
+		cmd.ID = f.ID
 	}
 	refuse := func(e *Error) (Command, *Error) { return Command{ID: cmd.ID}, e }
 	switch f.Type {
@@ -85,11 +127,13 @@ func ParseCommand(payload []byte, maxData int) (Command, *Error) {
 		cmd.Kind = Unsubscribe
 	case "publish":
 		cmd.Kind = Publish
+	case "history":
+		cmd.Kind = History
 	case "refresh":
 		if f.Token == "" {
 			return refuse(ErrRefreshWithoutToken)
 		}
-		cmd.Kind, cmd.Channel, cmd.Data = Refresh, "", nil
+		cmd.Kind, cmd.Channel, cmd.Token = Refresh, "", f.Token
 		return cmd, nil
 	default:
 		return refuse(ErrUnknownType)
@@ -97,18 +141,134 @@ func ParseCommand(payload []byte, maxData int) (Command, *Error) {
 	if !ValidChannel(f.Channel) {
 		return refuse(ErrBadChannel)
 	}
-	if cmd.Kind == Publish {
+	switch cmd.Kind {
+	case Publish:
 		if len(f.Data) == 0 {
 			return refuse(ErrPublishWithoutData)
 		}
 		if len(f.Data) > maxData {
 			return refuse(ErrDataTooLarge)
 		}
-	} else {
-		cmd.Data = nil
+		cmd.Data = f.Data
+		key, ok := parseKey(f.Key)
+		if !ok {
+			return refuse(ErrBadKey)
+		}
+		cmd.Key = key
+	case Subscribe, History:
+		since, ok := parseSince(f.Since)
+		if !ok {
+			return refuse(ErrBadSince)
+		}
+		cmd.Since = since
+		if cmd.Kind == History {
+			if cmd.Limit, ok = parseLimit(f.Limit); !ok {
+				return refuse(ErrBadLimit)
+			}
+		}
 	}
-	cmd.Token = ""
 	return cmd, nil
+}
+
+// absent reports whether a raw field was left out or sent as null.
+func absent(raw json.RawMessage) bool { return len(raw) == 0 || string(raw) == "null" }
+
+// parseSince decodes "since": nil when absent, false when it is not
+// {"offset":N,"epoch":"E"} with N in uint64 and E a valid epoch.
+func parseSince(raw json.RawMessage) (*Since, bool) {
+	if absent(raw) {
+		return nil, true
+	}
+	var s struct {
+		Offset json.RawMessage `json:"offset"`
+		Epoch  *string         `json:"epoch"`
+	}
+	if raw[0] != '{' || json.Unmarshal(raw, &s) != nil || s.Epoch == nil || !ValidEpoch(*s.Epoch) {
+		return nil, false
+	}
+	offset, ok := parseUint(s.Offset)
+	if !ok {
+		return nil, false
+	}
+	return &Since{Offset: offset, Epoch: *s.Epoch}, true
+}
+
+// parseLimit decodes a history's "limit": DefaultHistoryLimit when absent,
+// an integer of at least 1 lowered to MaxHistoryLimit, false otherwise.
+func parseLimit(raw json.RawMessage) (int, bool) {
+	if absent(raw) {
+		return DefaultHistoryLimit, true
+	}
+	if !digits(raw) {
+		return 0, false // a sign, a fraction, an exponent, or not a number
+	}
+	n, ok := parseUint(raw)
+	switch {
+	case !ok || n > MaxHistoryLimit:
+		return MaxHistoryLimit, true // still an integer, only a large one
+	case n == 0:
+		return 0, false
+	}
+	return int(n), true
+}
+
+// parseKey decodes a publication's "idempotency_key": "" when absent,
+// false when it is not a string of 1 to MaxKeyBytes bytes of 0x21-0x7e.
+func parseKey(raw json.RawMessage) (string, bool) {
+	if absent(raw) {
+		return "", true
+	}
+	var key string
+	if raw[0] != '"' || json.Unmarshal(raw, &key) != nil || !ValidKey(key) {
+		return "", false
+	}
+	return key, true
+}
+
+// ValidKey reports whether key is an idempotency key the server takes: 1
+// to MaxKeyBytes bytes of printable ASCII, no space (the admin API applies
+// the same rule).
+func ValidKey(key string) bool {
+	if len(key) == 0 || len(key) > MaxKeyBytes {
+		return false
+	}
+	for i := 0; i < len(key); i++ {
+		if key[i] < 0x21 || key[i] > 0x7e {
+			return false
+		}
+	}
+	return true
+}
+
+// digits reports whether raw is a JSON number written in digits alone: no
+// sign, fraction or exponent, so 1e3 and 1.0 are not integers here.
+func digits(raw []byte) bool {
+	if len(raw) == 0 {
+		return false
+	}
+	for _, c := range raw {
+		if c < '0' || c > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+// parseUint parses raw as digits (digits) into a uint64; false when raw is
+// not digits or does not fit.
+func parseUint(raw []byte) (uint64, bool) {
+	if !digits(raw) {
+		return 0, false
+	}
+	var n uint64
+	for _, c := range raw {
+		d := uint64(c - '0')
+		if n > (1<<64-1-d)/10 {
+			return 0, false
+		}
+		n = n*10 + d
+	}
+	return n, true
 }
 
 // ValidID reports whether id, as sent, is an id the server repeats: a JSON
@@ -125,3 +285,32 @@ func ValidID(id json.RawMessage) bool {
 	var n json.Number
 	return json.Unmarshal(id, &n) == nil
 }
+
+// ValidEpoch reports whether epoch is an epoch: 1 to MaxEpochBytes bytes of
+// ASCII letters, digits and ". _ : -". The set holds no byte JSON would
+// escape, so frames copy an epoch between quotes as it is (AppendPosition,
+// AppendHistory), as they do a channel name.
+func ValidEpoch(epoch string) bool {
+	if len(epoch) == 0 || len(epoch) > MaxEpochBytes {
+		return false
+	}
+	for i := 0; i < len(epoch); i++ {
+		if c := epoch[i]; c >= 0x80 || !epochByte[c] {
+			return false
+		}
+	}
+	return true
+}
+
+var epochByte = func() (t [128]bool) {
+	for c := '0'; c <= '9'; c++ {
+		t[c] = true
+	}
+	for c := 'a'; c <= 'z'; c++ {
+		t[c], t[c-'a'+'A'] = true, true
+	}
+	for _, c := range "._:-" {
+		t[c] = true
+	}
+	return t
+}()

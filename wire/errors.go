@@ -23,6 +23,11 @@ const (
 	CodeRateLimited          = "rate_limited"           // over the connection's rate limit: the message was dropped
 	CodeUnauthorized         = "unauthorized"           // a refresh was refused (the verifier's error may be the text)
 	CodeDropped              = "dropped"                // messages were lost to a slow read (AppendDropped)
+	CodeBadSince             = "bad_since"              // "since" is not {"offset":N,"epoch":"E"}, E a valid epoch
+	CodeBadKey               = "bad_idempotency_key"    // "idempotency_key" is not 1-64 printable ASCII bytes
+	CodeBadLimit             = "bad_limit"              // a history's "limit" is not an integer of at least 1
+	CodeNoHistory            = "no_history"             // a since or a history on a channel that keeps no history
+	CodeHistoryUnavailable   = "history_unavailable"    // the history store could not be read: retry
 )
 
 // Error is an error frame's code and text. The values below are sentinels,
@@ -39,14 +44,18 @@ func (e *Error) Error() string { return "wire: " + e.Code + ": " + e.Message }
 // The error frames with a fixed text, by code: the one table of what the
 // server answers a command it refuses.
 var (
-	// bad_json, bad_request, unknown_type, bad_channel, too_large: ParseCommand.
+	// bad_json, bad_request, unknown_type, bad_channel, too_large,
+	// bad_since, bad_idempotency_key, bad_limit: ParseCommand.
 	ErrNotJSON             = &Error{CodeBadJSON, "frame is not a JSON object"}
 	ErrBadID               = &Error{CodeBadRequest, `"id" must be a number or a string of at most 64 bytes`} // MaxIDBytes
 	ErrPublishWithoutData  = &Error{CodeBadRequest, `publish needs "data"`}
 	ErrRefreshWithoutToken = &Error{CodeBadRequest, `refresh needs "token"`}
-	ErrUnknownType         = &Error{CodeUnknownType, `"type" must be subscribe, unsubscribe, publish or refresh`}
+	ErrUnknownType         = &Error{CodeUnknownType, `"type" must be subscribe, unsubscribe, publish, history or refresh`}
 	ErrBadChannel          = &Error{CodeBadChannel, ChannelRule}
 	ErrDataTooLarge        = &Error{CodeTooLarge, "data exceeds the publish size limit"}
+	ErrBadSince            = &Error{CodeBadSince, `"since" must be {"offset":N,"epoch":"E"}: N an integer 0 to 2^64-1 in digits, E 1-64 bytes of letters, digits and ._:-`} // MaxEpochBytes
+	ErrBadKey              = &Error{CodeBadKey, `"idempotency_key" must be a string of 1-64 printable ASCII bytes, no spaces`}                                              // MaxKeyBytes
+	ErrBadLimit            = &Error{CodeBadLimit, `"limit" must be an integer of at least 1, in digits (above 1000 it is lowered to 1000)`}                                 // MaxHistoryLimit
 
 	// The gateway's answers to a well-formed command.
 	ErrBinaryFrame          = &Error{CodeUnsupported, "binary frames are not part of the protocol: send JSON text"}
@@ -59,4 +68,6 @@ var (
 	ErrAuthNotConfigured    = &Error{CodeUnauthorized, "authentication is not configured on this server"}
 	ErrAnonymousRefresh     = &Error{CodeUnauthorized, "an anonymous connection cannot refresh: reconnect with a token"}
 	ErrOtherSubject         = &Error{CodeUnauthorized, "the new token is for another subject"}
+	ErrNoHistory            = &Error{CodeNoHistory, "this channel keeps no history: since and history need history enabled for it"}
+	ErrHistoryUnavailable   = &Error{CodeHistoryUnavailable, "history is unavailable right now: retry"}
 )

@@ -2,6 +2,7 @@ package wire_test
 
 import (
 	"encoding/json"
+	"strings"
 	"testing"
 	"time"
 
@@ -10,6 +11,7 @@ import (
 
 // The bytes of every frame the server sends, as docs/protocol.md shows them.
 func TestFrameBytes(t *testing.T) {
+	yes, no := true, false
 	for _, tc := range []struct {
 		name string
 		got  []byte
@@ -23,6 +25,16 @@ func TestFrameBytes(t *testing.T) {
 		{"error text escaped", wire.AppendError(nil, nil, wire.CodePublishFailed, "a \"b\"\n<c>"), `{"type":"error","code":"publish_failed","message":"a \"b\"\n\u003cc\u003e"}`},
 		{"dropped", wire.AppendDropped(nil, 12), `{"type":"error","code":"dropped","message":"12 messages dropped: the connection was not reading fast enough"}`},
 		{"unsubscribed", wire.AppendUnsubscribed(nil, "news", wire.UnsubscribedForbidden), `{"type":"unsubscribed","channel":"news","reason":"forbidden"}`},
+		{"message at", wire.AppendMessageAt(nil, "news", 42, 41, []byte(`{"a":1}`)), `{"type":"message","channel":"news","offset":42,"prev":41,"data":{"a":1}}`},
+		{"message at, largest offset", wire.AppendMessageAt(nil, "a", 1<<64-1, 0, []byte(`null`)), `{"type":"message","channel":"a","offset":18446744073709551615,"prev":0,"data":null}`},
+		{"position", wire.AppendPosition(nil, []byte(`1`), "news", 42, "e1", &yes), `{"type":"ack","id":1,"channel":"news","offset":42,"epoch":"e1","recovered":true}`},
+		{"position, not recovered", wire.AppendPosition(nil, []byte(`"s"`), "news", 42, "e1", &no), `{"type":"ack","id":"s","channel":"news","offset":42,"epoch":"e1","recovered":false}`},
+		{"position without id or since", wire.AppendPosition(nil, nil, "news", 0, "e1", nil), `{"type":"ack","channel":"news","offset":0,"epoch":"e1"}`},
+		{"history", wire.AppendHistory(nil, []byte(`3`), "news", 9, "e1", true, false, []wire.HistoryEntry{{Offset: 7, Prev: 5, Data: []byte(`"x"`)}, {Offset: 9, Prev: 7, Data: []byte(`[1]`)}}),
+			`{"type":"history","id":3,"channel":"news","offset":9,"epoch":"e1","recovered":true,"more":false,"publications":[{"offset":7,"prev":5,"data":"x"},{"offset":9,"prev":7,"data":[1]}]}`},
+		{"history, empty", wire.AppendHistory(nil, nil, "news", 0, "e1", false, true, nil), `{"type":"history","channel":"news","offset":0,"epoch":"e1","recovered":false,"more":true,"publications":[]}`},
+		{"connected", wire.AppendConnected(nil, "c-1", "node-a", "1.2.0", 25000), `{"type":"connected","client":"c-1","node":"node-a","version":"1.2.0","ping_interval_ms":25000}`},
+		{"connected, strings escaped", wire.AppendConnected(nil, "a\"b\\", "<n>&\n", "v\u2028\xff", -1), `{"type":"connected","client":"a\"b\\","node":"\u003cn\u003e\u0026\n","version":"v\u2028\ufffd","ping_interval_ms":-1}`},
 	} {
 		if string(tc.got) != tc.want {
 			t.Errorf("%s:\n got %s\nwant %s", tc.name, tc.got, tc.want)
@@ -41,6 +53,10 @@ func TestFramesAppend(t *testing.T) {
 		"error":        wire.AppendError([]byte("x"), nil, wire.CodeBadJSON, "m"),
 		"dropped":      wire.AppendDropped([]byte("x"), 1),
 		"unsubscribed": wire.AppendUnsubscribed([]byte("x"), "a", wire.UnsubscribedForbidden),
+		"message at":   wire.AppendMessageAt([]byte("x"), "a", 2, 1, []byte("1")),
+		"position":     wire.AppendPosition([]byte("x"), []byte("1"), "a", 1, "e", nil),
+		"history":      wire.AppendHistory([]byte("x"), nil, "a", 1, "e", true, true, []wire.HistoryEntry{{1, 0, []byte("1")}}),
+		"connected":    wire.AppendConnected([]byte("x"), "c", "n", "v", 1),
 	} {
 		if got[0] != 'x' || !json.Valid(got[1:]) {
 			t.Errorf("%s: %q", name, got)
@@ -67,14 +83,21 @@ func TestMessageRoundTrip(t *testing.T) {
 }
 
 // The publication and the ack, built into caller memory, allocate nothing:
-// the gateway builds one per publication and one per command with an id.
+// the gateway builds one per publication and one per command with an id;
+// nor do the history frames and the greeting.
 func TestFramesIntoCallerMemoryAllocateNothing(t *testing.T) {
 	buf := make([]byte, 0, 512)
 	data, id := []byte(`{"price":101.5}`), json.RawMessage(`"order-7"`)
+	recovered := true
+	entries := []wire.HistoryEntry{{Offset: 1, Data: data}, {Offset: 2, Prev: 1, Data: data}}
 	for name, build := range map[string]func(){
-		"message": func() { buf = wire.AppendMessage(buf[:0], "ticker.ACME", data) },
-		"ack":     func() { buf = wire.AppendAck(buf[:0], id) },
-		"dropped": func() { buf = wire.AppendDropped(buf[:0], 1<<40) },
+		"message":    func() { buf = wire.AppendMessage(buf[:0], "ticker.ACME", data) },
+		"ack":        func() { buf = wire.AppendAck(buf[:0], id) },
+		"dropped":    func() { buf = wire.AppendDropped(buf[:0], 1<<40) },
+		"message at": func() { buf = wire.AppendMessageAt(buf[:0], "ticker.ACME", 1<<40, 1<<40-1, data) },
+		"position":   func() { buf = wire.AppendPosition(buf[:0], id, "ticker.ACME", 1<<40, "epoch-1", &recovered) },
+		"history":    func() { buf = wire.AppendHistory(buf[:0], id, "ticker.ACME", 1<<40, "epoch-1", true, false, entries) },
+		"connected":  func() { buf = wire.AppendConnected(buf[:0], "client-\"7\"", "node<1>", "1.0.0\u2028", 25000) },
 	} {
 		if allocs := testing.AllocsPerRun(100, build); allocs != 0 {
 			t.Errorf("%s: %.1f allocations, want 0", name, allocs)
@@ -89,6 +112,8 @@ func TestErrorTable(t *testing.T) {
 		wire.CodeTooLarge: true, wire.CodeTooManySubscriptions: true, wire.CodeTooManyChannels: true,
 		wire.CodeNotSubscribed: true, wire.CodeUnsupported: true, wire.CodePublishFailed: true,
 		wire.CodeForbidden: true, wire.CodeRateLimited: true, wire.CodeUnauthorized: true, wire.CodeDropped: true,
+		wire.CodeBadSince: true, wire.CodeBadKey: true, wire.CodeBadLimit: true, wire.CodeNoHistory: true,
+		wire.CodeHistoryUnavailable: true,
 	}
 	for _, e := range []*wire.Error{
 		wire.ErrNotJSON, wire.ErrBadID, wire.ErrPublishWithoutData, wire.ErrRefreshWithoutToken,
@@ -96,6 +121,7 @@ func TestErrorTable(t *testing.T) {
 		wire.ErrTooManySubscriptions, wire.ErrTooManyChannels, wire.ErrNotSubscribed,
 		wire.ErrSubscribeForbidden, wire.ErrPublishForbidden, wire.ErrRateLimited,
 		wire.ErrAuthNotConfigured, wire.ErrAnonymousRefresh, wire.ErrOtherSubject,
+		wire.ErrBadSince, wire.ErrBadKey, wire.ErrBadLimit, wire.ErrNoHistory, wire.ErrHistoryUnavailable,
 	} {
 		if !codes[e.Code] || e.Message == "" {
 			t.Errorf("%v: undocumented code or no text", e)
@@ -104,6 +130,104 @@ func TestErrorTable(t *testing.T) {
 			t.Errorf("Error() = %q", e.Error())
 		}
 	}
+}
+
+// The history frames decode to the values they were built from, at the
+// edges of every number and for every kind of data.
+func TestHistoryFramesRoundTrip(t *testing.T) {
+	type decoded struct {
+		Type, Channel, Epoch string
+		ID                   json.RawMessage
+		Offset, Prev         uint64
+		Data                 json.RawMessage
+		Recovered, More      *bool
+		Publications         []struct {
+			Offset, Prev uint64
+			Data         json.RawMessage
+		}
+	}
+	var frame decoded
+	decode := func(b []byte) {
+		t.Helper()
+		frame = decoded{}
+		if !json.Valid(b) {
+			t.Fatalf("%s is not valid JSON", b)
+		}
+		if err := json.Unmarshal(b, &frame); err != nil {
+			t.Fatalf("%s: %v", b, err)
+		}
+	}
+	epoch := strings.Repeat("Zz09._:-", wire.MaxEpochBytes/8)
+	for _, n := range []uint64{0, 1, 1<<53 + 1, 1<<64 - 1} {
+		for _, data := range []string{`1`, `"\u00e9\"\\"`, `null`, `{"a":[true,{}]}`} {
+			decode(wire.AppendMessageAt(nil, "user:1@eu.x", n, n/2, []byte(data)))
+			if frame.Type != "message" || frame.Channel != "user:1@eu.x" || frame.Offset != n || frame.Prev != n/2 || string(frame.Data) != data {
+				t.Errorf("message at %d %s decoded as %+v", n, data, frame)
+			}
+
+			for _, recovered := range []*bool{nil, new(true), new(false)} {
+				for _, id := range []json.RawMessage{nil, []byte(`-1.5e3`), []byte(`"` + strings.Repeat("x", wire.MaxIDBytes) + `"`)} {
+					b := wire.AppendPosition(nil, id, "a.b", n, epoch, recovered)
+					decode(b)
+					if frame.Type != "ack" || string(frame.ID) != string(id) || frame.Channel != "a.b" || frame.Offset != n || frame.Epoch != epoch ||
+						(frame.Recovered == nil) != (recovered == nil) || recovered != nil && *frame.Recovered != *recovered {
+						t.Errorf("%s decoded as %+v", b, frame)
+					}
+				}
+			}
+
+			entries := []wire.HistoryEntry{{Offset: n, Prev: n / 2, Data: []byte(data)}, {Offset: 3, Prev: 0, Data: []byte(data)}}
+			for _, flags := range [][2]bool{{false, false}, {true, false}, {false, true}, {true, true}} {
+				b := wire.AppendHistory(nil, []byte(`7`), "a", n, epoch, flags[0], flags[1], entries)
+				decode(b)
+				if frame.Type != "history" || string(frame.ID) != "7" || frame.Channel != "a" || frame.Offset != n || frame.Epoch != epoch ||
+					frame.Recovered == nil || *frame.Recovered != flags[0] || frame.More == nil || *frame.More != flags[1] || len(frame.Publications) != len(entries) {
+					t.Fatalf("%s decoded as %+v", b, frame)
+				}
+				for i, e := range entries {
+					if got := frame.Publications[i]; got.Offset != e.Offset || got.Prev != e.Prev || string(got.Data) != string(e.Data) {
+						t.Errorf("%s: publication %d decoded as %+v", b, i, got)
+					}
+				}
+			}
+		}
+	}
+}
+
+// The greeting's strings come from tokens and configuration: whatever they
+// hold, the frame is valid JSON written as encoding/json writes it.
+func TestConnectedEscapesAsEncodingJSON(t *testing.T) {
+	for _, s := range []string{"", "node-1", "a\"b\\c", "\x00\x01\x1f\x7f", "\b\f\n\r\t", "<script>&amp;", "é日本\U0001F600",
+		"\u2028\u2029", "\xff", "a\xc3", "\xed\xa0\x80", "\xf0\x9f\x98"} {
+		checkConnected(t, s)
+	}
+}
+
+func checkConnected(t *testing.T, s string) {
+	t.Helper()
+	frame := wire.AppendConnected(nil, s, s, s, -1<<63)
+	want := struct {
+		Type           string `json:"type"`
+		Client         string `json:"client"`
+		Node           string `json:"node"`
+		Version        string `json:"version"`
+		PingIntervalMS int64  `json:"ping_interval_ms"`
+	}{"connected", s, s, s, -1 << 63}
+	if b, _ := json.Marshal(want); string(frame) != string(b) {
+		t.Fatalf("AppendConnected(%q):\n got %s\nwant %s", s, frame, b)
+	}
+	if !json.Valid(frame) {
+		t.Fatalf("%s is not valid JSON", frame)
+	}
+}
+
+// FuzzConnected holds AppendConnected's escaping to encoding/json's on any
+// string, valid UTF-8 or not.
+func FuzzConnected(f *testing.F) {
+	for _, s := range []string{"", "c-1", "a\"b\\", "<&>", "\x00\x1f\x7f", "\u2028", "\xff\xfe", "é\xc3"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) { checkConnected(t, s) })
 }
 
 func TestDrainingReason(t *testing.T) {
