@@ -23,6 +23,7 @@ package admin
 
 import (
 	"bytes"
+	"context"
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/json"
@@ -78,6 +79,7 @@ func New(eng *reactor.Engine, cfg Config) *Server {
 	s.mux.HandleFunc("GET /readyz", s.ready)
 	s.mux.Handle("GET /metrics", promhttp.HandlerFor(newRegistry(eng), promhttp.HandlerOpts{}))
 	s.mux.HandleFunc("GET /api/stats", s.stats)
+	s.mux.HandleFunc("GET /api/history", s.history)
 	return s
 }
 
@@ -109,9 +111,14 @@ func NewHTTPServer(addr string, h http.Handler) *http.Server {
 }
 
 type publishRequest struct {
-	Channel string          `json:"channel"`
-	Data    json.RawMessage `json:"data"`
+	Channel        string          `json:"channel"`
+	Data           json.RawMessage `json:"data"`
+	IdempotencyKey *string         `json:"idempotency_key"`
 }
+
+// publishTimeout bounds a publish's wait for the bus (JetStream's
+// acknowledgement on a channel with history).
+const publishTimeout = 5 * time.Second
 
 // authorized reports whether r carries the API key (always, without one).
 // Both sides are hashed first, so the comparison takes the same time
@@ -158,12 +165,34 @@ func (s *Server) publish(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, wire.CodeBadRequest, `"data" is required`)
 		return
 	}
-	if err := s.eng.Publish(req.Channel, req.Data); err != nil {
+	key := ""
+	if req.IdempotencyKey != nil {
+		key = *req.IdempotencyKey
+		if !wire.ValidKey(key) {
+			writeError(w, http.StatusBadRequest, wire.ErrBadKey.Code, wire.ErrBadKey.Message)
+			return
+		}
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), publishTimeout)
+	defer cancel()
+	pos, err := s.eng.Store(ctx, req.Channel, req.Data, key)
+	if err != nil {
 		writeError(w, http.StatusServiceUnavailable, wire.CodePublishFailed, err.Error())
 		return
 	}
-	id := s.nodeID + "-" + strconv.FormatUint(s.seq.Add(1), 10)
-	writeJSON(w, http.StatusOK, map[string]string{"id": id})
+	resp := publishResponse{ID: s.nodeID + "-" + strconv.FormatUint(s.seq.Add(1), 10)}
+	if pos.Epoch != "" {
+		resp.Offset, resp.Epoch = &pos.Offset, pos.Epoch
+	}
+	writeJSON(w, http.StatusOK, resp)
+}
+
+// publishResponse is a publish's answer: offset and epoch for a channel
+// with history.
+type publishResponse struct {
+	ID     string  `json:"id"`
+	Offset *uint64 `json:"offset,omitempty"`
+	Epoch  string  `json:"epoch,omitempty"`
 }
 
 func (s *Server) ready(w http.ResponseWriter, _ *http.Request) {
@@ -196,3 +225,80 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.WriteHeader(status)
 	_ = json.NewEncoder(w).Encode(v)
 }
+
+// historyResponse is GET /api/history's answer.
+type historyResponse struct {
+	Channel      string         `json:"channel"`
+	Offset       uint64         `json:"offset"`
+	Epoch        string         `json:"epoch"`
+	Recovered    bool           `json:"recovered"`
+	More         bool           `json:"more"`
+	Publications []historyEntry `json:"publications"`
+}
+
+type historyEntry struct {
+	Offset uint64          `json:"offset"`
+	Prev   uint64          `json:"prev"`
+	Data   json.RawMessage `json:"data"`
+}
+
+// history serves GET /api/history?channel=C[&limit=N][&since_offset=O&epoch=E]:
+// the channel's retained publications after since (from the oldest
+// without it), at most limit (default wire.DefaultHistoryLimit, at most
+// wire.MaxHistoryLimit) and about MaxHistoryBytes. History is channel
+// content, so it needs the API key like publishing.
+func (s *Server) history(w http.ResponseWriter, r *http.Request) {
+	if !s.authorized(r) {
+		w.Header().Set("WWW-Authenticate", `APIKey header="X-API-Key"`)
+		writeError(w, http.StatusUnauthorized, wire.CodeUnauthorized, "missing or wrong X-API-Key header")
+		return
+	}
+	q := r.URL.Query()
+	channel := q.Get("channel")
+	if !wire.ValidChannel(channel) {
+		writeError(w, http.StatusBadRequest, wire.ErrBadChannel.Code, wire.ErrBadChannel.Message)
+		return
+	}
+	if !s.eng.Retains(channel) {
+		writeError(w, http.StatusNotFound, wire.ErrNoHistory.Code, wire.ErrNoHistory.Message)
+		return
+	}
+	limit := wire.DefaultHistoryLimit
+	if v := q.Get("limit"); v != "" {
+		n, err := strconv.ParseUint(v, 10, 64)
+		if errors.Is(err, strconv.ErrRange) {
+			n, err = wire.MaxHistoryLimit, nil // digits, too many: bounded like any large limit
+		}
+		if err != nil || n == 0 {
+			writeError(w, http.StatusBadRequest, wire.ErrBadLimit.Code, wire.ErrBadLimit.Message)
+			return
+		}
+		limit = int(min(n, wire.MaxHistoryLimit))
+	}
+	var since *relay.Position
+	if v := q.Get("since_offset"); v != "" || q.Has("epoch") {
+		off, err := strconv.ParseUint(v, 10, 64)
+		epoch := q.Get("epoch")
+		if err != nil || !wire.ValidEpoch(epoch) {
+			writeError(w, http.StatusBadRequest, wire.ErrBadSince.Code, "since_offset must be an unsigned integer and epoch a valid epoch")
+			return
+		}
+		since = &relay.Position{Offset: off, Epoch: epoch}
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), publishTimeout)
+	defer cancel()
+	p, err := s.eng.History(ctx, channel, since, limit, MaxHistoryBytes)
+	if err != nil {
+		writeError(w, http.StatusServiceUnavailable, wire.ErrHistoryUnavailable.Code, err.Error())
+		return
+	}
+	resp := historyResponse{Channel: channel, Offset: p.Position.Offset, Epoch: p.Position.Epoch, Recovered: p.Recovered, More: p.More, Publications: make([]historyEntry, len(p.Entries))}
+	for i, e := range p.Entries {
+		resp.Publications[i] = historyEntry{Offset: e.Offset, Prev: e.Prev, Data: e.Data}
+	}
+	writeJSON(w, http.StatusOK, resp)
+}
+
+// MaxHistoryBytes bounds the data of one GET /api/history answer (at
+// least one publication is returned); "more" says when there is more.
+const MaxHistoryBytes = 4 << 20

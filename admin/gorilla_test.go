@@ -7,8 +7,29 @@ import (
 
 	gorilla "github.com/gorilla/websocket"
 
+	"github.com/wsgate/wsgate/internal/wstest"
 	"github.com/wsgate/wsgate/reactor"
 )
+
+// gorillaConnected reads and checks the connected frame a third-party
+// client gets first on /ws (wstest.Dial does this itself).
+func gorillaConnected(t *testing.T, c *gorilla.Conn) wstest.Connected {
+	t.Helper()
+	_ = c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	op, p, err := c.ReadMessage()
+	if err != nil {
+		t.Fatalf("reading the connected frame: %v", err)
+	}
+	if op != gorilla.TextMessage {
+		t.Fatalf("first frame is a type %d message %q, want a text connected frame", op, p)
+	}
+	hello, err := wstest.ParseConnected(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = c.SetReadDeadline(time.Time{})
+	return hello
+}
 
 // Clients written by others (gorilla/websocket) subscribe at the handshake
 // and with a frame; every publication over the HTTP API reaches each of
@@ -28,6 +49,7 @@ func TestGorillaSubscribersGetHTTPPublications(t *testing.T) {
 			t.Fatal(err)
 		}
 		t.Cleanup(func() { c.Close() })
+		gorillaConnected(t, c)
 		if i%2 == 1 {
 			if err := c.WriteJSON(map[string]any{"type": "subscribe", "channel": "news", "id": i}); err != nil {
 				t.Fatal(err)

@@ -89,6 +89,7 @@ func TestMetricsNamesAndHelp(t *testing.T) {
 		ClosesReceived: map[string]int64{"1001": 1},
 		SocketsRefused: map[string]int64{"sockets": 1},
 		AcceptErrors:   map[string]int64{"EMFILE": 1},
+		Resumes:        map[string]int64{"true": 1},
 	}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(
@@ -142,6 +143,7 @@ func TestMetricsValues(t *testing.T) {
 	stats.ClosesReceived = map[string]int64{"1000": 9}
 	stats.SocketsRefused = map[string]int64{"handshakes": 10}
 	stats.AcceptErrors = map[string]int64{"ENFILE": 11}
+	stats.Resumes = map[string]int64{"false": 12}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(
 		mustSnapshotCollector(func() reactor.Stats { return stats }),
@@ -171,6 +173,7 @@ func TestMetricsValues(t *testing.T) {
 		"wsgate_closes_total{by=client,code=1000}":       9,
 		"wsgate_sockets_refused_total{limit=handshakes}": 10,
 		"wsgate_accept_errors_total{errno=ENFILE}":       11,
+		"wsgate_resumes_total{recovered=false}":          12,
 		"wsgate_relay_connected{}":                       1,
 		"wsgate_relay_lost_total{}":                      3,
 		"wsgate_relay_dropped_total{}":                   0,
@@ -180,7 +183,7 @@ func TestMetricsValues(t *testing.T) {
 		}
 	}
 	// One series per scalar field and per map key, nothing else.
-	if want := sv.NumField() - 4 + 5 + reflect.TypeFor[relay.Stats]().NumField() - 1; len(got) != want {
+	if want := sv.NumField() - 5 + 6 + reflect.TypeFor[relay.Stats]().NumField() - 1; len(got) != want {
 		t.Errorf("%d series, want %d", len(got), want)
 	}
 }

@@ -1,6 +1,8 @@
 package bench
 
 import (
+	"bytes"
+
 	"github.com/gobwas/ws"
 	"github.com/panjf2000/gnet/v2"
 
@@ -43,6 +45,9 @@ type conn struct {
 	role   role
 	stable bool // subscriber from before the load: its losses count
 	opened bool // got its 101
+	// greeted: a first message came; on wsgate's /ws it is the connected
+	// frame, skipped (neither a delivery nor unstamped).
+	greeted bool
 
 	// dec holds a frame that arrived in part; nil between frames, when
 	// the loop's decoder serves (an idle connection carries no decoder).
@@ -137,9 +142,14 @@ func (c *conn) readFrames(buf []byte, now int64) gnet.Action {
 		}
 		switch m.Op {
 		case ws.OpText, ws.OpBinary:
-			if c.role == roleEcho {
+			first := !c.greeted
+			c.greeted = true
+			switch {
+			case c.role == roleEcho:
 				l.onEchoReply(c, m.Payload, now)
-			} else {
+			case first && m.Op == ws.OpText && isConnected(m.Payload):
+				// wsgate's greeting on /ws, not a delivery
+			default:
 				l.onDelivery(c, m.Payload, now)
 			}
 		case ws.OpPing:
@@ -151,6 +161,17 @@ func (c *conn) readFrames(buf []byte, now int64) gnet.Action {
 		}
 	}
 	return gnet.None
+}
+
+// connectedPrefix starts the connected frame wsgate sends first on /ws:
+// {"type":"connected","client":…,"node":…,"version":…,"ping_interval_ms":…}.
+const connectedPrefix = `{"type":"connected",`
+
+// isConnected reports whether a message is wsgate's connected frame. Only
+// a connection's first message is checked: a later one is data (a stamp
+// or, if not, unstamped).
+func isConnected(payload []byte) bool {
+	return bytes.HasPrefix(payload, []byte(connectedPrefix)) && bytes.HasSuffix(payload, []byte("}"))
 }
 
 // parkDecoder keeps d's state with c only while a frame is incomplete;

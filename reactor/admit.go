@@ -4,6 +4,7 @@ import (
 	"errors"
 
 	"github.com/wsgate/wsgate/auth"
+	"github.com/wsgate/wsgate/wire"
 	"github.com/wsgate/wsgate/wsproto"
 )
 
@@ -75,7 +76,20 @@ func (e *Engine) admit(c *conn, req *wsproto.Request) ([]byte, error) {
 	}
 	c.counted = true
 	for _, ch := range channels {
-		if _, err := c.loop.subscribe(c, ch); err != nil {
+		var err error
+		if e.cfg.Relay.Retains(ch) {
+			// Its ack, with the channel's position, follows the upgrade.
+			switch c.loop.subscribeHistory(c, ch, nil, nil) {
+			case nil:
+			case wire.ErrTooManyChannels:
+				err = errTooManyChannels
+			default:
+				err = errHistoryBusy
+			}
+		} else {
+			_, err = c.loop.subscribe(c, ch)
+		}
+		if err != nil {
 			e.release(c)
 			return nil, err
 		}

@@ -20,6 +20,8 @@ var notBounds = map[string]string{
 	"AllowedOrigins":  "browser policy: patterns, not a bound",
 	"AllowedHosts":    "browser policy: patterns, not a bound",
 	"Relay":           "a handle",
+	"NodeID":          "a name in the connected frame, not a bound",
+	"Version":         "a name in the connected frame, not a bound",
 	"Logger":          "a handle",
 }
 

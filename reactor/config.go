@@ -217,6 +217,9 @@ type Config struct {
 
 	// Relay carries publications between nodes. Default relay.NewLocal().
 	Relay relay.Relay
+	// NodeID and Version name this node and its build in the connected
+	// frame every /ws client gets first. Defaults "wsgate" and "dev".
+	NodeID, Version string
 	// Logger receives the reactor's logs, never one per frame. Default
 	// slog.Default().
 	Logger *slog.Logger

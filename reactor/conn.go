@@ -1,6 +1,8 @@
 package reactor
 
 import (
+	"strconv"
+
 	"github.com/gobwas/ws"
 	"github.com/panjf2000/gnet/v2"
 	"golang.org/x/sys/unix"
@@ -106,6 +108,9 @@ func (c *conn) readHandshake() gnet.Action {
 		return c.reject(err)
 	}
 	l.out = wsproto.AppendAccept(l.out[:0], req.Key, protocol)
+	if c.endpoint == endpointPubSub {
+		c.greet()
+	}
 	_, _ = c.gc.Discard(end)
 	c.setState(stateOpen)
 	c.lastData = l.wheel.now
@@ -114,6 +119,24 @@ func (c *conn) readHandshake() gnet.Action {
 	l.eng.stats.handshakes.Add(1)
 	rest, _ := c.gc.Next(-1)
 	return c.readFrames(rest)
+}
+
+// greet queues the connected frame, the first a /ws client gets: who it is,
+// which node it is on, and how often the server pings. The client id is
+// unique on the node (loop and a per-loop count); the node does not keep
+// it.
+func (c *conn) greet() {
+	l := c.loop
+	cfg := &l.eng.cfg
+	l.clients++
+	id := l.idBuf[:0]
+	id = append(id, cfg.NodeID...)
+	id = append(id, '.')
+	id = strconv.AppendInt(id, int64(l.idx), 36)
+	id = append(id, '.')
+	id = strconv.AppendUint(id, l.clients, 36)
+	l.idBuf = id
+	l.queueText(wire.AppendConnected(l.body[:0], string(id), cfg.NodeID, cfg.Version, cfg.PingInterval.Milliseconds()))
 }
 
 // reject answers a refused handshake with its HTTP status and closes.

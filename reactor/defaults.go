@@ -93,6 +93,12 @@ func (c Config) withDefaults() Config {
 	if c.Relay == nil {
 		c.Relay = relay.NewLocal()
 	}
+	if c.NodeID == "" {
+		c.NodeID = "wsgate"
+	}
+	if c.Version == "" {
+		c.Version = "dev"
+	}
 	if c.Logger == nil {
 		c.Logger = slog.Default()
 	}

@@ -46,6 +46,8 @@ type Engine struct {
 
 	lastTokenRefusal atomic.Pointer[string] // why the last token was refused, for the ticker's report
 
+	history *historyPool // reads of channel history, off the loops; set by Start
+
 	stats engineStats
 }
 
@@ -82,6 +84,7 @@ func (e *Engine) Start() error {
 	if err := e.cfg.Relay.Start(e); err != nil {
 		return fmt.Errorf("reactor: start relay: %w", err)
 	}
+	e.history = newHistoryPool(e.cfg.Relay)
 	listen, release, err := e.prepareListen()
 	if err != nil {
 		return e.failStart(fmt.Errorf("reactor: listen on %s: %w", e.cfg.Listen, err))
@@ -135,6 +138,7 @@ func (e *Engine) Start() error {
 // counts as stopped, so a later Shutdown does not touch gnet.
 func (e *Engine) failStart(err error) error {
 	e.stopped.Store(true)
+	e.history.close()
 	_ = e.cfg.Relay.Close()
 	return err
 }
@@ -184,13 +188,37 @@ func (e *Engine) RelayStatus() error { return e.cfg.Relay.Status() }
 func (e *Engine) RelayStats() relay.Stats { return e.cfg.Relay.Stats() }
 
 // Publish sends data (a JSON value) to every subscriber of channel on every
-// node, through the relay. It is how the admin API publishes.
+// node, through the relay, without waiting for the bus.
 func (e *Engine) Publish(channel string, data []byte) error {
-	return e.publish(channel, data, sourceAPI)
+	return e.publish(channel, data, "", sourceAPI)
 }
 
-func (e *Engine) publish(channel string, data []byte, src publishSource) error {
-	if err := e.cfg.Relay.Publish(channel, data); err != nil {
+// Store publishes like Publish and returns once the relay has the
+// publication: for a channel with history, once it is retained, with its
+// position. key is the publisher's idempotency key ("" for none): a retry
+// with the same key within the dedup window is not published twice. It is
+// how the admin API publishes; it may wait for the bus, up to ctx.
+func (e *Engine) Store(ctx context.Context, channel string, data []byte, key string) (relay.Position, error) {
+	pos, err := e.cfg.Relay.Store(ctx, channel, data, key)
+	if err != nil {
+		e.stats.publishErrors.Add(1)
+		return pos, err
+	}
+	e.stats.publishes[sourceAPI].Add(1)
+	return pos, nil
+}
+
+// Retains reports whether channel keeps history.
+func (e *Engine) Retains(channel string) bool { return e.cfg.Relay.Retains(channel) }
+
+// History reads channel's retained publications (see relay.Historian.Read).
+func (e *Engine) History(ctx context.Context, channel string, since *relay.Position, limit, maxBytes int) (relay.Page, error) {
+	return e.cfg.Relay.Read(ctx, channel, since, limit, maxBytes)
+}
+
+// publish is a client's publication: it never waits for the bus.
+func (e *Engine) publish(channel string, data []byte, key string, src publishSource) error {
+	if err := e.cfg.Relay.Publish(channel, data, key); err != nil {
 		e.stats.publishErrors.Add(1)
 		return err
 	}
@@ -250,6 +278,7 @@ func (e *Engine) stop(ctx context.Context) error {
 			err = e.runErr
 		}
 	}
+	e.history.close()
 	if rerr := e.cfg.Relay.Close(); err == nil && rerr != nil {
 		err = rerr
 	}

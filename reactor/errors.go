@@ -33,6 +33,7 @@ var (
 	errHost                   = &wsproto.RejectError{Status: http.StatusForbidden, Reason: "host not allowed"}
 	errDuplicateAuthorization = &wsproto.RejectError{Status: http.StatusBadRequest, Reason: "more than one Authorization header"}
 	errTooManyChannels        = &wsproto.RejectError{Status: http.StatusServiceUnavailable, Reason: "node channel limit reached"}
+	errHistoryBusy            = &wsproto.RejectError{Status: http.StatusServiceUnavailable, Reason: "history reads are saturated: retry", Header: headerRetryAfter}
 	errChannelForbidden       = &wsproto.RejectError{Status: http.StatusForbidden, Reason: "the token does not allow a channel in ?channels="}
 	errChannelNeedsToken      = &wsproto.RejectError{Status: http.StatusUnauthorized, Reason: "token required for a channel in ?channels=", Header: headerAuthenticate}
 )

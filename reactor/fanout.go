@@ -3,6 +3,7 @@ package reactor
 import (
 	"context"
 
+	"github.com/wsgate/wsgate/relay"
 	"github.com/wsgate/wsgate/wire"
 	"github.com/wsgate/wsgate/wsproto"
 )
@@ -11,6 +12,7 @@ import (
 type delivery struct {
 	topic *topic
 	frame *wsproto.Prepared // one reference held by this delivery
+	seq   relay.Seq         // its place in the channel's history; zero without
 }
 
 // enqueue hands d to the loop. Deliveries arriving while the loop is busy
@@ -53,6 +55,14 @@ func (l *loop) dropInbox() {
 // frames in one write, so under load this is the difference that matters.
 func (l *loop) drainInbox(context.Context) error {
 	batch := l.takeInbox()
+	for i := range batch {
+		if d := &batch[i]; d.seq.Offset != 0 {
+			if len(d.topic.resumers) > 0 {
+				l.feedResumers(d)
+			}
+			d.topic.lastLive = max(d.topic.lastLive, d.seq.Offset)
+		}
+	}
 	touched := l.touched[:0]
 	for _, d := range batch {
 		for _, c := range d.topic.subs {
@@ -94,6 +104,9 @@ func (l *loop) drainInbox(context.Context) error {
 		l.spare = batch[:0]
 	}
 	l.inboxMu.Unlock()
+	if len(l.promoted) > 0 {
+		l.promote()
+	}
 	return nil
 }
 

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/gobwas/ws"
+	gorilla "github.com/gorilla/websocket"
 
 	"github.com/wsgate/wsgate/internal/wstest"
 )
@@ -45,6 +46,26 @@ func dialWS(t *testing.T, e *Engine, path string) *wstest.Conn {
 	}
 	t.Cleanup(func() { c.Close() })
 	return c
+}
+
+// gorillaConnected reads and checks the connected frame a third-party
+// client gets first on /ws (wstest.Dial does this itself).
+func gorillaConnected(t *testing.T, c *gorilla.Conn) wstest.Connected {
+	t.Helper()
+	_ = c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	op, p, err := c.ReadMessage()
+	if err != nil {
+		t.Fatalf("reading the connected frame: %v", err)
+	}
+	if op != gorilla.TextMessage {
+		t.Fatalf("first frame is a type %d message %q, want a text connected frame", op, p)
+	}
+	hello, err := wstest.ParseConnected(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = c.SetReadDeadline(time.Time{})
+	return hello
 }
 
 // readJSON reads the next message as a JSON object within 5 seconds.

@@ -83,7 +83,7 @@ func (h *hub) channelCount() int {
 
 // Deliver implements relay.Handler: it frames the publication once and
 // queues it on every loop that has subscribers of channel. Any goroutine.
-func (e *Engine) Deliver(channel string, data []byte) {
+func (e *Engine) Deliver(channel string, seq relay.Seq, data []byte) {
 	h := e.hub
 	h.mu.RLock()
 	ci := h.channels[channel]
@@ -91,11 +91,11 @@ func (e *Engine) Deliver(channel string, data []byte) {
 		h.mu.RUnlock()
 		return
 	}
-	frame := prepareMessage(channel, data)
+	frame := prepareMessage(channel, seq, data)
 	for idx, t := range ci.topics {
 		if t != nil {
 			frame.Retain(1)
-			e.loopAt(idx).enqueue(delivery{topic: t, frame: frame})
+			e.loopAt(idx).enqueue(delivery{topic: t, frame: frame, seq: seq})
 		}
 	}
 	h.mu.RUnlock()
@@ -105,9 +105,13 @@ func (e *Engine) Deliver(channel string, data []byte) {
 // prepareMessage frames a publication (wire.AppendMessage) once for every
 // subscriber. The body is built in a pooled buffer, which Prepare copies
 // into the pooled buffer of the frame.
-func prepareMessage(channel string, data []byte) *wsproto.Prepared {
+func prepareMessage(channel string, seq relay.Seq, data []byte) *wsproto.Prepared {
 	buf := bytebufferpool.Get()
-	buf.B = wire.AppendMessage(buf.B, channel, data)
+	if seq.Offset != 0 {
+		buf.B = wire.AppendMessageAt(buf.B, channel, seq.Offset, seq.Prev, data)
+	} else {
+		buf.B = wire.AppendMessage(buf.B, channel, data)
+	}
 	p := wsproto.Prepare(ws.OpText, buf.B)
 	bytebufferpool.Put(buf)
 	return p

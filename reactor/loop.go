@@ -38,11 +38,18 @@ type loop struct {
 	touched  []*conn      // scratch: connections written in a batch
 	channels []string     // scratch: the channels of one upgrade request
 	iovecs   []unix.Iovec // scratch: writev's argument
+	idBuf    []byte       // scratch: a client id
+	clients  uint64       // /ws connections greeted, for their ids
 
 	inboxMu     sync.Mutex
 	inbox       []delivery // deliveries waiting for the loop
 	spare       []delivery // the previous batch's array, for reuse
 	inboxPosted bool       // a drainInbox is queued on the loop
+
+	// Resumes (resume.go): those waiting for their client's outbound to
+	// drain before reading on, and those that met the live feed in the
+	// batch being fanned out.
+	waiting, promoted []*resume
 
 	onTick, onInbox gnet.Runnable
 	tickPosted      atomic.Int64 // unix nanos when the ticker posted the last tick
@@ -103,6 +110,7 @@ func (l *loop) tick(context.Context) error {
 	for int32(target-l.wheel.now) > 0 {
 		l.wheel.advance(l.fire)
 	}
+	l.wakeWaiting()
 	return nil
 }
 

@@ -35,8 +35,22 @@ func (c *conn) onPubSubMessage(m wsproto.Message) {
 			c.forbid(cmd.ID, wire.ErrSubscribeForbidden)
 			return
 		}
-		if c.subs.len() >= l.eng.cfg.MaxSubscriptions {
+		history := l.eng.cfg.Relay.Retains(cmd.Channel)
+		if cmd.Since != nil && !history {
+			c.replyError(cmd.ID, wire.ErrNoHistory)
+			return
+		}
+		if c.subs.len() >= l.eng.cfg.MaxSubscriptions && !c.subscribed(cmd.Channel) {
 			c.replyError(cmd.ID, wire.ErrTooManySubscriptions)
+			return
+		}
+		if history {
+			// The ack comes with the channel's position (resume.go).
+			if e := l.subscribeHistory(c, cmd.Channel, cmd.ID, cmd.Since); e != nil {
+				c.replyError(cmd.ID, e)
+				return
+			}
+			c.errors = 0
 			return
 		}
 		if _, err := l.subscribe(c, cmd.Channel); err != nil {
@@ -53,7 +67,7 @@ func (c *conn) onPubSubMessage(m wsproto.Message) {
 			c.forbid(cmd.ID, wire.ErrPublishForbidden)
 			return
 		}
-		if err := l.eng.publish(cmd.Channel, cmd.Data, sourceClient); err != nil {
+		if err := l.eng.publish(cmd.Channel, cmd.Data, cmd.Key, sourceClient); err != nil {
 			c.replyText(cmd.ID, wire.CodePublishFailed, err.Error())
 			return
 		}
@@ -61,11 +75,31 @@ func (c *conn) onPubSubMessage(m wsproto.Message) {
 		if !c.refresh(cmd) {
 			return
 		}
+	case wire.History:
+		switch {
+		case !c.maySubscribe(cmd.Channel):
+			c.forbid(cmd.ID, wire.ErrSubscribeForbidden)
+		case !l.eng.cfg.Relay.Retains(cmd.Channel):
+			c.replyError(cmd.ID, wire.ErrNoHistory)
+		default:
+			if e := c.history(cmd); e != nil {
+				c.replyError(cmd.ID, e)
+				return
+			}
+			c.errors = 0 // the answer comes later, as a history frame
+		}
+		return
 	}
 	c.errors = 0
 	if len(cmd.ID) > 0 {
 		l.queueText(wire.AppendAck(l.body[:0], cmd.ID))
 	}
+}
+
+// subscribed reports whether c is a subscriber (or resume) of channel.
+func (c *conn) subscribed(channel string) bool {
+	t := c.loop.topics[channel]
+	return t != nil && c.subs.find(t) != nil
 }
 
 // forbid answers a command the token's patterns do not allow.

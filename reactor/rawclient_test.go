@@ -19,6 +19,7 @@ import (
 
 	"github.com/gobwas/ws"
 
+	"github.com/wsgate/wsgate/internal/wstest"
 	"github.com/wsgate/wsgate/reactor"
 	"github.com/wsgate/wsgate/wsproto"
 )
@@ -75,10 +76,33 @@ func dialWS(t testing.TB, e *reactor.Engine, path string) *rawClient {
 	return c
 }
 
-// handshake sends an upgrade request for path and checks the 101 answer.
+// handshake sends an upgrade request for path and checks the 101 answer;
+// on /ws it also reads and checks the connected frame the server sends
+// first, so what the test reads next is what follows it.
 func (c *rawClient) handshake(path string) {
 	c.t.Helper()
 	c.expectUpgrade(c.sendUpgrade(path))
+	if p, _, _ := strings.Cut(path, "?"); p == reactor.PubSubPath {
+		c.expectConnected()
+	}
+}
+
+// expectConnected reads the next message and checks it is a connected
+// frame (wstest.ParseConnected), which it returns.
+func (c *rawClient) expectConnected() wstest.Connected {
+	c.t.Helper()
+	op, p, err := c.readMessage()
+	if err != nil {
+		c.t.Fatalf("want the connected frame: %v", err)
+	}
+	if op != ws.OpText {
+		c.t.Fatalf("got %v frame (%d bytes %s), want the text connected frame", op, len(p), snippet(p))
+	}
+	hello, err := wstest.ParseConnected(p)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	return hello
 }
 
 // sendUpgrade sends an upgrade request for path with a fresh key, without

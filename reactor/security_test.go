@@ -347,6 +347,7 @@ func TestAuthSubprotocolWithGorilla(t *testing.T) {
 	if c.Subprotocol() != auth.Protocol {
 		t.Fatalf("selected %q, want %q", c.Subprotocol(), auth.Protocol)
 	}
+	gorillaConnected(t, c)
 	testkit.Eventually(t, waitTimeout, "the subscription", func() bool { return e.Stats().Subscriptions == 1 })
 	if err := e.Publish("news", []byte(`"hi"`)); err != nil {
 		t.Fatal(err)

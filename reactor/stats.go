@@ -52,6 +52,7 @@ type loopStats struct {
 	_                                        cpu.CacheLinePad
 	messagesIn, bytesIn, framesOut, bytesOut atomic.Int64
 	deliveries, drops, slowCloses            atomic.Int64
+	replayed                                 atomic.Int64 // history publications written by resumes
 	subscriptions, errorFrames               atomic.Int64
 	rateLimited, forbidden                   atomic.Int64 // rate_limited and forbidden error frames
 	channelsRefused                          atomic.Int64 // subscriptions refused by MaxChannels
@@ -128,6 +129,11 @@ type Stats struct {
 	SocketsRefused       map[string]int64 `json:"sockets_refused" metric:"wsgate_sockets_refused_total,counter,limit" help:"Sockets reset at accept, by the bound they would have passed (sockets, handshakes, handshakes_per_ip)."`
 	AcceptErrors         map[string]int64 `json:"accept_errors" metric:"wsgate_accept_errors_total,counter,errno" help:"Accept failures, by errno; gnet stops the event loops after one."`
 	ChannelsRefused      int64            `json:"channels_refused" metric:"wsgate_channels_refused_total,counter" help:"Subscriptions refused because the node's channel limit was reached."`
+	HistoryReads         int64            `json:"history_reads" metric:"wsgate_history_reads_total,counter" help:"Reads of channel history (subscribe positions, resume pages, history frames)."`
+	HistoryReadFailures  int64            `json:"history_read_failures" metric:"wsgate_history_read_failures_total,counter" help:"Reads of channel history that failed (the client got history_unavailable)."`
+	HistoryReadsRefused  int64            `json:"history_reads_refused" metric:"wsgate_history_reads_refused_total,counter" help:"Reads of channel history refused because the read queue was full."`
+	Resumes              map[string]int64 `json:"resumes" metric:"wsgate_resumes_total,counter,recovered" help:"Subscriptions that asked to resume, by whether the history still covered them."`
+	Replayed             int64            `json:"replayed" metric:"wsgate_replayed_total,counter" help:"Retained publications written to resuming subscribers."`
 }
 
 // Stats returns a snapshot of the node's counters: engineStats as they
@@ -179,8 +185,16 @@ func (e *Engine) Stats() Stats {
 		s.ForbiddenFrames += ls.forbidden.Load()
 		s.Subscriptions += ls.subscriptions.Load()
 		s.ChannelsRefused += ls.channelsRefused.Load()
+		s.Replayed += ls.replayed.Load()
 		lag = max(lag, ls.lagNanos.Load())
 	}
 	s.LoopLagSeconds = float64(lag) / 1e9
+	if h := e.history; h != nil {
+		s.HistoryReads, s.HistoryReadFailures, s.HistoryReadsRefused = h.reads.Load(), h.failures.Load(), h.refused.Load()
+	}
+	s.Resumes = map[string]int64{"true": 0, "false": 0}
+	if h := e.history; h != nil {
+		s.Resumes["true"], s.Resumes["false"] = h.recovered.Load(), h.unrecovered.Load()
+	}
 	return s
 }

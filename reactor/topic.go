@@ -6,12 +6,20 @@ import "strings"
 type topic struct {
 	name string
 	subs []*conn // unordered; a connection's position is kept in its subscription
+
+	// Channels with history (resume.go).
+	resumers []*resume // subscriptions replaying history, not yet in subs
+	lastLive uint64    // offset of the latest live publication this loop fanned out
+}
+
+func newTopic(channel string) *topic {
+	return &topic{name: strings.Clone(channel)} // channel may alias a request
 }
 
 // subscription is a connection's membership in a topic.
 type subscription struct {
 	topic *topic
-	pos   int // index of the connection in topic.subs
+	pos   int // index of the connection in topic.subs, or resumingPos
 }
 
 // subscriptions are a connection's topics. The first lives inline and the
@@ -104,7 +112,7 @@ func (s *subscriptions) each(fn func(*topic)) {
 func (l *loop) subscribe(c *conn, channel string) (bool, error) {
 	t := l.topics[channel]
 	if t == nil {
-		t = &topic{name: strings.Clone(channel)} // channel may alias a request
+		t = newTopic(channel)
 		if !l.eng.hub.addTopic(l.idx, t) {
 			l.stats.channelsRefused.Add(1)
 			return false, errTooManyChannels
@@ -134,6 +142,13 @@ func (l *loop) unsubscribe(c *conn, channel string) bool {
 // and drops the topic when it empties.
 func (l *loop) leave(c *conn, t *topic) {
 	sub := c.subs.find(t)
+	if sub.pos == resumingPos {
+		t.dropResumer(t.resumerOf(c))
+		c.subs.remove(t)
+		l.stats.subscriptions.Add(-1)
+		l.dropIfEmpty(t)
+		return
+	}
 	last := len(t.subs) - 1
 	if moved := t.subs[last]; moved != c {
 		t.subs[sub.pos] = moved
@@ -143,7 +158,12 @@ func (l *loop) leave(c *conn, t *topic) {
 	t.subs = t.subs[:last]
 	c.subs.remove(t)
 	l.stats.subscriptions.Add(-1)
-	if len(t.subs) == 0 {
+	l.dropIfEmpty(t)
+}
+
+// dropIfEmpty forgets t once it has neither subscribers nor resumes.
+func (l *loop) dropIfEmpty(t *topic) {
+	if len(t.subs) == 0 && len(t.resumers) == 0 {
 		delete(l.topics, t.name)
 		l.eng.hub.dropTopic(l.idx, t)
 	}

@@ -15,7 +15,7 @@ import (
 // discard is a Handler that keeps nothing, so the heap measures the relay.
 type discard struct{}
 
-func (discard) Deliver(string, []byte) {}
+func (discard) Deliver(string, relay.Seq, []byte) {}
 
 // heapInUse is the live heap after a full collection.
 func heapInUse() int64 {
@@ -61,7 +61,7 @@ func TestNATSQueueChargesRealCost(t *testing.T) {
 			before := heapInUse()
 			n := 0
 			for {
-				err := r.Publish(tc.channel, data)
+				err := r.Publish(tc.channel, data, "")
 				if errors.Is(err, relay.ErrBufferFull) {
 					break
 				}

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
 )
 
 const (
@@ -18,6 +19,9 @@ const (
 	// minFlushWait is the least time Close gives NATS to confirm the last
 	// publications, even when CloseGrace ran out while sending them.
 	minFlushWait = 200 * time.Millisecond
+	// streamRetry is how often the bus goroutine tries again to set up
+	// the history stream while it cannot (history publications wait).
+	streamRetry = time.Second
 )
 
 // runBus is the bus goroutine, the only one that calls nats.go on behalf of
@@ -68,6 +72,12 @@ func (r *NATS) runBus() {
 func (r *NATS) connected() {
 	r.maxPayload.Store(r.nc.MaxPayload())
 	r.cfg.Logger.Info("NATS connected: interests in force", "url", r.nc.ConnectedUrlRedacted())
+	if r.hist != nil {
+		// Check the stream at every connection: the server may have come
+		// back without its store, or the stream may have been deleted.
+		r.hist.ready.Store(false)
+		r.setupStream()
+	}
 }
 
 // applyInterests subscribes to or unsubscribes from the subjects of the
@@ -116,6 +126,12 @@ func (r *NATS) send(batch []publication, closing bool) (more bool, wait time.Dur
 		}
 		r.holdUntil.CompareAndSwap(until, 0)
 	}
+	if r.hist != nil && !r.hist.ready.Load() {
+		r.setupStream()
+		if !r.hist.ready.Load() {
+			return false, streamRetry
+		}
+	}
 	batch = r.queue.front(batch)
 	if len(batch) == 0 {
 		return false, 0
@@ -124,7 +140,7 @@ func (r *NATS) send(batch []publication, closing bool) (more bool, wait time.Dur
 	var err error
 	for i := range batch {
 		p := &batch[i]
-		if err = r.nc.Publish(p.subject, p.data); err == nil {
+		if err = r.publishOne(p); err == nil {
 			r.messagesOut.Add(1)
 			r.bytesOut.Add(int64(len(p.data)))
 		} else if permanent(err) {
@@ -144,6 +160,35 @@ func (r *NATS) send(batch []publication, closing bool) (more bool, wait time.Dur
 		return false, retryWait
 	}
 	return true, 0
+}
+
+// publishOne hands p to nats.go: to JetStream, which acknowledges it later
+// (asyncLost counts the failures), when it is a history publication.
+func (r *NATS) publishOne(p *publication) error {
+	if !r.isStored(p.subject) {
+		return r.nc.Publish(p.subject, p.data)
+	}
+	m := &nats.Msg{Subject: p.subject, Data: p.data}
+	var opts []jetstream.PublishOpt
+	if p.msgID != "" {
+		opts = append(opts, jetstream.WithMsgID(p.msgID))
+	}
+	_, err := r.hist.js.PublishMsgAsync(m, opts...)
+	return err
+}
+
+// asyncLost counts a history publication JetStream did not acknowledge
+// (it refused it, or the acknowledgement timed out: the publication may
+// or may not be stored). nats.go calls it on its own goroutine.
+func (r *NATS) asyncLost(_ jetstream.JetStream, m *nats.Msg, err error) {
+	r.lost.Add(1)
+	r.messagesOut.Add(-1)
+	r.bytesOut.Add(-int64(len(m.Data)))
+	if r.lossLog.Swap(true) {
+		return
+	}
+	r.cfg.Logger.Warn("JetStream did not acknowledge a history publication: counted as lost", "subject", m.Subject, "err", err)
+	time.AfterFunc(10*time.Second, func() { r.lossLog.Store(false) })
 }
 
 // permanent reports whether nats.go refused a publication for good: trying
@@ -181,6 +226,13 @@ func (r *NATS) finish(batch []publication) {
 		wait := max(time.Until(r.closeDeadline), minFlushWait)
 		if err := r.nc.FlushTimeout(wait); err != nil {
 			r.cfg.Logger.Warn("NATS did not confirm the last publications before close: some may be lost", "err", err)
+		}
+	}
+	if r.hist != nil && r.hist.js.PublishAsyncPending() > 0 {
+		select {
+		case <-r.hist.js.PublishAsyncComplete():
+		case <-time.After(max(time.Until(r.closeDeadline), minFlushWait)):
+			r.cfg.Logger.Warn("JetStream did not acknowledge the last history publications before close: some may be lost", "pending", r.hist.js.PublishAsyncPending())
 		}
 	}
 	if msgs, bytes := r.queue.size(); msgs > 0 {

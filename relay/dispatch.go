@@ -18,7 +18,7 @@ const dropPoll = time.Second
 // dropped rather than passed to clients.
 func (r *NATS) dispatch() {
 	defer r.dispatcher.Done()
-	prefix := len(r.cfg.Prefix) + 1
+	prefix := len(r.Subject(""))
 	tick := time.NewTicker(dropPoll)
 	defer tick.Stop()
 	for {
@@ -36,8 +36,18 @@ func (r *NATS) dispatch() {
 				r.invalid.Add(1)
 				continue
 			}
+			if r.hist == nil {
+				r.delivered.Add(1)
+				r.h.Deliver(m.Subject[prefix:], Seq{}, m.Data)
+				continue
+			}
+			seq, ok := liveSeq(m)
+			if !ok {
+				r.invalid.Add(1)
+				continue
+			}
 			r.delivered.Add(1)
-			r.h.Deliver(m.Subject[prefix:], m.Data)
+			r.h.Deliver(m.Subject[prefix:], seq, m.Data)
 		}
 	}
 }

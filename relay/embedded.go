@@ -43,6 +43,10 @@ type EmbeddedConfig struct {
 	// MaxConns caps client connections; more are refused by the server.
 	// Default DefaultEmbeddedMaxConns.
 	MaxConns int
+	// JetStream runs JetStream (channel history) with its file store in
+	// StoreDir, which it requires.
+	JetStream bool
+	StoreDir  string
 }
 
 // ErrEmbeddedOpen is returned by StartEmbeddedNATS for a listen address
@@ -99,6 +103,9 @@ func (cfg EmbeddedConfig) Validate() error {
 			errs = append(errs, fmt.Errorf("relay: embedded NATS monitor address %q: %w", cfg.Monitor, err))
 		}
 	}
+	if cfg.JetStream && cfg.StoreDir == "" {
+		errs = append(errs, errors.New("relay: embedded NATS: JetStream needs a store directory"))
+	}
 	if cfg.Token != "" && cfg.User != "" {
 		errs = append(errs, errors.New("relay: embedded NATS: a token or a user, not both"))
 	}
@@ -147,6 +154,8 @@ func (cfg EmbeddedConfig) serverOptions() (*server.Options, error) {
 		Authorization:         cfg.Token,
 		Username:              cfg.User,
 		Password:              cfg.Password,
+		JetStream:             cfg.JetStream,
+		StoreDir:              cfg.StoreDir,
 	}
 	if cfg.TLSCert != "" {
 		tc := &server.TLSConfigOpts{CertFile: cfg.TLSCert, KeyFile: cfg.TLSKey, CaFile: cfg.TLSCA, Verify: cfg.TLSCA != ""}

@@ -1,6 +1,7 @@
 package relay
 
 import (
+	"context"
 	"errors"
 	"sync/atomic"
 )
@@ -8,9 +9,11 @@ import (
 // Handler receives the publications a node must deliver to its local
 // subscribers. It is implemented by the gateway.
 type Handler interface {
-	// Deliver fans data out to the local subscribers of channel. data is
-	// only valid during the call. It may run on any goroutine.
-	Deliver(channel string, data []byte)
+	// Deliver fans data out to the local subscribers of channel; seq is
+	// its place in the channel's history (zero without history). data is
+	// only valid during the call. It may run on any goroutine; the
+	// publications of a channel with history arrive in offset order.
+	Deliver(channel string, seq Seq, data []byte)
 }
 
 // Relay moves publications between nodes. Its methods are safe for
@@ -18,13 +21,18 @@ type Handler interface {
 // the bus: they may be called from an event loop and under a lock the
 // loops take (the reactor calls Interest under its hub lock).
 type Relay interface {
+	Historian
 	// Start begins delivering publications to h. It is called once.
 	Start(h Handler) error
 	// Publish sends data (a JSON value) to every subscriber of channel on
 	// every node: it delivers locally (h.Deliver, before it returns) and
 	// queues data for the other nodes. data is not retained after Publish
 	// returns. An error means the publication went nowhere.
-	Publish(channel string, data []byte) error
+	//
+	// key, when not empty, is the publisher's idempotency key: a key seen
+	// for channel within the dedup window publishes nothing (and is no
+	// error).
+	Publish(channel string, data []byte, key string) error
 	// Interest reports that this node gained its first local subscriber of
 	// channel (on) or lost its last (off). The relay applies it later, in
 	// order; Stats.Interests counts it at once.
@@ -58,6 +66,8 @@ type Stats struct {
 	BufferedBytes    int64  `json:"buffered_bytes" metric:"wsgate_relay_buffered_bytes,gauge" help:"Publications waiting for the bus (queued, or held while it is unreachable), at their charged cost: subject + data + 64 bytes each."`
 	BufferedMessages int64  `json:"buffered_messages" metric:"wsgate_relay_buffered_messages,gauge" help:"Publications waiting for the bus."`
 	Reconnects       int64  `json:"reconnects" metric:"wsgate_relay_reconnects_total,counter" help:"Reconnections to the bus."`
+	HistoryBytes     int64  `json:"history_bytes" metric:"wsgate_relay_history_bytes,gauge" help:"Bytes of history kept in memory by the in-process relay, at their charged cost."`
+	HistoryChannels  int64  `json:"history_channels" metric:"wsgate_relay_history_channels,gauge" help:"Channels with history kept in memory by the in-process relay."`
 	Interests        int64  `json:"interests" metric:"wsgate_relay_interests,gauge" help:"Channels this node wants from the bus."`
 	InterestsPending int64  `json:"interests_pending" metric:"wsgate_relay_interests_pending,gauge" help:"Channels whose interest change is not yet applied on the bus."`
 }
@@ -66,27 +76,79 @@ type Stats struct {
 var ErrNotStarted = errors.New("relay: not started")
 
 // Local is the in-process relay: a single node needs no bus, so Publish
-// hands the publication straight back to the node's own Handler. Nothing it
-// does waits for anything but that Handler.
+// hands the publication straight back to the node's own Handler. With
+// history on, it keeps it in memory (memHistory). Nothing it does waits for
+// anything but that Handler.
 type Local struct {
-	h atomic.Pointer[Handler]
+	h    atomic.Pointer[Handler]
+	hist *memHistory // nil: history off
+	keys *keyWindow
 }
 
-// NewLocal returns the in-process relay.
-func NewLocal() *Local { return &Local{} }
+// NewLocal returns the in-process relay without history.
+func NewLocal() *Local { return NewLocalHistory(HistoryConfig{}) }
+
+// NewLocalHistory returns the in-process relay keeping the history cfg
+// asks for (none when cfg.Size is 0).
+func NewLocalHistory(cfg HistoryConfig) *Local {
+	cfg = cfg.WithDefaults()
+	l := &Local{keys: newKeyWindow(cfg.DedupWindow)}
+	if cfg.Enabled() {
+		l.hist = newMemHistory(cfg)
+	}
+	return l
+}
 
 func (l *Local) Start(h Handler) error {
 	l.h.Store(&h)
 	return nil
 }
 
-func (l *Local) Publish(channel string, data []byte) error {
+// Publish delivers data to the node's subscribers, after retaining it when
+// the channel keeps history. A key seen for channel within the dedup
+// window publishes nothing.
+func (l *Local) Publish(channel string, data []byte, key string) error {
+	_, err := l.publish(channel, data, key)
+	return err
+}
+
+func (l *Local) publish(channel string, data []byte, key string) (Position, error) {
 	h := l.h.Load()
 	if h == nil {
-		return ErrNotStarted
+		return Position{}, ErrNotStarted
 	}
-	(*h).Deliver(channel, data)
-	return nil
+	if fresh, offset := l.keys.first(channel, key); !fresh {
+		if l.hist == nil {
+			return Position{}, nil
+		}
+		// The first publication's offset, in the channel's epoch now.
+		return Position{Offset: offset, Epoch: l.hist.read(channel, nil, 0, 0).Position.Epoch}, nil
+	}
+	if l.hist == nil {
+		(*h).Deliver(channel, Seq{}, data)
+		return Position{}, nil
+	}
+	ch := l.hist.lockChannel(channel)
+	defer ch.order.Unlock()
+	seq, epoch := l.hist.append(ch, data)
+	l.keys.record(channel, key, seq.Offset)
+	(*h).Deliver(channel, seq, data)
+	return Position{Offset: seq.Offset, Epoch: epoch}, nil
+}
+
+// Retains reports whether history is on: it is for every channel.
+func (l *Local) Retains(string) bool { return l.hist != nil }
+
+func (l *Local) Read(_ context.Context, channel string, since *Position, limit, maxBytes int) (Page, error) {
+	if l.hist == nil {
+		return Page{}, ErrNoHistory
+	}
+	return l.hist.read(channel, since, limit, maxBytes), nil
+}
+
+// Store is Publish, which never waits, returning the position.
+func (l *Local) Store(_ context.Context, channel string, data []byte, key string) (Position, error) {
+	return l.publish(channel, data, key)
 }
 
 // Interest is a no-op: there is no bus to subscribe to.
@@ -94,7 +156,13 @@ func (l *Local) Interest(string, bool) {}
 
 func (l *Local) Status() error { return nil }
 
-func (l *Local) Stats() Stats { return Stats{Kind: "local", Connected: true} }
+func (l *Local) Stats() Stats {
+	st := Stats{Kind: "local", Connected: true}
+	if l.hist != nil {
+		st.HistoryBytes, st.HistoryChannels = l.hist.bytesUsed()
+	}
+	return st
+}
 
 func (l *Local) Close() error {
 	l.h.Store(nil)

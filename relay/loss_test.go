@@ -54,7 +54,7 @@ func TestNATSCloseCountsUnsent(t *testing.T) {
 		t.Fatal(err)
 	}
 	for i := range held {
-		if err := r.Publish("held", fmt.Appendf(nil, "%d", i)); err != nil {
+		if err := r.Publish("held", fmt.Appendf(nil, "%d", i), ""); err != nil {
 			t.Fatalf("Publish #%d: %v", i, err)
 		}
 	}
@@ -88,7 +88,7 @@ func TestNATSCloseSendsHeldWhenNATSReturns(t *testing.T) {
 	srv.WaitForShutdown()
 	testkit.Eventually(t, 5*time.Second, "the outage to be noticed", func() bool { return r.Status() != nil })
 	for i := range 3 {
-		if err := r.Publish("held", fmt.Appendf(nil, "%d", i)); err != nil {
+		if err := r.Publish("held", fmt.Appendf(nil, "%d", i), ""); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -136,7 +136,7 @@ func TestNATSCloseOnStalledBus(t *testing.T) {
 	}
 	data := []byte(`"` + strings.Repeat("x", 64<<10) + `"`)
 	for range 64 {
-		_ = r.Publish("stall", data)
+		_ = r.Publish("stall", data, "")
 	}
 	start := time.Now()
 	_ = r.Close()
@@ -178,14 +178,14 @@ func (b *blockingHandler) open() {
 	}
 }
 
-func (b *blockingHandler) Deliver(channel string, data []byte) {
+func (b *blockingHandler) Deliver(channel string, seq relay.Seq, data []byte) {
 	b.gateMu.Lock()
 	gate := b.gate
 	b.gateMu.Unlock()
 	if gate != nil {
 		<-gate
 	}
-	b.recorder.Deliver(channel, data)
+	b.recorder.Deliver(channel, seq, data)
 }
 
 // TestNATSDroppedCountsMessages: when the node falls behind (a full inbox),

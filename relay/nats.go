@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
 )
 
 // NATS relays publications through a NATS server or cluster. It subscribes
@@ -27,6 +28,8 @@ type NATS struct {
 	queue     *pubQueue
 	interests *interestSet
 	drops     dropTally
+	hist      *jsHistory // nil: history off
+	keys      *keyWindow // idempotency keys of publications without history
 
 	h       Handler     // set by Start, before started
 	started atomic.Bool // Start was called
@@ -38,6 +41,7 @@ type NATS struct {
 	holdUntil  atomic.Int64 // unix ns: publications held in an outage wait until then (ReplayDelay)
 	maxPayload atomic.Int64 // the server's max_payload, 0 until known
 	slowSeen   atomic.Bool  // nats.go reported a slow consumer: drops are worth polling
+	lossLog    atomic.Bool  // a JetStream loss was logged in the last 10 s
 
 	wake          chan struct{} // cap 1: the bus goroutine has work
 	closing       chan struct{} // closed by Close: the bus goroutine flushes and stops
@@ -92,6 +96,7 @@ func DialNATS(cfg NATSConfig) (*NATS, error) {
 		closing:   make(chan struct{}),
 		busDone:   make(chan struct{}),
 		done:      make(chan struct{}),
+		keys:      newKeyWindow(cfg.History.DedupWindow),
 	}
 	urls := strings.Join(cfg.URLs, ",")
 	opts := append(r.natsOptions(), cfg.Options...)
@@ -100,6 +105,17 @@ func DialNATS(cfg NATSConfig) (*NATS, error) {
 		return nil, fmt.Errorf("relay: connect to NATS %s: %w", urls, err)
 	}
 	r.nc = nc
+	if cfg.History.Enabled() {
+		js, err := jetstream.New(nc,
+			jetstream.WithPublishAsyncMaxPending(maxAsyncPending),
+			jetstream.WithPublishAsyncTimeout(asyncAckTimeout),
+			jetstream.WithPublishAsyncErrHandler(r.asyncLost))
+		if err != nil {
+			nc.Close()
+			return nil, fmt.Errorf("relay: JetStream: %w", err)
+		}
+		r.hist = &jsHistory{cfg: cfg.History, js: js}
+	}
 	if nc.IsConnected() {
 		r.maxPayload.Store(nc.MaxPayload())
 		// Unless a callback has already reported a newer state.
@@ -192,8 +208,13 @@ func (r *NATS) signal() {
 	}
 }
 
-// Subject is the NATS subject that carries channel.
-func (r *NATS) Subject(channel string) string { return r.cfg.Prefix + "." + channel }
+// Subject is the NATS subject that carries channel to the nodes.
+func (r *NATS) Subject(channel string) string {
+	if r.hist != nil {
+		return r.cfg.LiveSubject + "." + channel
+	}
+	return r.cfg.Prefix + "." + channel
+}
 
 func (r *NATS) Start(h Handler) error {
 	r.h = h
@@ -207,7 +228,13 @@ func (r *NATS) Start(h Handler) error {
 // waits for NATS. While NATS is unreachable the queue holds it for replay
 // after reconnecting. When the queue is full it refuses (ErrQueueFull
 // while connected, ErrBufferFull while not) and delivers nothing.
-func (r *NATS) Publish(channel string, data []byte) error {
+//
+// With history, the bus goroutine sends it to JetStream instead, and the
+// node delivers it when the stream's live feed brings it back with its
+// offset. A key seen within the dedup window is then JetStream's to
+// refuse; without history the node remembers keys itself (its own
+// publications only).
+func (r *NATS) Publish(channel string, data []byte, key string) error {
 	if !r.started.Load() {
 		return ErrNotStarted
 	}
@@ -215,10 +242,18 @@ func (r *NATS) Publish(channel string, data []byte) error {
 		r.refused.Add(1)
 		return ErrTooLarge
 	}
-	switch r.queue.push(r.cfg.Prefix, channel, data) {
+	prefix, id := r.cfg.Prefix, ""
+	if r.hist != nil {
+		prefix, id = r.cfg.HistorySubject, msgID(channel, key)
+	} else if fresh, _ := r.keys.first(channel, key); !fresh {
+		return nil
+	}
+	switch r.queue.push(prefix, channel, data, id) {
 	case queueShut:
+		r.keys.forget(channel, key)
 		return ErrClosed
 	case queueFull:
+		r.keys.forget(channel, key) // refused: a retry must go through
 		r.refused.Add(1)
 		if r.status.Load() == stateConnected {
 			return ErrQueueFull
@@ -226,7 +261,11 @@ func (r *NATS) Publish(channel string, data []byte) error {
 		return ErrBufferFull
 	}
 	r.signal()
-	r.h.Deliver(channel, data)
+	if r.hist == nil {
+		// Delivered here and now; with history it comes back from
+		// JetStream with its offset, like on every other node.
+		r.h.Deliver(channel, Seq{}, data)
+	}
 	return nil
 }
 

@@ -117,7 +117,7 @@ func TestNATSStartsWithoutTheBus(t *testing.T) {
 		t.Fatal(err)
 	}
 	r.Interest("news", true)
-	if err := r.Publish("news", []byte(`"held"`)); err != nil {
+	if err := r.Publish("news", []byte(`"held"`), ""); err != nil {
 		t.Fatalf("Publish with NATS down at start: %v", err)
 	}
 	if got := h.on("news"); !equalStrings(got, []string{`"held"`}) {
@@ -203,7 +203,7 @@ func TestNATSSubjects(t *testing.T) {
 			if err := raw.Flush(); err != nil {
 				t.Fatal(err)
 			}
-			if err := r.Publish("chat.room.42", []byte(`"from the node"`)); err != nil {
+			if err := r.Publish("chat.room.42", []byte(`"from the node"`), ""); err != nil {
 				t.Fatal(err)
 			}
 			m, err := sub.NextMsg(5 * time.Second)
@@ -318,7 +318,7 @@ func TestNATSOutage(t *testing.T) {
 	var want []string
 	for i := range held {
 		buf = fmt.Appendf(buf[:0], `{"seq":%d}`, 100+i)
-		if err := r1.Publish("held", buf); err != nil {
+		if err := r1.Publish("held", buf, ""); err != nil {
 			t.Fatalf("Publish #%d during the outage, within the buffer: %v", i, err)
 		}
 		want = append(want, string(buf))
@@ -330,7 +330,7 @@ func TestNATSOutage(t *testing.T) {
 		t.Errorf("Stats() BufferedBytes = %d, BufferedMessages = %d, want %d and %d", s.BufferedBytes, s.BufferedMessages, cost, held)
 	}
 	buf = fmt.Appendf(buf[:0], `{"seq":%d}`, 100+held)
-	if err := r1.Publish("held", buf); !errors.Is(err, relay.ErrBufferFull) {
+	if err := r1.Publish("held", buf, ""); !errors.Is(err, relay.ErrBufferFull) {
 		t.Errorf("Publish past PublishBufferMsgs = %v, want %v", err, relay.ErrBufferFull)
 	}
 	if got := h1.on("held"); !equalStrings(got, want) {
@@ -369,7 +369,7 @@ func TestNATSOutage(t *testing.T) {
 		to      *recorder
 	}{{r1, "held", h2}, {r1, "late", h2}, {r2, "back", h1}} {
 		data := `"after the outage"`
-		if err := p.from.Publish(p.channel, []byte(data)); err != nil {
+		if err := p.from.Publish(p.channel, []byte(data), ""); err != nil {
 			t.Fatalf("Publish on %s after the outage: %v", p.channel, err)
 		}
 		testkit.Eventually(t, 5*time.Second, "a publication on "+p.channel+" after the outage", func() bool { return p.to.has(p.channel, data) })
@@ -411,7 +411,7 @@ func TestNATSOutageOversizedPublication(t *testing.T) {
 	testkit.Eventually(t, 5*time.Second, "r1 to notice the outage", func() bool { return r1.Status() != nil })
 	big := fmt.Sprintf(`"%0*d"`, 2*maxPayload, 0)
 	for _, data := range []string{`"before"`, big, `"after"`} {
-		_ = r1.Publish("big", []byte(data)) // refusing the big one is fine too
+		_ = r1.Publish("big", []byte(data), "") // refusing the big one is fine too
 	}
 
 	srv2 := natstest.Start(t, natstest.At(addr), limit)
@@ -419,7 +419,7 @@ func TestNATSOutageOversizedPublication(t *testing.T) {
 	waitSubs(t, srv2, "r2", "wsgate.ch.big")
 	gate.closed.Store(false)
 	testkit.Eventually(t, 5*time.Second, "r1 to reconnect", func() bool { return r1.Status() == nil })
-	if err := r1.Publish("big", []byte(`"new"`)); err != nil {
+	if err := r1.Publish("big", []byte(`"new"`), ""); err != nil {
 		t.Errorf("Publish after reconnecting: %v", err)
 	}
 	want := []string{`"before"`, `"after"`, `"new"`}

@@ -76,6 +76,16 @@ type NATSConfig struct {
 	Options []nats.Option
 	// Logger receives connection state changes. Default slog.Default().
 	Logger *slog.Logger
+
+	// History, when its Size is not 0, keeps every channel's history in a
+	// JetStream stream (see jetstream.go), created or updated at each
+	// connection. Stream, HistorySubject and LiveSubject name the stream
+	// and its subjects (defaults DefaultStream, DefaultHistorySubject,
+	// DefaultLiveSubject); every node of a cluster must agree on them.
+	History        HistoryConfig
+	Stream         string
+	HistorySubject string
+	LiveSubject    string
 }
 
 // Validate reports every problem with cfg at once, in the order of the
@@ -127,6 +137,20 @@ func (cfg NATSConfig) Validate() error {
 	}
 	if cfg.InboxSize < 0 {
 		errs = append(errs, fmt.Errorf("relay: inbox size must not be negative, got %d", cfg.InboxSize))
+	}
+	if err := cfg.History.Validate(); err != nil {
+		errs = append(errs, fmt.Errorf("relay: %w", err))
+	}
+	for _, f := range []struct{ name, subject string }{
+		{"history subject", cfg.HistorySubject},
+		{"live subject", cfg.LiveSubject},
+	} {
+		if err := checkSubjectPrefix(f.subject); f.subject != "" && err != nil {
+			errs = append(errs, fmt.Errorf("relay: %s %q: %w", f.name, f.subject, err))
+		}
+	}
+	if cfg.Stream != "" && strings.ContainsAny(cfg.Stream, " \t\r\n.*>/\\") {
+		errs = append(errs, fmt.Errorf("relay: stream name %q: no whitespace, '.', '*', '>', '/' or '\\'", cfg.Stream))
 	}
 	return errors.Join(errs...)
 }
@@ -199,6 +223,16 @@ func (cfg NATSConfig) WithDefaults() NATSConfig {
 	}
 	if cfg.InboxSize <= 0 {
 		cfg.InboxSize = DefaultInboxSize
+	}
+	cfg.History = cfg.History.WithDefaults()
+	if cfg.Stream == "" {
+		cfg.Stream = DefaultStream
+	}
+	if cfg.HistorySubject == "" {
+		cfg.HistorySubject = DefaultHistorySubject
+	}
+	if cfg.LiveSubject == "" {
+		cfg.LiveSubject = DefaultLiveSubject
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()

@@ -107,6 +107,10 @@ func TestNATSConfigWithDefaults(t *testing.T) {
 		WriteTimeout:      5 * time.Second,
 		PingInterval:      20 * time.Second,
 		Logger:            slog.Default(),
+		History:           relay.HistoryConfig{MaxBytes: 256 << 20, Replicas: 1, DedupWindow: 2 * time.Minute},
+		Stream:            "WSGATE_HISTORY",
+		HistorySubject:    "wsgate.hist",
+		LiveSubject:       "wsgate.live",
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("WithDefaults:\n got %+v\nwant %+v", got, want)
@@ -114,6 +118,8 @@ func TestNATSConfigWithDefaults(t *testing.T) {
 	set := relay.NATSConfig{
 		URLs: []string{"nats://a"}, Prefix: "p", PublishBuffer: 1, PublishBufferMsgs: 2, InboxSize: 3,
 		ReplayDelay: 4, CloseGrace: 5, WriteTimeout: 6, PingInterval: 7, Logger: slog.New(slog.DiscardHandler),
+		History: relay.HistoryConfig{Size: 8, TTL: 9, MaxBytes: 10, Replicas: 3, DedupWindow: 11},
+		Stream:  "S", HistorySubject: "h.s", LiveSubject: "l.s",
 	}
 	if got := set.WithDefaults(); !reflect.DeepEqual(got, set) {
 		t.Errorf("WithDefaults changed set fields:\n got %+v\nwant %+v", got, set)

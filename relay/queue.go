@@ -21,10 +21,13 @@ const queueBlock = 64
 type publication struct {
 	subject string
 	data    []byte
+	msgID   string // JetStream's de-duplication ID (stored publications with a key), or ""
 }
 
 // cost is what p is charged against the queue's byte bound.
-func (p *publication) cost() int { return len(p.subject) + len(p.data) + PublicationOverhead }
+func (p *publication) cost() int {
+	return len(p.subject) + len(p.data) + len(p.msgID) + PublicationOverhead
+}
 
 // block is a run of queueBlock publications in a linked list.
 type block struct {
@@ -67,9 +70,9 @@ const (
 
 // push copies subject and data into the queue unless that would exceed a
 // bound.
-func (q *pubQueue) push(prefix, channel string, data []byte) pushResult {
+func (q *pubQueue) push(prefix, channel string, data []byte, msgID string) pushResult {
 	subjectLen := len(prefix) + 1 + len(channel)
-	cost := subjectLen + len(data) + PublicationOverhead
+	cost := subjectLen + len(data) + len(msgID) + PublicationOverhead
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	switch {
@@ -89,6 +92,7 @@ func (q *pubQueue) push(prefix, channel string, data []byte) pushResult {
 	q.tail.pubs[q.tailPos] = publication{
 		subject: prefix + "." + channel,
 		data:    append([]byte(nil), data...),
+		msgID:   msgID,
 	}
 	q.tailPos++
 	q.msgs++

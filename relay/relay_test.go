@@ -30,7 +30,7 @@ type recorder struct {
 	recs []record
 }
 
-func (r *recorder) Deliver(channel string, data []byte) {
+func (r *recorder) Deliver(channel string, _ relay.Seq, data []byte) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.recs = append(r.recs, record{channel, bytes.Clone(data)})
@@ -87,7 +87,7 @@ func propagate(t *testing.T, pub, sub relay.Relay, h *recorder) {
 	ch := fmt.Sprintf("probe.%d", probeSeq.Add(1))
 	sub.Interest(ch, true)
 	testkit.Eventually(t, 5*time.Second, "interest to propagate (probe "+ch+")", func() bool {
-		if err := pub.Publish(ch, []byte(`{"probe":true}`)); err != nil {
+		if err := pub.Publish(ch, []byte(`{"probe":true}`), ""); err != nil {
 			t.Fatalf("publish probe: %v", err)
 		}
 		return h.count(ch) > 0
@@ -121,7 +121,7 @@ func testRelayContract(t *testing.T, newPair func(t *testing.T) (r1, r2 relay.Re
 	t.Run("PublishBeforeStart", func(t *testing.T) {
 		r1, r2 := newPair(t)
 		for i, r := range []relay.Relay{r1, r2} {
-			if err := r.Publish("news", []byte(`{"a":1}`)); !errors.Is(err, relay.ErrNotStarted) {
+			if err := r.Publish("news", []byte(`{"a":1}`), ""); !errors.Is(err, relay.ErrNotStarted) {
 				t.Errorf("r%d: Publish before Start = %v, want %v", i+1, err, relay.ErrNotStarted)
 			}
 		}
@@ -158,7 +158,7 @@ func testRelayContract(t *testing.T, newPair func(t *testing.T) (r1, r2 relay.Re
 
 		// Without interest anywhere, the publishing node still gets it,
 		// at once (Publish returns after the local delivery).
-		if err := r1.Publish("nobody", []byte(`{"n":0}`)); err != nil {
+		if err := r1.Publish("nobody", []byte(`{"n":0}`), ""); err != nil {
 			t.Fatalf("Publish: %v", err)
 		}
 		if got, want := h1.on("nobody"), []string{`{"n":0}`}; !equalStrings(got, want) {
@@ -171,7 +171,7 @@ func testRelayContract(t *testing.T, newPair func(t *testing.T) (r1, r2 relay.Re
 		propagate(t, r1, r2, h2)
 		propagate(t, r2, r1, h1)
 		first := `{"b":1,  "a":[1,2]}` // odd spacing: passed byte for byte
-		if err := r1.Publish("news", []byte(first)); err != nil {
+		if err := r1.Publish("news", []byte(first), ""); err != nil {
 			t.Fatalf("Publish: %v", err)
 		}
 		if got, want := h1.on("news"), []string{first}; !equalStrings(got, want) {
@@ -182,7 +182,7 @@ func testRelayContract(t *testing.T, newPair func(t *testing.T) (r1, r2 relay.Re
 		// reaches r1 before r2's answer.
 		testkit.Eventually(t, 5*time.Second, "r2 to receive the publication", func() bool { return h2.has("news", first) })
 		const answer = `{"answer":true}`
-		if err := r2.Publish("news", []byte(answer)); err != nil {
+		if err := r2.Publish("news", []byte(answer), ""); err != nil {
 			t.Fatalf("Publish: %v", err)
 		}
 		testkit.Eventually(t, 5*time.Second, "r1 to receive the answer", func() bool { return h1.has("news", answer) })
@@ -210,14 +210,14 @@ func testRelayContract(t *testing.T, newPair func(t *testing.T) (r1, r2 relay.Re
 			t.Helper()
 			marker++
 			m := fmt.Sprintf(`{"marker":%d}`, marker)
-			if err := r1.Publish("marker", []byte(m)); err != nil {
+			if err := r1.Publish("marker", []byte(m), ""); err != nil {
 				t.Fatalf("Publish: %v", err)
 			}
 			testkit.Eventually(t, 5*time.Second, "marker "+m, func() bool { return h2.has("marker", m) })
 		}
 		publish := func(data string) {
 			t.Helper()
-			if err := r1.Publish("gated", []byte(data)); err != nil {
+			if err := r1.Publish("gated", []byte(data), ""); err != nil {
 				t.Fatalf("Publish: %v", err)
 			}
 		}
@@ -266,7 +266,7 @@ func testRelayContract(t *testing.T, newPair func(t *testing.T) (r1, r2 relay.Re
 		}{{"p1", r1}, {"p2", r2}} {
 			wg.Go(func() {
 				for i := range n {
-					if err := p.r.Publish("order", fmt.Appendf(nil, `{"p":%q,"i":%d}`, p.name, i)); err != nil {
+					if err := p.r.Publish("order", fmt.Appendf(nil, `{"p":%q,"i":%d}`, p.name, i), ""); err != nil {
 						errs <- fmt.Errorf("%s: Publish #%d: %w", p.name, i, err)
 						return
 					}
@@ -339,7 +339,7 @@ func testRelayContract(t *testing.T, newPair func(t *testing.T) (r1, r2 relay.Re
 		r2.Interest("last", true)
 		propagate(t, r1, r2, h2)
 		for i := range n {
-			if err := r1.Publish("last", fmt.Appendf(nil, `{"i":%d}`, i)); err != nil {
+			if err := r1.Publish("last", fmt.Appendf(nil, `{"i":%d}`, i), ""); err != nil {
 				t.Fatalf("Publish #%d: %v", i, err)
 			}
 		}
@@ -360,7 +360,7 @@ func testRelayContract(t *testing.T, newPair func(t *testing.T) (r1, r2 relay.Re
 		if r1 == r2 {
 			r1.Interest("stats", true)
 			for _, data := range []string{`1`, `"two"`, `{"three":3}`} {
-				if err := r1.Publish("stats", []byte(data)); err != nil {
+				if err := r1.Publish("stats", []byte(data), ""); err != nil {
 					t.Fatalf("Publish: %v", err)
 				}
 			}
@@ -373,7 +373,7 @@ func testRelayContract(t *testing.T, newPair func(t *testing.T) (r1, r2 relay.Re
 		propagate(t, r1, r2, h2)
 		// A first publication flushes the probes out of the way, so the
 		// counters below move only for what this test sends.
-		if err := r1.Publish("stats", []byte(`0`)); err != nil {
+		if err := r1.Publish("stats", []byte(`0`), ""); err != nil {
 			t.Fatalf("Publish: %v", err)
 		}
 		testkit.Eventually(t, 5*time.Second, "the first publication", func() bool { return h2.count("stats") == 1 })
@@ -383,7 +383,7 @@ func testRelayContract(t *testing.T, newPair func(t *testing.T) (r1, r2 relay.Re
 		size := 0
 		for _, data := range payloads {
 			size += len(data)
-			if err := r1.Publish("stats", []byte(data)); err != nil {
+			if err := r1.Publish("stats", []byte(data), ""); err != nil {
 				t.Fatalf("Publish: %v", err)
 			}
 		}
@@ -433,7 +433,7 @@ func testRelayContract(t *testing.T, newPair func(t *testing.T) (r1, r2 relay.Re
 		}
 		// "Close stops delivery": a publication after it is refused and
 		// reaches no handler.
-		if err := r1.Publish("closed", []byte(`{}`)); err == nil {
+		if err := r1.Publish("closed", []byte(`{}`), ""); err == nil {
 			t.Errorf("Publish after Close = nil, want an error")
 		}
 		if got := h1.on("closed"); len(got) != 0 {

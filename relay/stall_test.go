@@ -81,7 +81,7 @@ func TestNATSStalledBusDoesNotBlockCallers(t *testing.T) {
 	for i := range 64 {
 		what := fmt.Sprintf("Publish #%d", i)
 		note(what, prompt(t, what, func() {
-			switch err := r.Publish("stall", data); {
+			switch err := r.Publish("stall", data, ""); {
 			case err == nil:
 				accepted++
 			case errors.Is(err, relay.ErrQueueFull), errors.Is(err, relay.ErrBufferFull):
@@ -108,7 +108,7 @@ func TestNATSStalledBusDoesNotBlockCallers(t *testing.T) {
 		note("Interest off", prompt(t, "Interest(off)", func() { r.Interest(ch, i%2 == 0) }))
 		note("Status", prompt(t, "Status", func() { _ = r.Status() }))
 		note("Stats", prompt(t, "Stats", func() { _ = r.Stats() }))
-		note("Publish", prompt(t, "Publish", func() { _ = r.Publish("small", []byte(`{}`)) }))
+		note("Publish", prompt(t, "Publish", func() { _ = r.Publish("small", []byte(`{}`), "") }))
 		time.Sleep(20 * time.Millisecond) // spread the calls over the stall
 	}
 	s := r.Stats()
@@ -141,7 +141,7 @@ func TestNATSStalledBusDoesNotBlockCallers(t *testing.T) {
 	}
 	testkit.Eventually(t, 5*time.Second, "a publication from the bus", func() bool { return h.has("before", `"from the bus"`) })
 	testkit.Eventually(t, 10*time.Second, "a publication to reach the bus", func() bool {
-		_ = r.Publish("after", []byte(`"to the bus"`))
+		_ = r.Publish("after", []byte(`"to the bus"`), "")
 		m, err := sub.NextMsg(100 * time.Millisecond)
 		return err == nil && string(m.Data) == `"to the bus"`
 	})

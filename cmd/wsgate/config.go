@@ -23,6 +23,7 @@ type options struct {
 	logLevel      string
 
 	nats natsOptions     // relay.go
+	hist historyOptions  // history.go
 	sec  securityOptions // security.go
 	prof profileOptions  // profile.go
 }

@@ -80,6 +80,7 @@ Flags:
 	fs.DurationVar(&cfg.DrainWindow, "drain-window", reactor.DefaultDrainWindow, "window over which a draining node spreads its 1001 closes")
 
 	opts.nats.addFlags(fs)
+	opts.hist.addFlags(fs)
 	opts.sec.addFlags(fs, cfg)
 	fs.IntVar(&cfg.MessageRate, "max-msg-rate", reactor.DefaultMessageRate, "messages per second a /ws client may send, -1 for no limit (over: error rate_limited, then close 1008)")
 	fs.IntVar(&cfg.MessageBurst, "msg-burst", reactor.DefaultMessageBurst, "messages a /ws client may send in a burst")

@@ -98,6 +98,7 @@ func run(args []string, stderr io.Writer) int {
 	}
 	defer stopRelay()
 	cfg.Relay = rel
+	cfg.NodeID, cfg.Version = opts.nodeID, buildVersion()
 
 	eng, err := reactor.New(cfg)
 	if err != nil {

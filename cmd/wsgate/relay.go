@@ -72,8 +72,12 @@ func startRelay(opts *options, nodeID string, logger *slog.Logger) (r relay.Rela
 	stop = func() {}
 	o := &opts.nats
 	cfg := o.NATSConfig
+	if err := opts.hist.check(o); err != nil {
+		return nil, stop, err
+	}
+	cfg.History = opts.hist.HistoryConfig
 	if o.listen != "" {
-		embedded, err := startEmbedded(o, logger)
+		embedded, err := startEmbedded(o, &opts.hist, logger)
 		if err != nil {
 			return nil, stop, err
 		}
@@ -83,8 +87,8 @@ func startRelay(opts *options, nodeID string, logger *slog.Logger) (r relay.Rela
 		}
 	}
 	if len(cfg.URLs) == 0 {
-		logger.Info("single node: in-process relay (use --nats or --nats-listen to cluster)")
-		return relay.NewLocal(), stop, nil
+		logger.Info("single node: in-process relay (use --nats or --nats-listen to cluster)", "history", cfg.History.Size)
+		return relay.NewLocalHistory(cfg.History), stop, nil
 	}
 	cfg.Name = "wsgate-" + nodeID
 	cfg.Logger = logger
@@ -121,7 +125,7 @@ func (o *natsOptions) clientOptions() []nats.Option {
 
 // startEmbedded starts the --nats-listen server, locked with the same
 // credentials and TLS files the node's client uses.
-func startEmbedded(o *natsOptions, logger *slog.Logger) (*relay.EmbeddedNATS, error) {
+func startEmbedded(o *natsOptions, h *historyOptions, logger *slog.Logger) (*relay.EmbeddedNATS, error) {
 	if o.creds != "" {
 		// A creds file is a user JWT for an operator-mode NATS, whose
 		// accounts the embedded server does not have: it could not verify
@@ -132,7 +136,8 @@ func startEmbedded(o *natsOptions, logger *slog.Logger) (*relay.EmbeddedNATS, er
 		Listen: o.listen, Monitor: o.monitor,
 		Token: o.token, User: o.user, Password: o.password,
 		TLSCert: o.cert, TLSKey: o.key, TLSCA: o.ca,
-		MaxConns: o.maxConns,
+		MaxConns:  o.maxConns,
+		JetStream: h.Enabled(), StoreDir: h.dataDir,
 	})
 	if errors.Is(err, relay.ErrEmbeddedOpen) {
 		// Validate reports every problem: keep the others, and say how to

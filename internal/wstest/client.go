@@ -2,12 +2,15 @@
 // tests and test processes: raw TCP, wsproto's client side (the handshake
 // bench also uses, the masking encoder, the decoder), one goroutine per
 // connection (which is fine for a test client and
-// exactly what the server avoids). It answers pings itself.
+// exactly what the server avoids). It answers pings itself, and on /ws
+// the dial reads and checks the connected frame the server sends first
+// (Conn.Connected), so ReadMessage starts at what follows it.
 package wstest
 
 import (
 	"bufio"
 	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -35,6 +38,53 @@ type Conn struct {
 	Pings int
 	// Protocol is the subprotocol the server selected, if any.
 	Protocol string
+	// Connected is the connected frame the server sent first on /ws, read
+	// and checked by the dial; zero on any other path.
+	Connected Connected
+}
+
+// PubSubPath is wsgate's JSON channel endpoint, the path whose first frame
+// is the connected frame.
+const PubSubPath = "/ws"
+
+// Connected is the frame a wsgate node sends first on /ws:
+// {"type":"connected","client":"<node>.<loop>.<n>","node":"<node id>",
+// "version":"<build>","ping_interval_ms":<ms>}.
+type Connected struct {
+	Client         string `json:"client"`
+	Node           string `json:"node"`
+	Version        string `json:"version"`
+	PingIntervalMS int64  `json:"ping_interval_ms"`
+}
+
+// ParseConnected checks that p is a connected frame, exactly its five
+// fields, each present and of its type (strings not empty, the ping
+// interval positive), and returns it.
+func ParseConnected(p []byte) (Connected, error) {
+	var f struct {
+		Type           *string `json:"type"`
+		Client         *string `json:"client"`
+		Node           *string `json:"node"`
+		Version        *string `json:"version"`
+		PingIntervalMS *int64  `json:"ping_interval_ms"`
+	}
+	dec := json.NewDecoder(bytes.NewReader(p))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&f); err != nil {
+		return Connected{}, fmt.Errorf("wstest: connected frame %q: %w", p, err)
+	}
+	if dec.More() {
+		return Connected{}, fmt.Errorf("wstest: connected frame %q: data after the object", p)
+	}
+	switch {
+	case f.Type == nil || *f.Type != "connected":
+		return Connected{}, fmt.Errorf("wstest: first frame on %s is %q, want a connected frame", PubSubPath, p)
+	case f.Client == nil || *f.Client == "", f.Node == nil || *f.Node == "", f.Version == nil || *f.Version == "":
+		return Connected{}, fmt.Errorf("wstest: connected frame %q: client, node and version must be non-empty strings", p)
+	case f.PingIntervalMS == nil || *f.PingIntervalMS <= 0:
+		return Connected{}, fmt.Errorf("wstest: connected frame %q: ping_interval_ms must be a positive integer", p)
+	}
+	return Connected{Client: *f.Client, Node: *f.Node, Version: *f.Version, PingIntervalMS: *f.PingIntervalMS}, nil
 }
 
 // Options are the optional parts of a handshake.
@@ -68,7 +118,9 @@ func (e *HandshakeError) Error() string {
 	return fmt.Sprintf("handshake refused: %d %s", e.Status, e.Body)
 }
 
-// Dial connects to a ws:// URL and completes the handshake within timeout.
+// Dial connects to a ws:// URL and completes the handshake within timeout;
+// on /ws that includes reading the connected frame (Conn.Connected), and a
+// first frame that is not one fails the dial.
 func Dial(rawURL string, timeout time.Duration) (*Conn, error) {
 	return DialOptions(rawURL, timeout, Options{})
 }
@@ -104,9 +156,25 @@ func DialOptions(rawURL string, timeout time.Duration, o Options) (*Conn, error)
 		nc.Close()
 		return nil, err
 	}
-	_ = nc.SetDeadline(time.Time{})
 	c := &Conn{nc: nc, br: br, dec: wsproto.NewDecoder(wsproto.ClientSide, &wsproto.Limits{MaxFrameSize: 64 << 20, MaxMessageSize: 64 << 20})}
 	c.Protocol = string(resp.Header("Sec-WebSocket-Protocol"))
+	if u.Path == PubSubPath {
+		// The connected frame comes first, within the dial's timeout.
+		op, p, err := c.ReadMessage()
+		switch {
+		case err != nil:
+			err = fmt.Errorf("wstest: reading the connected frame: %w", err)
+		case op != ws.OpText:
+			err = fmt.Errorf("wstest: first frame on %s is %v %q, want a text connected frame", PubSubPath, op, p)
+		default:
+			c.Connected, err = ParseConnected(p)
+		}
+		if err != nil {
+			nc.Close()
+			return nil, err
+		}
+	}
+	_ = nc.SetDeadline(time.Time{})
 	return c, nil
 }
 

@@ -53,15 +53,20 @@ func serveOnce(t *testing.T, reply func(r wsproto.Request) []byte, after []byte)
 	return ln.Addr().String()
 }
 
+// connectedFrame is a connected frame as a wsgate node sends it first on
+// /ws.
+const connectedFrame = `{"type":"connected","client":"n1.0.1","node":"n1","version":"v1.2","ping_interval_ms":25000}`
+
 // TestDialSendsHeadersReadsProtocolAndFirstFrame: extra headers reach the
-// server, the selected subprotocol is reported, and a frame sent right
-// behind the 101 is not lost.
+// server, the selected subprotocol is reported, the connected frame on /ws
+// (a query aside) is read by the dial, and a frame sent right behind it is
+// not lost.
 func TestDialSendsHeadersReadsProtocolAndFirstFrame(t *testing.T) {
 	var origin string
 	addr := serveOnce(t, func(r wsproto.Request) []byte {
 		origin = string(r.Origin)
 		return wsproto.AppendAccept(nil, r.Key, r.Header("Sec-WebSocket-Protocol"))
-	}, wsproto.AppendFrame(nil, ws.OpText, true, []byte("first")))
+	}, wsproto.AppendFrame(wsproto.AppendFrame(nil, ws.OpText, true, []byte(connectedFrame)), ws.OpText, true, []byte("first")))
 	c, err := DialOptions("ws://"+addr+"/ws?x=1", 5*time.Second, Options{Header: map[string]string{
 		"Origin": "https://app.example", "Sec-WebSocket-Protocol": "v1",
 	}})
@@ -71,6 +76,9 @@ func TestDialSendsHeadersReadsProtocolAndFirstFrame(t *testing.T) {
 	defer c.Close()
 	if c.Protocol != "v1" {
 		t.Errorf("Protocol %q, want v1", c.Protocol)
+	}
+	if want := (Connected{Client: "n1.0.1", Node: "n1", Version: "v1.2", PingIntervalMS: 25000}); c.Connected != want {
+		t.Errorf("Connected %+v, want %+v", c.Connected, want)
 	}
 	_ = c.SetReadDeadline(time.Now().Add(5 * time.Second))
 	if op, p, err := c.ReadMessage(); err != nil || op != ws.OpText || string(p) != "first" {
@@ -97,5 +105,46 @@ func TestDialRefusedAndBadAccept(t *testing.T) {
 	}, nil)
 	if _, err := Dial("ws://"+addr+"/ws", 5*time.Second); !errors.Is(err, wsproto.ErrBadAccept) {
 		t.Errorf("dial answered with another key's accept: %v, want ErrBadAccept", err)
+	}
+}
+
+// TestDialOnlyWSReadsAConnectedFrame: on /ws a first frame that is not a
+// well-formed connected frame fails the dial; on another path the first
+// frame is the caller's.
+func TestDialOnlyWSReadsAConnectedFrame(t *testing.T) {
+	accept := func(r wsproto.Request) []byte { return wsproto.AppendAccept(nil, r.Key, nil) }
+	text := func(p string) []byte { return wsproto.AppendFrame(nil, ws.OpText, true, []byte(p)) }
+	for _, tc := range []struct {
+		name  string
+		first []byte
+	}{
+		{"message", text(`{"type":"message","channel":"news","data":1}`)},
+		{"binary", wsproto.AppendFrame(nil, ws.OpBinary, true, []byte(connectedFrame))},
+		{"close", wsproto.AppendFrame(nil, ws.OpClose, true, []byte{0x03, 0xe8})},
+		{"not JSON", text(`connected`)},
+		{"no client", text(`{"type":"connected","node":"n1","version":"v","ping_interval_ms":25000}`)},
+		{"empty node", text(`{"type":"connected","client":"n1.0.1","node":"","version":"v","ping_interval_ms":25000}`)},
+		{"interval as string", text(`{"type":"connected","client":"n1.0.1","node":"n1","version":"v","ping_interval_ms":"25000"}`)},
+		{"zero interval", text(`{"type":"connected","client":"n1.0.1","node":"n1","version":"v","ping_interval_ms":0}`)},
+		{"unknown field", text(`{"type":"connected","client":"n1.0.1","node":"n1","version":"v","ping_interval_ms":25000,"x":1}`)},
+	} {
+		addr := serveOnce(t, accept, tc.first)
+		if c, err := Dial("ws://"+addr+"/ws?channels=news", 5*time.Second); err == nil {
+			c.Close()
+			t.Errorf("%s first on /ws: the dial succeeded (Connected %+v)", tc.name, c.Connected)
+		}
+	}
+	addr := serveOnce(t, accept, text("hello"))
+	c, err := Dial("ws://"+addr+"/echo", 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if c.Connected != (Connected{}) {
+		t.Errorf("Connected on /echo: %+v", c.Connected)
+	}
+	_ = c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	if op, p, err := c.ReadMessage(); err != nil || op != ws.OpText || string(p) != "hello" {
+		t.Errorf("first message on /echo: %v %q %v", op, p, err)
 	}
 }
