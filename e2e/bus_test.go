@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"strings"
 	"sync"
 	"testing"
@@ -16,7 +17,38 @@ import (
 
 	"github.com/wsgate/wsgate/internal/testkit"
 	"github.com/wsgate/wsgate/internal/testkit/natstest"
+	"github.com/wsgate/wsgate/internal/wstest"
 )
+
+// dialGorilla dials rawURL with gorilla/websocket, a third-party client,
+// and on /ws reads and checks the connected frame the server sends first
+// (wstest.Dial does this itself).
+func dialGorilla(rawURL string) (*gorilla.Conn, error) {
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		return nil, err
+	}
+	c, _, err := gorilla.DefaultDialer.Dial(rawURL, nil)
+	if err != nil || u.Path != wstest.PubSubPath {
+		return c, err
+	}
+	_ = c.SetReadDeadline(time.Now().Add(10 * time.Second))
+	op, p, err := c.ReadMessage()
+	switch {
+	case err != nil:
+		err = fmt.Errorf("reading the connected frame: %w", err)
+	case op != gorilla.TextMessage:
+		err = fmt.Errorf("first frame is a type %d message %q, want a text connected frame", op, p)
+	default:
+		_, err = wstest.ParseConnected(p)
+	}
+	if err != nil {
+		c.Close()
+		return nil, err
+	}
+	_ = c.SetReadDeadline(time.Time{})
+	return c, nil
+}
 
 // busBound is how long a client-facing operation may take while the bus is
 // stalled. The target is 100 ms, and the measured values are
@@ -100,7 +132,7 @@ func TestBusStalledNodeStaysResponsive(t *testing.T) {
 	n := startNode(t, "--nats", "nats://"+addr, "--nats-publish-buffer", "1048576")
 	testkit.Eventually(t, 10*time.Second, "the node to connect to the fake NATS", func() bool { return fake.Handshakes() > 0 })
 
-	sub, _, err := gorilla.DefaultDialer.Dial(n.url("/ws?channels=news"), nil)
+	sub, err := dialGorilla(n.url("/ws?channels=news"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -125,7 +157,7 @@ func TestBusStalledNodeStaysResponsive(t *testing.T) {
 	}
 	t.Logf("stalled: %d publications of 32 KiB accepted before the first 503", accepted)
 
-	echo, _, err := gorilla.DefaultDialer.Dial(n.url("/echo"), nil)
+	echo, err := dialGorilla(n.url("/echo"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -142,7 +174,7 @@ func TestBusStalledNodeStaysResponsive(t *testing.T) {
 	}()
 	for i := range 10 {
 		lat.time(t, "handshake", func() error {
-			c, _, err := gorilla.DefaultDialer.Dial(n.url(fmt.Sprintf("/ws?channels=fresh.%d", i)), nil)
+			c, err := dialGorilla(n.url(fmt.Sprintf("/ws?channels=fresh.%d", i)))
 			if err == nil {
 				fresh = append(fresh, c)
 			}
@@ -256,12 +288,12 @@ func TestBusNodesStartWithoutNATS(t *testing.T) {
 		}
 	}
 
-	subA, _, err := gorilla.DefaultDialer.Dial(a.url("/ws?channels=x"), nil)
+	subA, err := dialGorilla(a.url("/ws?channels=x"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer subA.Close()
-	subB, _, err := gorilla.DefaultDialer.Dial(b.url("/ws?channels=x"), nil)
+	subB, err := dialGorilla(b.url("/ws?channels=x"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -2,8 +2,8 @@
 
 Usage: pubsub_client.py WS_URL COUNT
 
-Subscribes to "news" at the handshake and to "chat.room.42" with a frame,
-prints READY, then expects COUNT messages on each channel, in order, with
+Subscribes to "news" at the handshake, checks the connected frame the
+server sends first, subscribes to "chat.room.42" with a frame, prints READY, then expects COUNT messages on each channel, in order, with
 data {"n": i}; then unsubscribes from "news" with an id, prints UNSUBSCRIBED,
 and expects exactly one more message, on "chat.room.42", with data "last".
 Exits 0 and prints OK when everything matched.
@@ -17,6 +17,12 @@ import websockets
 
 async def main(url, count):
     async with websockets.connect(url + "?channels=news", max_size=2**20) as ws:
+        hello = json.loads(await asyncio.wait_for(ws.recv(), 10))
+        assert set(hello) == {"type", "client", "node", "version", "ping_interval_ms"}, hello
+        assert hello["type"] == "connected", hello
+        for k in ("client", "node", "version"):
+            assert isinstance(hello[k], str) and hello[k], hello
+        assert type(hello["ping_interval_ms"]) is int and hello["ping_interval_ms"] > 0, hello
         await ws.send(json.dumps({"type": "subscribe", "channel": "chat.room.42", "id": 1}))
         ack = json.loads(await asyncio.wait_for(ws.recv(), 10))
         assert ack == {"type": "ack", "id": 1}, ack
