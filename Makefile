@@ -6,7 +6,7 @@ STATICCHECK_VERSION := v0.8.2
 # Test timeout for the whole suite; CI's budget is 20 minutes.
 TEST_TIMEOUT ?= 15m
 
-.PHONY: all build run test vet fmt lint fuzz bench bench-ab bench-listener bench-micro bench-scale-out baselines clean
+.PHONY: all build run test vet fmt lint fuzz bench bench-ab bench-history bench-listener bench-micro bench-scale-out baselines clean
 
 all: build
 
@@ -59,6 +59,12 @@ bench-listener:
 ## bench/ab/summary.md (bench/regress-ab.sh)
 bench-ab:
 	./bench/regress-ab.sh
+
+## bench-history: the channel-history benchmarks (publish throughput on
+## JetStream, resume of 1,000 missed, memory per channel), COUNT (5) runs
+## each; medians and targets in bench/history/summary.md (bench/history.sh)
+bench-history:
+	./bench/history.sh
 
 ## bench-micro: the micro-benchmarks (allocations, ns/frame, MB/s)
 bench-micro:

@@ -46,7 +46,29 @@ func main() {
 	scale := flag.String("scale-out", "bench/scale-out-results", "`directory` written by bench/scale-out.sh (optional)")
 	pick := flag.String("pick", "", "instead: copy the least contended of the reports given as arguments to `prefix`.json and .txt")
 	ab := flag.String("ab", "", "instead: write to -out the A/B table of the `directory` bench/regress-ab.sh filled")
+	history := flag.String("history", "", "instead: write to -out the summary of the `directory` bench/history.sh filled")
+	splice := flag.Bool("splice", false, "instead: put "+historySummary+" into -out in place of its previous version (bench/history.sh)")
 	flag.Parse()
+	if *splice {
+		if err := spliceHistory(*out); err != nil {
+			log.Fatal(err)
+		}
+		return
+	}
+	if *history != "" {
+		meta, err := readMeta(filepath.Join(*history, "meta.env"))
+		if err != nil {
+			log.Fatal(err)
+		}
+		var b strings.Builder
+		if err := writeHistory(&b, *history, meta); err != nil {
+			log.Fatal(err)
+		}
+		if err := os.WriteFile(*out, []byte(b.String()), 0o644); err != nil {
+			log.Fatal(err)
+		}
+		return
+	}
 	if *ab != "" {
 		meta, err := readMeta(filepath.Join(*ab, "meta.env"))
 		if err != nil {
@@ -265,6 +287,10 @@ func write(b *strings.Builder, r *results) {
 	writeSelf(b, r)
 	writeScaleOut(b, r)
 	writeGoBench(b, r)
+	if section, err := os.ReadFile(historySummary); err == nil {
+		b.WriteString("\n")
+		b.Write(section)
+	}
 	writeCommands(b, r)
 }
 
