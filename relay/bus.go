@@ -181,6 +181,12 @@ func (r *NATS) publishOne(p *publication) error {
 // (it refused it, or the acknowledgement timed out: the publication may
 // or may not be stored). nats.go calls it on its own goroutine.
 func (r *NATS) asyncLost(_ jetstream.JetStream, m *nats.Msg, err error) {
+	if errors.Is(err, nats.ErrNoResponders) || errors.Is(err, jetstream.ErrNoStreamResponse) {
+		// The stream is gone (deleted, or a server back without its
+		// store): the bus goroutine sets it up again before sending more.
+		r.hist.ready.Store(false)
+		r.signal()
+	}
 	r.lost.Add(1)
 	r.messagesOut.Add(-1)
 	r.bytesOut.Add(-int64(len(m.Data)))

@@ -32,13 +32,20 @@ func (r *NATS) dispatch() {
 		case m := <-r.inbox:
 			r.messagesIn.Add(1)
 			r.bytesIn.Add(int64(len(m.Data)))
-			if !json.Valid(m.Data) {
+			data := m.Data
+			if !json.Valid(data) {
 				r.invalid.Add(1)
-				continue
+				if r.hist == nil {
+					continue
+				}
+				// A stored publication keeps its place (its offset is
+				// someone's prev): its data goes out as null, here and in
+				// every replay (Read).
+				data = jsonNull
 			}
 			if r.hist == nil {
 				r.delivered.Add(1)
-				r.h.Deliver(m.Subject[prefix:], Seq{}, m.Data)
+				r.h.Deliver(m.Subject[prefix:], Seq{}, data)
 				continue
 			}
 			seq, ok := liveSeq(m)
@@ -47,7 +54,7 @@ func (r *NATS) dispatch() {
 				continue
 			}
 			r.delivered.Add(1)
-			r.h.Deliver(m.Subject[prefix:], seq, m.Data)
+			r.h.Deliver(m.Subject[prefix:], seq, data)
 		}
 	}
 }

@@ -14,9 +14,11 @@ import (
 // channel's previous publication: no publication of the channel has an
 // offset strictly between Prev and Offset. A subscriber that last saw
 // offset L has missed something exactly when Prev > L. The in-memory store
-// numbers each channel 1, 2, 3, … (Prev = Offset-1); JetStream uses its
-// stream sequence, shared by all channels, and gives the channel's
-// previous sequence as Prev.
+// numbers each channel contiguously (Prev = Offset-1), from 1 for the
+// first channel of a process and from the store's count of publications
+// for a channel created or evicted later, so no offset repeats in a
+// process; JetStream uses its stream sequence, shared by all channels, and
+// gives the channel's previous sequence as Prev.
 type Seq struct {
 	Offset, Prev uint64
 }
@@ -143,7 +145,7 @@ type Historian interface {
 	Read(ctx context.Context, channel string, since *Position, limit, maxBytes int) (Page, error)
 	// Store publishes like Publish and returns once the publication is
 	// retained, with its position. A key seen for channel within the
-	// dedup window is not published again: Store returns the position the
-	// first one got (JetStream), or the current one (in memory).
+	// dedup window is not published again: Store returns the offset the
+	// first one got.
 	Store(ctx context.Context, channel string, data []byte, key string) (Position, error)
 }

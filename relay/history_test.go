@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -114,11 +115,15 @@ func datas(entries []relay.Entry) []string {
 }
 
 // checkChain fails unless offsets increase and each Prev is the offset
-// before it (the first's Prev is first).
+// before it (the first's Prev is at least first and below its offset: a
+// channel's numbering may start anywhere).
 func checkChain(t *testing.T, what string, seqs []relay.Seq, first uint64) {
 	t.Helper()
 	prev := first
 	for i, s := range seqs {
+		if i == 0 && s.Prev >= first {
+			prev = s.Prev
+		}
 		if s.Offset <= prev || s.Prev != prev {
 			t.Fatalf("%s #%d: offset %d prev %d after offset %d", what, i, s.Offset, s.Prev, prev)
 		}
@@ -299,4 +304,58 @@ func TestMemoryHistoryBound(t *testing.T) {
 			t.Fatalf("a published channel was evicted by reads: recovered %v, %d entries", p.Recovered, len(p.Entries))
 		}
 	})
+}
+
+// TestMemoryHistoryOffsetsNeverRepeat: a channel evicted and published
+// again starts a new epoch numbered past every offset given before, so a
+// subscriber holding an old offset sees a gap, not duplicates.
+func TestMemoryHistoryOffsetsNeverRepeat(t *testing.T) {
+	rec := &seqRecorder{}
+	r := relay.NewLocalHistory(relay.HistoryConfig{Size: 100, MaxBytes: 8 << 10})
+	if err := r.Start(rec); err != nil {
+		t.Fatal(err)
+	}
+	var old relay.Position
+	for i := range 5 {
+		old = store(t, r, "quiet", fmt.Sprint(i), "")
+	}
+	for i := range 200 { // busier channels push "quiet" out
+		store(t, r, fmt.Sprintf("busy.%d", i%50), strings.Repeat("x", 100), "")
+	}
+	if p := read(t, r, "quiet", &old, 10); p.Recovered || p.Position.Epoch == old.Epoch {
+		t.Fatalf("after eviction: recovered %v, epoch %s (was %s)", p.Recovered, p.Position.Epoch, old.Epoch)
+	}
+	fresh := store(t, r, "quiet", `"again"`, "")
+	got := rec.on("quiet")
+	last := got[len(got)-1].seq
+	if fresh.Offset <= old.Offset || last.Prev < old.Offset || last.Offset != fresh.Offset {
+		t.Fatalf("old offset %d; new publication offset %d prev %d", old.Offset, last.Offset, last.Prev)
+	}
+}
+
+// TestHistoryNonJSONFromTheBus: data a backend stored on a history subject
+// that is not JSON keeps its place and goes out as null, live and in
+// replay.
+func TestHistoryNonJSONFromTheBus(t *testing.T) {
+	srv := startJetStream(t)
+	r := dialNATS(t, srv, "history", relay.NATSConfig{History: relay.HistoryConfig{Size: 10}})
+	rec := &seqRecorder{}
+	if err := r.Start(rec); err != nil {
+		t.Fatal(err)
+	}
+	r.Interest("raw", true)
+	testkit.Eventually(t, 10*time.Second, "interest applied", func() bool { return r.Stats().InterestsPending == 0 })
+	first := store(t, r, "raw", `"ok"`, "")
+	raw := dialRaw(t, srv)
+	if err := raw.Publish(relay.DefaultHistorySubject+".raw", []byte("not json")); err != nil {
+		t.Fatal(err)
+	}
+	store(t, r, "raw", `"after"`, "")
+	testkit.Eventually(t, 10*time.Second, "3 deliveries", func() bool { return len(rec.on("raw")) == 3 })
+	if got := rec.on("raw"); got[1].data != "null" || got[2].seq.Prev != got[1].seq.Offset {
+		t.Fatalf("live: %+v", got)
+	}
+	if p := read(t, r, "raw", &first, 10); fmt.Sprint(datas(p.Entries)) != `[null "after"]` {
+		t.Fatalf("replay: %v", datas(p.Entries))
+	}
 }

@@ -204,6 +204,10 @@ func (r *NATS) Read(ctx context.Context, channel string, since *Position, limit,
 	return p, err
 }
 
+// jsonNull stands for a stored publication whose data is not JSON (a
+// backend published it on the stream's subject directly).
+var jsonNull = []byte("null")
+
 // errNoMessage is a direct get's 404.
 var errNoMessage = errors.New("relay: no such message")
 
@@ -257,7 +261,11 @@ func (r *NATS) directBatch(ctx context.Context, subject string, from, prev uint6
 		if err != nil {
 			return nil, false, fmt.Errorf("relay: history read: bad sequence: %w", err)
 		}
-		entries = append(entries, Entry{Seq: Seq{Offset: seq, Prev: prev}, Data: m.Data})
+		data := m.Data
+		if !json.Valid(data) {
+			data = jsonNull // as the live feed delivers it (dispatch)
+		}
+		entries = append(entries, Entry{Seq: Seq{Offset: seq, Prev: prev}, Data: data})
 		prev = seq
 	}
 }

@@ -28,6 +28,12 @@ type memHistory struct {
 	lru      list.List // of *memChannel, most recently published at the front
 	bytes    int64
 	gen      uint64
+	// appended counts every publication the store has taken. A channel
+	// (re)created numbers from it, so an offset is never given out twice
+	// in a process, even to a channel evicted and published again: a
+	// subscriber holding an old offset sees the new epoch's first
+	// publication as a gap (prev above its offset), never as a duplicate.
+	appended uint64
 }
 
 // memChannel is one channel's history.
@@ -71,7 +77,7 @@ func (h *memHistory) channel(name string, forRead bool) *memChannel {
 	ch := h.channels[name]
 	if ch == nil {
 		h.gen++
-		ch = &memChannel{name: name, epoch: h.nonce + "-" + strconv.FormatUint(h.gen, 36)}
+		ch = &memChannel{name: name, epoch: h.nonce + "-" + strconv.FormatUint(h.gen, 36), last: h.appended}
 		if forRead {
 			ch.elem = h.lru.PushBack(ch)
 		} else {
@@ -123,6 +129,7 @@ func (h *memHistory) append(ch *memChannel, data []byte) (Seq, string) {
 		}
 	}
 	ch.last++
+	h.appended++
 	e := memEntry{offset: ch.last, at: h.now().UnixNano(), data: append([]byte(nil), data...)}
 	ch.ring[(ch.head+ch.n)%len(ch.ring)] = e
 	ch.n++
@@ -142,7 +149,7 @@ func (h *memHistory) revive(ch *memChannel) {
 	}
 	h.gen++
 	ch.epoch = h.nonce + "-" + strconv.FormatUint(h.gen, 36)
-	ch.last, ch.ring, ch.head, ch.n, ch.bytes = 0, nil, 0, 0, 0 // its old charge went with the eviction
+	ch.last, ch.ring, ch.head, ch.n, ch.bytes = h.appended, nil, 0, 0, 0 // its old charge went with the eviction
 	ch.elem = h.lru.PushFront(ch)
 	h.channels[ch.name] = ch
 	h.charge(ch, ChannelOverhead+int64(len(ch.name)))
