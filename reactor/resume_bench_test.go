@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"testing"
 	"time"
 
@@ -30,7 +31,7 @@ func BenchmarkResume1000(b *testing.B) {
 			if store == "jetstream" {
 				dir := b.TempDir()
 				srv := natstest.Start(b, func(o *server.Options) { o.JetStream, o.StoreDir = true, dir })
-				n, err := relay.DialNATS(relay.NATSConfig{URLs: []string{srv.ClientURL()}, Required: true, History: cfg})
+				n, err := relay.DialNATS(relay.NATSConfig{URLs: []string{srv.ClientURL()}, Required: true, History: cfg, Logger: slog.New(slog.DiscardHandler)})
 				if err != nil {
 					b.Fatal(err)
 				}
