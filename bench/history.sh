@@ -21,7 +21,7 @@ run ./relay 'BenchmarkHistory(MemoryPerChannel|JetStreamPerChannel)' 1x
 run ./reactor 'BenchmarkResume1000' 20x
 {
   echo "date=$(date -u +%Y-%m-%dT%H:%M:%SZ)"
-  echo "commit=$(git rev-parse --short HEAD)$(git diff --quiet HEAD -- . ':!bench/history' || echo '+uncommitted')"
+  echo "commit=$(git rev-parse --short HEAD)$(git diff --quiet HEAD -- '*.go' || echo '+uncommitted')"
   echo "count=$COUNT"
   echo "nproc=$(nproc)"
   echo "mem=$(awk '/MemTotal/ {print $2 " kB"}' /proc/meminfo)"
