@@ -2,6 +2,7 @@ package relay
 
 import (
 	"encoding/json"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -14,11 +15,13 @@ import (
 const dropPoll = time.Second
 
 // dispatch hands each message from NATS to the Handler. The payload is the
-// publication's JSON data as is; anything that is not JSON is counted and
-// dropped rather than passed to clients.
+// publication's JSON data as is. A message of a channel without history
+// that is not JSON is counted and dropped rather than passed to clients;
+// one of a channel with history keeps its place (its offset is another's
+// prev) and goes out as null, as every replay gives it (Read).
 func (r *NATS) dispatch() {
 	defer r.dispatcher.Done()
-	prefix := len(r.Subject(""))
+	core := r.cfg.Prefix + "."
 	tick := time.NewTicker(dropPoll)
 	defer tick.Stop()
 	for {
@@ -32,29 +35,30 @@ func (r *NATS) dispatch() {
 		case m := <-r.inbox:
 			r.messagesIn.Add(1)
 			r.bytesIn.Add(int64(len(m.Data)))
-			data := m.Data
-			if !json.Valid(data) {
+			data, valid := m.Data, json.Valid(m.Data)
+			if !valid {
 				r.invalid.Add(1)
-				if r.hist == nil {
-					continue
+			}
+			if strings.HasPrefix(m.Subject, core) {
+				if valid {
+					r.delivered.Add(1)
+					r.h.Deliver(m.Subject[len(core):], Seq{}, data)
 				}
-				// A stored publication keeps its place (its offset is
-				// someone's prev): its data goes out as null, here and in
-				// every replay (Read).
+				continue
+			}
+			channel, live := r.liveChannel(m.Subject)
+			seq, ok := liveSeq(m)
+			if !live || !ok {
+				if valid {
+					r.invalid.Add(1)
+				}
+				continue
+			}
+			if !valid {
 				data = jsonNull
 			}
-			if r.hist == nil {
-				r.delivered.Add(1)
-				r.h.Deliver(m.Subject[prefix:], Seq{}, data)
-				continue
-			}
-			seq, ok := liveSeq(m)
-			if !ok {
-				r.invalid.Add(1)
-				continue
-			}
 			r.delivered.Add(1)
-			r.h.Deliver(m.Subject[prefix:], seq, data)
+			r.h.Deliver(channel, seq, data)
 		}
 	}
 }

@@ -71,6 +71,31 @@ type HistoryConfig struct {
 	// DedupWindow is how long an idempotency key is remembered (0:
 	// DefaultDedupWindow).
 	DedupWindow time.Duration
+	// Namespaces give the channels they match a history of their own:
+	// the first that matches a channel decides (a Size of 0 turns history
+	// off for it); a channel none matches takes Size and TTL above. Every
+	// node of a cluster must have the same namespaces.
+	Namespaces []Namespace
+}
+
+// Namespace is the history of the channels Match accepts. On JetStream
+// each namespace with history has its own stream, <Stream>_<NAME>, on
+// subjects <HistorySubject>-<name>.<channel> and <LiveSubject>-<name>.<channel>.
+type Namespace struct {
+	Name  string // 1 to 32 of a-z, 0-9 and _; unique
+	Match func(channel string) bool
+	Size  int
+	TTL   time.Duration
+}
+
+// policy is channel's history: its namespace (-1 for none), size and TTL.
+func (c *HistoryConfig) policy(channel string) (ns, size int, ttl time.Duration) {
+	for i := range c.Namespaces {
+		if n := &c.Namespaces[i]; n.Match(channel) {
+			return i, n.Size, n.TTL
+		}
+	}
+	return -1, c.Size, c.TTL
 }
 
 // Defaults and bounds of history.
@@ -90,8 +115,18 @@ const (
 	ChannelOverhead = 256
 )
 
-// Enabled reports whether history is on.
-func (c HistoryConfig) Enabled() bool { return c.Size > 0 }
+// Enabled reports whether any channel keeps history.
+func (c HistoryConfig) Enabled() bool {
+	if c.Size > 0 {
+		return true
+	}
+	for _, n := range c.Namespaces {
+		if n.Size > 0 {
+			return true
+		}
+	}
+	return false
+}
 
 // Validate reports every setting out of range at once.
 func (c HistoryConfig) Validate() error {
@@ -111,6 +146,22 @@ func (c HistoryConfig) Validate() error {
 	if c.DedupWindow < 0 {
 		errs = append(errs, fmt.Errorf("history: dedup window must not be negative, got %s", c.DedupWindow))
 	}
+	names := map[string]bool{}
+	for i, n := range c.Namespaces {
+		switch {
+		case !validNamespaceName(n.Name):
+			errs = append(errs, fmt.Errorf("history: namespace %d: name %q: want 1 to 32 of a-z, 0-9 and _", i+1, n.Name))
+		case names[n.Name]:
+			errs = append(errs, fmt.Errorf("history: namespace %d: name %q is taken", i+1, n.Name))
+		}
+		names[n.Name] = true
+		if n.Match == nil {
+			errs = append(errs, fmt.Errorf("history: namespace %q matches nothing", n.Name))
+		}
+		if n.Size < 0 || n.TTL < 0 {
+			errs = append(errs, fmt.Errorf("history: namespace %q: size and ttl must not be negative", n.Name))
+		}
+	}
 	return errors.Join(errs...)
 }
 
@@ -126,6 +177,18 @@ func (c HistoryConfig) WithDefaults() HistoryConfig {
 		c.DedupWindow = DefaultDedupWindow
 	}
 	return c
+}
+
+func validNamespaceName(s string) bool {
+	if len(s) == 0 || len(s) > 32 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '_') {
+			return false
+		}
+	}
+	return true
 }
 
 // ErrNoHistory is returned by Read for a channel that keeps no history.

@@ -3,6 +3,7 @@ package relay_test
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"sync"
@@ -350,6 +351,9 @@ func TestHistoryNonJSONFromTheBus(t *testing.T) {
 	if err := raw.Publish(relay.DefaultHistorySubject+".raw", []byte("not json")); err != nil {
 		t.Fatal(err)
 	}
+	if err := raw.Flush(); err != nil { // stored before the next
+		t.Fatal(err)
+	}
 	store(t, r, "raw", `"after"`, "")
 	testkit.Eventually(t, 10*time.Second, "3 deliveries", func() bool { return len(rec.on("raw")) == 3 })
 	if got := rec.on("raw"); got[1].data != "null" || got[2].seq.Prev != got[1].seq.Offset {
@@ -357,5 +361,59 @@ func TestHistoryNonJSONFromTheBus(t *testing.T) {
 	}
 	if p := read(t, r, "raw", &first, 10); fmt.Sprint(datas(p.Entries)) != `[null "after"]` {
 		t.Fatalf("replay: %v", datas(p.Entries))
+	}
+}
+
+// TestHistoryNamespaces: the first namespace matching a channel sets its
+// history (size 0: none); a channel none matches takes the default.
+func TestHistoryNamespaces(t *testing.T) {
+	prefix := func(p string) func(string) bool {
+		return func(ch string) bool { return strings.HasPrefix(ch, p) }
+	}
+	cfg := relay.HistoryConfig{Size: 5, Namespaces: []relay.Namespace{
+		{Name: "short", Match: prefix("short."), Size: 2},
+		{Name: "off", Match: prefix("off."), Size: 0},
+		{Name: "shadowed", Match: prefix("short."), Size: 100},
+	}}
+	historyRelays(t, cfg, []string{"short.a", "off.a", "plain"}, func(t *testing.T, r relay.Relay, rec *seqRecorder) {
+		for ch, want := range map[string]bool{"short.a": true, "off.a": false, "plain": true} {
+			if r.Retains(ch) != want {
+				t.Fatalf("Retains(%s) = %v", ch, !want)
+			}
+		}
+		for i := range 4 {
+			store(t, r, "short.a", fmt.Sprint(i), "")
+			store(t, r, "plain", fmt.Sprint(i), "")
+		}
+		if got := datas(read(t, r, "short.a", nil, 10).Entries); fmt.Sprint(got) != "[2 3]" {
+			t.Fatalf("short.a keeps %v, want the last 2", got)
+		}
+		if got := datas(read(t, r, "plain", nil, 10).Entries); len(got) != 4 {
+			t.Fatalf("plain keeps %v, want 4", got)
+		}
+		if err := r.Publish("off.a", []byte(`"x"`), ""); err != nil {
+			t.Fatal(err)
+		}
+		testkit.Eventually(t, 10*time.Second, "the delivery without history", func() bool { return len(rec.on("off.a")) == 1 })
+		if d := rec.on("off.a")[0]; d.seq != (relay.Seq{}) {
+			t.Fatalf("off.a delivered with %+v, want no offset", d.seq)
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if _, err := r.Read(ctx, "off.a", nil, 10, 1<<20); !errors.Is(err, relay.ErrNoHistory) {
+			t.Fatalf("Read(off.a): %v, want ErrNoHistory", err)
+		}
+	})
+}
+
+func TestHistoryConfigValidate(t *testing.T) {
+	match := func(string) bool { return true }
+	err := relay.HistoryConfig{Size: -1, TTL: -1, Replicas: 9, Namespaces: []relay.Namespace{
+		{Name: "Bad", Match: match}, {Name: "a", Match: match}, {Name: "a", Match: match}, {Name: "b"}, {Name: "c", Match: match, Size: -2},
+	}}.Validate()
+	for _, want := range []string{"size must not be negative", "ttl must not be negative", "replicas", `name "Bad"`, `"a" is taken`, `"b" matches nothing`, `namespace "c": size and ttl`} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("Validate: %v; want %q", err, want)
+		}
 	}
 }

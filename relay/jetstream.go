@@ -43,69 +43,114 @@ const (
 
 // jsHistory is the NATS relay's JetStream side.
 type jsHistory struct {
-	cfg   HistoryConfig
-	js    jetstream.JetStream
-	ready atomic.Bool // the stream exists as configured (set by the bus goroutine)
-	epoch atomic.Pointer[string]
+	cfg     HistoryConfig
+	js      jetstream.JetStream
+	ready   atomic.Bool // every stream exists as configured (set by the bus goroutine)
+	streams []*jsStream // [0]: channels no namespace matches; [i+1]: namespace i; nil without history
 }
 
-// setupStream creates or updates the history stream. The bus goroutine
-// calls it on every (re)connection until it succeeds.
+// jsStream is one stream of history: the default's or a namespace's.
+type jsStream struct {
+	name, stored, live string // stream name, subject prefixes (without the trailing dot)
+	size               int
+	ttl                time.Duration
+	epoch              atomic.Pointer[string]
+}
+
+func newJSHistory(cfg NATSConfig, js jetstream.JetStream) *jsHistory {
+	h := &jsHistory{cfg: cfg.History, js: js}
+	if cfg.History.Size > 0 {
+		h.streams = append(h.streams, &jsStream{name: cfg.Stream, stored: cfg.HistorySubject, live: cfg.LiveSubject, size: cfg.History.Size, ttl: cfg.History.TTL})
+	} else {
+		h.streams = append(h.streams, nil)
+	}
+	for _, n := range cfg.History.Namespaces {
+		if n.Size == 0 {
+			h.streams = append(h.streams, nil)
+			continue
+		}
+		h.streams = append(h.streams, &jsStream{
+			name:   cfg.Stream + "_" + strings.ToUpper(n.Name),
+			stored: cfg.HistorySubject + "-" + n.Name,
+			live:   cfg.LiveSubject + "-" + n.Name,
+			size:   n.Size, ttl: n.TTL,
+		})
+	}
+	return h
+}
+
+// streamOf is the stream that keeps channel's history, or nil.
+func (r *NATS) streamOf(channel string) *jsStream {
+	if r.hist == nil {
+		return nil
+	}
+	ns, _, _ := r.hist.cfg.policy(channel)
+	return r.hist.streams[ns+1]
+}
+
+// setupStream creates or updates the history streams. The bus goroutine
+// calls it on every (re)connection, and until it succeeds.
 func (r *NATS) setupStream() {
 	h := r.hist
 	if h == nil || h.ready.Load() {
 		return
 	}
+	for _, st := range h.streams {
+		if st != nil && !r.setupOne(st) {
+			return
+		}
+	}
+	h.ready.Store(true)
+}
+
+func (r *NATS) setupOne(st *jsStream) bool {
+	h := r.hist
 	ctx, cancel := context.WithTimeout(context.Background(), streamSetupTimeout)
 	defer cancel()
 	dedup := h.cfg.DedupWindow
-	if h.cfg.TTL > 0 {
-		dedup = min(dedup, h.cfg.TTL) // JetStream keeps no key longer than its message
+	if st.ttl > 0 {
+		dedup = min(dedup, st.ttl) // JetStream keeps no key longer than its message
 	}
 	cfg := jetstream.StreamConfig{
-		Name:              r.cfg.Stream,
-		Subjects:          []string{r.cfg.HistorySubject + ".>"},
+		Name:              st.name,
+		Subjects:          []string{st.stored + ".>"},
 		Storage:           jetstream.FileStorage,
 		Replicas:          h.cfg.Replicas,
-		MaxMsgsPerSubject: int64(h.cfg.Size),
-		MaxAge:            h.cfg.TTL,
+		MaxMsgsPerSubject: int64(st.size),
+		MaxAge:            st.ttl,
 		MaxBytes:          h.cfg.MaxBytes,
 		Discard:           jetstream.DiscardOld,
 		Duplicates:        dedup,
 		AllowDirect:       true,
-		RePublish: &jetstream.RePublish{
-			Source:      r.cfg.HistorySubject + ".>",
-			Destination: r.cfg.LiveSubject + ".>",
-		},
+		RePublish:         &jetstream.RePublish{Source: st.stored + ".>", Destination: st.live + ".>"},
 	}
 	s, err := h.js.CreateOrUpdateStream(ctx, cfg)
 	if err != nil {
-		r.cfg.Logger.Error("JetStream: cannot create or update the history stream; history publications wait", "stream", cfg.Name, "err", err)
-		return
+		r.cfg.Logger.Error("JetStream: cannot create or update a history stream; history publications wait", "stream", cfg.Name, "err", err)
+		return false
 	}
-	h.setEpoch(s.CachedInfo().Created)
-	h.ready.Store(true)
-	r.cfg.Logger.Info("JetStream history stream ready", "stream", cfg.Name, "size", h.cfg.Size, "ttl", h.cfg.TTL, "replicas", h.cfg.Replicas)
+	st.setEpoch(s.CachedInfo().Created)
+	r.cfg.Logger.Info("JetStream history stream ready", "stream", cfg.Name, "size", st.size, "ttl", st.ttl, "replicas", h.cfg.Replicas)
+	return true
 }
 
 // setEpoch derives the epoch from the stream's creation time: a stream
 // deleted and created again (its history lost) has a new one.
-func (h *jsHistory) setEpoch(created time.Time) {
+func (st *jsStream) setEpoch(created time.Time) {
 	e := strconv.FormatInt(created.UnixNano(), 36)
-	h.epoch.Store(&e)
+	st.epoch.Store(&e)
 }
 
-func (h *jsHistory) currentEpoch() string {
-	if e := h.epoch.Load(); e != nil {
+func (st *jsStream) currentEpoch() string {
+	if e := st.epoch.Load(); e != nil {
 		return *e
 	}
 	return ""
 }
 
-// Retains reports whether history is on: it is for every channel.
-func (r *NATS) Retains(string) bool { return r.hist != nil }
-
-func (r *NATS) storedSubject(channel string) string { return r.cfg.HistorySubject + "." + channel }
+// Retains reports whether channel keeps history (its namespace's size, or
+// the default's, is not 0).
+func (r *NATS) Retains(channel string) bool { return r.streamOf(channel) != nil }
 
 // msgID scopes an idempotency key to its channel.
 func msgID(channel, key string) string {
@@ -119,7 +164,8 @@ func msgID(channel, key string) string {
 // by ctx). A key JetStream has seen within the dedup window returns the
 // first publication's offset.
 func (r *NATS) Store(ctx context.Context, channel string, data []byte, key string) (Position, error) {
-	if r.hist == nil {
+	st := r.streamOf(channel)
+	if st == nil {
 		return Position{}, r.Publish(channel, data, key)
 	}
 	if !r.started.Load() {
@@ -128,7 +174,7 @@ func (r *NATS) Store(ctx context.Context, channel string, data []byte, key strin
 	if r.closed.Load() {
 		return Position{}, ErrClosed
 	}
-	m := &nats.Msg{Subject: r.storedSubject(channel), Data: data}
+	m := &nats.Msg{Subject: st.stored + "." + channel, Data: data}
 	var opts []jetstream.PublishOpt
 	if id := msgID(channel, key); id != "" {
 		opts = append(opts, jetstream.WithMsgID(id))
@@ -140,25 +186,37 @@ func (r *NATS) Store(ctx context.Context, channel string, data []byte, key strin
 	}
 	r.messagesOut.Add(1)
 	r.bytesOut.Add(int64(len(data)))
-	return Position{Offset: ack.Sequence, Epoch: r.hist.currentEpoch()}, nil
+	epoch := st.currentEpoch()
+	if epoch == "" {
+		// Stored before the bus goroutine has read the new stream's
+		// creation time: read it here.
+		s, err := r.hist.js.Stream(ctx, st.name)
+		if err != nil {
+			return Position{}, fmt.Errorf("relay: history stream: %w", err)
+		}
+		st.setEpoch(s.CachedInfo().Created)
+		epoch = st.currentEpoch()
+	}
+	return Position{Offset: ack.Sequence, Epoch: epoch}, nil
 }
 
 // Read answers from the stream with direct gets: the stream's state, the
 // channel's last publication, then a batch after since.
 func (r *NATS) Read(ctx context.Context, channel string, since *Position, limit, maxBytes int) (Page, error) {
-	if r.hist == nil {
+	st := r.streamOf(channel)
+	if st == nil {
 		return Page{}, ErrNoHistory
 	}
-	s, err := r.hist.js.Stream(ctx, r.cfg.Stream)
+	s, err := r.hist.js.Stream(ctx, st.name)
 	if err != nil {
 		return Page{}, fmt.Errorf("relay: history stream: %w", err)
 	}
 	info := s.CachedInfo()
-	r.hist.setEpoch(info.Created)
-	epoch := r.hist.currentEpoch()
-	subject := r.storedSubject(channel)
+	st.setEpoch(info.Created)
+	epoch := st.currentEpoch()
+	subject := st.stored + "." + channel
 	var p Page
-	last, err := r.directGet(ctx, map[string]any{"last_by_subj": subject})
+	last, err := r.directGet(ctx, st.name, map[string]any{"last_by_subj": subject})
 	switch {
 	case err == nil:
 		p.Position = Position{Offset: last, Epoch: epoch}
@@ -180,7 +238,7 @@ func (r *NATS) Read(ctx context.Context, channel string, since *Position, limit,
 		// after since at all. Otherwise the answer is no, even when
 		// nothing was missed: JetStream keeps no per-channel count to
 		// prove it.
-		first, err := r.directGet(ctx, map[string]any{"seq": max(since.Offset, 1), "next_by_subj": subject})
+		first, err := r.directGet(ctx, st.name, map[string]any{"seq": max(since.Offset, 1), "next_by_subj": subject})
 		switch {
 		case err == nil:
 			p.Recovered = first == since.Offset
@@ -200,7 +258,7 @@ func (r *NATS) Read(ctx context.Context, channel string, since *Position, limit,
 	if p.Recovered {
 		prev = since.Offset
 	}
-	p.Entries, p.More, err = r.directBatch(ctx, subject, from, prev, limit, maxBytes)
+	p.Entries, p.More, err = r.directBatch(ctx, st.name, subject, from, prev, limit, maxBytes)
 	return p, err
 }
 
@@ -212,9 +270,9 @@ var jsonNull = []byte("null")
 var errNoMessage = errors.New("relay: no such message")
 
 // directGet asks for one message and returns its sequence.
-func (r *NATS) directGet(ctx context.Context, req map[string]any) (uint64, error) {
+func (r *NATS) directGet(ctx context.Context, stream string, req map[string]any) (uint64, error) {
 	body, _ := json.Marshal(req)
-	m, err := r.nc.RequestWithContext(ctx, "$JS.API.DIRECT.GET."+r.cfg.Stream, body)
+	m, err := r.nc.RequestWithContext(ctx, "$JS.API.DIRECT.GET."+stream, body)
 	if err != nil {
 		return 0, fmt.Errorf("relay: history read: %w", err)
 	}
@@ -230,7 +288,7 @@ func (r *NATS) directGet(ctx context.Context, req map[string]any) (uint64, error
 // directBatch reads up to limit publications of subject from sequence
 // from on (about maxBytes of them), in one direct get batch. prev is the
 // Prev of the first.
-func (r *NATS) directBatch(ctx context.Context, subject string, from, prev uint64, limit, maxBytes int) ([]Entry, bool, error) {
+func (r *NATS) directBatch(ctx context.Context, stream, subject string, from, prev uint64, limit, maxBytes int) ([]Entry, bool, error) {
 	inbox := r.nc.NewRespInbox()
 	sub, err := r.nc.SubscribeSync(inbox)
 	if err != nil {
@@ -238,7 +296,7 @@ func (r *NATS) directBatch(ctx context.Context, subject string, from, prev uint6
 	}
 	defer func() { _ = sub.Unsubscribe() }()
 	body, _ := json.Marshal(map[string]any{"seq": from, "next_by_subj": subject, "batch": limit, "max_bytes": max(maxBytes, 1)})
-	if err := r.nc.PublishRequest("$JS.API.DIRECT.GET."+r.cfg.Stream, inbox, body); err != nil {
+	if err := r.nc.PublishRequest("$JS.API.DIRECT.GET."+stream, inbox, body); err != nil {
 		return nil, false, fmt.Errorf("relay: history read: %w", err)
 	}
 	var entries []Entry
@@ -279,5 +337,26 @@ func liveSeq(m *nats.Msg) (Seq, bool) {
 
 // isStored reports whether subject is a history subject.
 func (r *NATS) isStored(subject string) bool {
-	return r.hist != nil && strings.HasPrefix(subject, r.cfg.HistorySubject+".")
+	if r.hist == nil {
+		return false
+	}
+	for _, st := range r.hist.streams {
+		if st != nil && strings.HasPrefix(subject, st.stored+".") {
+			return true
+		}
+	}
+	return false
+}
+
+// liveChannel returns the channel of a message on a live subject.
+func (r *NATS) liveChannel(subject string) (string, bool) {
+	if r.hist == nil {
+		return "", false
+	}
+	for _, st := range r.hist.streams {
+		if st != nil && strings.HasPrefix(subject, st.live+".") {
+			return subject[len(st.live)+1:], true
+		}
+	}
+	return "", false
 }

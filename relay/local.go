@@ -118,13 +118,13 @@ func (l *Local) publish(channel string, data []byte, key string) (Position, erro
 		return Position{}, ErrNotStarted
 	}
 	if fresh, offset := l.keys.first(channel, key); !fresh {
-		if l.hist == nil {
+		if !l.Retains(channel) {
 			return Position{}, nil
 		}
 		// The first publication's offset, in the channel's epoch now.
 		return Position{Offset: offset, Epoch: l.hist.read(channel, nil, 0, 0).Position.Epoch}, nil
 	}
-	if l.hist == nil {
+	if !l.Retains(channel) {
 		(*h).Deliver(channel, Seq{}, data)
 		return Position{}, nil
 	}
@@ -136,11 +136,18 @@ func (l *Local) publish(channel string, data []byte, key string) (Position, erro
 	return Position{Offset: seq.Offset, Epoch: epoch}, nil
 }
 
-// Retains reports whether history is on: it is for every channel.
-func (l *Local) Retains(string) bool { return l.hist != nil }
+// Retains reports whether channel keeps history (its namespace's size, or
+// the default's, is not 0).
+func (l *Local) Retains(channel string) bool {
+	if l.hist == nil {
+		return false
+	}
+	_, size, _ := l.hist.cfg.policy(channel)
+	return size > 0
+}
 
 func (l *Local) Read(_ context.Context, channel string, since *Position, limit, maxBytes int) (Page, error) {
-	if l.hist == nil {
+	if !l.Retains(channel) {
 		return Page{}, ErrNoHistory
 	}
 	return l.hist.read(channel, since, limit, maxBytes), nil

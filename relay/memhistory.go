@@ -39,6 +39,8 @@ type memHistory struct {
 // memChannel is one channel's history.
 type memChannel struct {
 	name  string
+	size  int           // publications kept (its namespace's)
+	ttl   time.Duration // its namespace's
 	epoch string
 	last  uint64     // offset of the latest publication, 0 before the first
 	ring  []memEntry // len Size once full; entries[(head+i)%len] is the i-th oldest
@@ -77,7 +79,8 @@ func (h *memHistory) channel(name string, forRead bool) *memChannel {
 	ch := h.channels[name]
 	if ch == nil {
 		h.gen++
-		ch = &memChannel{name: name, epoch: h.nonce + "-" + strconv.FormatUint(h.gen, 36), last: h.appended}
+		_, size, ttl := h.cfg.policy(name)
+		ch = &memChannel{name: name, size: size, ttl: ttl, epoch: h.nonce + "-" + strconv.FormatUint(h.gen, 36), last: h.appended}
 		if forRead {
 			ch.elem = h.lru.PushBack(ch)
 		} else {
@@ -122,7 +125,7 @@ func (h *memHistory) append(ch *memChannel, data []byte) (Seq, string) {
 	}
 	h.expire(ch)
 	if ch.n == len(ch.ring) {
-		if len(ch.ring) < h.cfg.Size {
+		if len(ch.ring) < ch.size {
 			h.grow(ch)
 		} else {
 			h.dropOldest(ch)
@@ -163,7 +166,7 @@ const slotBytes = int64(unsafe.Sizeof(memEntry{}))
 // order: a channel pays for the slots it has used, not for Size of them.
 // Under mu.
 func (h *memHistory) grow(ch *memChannel) {
-	size := min(max(2*len(ch.ring), 4), h.cfg.Size)
+	size := min(max(2*len(ch.ring), 4), ch.size)
 	ring := make([]memEntry, size)
 	for i := range ch.n {
 		ring[i] = ch.ring[(ch.head+i)%len(ch.ring)]
@@ -184,10 +187,10 @@ func (h *memHistory) dropOldest(ch *memChannel) {
 
 // expire drops ch's publications older than TTL. Under mu.
 func (h *memHistory) expire(ch *memChannel) {
-	if h.cfg.TTL <= 0 {
+	if ch.ttl <= 0 {
 		return
 	}
-	cutoff := h.now().Add(-h.cfg.TTL).UnixNano()
+	cutoff := h.now().Add(-ch.ttl).UnixNano()
 	for ch.n > 0 && ch.ring[ch.head].at < cutoff {
 		h.dropOldest(ch)
 	}

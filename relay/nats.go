@@ -114,7 +114,7 @@ func DialNATS(cfg NATSConfig) (*NATS, error) {
 			nc.Close()
 			return nil, fmt.Errorf("relay: JetStream: %w", err)
 		}
-		r.hist = &jsHistory{cfg: cfg.History, js: js}
+		r.hist = newJSHistory(cfg, js)
 	}
 	if nc.IsConnected() {
 		r.maxPayload.Store(nc.MaxPayload())
@@ -210,8 +210,8 @@ func (r *NATS) signal() {
 
 // Subject is the NATS subject that carries channel to the nodes.
 func (r *NATS) Subject(channel string) string {
-	if r.hist != nil {
-		return r.cfg.LiveSubject + "." + channel
+	if st := r.streamOf(channel); st != nil {
+		return st.live + "." + channel
 	}
 	return r.cfg.Prefix + "." + channel
 }
@@ -243,8 +243,9 @@ func (r *NATS) Publish(channel string, data []byte, key string) error {
 		return ErrTooLarge
 	}
 	prefix, id := r.cfg.Prefix, ""
-	if r.hist != nil {
-		prefix, id = r.cfg.HistorySubject, msgID(channel, key)
+	st := r.streamOf(channel)
+	if st != nil {
+		prefix, id = st.stored, msgID(channel, key)
 	} else if fresh, _ := r.keys.first(channel, key); !fresh {
 		return nil
 	}
@@ -261,7 +262,7 @@ func (r *NATS) Publish(channel string, data []byte, key string) error {
 		return ErrBufferFull
 	}
 	r.signal()
-	if r.hist == nil {
+	if st == nil {
 		// Delivered here and now; with history it comes back from
 		// JetStream with its offset, like on every other node.
 		r.h.Deliver(channel, Seq{}, data)

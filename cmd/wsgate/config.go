@@ -61,7 +61,7 @@ func parseConfig(args []string, lookupEnv func(string) (string, bool), stderr io
 		*configFile = v
 	}
 	if *configFile != "" {
-		errs = append(errs, applyFile(fs, *configFile, set))
+		errs = append(errs, applyFile(fs, *configFile, set, &opts))
 	}
 	return cfg, opts, errors.Join(errs...)
 }
@@ -80,12 +80,12 @@ func envName(flagName string) string {
 // boolean, a duration as a string ("10s"), a size as a string with a unit
 // ("32MiB") or an integer of bytes, a list as an array of strings (or one
 // comma-separated string, as on the command line). Tables ([name]) are
-// kept for structured settings that have no flag form, such as the
-// per-channel namespaces to come, each decoded from its toml.Primitive
-// into a typed struct; none exists yet, so any table is an error. So is
-// an unknown key, so a typo does not silently leave a default in force.
-// Every problem is reported, in the file's order.
-func applyFile(fs *flag.FlagSet, path string, set map[string]bool) error {
+// kept for structured settings that have no flag form: [[namespace]]
+// (namespaces.go), decoded from its toml.Primitive into a typed struct.
+// Any other table is an error. So is an unknown key, so a typo does not
+// silently leave a default in force. Every problem is reported, in the
+// file's order.
+func applyFile(fs *flag.FlagSet, path string, set map[string]bool, opts *options) error {
 	var top map[string]toml.Primitive
 	md, err := toml.DecodeFile(path, &top)
 	if err != nil {
@@ -93,6 +93,12 @@ func applyFile(fs *flag.FlagSet, path string, set map[string]bool) error {
 	}
 	var errs []error
 	for _, key := range topLevelKeys(md) {
+		if key == namespaceTable {
+			if err := applyNamespaces(&md, top[key], &opts.hist); err != nil {
+				errs = append(errs, fmt.Errorf("config file %s: %w", path, err))
+			}
+			continue
+		}
 		if err := applySetting(fs, &md, key, top[key], set); err != nil {
 			errs = append(errs, fmt.Errorf("config file %s: %w", path, err))
 		}

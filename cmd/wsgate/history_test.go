@@ -60,3 +60,65 @@ func TestBuildVersion(t *testing.T) {
 		t.Fatalf("buildVersion() = %q", v)
 	}
 }
+
+// TestParseConfigNamespaces: [[namespace]] tables give channel patterns a
+// history of their own, first match first; every mistake is reported.
+func TestParseConfigNamespaces(t *testing.T) {
+	path := writeConfig(t, `history-size = 10
+[[namespace]]
+name = "chat"
+pattern = "chat.*"
+history_size = 100
+history_ttl = "1h"
+
+[[namespace]]
+name = "ephemeral"
+pattern = "presence.>"
+history_size = 0
+`)
+	_, opts, err := parse(t, []string{"--config", path}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ns := opts.hist.Namespaces
+	if len(ns) != 2 || ns[0].Name != "chat" || ns[0].Size != 100 || ns[0].TTL != time.Hour || ns[1].Size != 0 || opts.hist.Size != 10 {
+		t.Fatalf("namespaces %+v, size %d", ns, opts.hist.Size)
+	}
+	if !ns[0].Match("chat.room") || ns[0].Match("chat.room.x") || !ns[1].Match("presence.a.b") {
+		t.Fatal("patterns do not match as in tokens' permissions")
+	}
+	r, _, err := startTestRelay(t, "--config", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for ch, want := range map[string]bool{"chat.room": true, "presence.a": false, "other": true} {
+		if r.Retains(ch) != want {
+			t.Errorf("Retains(%s) = %v", ch, !want)
+		}
+	}
+
+	bad := writeConfig(t, `[[namespace]]
+name = "a"
+pattern = "chat.>.x"
+history_size = 1
+[[namespace]]
+name = "a"
+pattern = "b.*"
+[[namespace]]
+name = "c"
+pattern = "c.*"
+history_size = 1
+history_ttl = "soon"
+colour = "blue"
+`)
+	_, _, err = parse(t, []string{"--config", bad}, nil)
+	for _, want := range []string{`">" must be the last level`, "history_size is required", "history_ttl", `unknown key "colour"`} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("bad namespaces: %v; want %q", err, want)
+		}
+	}
+	dup := writeConfig(t, "[[namespace]]\nname = \"a\"\npattern = \"a.*\"\nhistory_size = 1\n[[namespace]]\nname = \"a\"\npattern = \"b.*\"\nhistory_size = 1\n")
+	if _, _, err := parse(t, []string{"--config", dup}, nil); err == nil || !strings.Contains(err.Error(), `"a" is taken`) {
+		t.Errorf("duplicate names: %v", err)
+	}
+}
