@@ -22,6 +22,7 @@ var notBounds = map[string]string{
 	"Relay":           "a handle",
 	"NodeID":          "a name in the connected frame, not a bound",
 	"Version":         "a name in the connected frame, not a bound",
+	"SlowPolicyFor":   "a function: per-channel policies, from the config file's namespaces",
 	"Logger":          "a handle",
 }
 

@@ -49,9 +49,21 @@ const (
 	// SlowClose closes the connection with 1008 "slow consumer".
 	SlowClose SlowPolicy = "close"
 	// SlowDrop drops the messages that do not fit; once there is room again
-	// the client gets an error frame {"code":"dropped"} saying how many.
+	// the client gets an error frame {"code":"dropped"} per channel saying
+	// how many, and, for a channel with history, the last offset before
+	// the gap.
 	SlowDrop SlowPolicy = "drop"
+	// SlowConflate keeps, while the client is slow, only the latest
+	// publication of each channel that did not fit, and sends it once
+	// there is room: a client that only needs the current state (a price,
+	// a presence list) skips what it could not read in time.
+	SlowConflate SlowPolicy = "conflate"
 )
+
+// valid reports whether p is a policy ("" is the default).
+func (p SlowPolicy) valid() bool {
+	return p == "" || p == SlowClose || p == SlowDrop || p == SlowConflate
+}
 
 // EchoMode says whether the /echo endpoint is served.
 type EchoMode string
@@ -157,6 +169,10 @@ type Config struct {
 	// SlowPolicy is applied when MaxOutboundBytes would be passed. Default
 	// SlowClose.
 	SlowPolicy SlowPolicy
+	// SlowPolicyFor, when set, is a channel's own policy (its namespace's);
+	// "" means SlowPolicy. It is asked once per channel per loop, when the
+	// loop gets the channel's first subscriber.
+	SlowPolicyFor func(channel string) SlowPolicy
 	// MaxSubscriptions caps channels per connection. Default 128.
 	MaxSubscriptions int
 	// MaxDataSize caps the data of one client publish, in bytes of JSON.
@@ -299,8 +315,8 @@ func (c Config) Validate() error {
 	if c.HandshakeRatePerIP < 0 || c.HandshakeBurstPerIP < 0 || c.MaxRateLimitIPs < 0 {
 		errs = append(errs, errors.New("handshake rate, burst and tracked addresses must not be negative"))
 	}
-	if c.SlowPolicy != "" && c.SlowPolicy != SlowClose && c.SlowPolicy != SlowDrop {
-		errs = append(errs, fmt.Errorf("slow policy %q: want %q or %q", c.SlowPolicy, SlowClose, SlowDrop))
+	if !c.SlowPolicy.valid() {
+		errs = append(errs, fmt.Errorf("slow policy %q: want %q, %q or %q", c.SlowPolicy, SlowClose, SlowDrop, SlowConflate))
 	}
 	return errors.Join(errs...)
 }

@@ -66,7 +66,7 @@ type conn struct {
 
 	// Fan-out bookkeeping for the loop's current batch (see drainInbox).
 	first, frames uint32 // frames is 0 outside drainInbox
-	dropped       uint32 // messages dropped under SlowDrop, not yet reported
+	dropped       uint32 // publications dropped or conflated and not yet caught up (loop.slow)
 
 	subs subscriptions
 }

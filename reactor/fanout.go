@@ -4,7 +4,6 @@ import (
 	"context"
 
 	"github.com/wsgate/wsgate/relay"
-	"github.com/wsgate/wsgate/wire"
 	"github.com/wsgate/wsgate/wsproto"
 )
 
@@ -55,6 +54,7 @@ func (l *loop) dropInbox() {
 // frames in one write, so under load this is the difference that matters.
 func (l *loop) drainInbox(context.Context) error {
 	batch := l.takeInbox()
+	l.batch = batch // for the slow path (slow.go)
 	for i := range batch {
 		if d := &batch[i]; d.seq.Offset != 0 {
 			if len(d.topic.resumers) > 0 {
@@ -95,6 +95,7 @@ func (l *loop) drainInbox(context.Context) error {
 	clear(iov)
 	clear(touched)
 	l.iov, l.touched = iov[:0], touched[:0]
+	l.batch = nil
 	for i, d := range batch {
 		d.frame.Release()
 		batch[i] = delivery{}
@@ -120,17 +121,21 @@ func (c *conn) send(frames [][]byte) {
 	}
 	l := c.loop
 	cfg := &l.eng.cfg
+	queued := c.gc.OutboundBuffered()
+	if c.dropped > 0 {
+		if queued == 0 {
+			// It caught up: what it is owed (slow.go) goes before what follows.
+			if !l.catchUp(c) {
+				return // the write failed and gnet closed c: its fd may be reused
+			}
+			queued = c.gc.OutboundBuffered()
+		} else {
+			frames = l.holdBack(c, frames)
+		}
+	}
 	count, size := len(frames), 0
 	for _, f := range frames {
 		size += len(f)
-	}
-	queued := c.gc.OutboundBuffered()
-	if c.dropped > 0 && queued == 0 {
-		c.noticeDropped() // it caught up: say what it missed before what follows
-		if c.state != stateOpen {
-			return // the notice's write failed and gnet closed c: its fd may be reused
-		}
-		queued = c.gc.OutboundBuffered()
 	}
 	var head []byte
 	if queued == 0 {
@@ -151,17 +156,14 @@ func (c *conn) send(frames [][]byte) {
 		fit++
 	}
 	if fit < len(frames) {
-		if cfg.SlowPolicy == SlowClose {
-			l.stats.slowCloses.Add(1)
-			c.closeWith(wire.ClosePolicyViolation, wire.ReasonSlowConsumer)
+		rest := frames[fit:]
+		if !l.shed(c, rest) {
 			return
 		}
-		for _, f := range frames[fit:] {
+		for _, f := range rest {
 			size -= len(f)
 		}
-		count -= len(frames) - fit
-		c.dropped += uint32(len(frames) - fit)
-		l.stats.drops.Add(int64(len(frames) - fit))
+		count -= len(rest)
 		frames = frames[:fit]
 	}
 	switch len(frames) {
@@ -173,13 +175,4 @@ func (c *conn) send(frames [][]byte) {
 	}
 	l.stats.framesOut.Add(int64(count))
 	l.stats.bytesOut.Add(int64(size))
-}
-
-// noticeDropped tells a client under SlowDrop how many messages it lost
-// before the messages that follow.
-func (c *conn) noticeDropped() {
-	l := c.loop
-	l.queueText(wire.AppendDropped(l.body[:0], uint64(c.dropped)))
-	c.dropped = 0
-	c.flush()
 }

@@ -51,6 +51,7 @@ func (h *handler) OnClose(gc gnet.Conn, _ error) gnet.Action {
 		l := c.loop
 		l.wheel.remove(c)
 		l.leaveAll(c)
+		l.forgetSlow(c)
 		h.eng.release(c)
 		c.setState(stateClosed)
 		c.unpark()

@@ -51,6 +51,9 @@ type loop struct {
 	// batch being fanned out.
 	waiting, promoted []*resume
 
+	batch []delivery           // the batch drainInbox is fanning out, for shed
+	slow  map[*conn]*slowState // what slow connections are owed (slow.go)
+
 	onTick, onInbox gnet.Runnable
 	tickPosted      atomic.Int64 // unix nanos when the ticker posted the last tick
 
@@ -62,7 +65,7 @@ type loop struct {
 const maxScratch = 64 << 10
 
 func newLoop(el gnet.EventLoop, eng *Engine, idx int) *loop {
-	l := &loop{el: el, eng: eng, idx: idx, wheel: newWheel(), start: time.Now(), topics: make(map[string]*topic), parked: make(map[*conn]*wsproto.Decoder)}
+	l := &loop{el: el, eng: eng, idx: idx, wheel: newWheel(), start: time.Now(), topics: make(map[string]*topic), parked: make(map[*conn]*wsproto.Decoder), slow: make(map[*conn]*slowState)}
 	l.resetDecoder()
 	l.onTick = gnet.RunnableFunc(l.tick)
 	l.onInbox = gnet.RunnableFunc(l.drainInbox)
@@ -111,6 +114,7 @@ func (l *loop) tick(context.Context) error {
 		l.wheel.advance(l.fire)
 	}
 	l.wakeWaiting()
+	l.catchUpIdle()
 	return nil
 }
 

@@ -62,7 +62,7 @@ func (l *loop) subscribeHistory(c *conn, channel string, id json.RawMessage, sin
 		t = l.topics[channel]
 	}
 	if t == nil {
-		t = newTopic(channel)
+		t = l.newTopic(channel)
 		if !l.eng.hub.addTopic(l.idx, t) {
 			l.stats.channelsRefused.Add(1)
 			return wire.ErrTooManyChannels

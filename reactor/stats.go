@@ -53,6 +53,7 @@ type loopStats struct {
 	messagesIn, bytesIn, framesOut, bytesOut atomic.Int64
 	deliveries, drops, slowCloses            atomic.Int64
 	replayed                                 atomic.Int64 // history publications written by resumes
+	conflated                                atomic.Int64 // publications set aside under SlowConflate
 	subscriptions, errorFrames               atomic.Int64
 	rateLimited, forbidden                   atomic.Int64 // rate_limited and forbidden error frames
 	channelsRefused                          atomic.Int64 // subscriptions refused by MaxChannels
@@ -115,6 +116,7 @@ type Stats struct {
 	BytesOut             int64            `json:"bytes_out" metric:"wsgate_bytes_out_total,counter" help:"Fan-out bytes written to clients."`
 	Deliveries           int64            `json:"deliveries" metric:"wsgate_deliveries_total,counter" help:"Message deliveries attempted (messages times subscribers)."`
 	Drops                int64            `json:"drops" metric:"wsgate_drops_total,counter" help:"Deliveries dropped for slow consumers (slow policy drop)."`
+	Conflated            int64            `json:"conflated" metric:"wsgate_conflated_total,counter" help:"Deliveries set aside for slow consumers under slow policy conflate (each replaced by a newer one of its channel, or sent late)."`
 	SlowConsumerCloses   int64            `json:"slow_consumer_closes" metric:"wsgate_slow_consumer_closes_total,counter" help:"Connections closed as slow consumers (slow policy close)."`
 	ErrorFrames          int64            `json:"error_frames" metric:"wsgate_error_frames_total,counter" help:"Protocol error frames sent to clients."`
 	Subscriptions        int64            `json:"subscriptions" metric:"wsgate_subscriptions,gauge" help:"Channel subscriptions on this node."`
@@ -186,6 +188,7 @@ func (e *Engine) Stats() Stats {
 		s.Subscriptions += ls.subscriptions.Load()
 		s.ChannelsRefused += ls.channelsRefused.Load()
 		s.Replayed += ls.replayed.Load()
+		s.Conflated += ls.conflated.Load()
 		lag = max(lag, ls.lagNanos.Load())
 	}
 	s.LoopLagSeconds = float64(lag) / 1e9

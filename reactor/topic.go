@@ -10,10 +10,19 @@ type topic struct {
 	// Channels with history (resume.go).
 	resumers []*resume // subscriptions replaying history, not yet in subs
 	lastLive uint64    // offset of the latest live publication this loop fanned out
+
+	policy SlowPolicy // for its subscribers that fall behind (slow.go)
 }
 
-func newTopic(channel string) *topic {
-	return &topic{name: strings.Clone(channel)} // channel may alias a request
+func (l *loop) newTopic(channel string) *topic {
+	t := &topic{name: strings.Clone(channel)} // channel may alias a request
+	t.policy = l.eng.cfg.SlowPolicy
+	if f := l.eng.cfg.SlowPolicyFor; f != nil {
+		if p := f(t.name); p != "" {
+			t.policy = p
+		}
+	}
+	return t
 }
 
 // subscription is a connection's membership in a topic.
@@ -112,7 +121,7 @@ func (s *subscriptions) each(fn func(*topic)) {
 func (l *loop) subscribe(c *conn, channel string) (bool, error) {
 	t := l.topics[channel]
 	if t == nil {
-		t = newTopic(channel)
+		t = l.newTopic(channel)
 		if !l.eng.hub.addTopic(l.idx, t) {
 			l.stats.channelsRefused.Add(1)
 			return false, errTooManyChannels

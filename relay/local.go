@@ -89,7 +89,7 @@ type Local struct {
 func NewLocal() *Local { return NewLocalHistory(HistoryConfig{}) }
 
 // NewLocalHistory returns the in-process relay keeping the history cfg
-// asks for (none when cfg.Size is 0).
+// asks for (none when no channel keeps any: cfg.Enabled).
 func NewLocalHistory(cfg HistoryConfig) *Local {
 	cfg = cfg.WithDefaults()
 	l := &Local{keys: newKeyWindow(cfg.DedupWindow)}

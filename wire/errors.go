@@ -22,7 +22,7 @@ const (
 	CodeForbidden            = "forbidden"              // the token does not allow the channel
 	CodeRateLimited          = "rate_limited"           // over the connection's rate limit: the message was dropped
 	CodeUnauthorized         = "unauthorized"           // a refresh was refused (the verifier's error may be the text)
-	CodeDropped              = "dropped"                // messages were lost to a slow read (AppendDropped)
+	CodeDropped              = "dropped"                // messages were lost to a slow read (AppendDroppedOn)
 	CodeBadSince             = "bad_since"              // "since" is not {"offset":N,"epoch":"E"}, E a valid epoch
 	CodeBadKey               = "bad_idempotency_key"    // "idempotency_key" is not 1-64 printable ASCII bytes
 	CodeBadLimit             = "bad_limit"              // a history's "limit" is not an integer of at least 1
@@ -33,7 +33,7 @@ const (
 // Error is an error frame's code and text. The values below are sentinels,
 // one per condition with a fixed text: compare them with ==. A condition
 // whose text carries a detail (publish_failed, unauthorized from the
-// verifier, dropped) is written with AppendError or AppendDropped instead.
+// verifier, dropped) is written with AppendError or AppendDroppedOn instead.
 type Error struct {
 	Code    string // one of the Code constants
 	Message string // for humans: what was wrong, and what to do

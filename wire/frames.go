@@ -53,11 +53,21 @@ func AppendError(dst []byte, id json.RawMessage, code, message string) []byte {
 	return append(dst, '}')
 }
 
-// AppendDropped appends the notice of messages lost to a slow read (the
-// gateway's drop policy), sent before the messages that follow:
-// {"type":"error","code":"dropped","message":"N messages dropped: ..."}.
-func AppendDropped(dst []byte, n uint64) []byte {
-	dst = append(dst, `{"type":"error","code":"`+CodeDropped+`","message":"`...)
+// AppendDroppedOn appends the notice of n publications of channel lost to
+// a slow read, sent before the messages that follow:
+// {"type":"error","code":"dropped","channel":C,"offset":O,"message":"N messages dropped: ..."}.
+// offset, for a channel with history, is the last one before the gap (a
+// client resumes from there); 0 leaves it out. channel must be valid
+// (ValidChannel).
+func AppendDroppedOn(dst []byte, channel string, n, offset uint64) []byte {
+	dst = append(dst, `{"type":"error","code":"`+CodeDropped+`","channel":"`...)
+	dst = append(dst, channel...)
+	dst = append(dst, '"')
+	if offset != 0 {
+		dst = append(dst, `,"offset":`...)
+		dst = strconv.AppendUint(dst, offset, 10)
+	}
+	dst = append(dst, `,"message":"`...)
 	dst = strconv.AppendUint(dst, n, 10)
 	return append(dst, ` messages dropped: the connection was not reading fast enough"}`...)
 }

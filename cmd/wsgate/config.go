@@ -63,6 +63,7 @@ func parseConfig(args []string, lookupEnv func(string) (string, bool), stderr io
 	if *configFile != "" {
 		errs = append(errs, applyFile(fs, *configFile, set, &opts))
 	}
+	cfg.SlowPolicyFor = opts.hist.slowPolicyFor()
 	return cfg, opts, errors.Join(errs...)
 }
 

@@ -478,7 +478,7 @@ func TestParseConfigErrors(t *testing.T) {
 		{name: "bad int in env", vars: map[string]string{"WSGATE_MAX_CONNS": "lots"}, want: []string{"WSGATE_MAX_CONNS"}},
 		{name: "bad duration in env", vars: map[string]string{"WSGATE_PING_INTERVAL": "5"}, want: []string{"WSGATE_PING_INTERVAL"}},
 		{name: "bad slow policy in env", vars: map[string]string{"WSGATE_SLOW_POLICY": "bogus"}, want: []string{"WSGATE_SLOW_POLICY"}},
-		{name: "bad slow policy flag", args: []string{"--slow-policy=bogus"}, want: []string{"slow-policy", "want close or drop"}},
+		{name: "bad slow policy flag", args: []string{"--slow-policy=bogus"}, want: []string{"slow-policy", "want close, drop or conflate"}},
 		{name: "unknown flag", args: []string{"--max-con=5"}, want: []string{"max-con"}},
 		{name: "argument", args: []string{"extra"}, want: []string{`"extra"`}},
 	} {

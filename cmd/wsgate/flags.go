@@ -64,9 +64,9 @@ Flags:
 	sizeVar(fs, &cfg.MaxDataSize, "max-data-size", reactor.DefaultMaxDataSize, "`size` of the data of one client publish (over: error too_large)")
 	fs.IntVar(&cfg.MaxSubscriptions, "max-subscriptions", reactor.DefaultMaxSubscriptions, "channels per connection (over: error too_many_subscriptions)")
 	sizeVar(fs, &cfg.MaxOutboundBytes, "max-outbound-bytes", 0, "`size` of the unsent data held per connection, deliveries and replies alike, before the slow policy applies (0: 1MiB, raised with /echo on to one echo of the largest message)")
-	fs.Func("slow-policy", "what to do with a slow consumer: close (1008) or drop (error frame \"dropped\") (default close)", func(v string) error {
-		if v != string(reactor.SlowClose) && v != string(reactor.SlowDrop) {
-			return fmt.Errorf("want close or drop")
+	fs.Func("slow-policy", "what to do with a slow consumer: close (1008), drop (error frame \"dropped\" per channel) or conflate (keep each channel's latest publication until it reads again) (default close; [[namespace]] slow_policy sets it per channel pattern)", func(v string) error {
+		if v != string(reactor.SlowClose) && v != string(reactor.SlowDrop) && v != string(reactor.SlowConflate) {
+			return fmt.Errorf("want close, drop or conflate")
 		}
 		cfg.SlowPolicy = reactor.SlowPolicy(v)
 		return nil

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/wsgate/wsgate/reactor"
 	"github.com/wsgate/wsgate/relay"
 )
 
@@ -120,5 +121,32 @@ colour = "blue"
 	dup := writeConfig(t, "[[namespace]]\nname = \"a\"\npattern = \"a.*\"\nhistory_size = 1\n[[namespace]]\nname = \"a\"\npattern = \"b.*\"\nhistory_size = 1\n")
 	if _, _, err := parse(t, []string{"--config", dup}, nil); err == nil || !strings.Contains(err.Error(), `"a" is taken`) {
 		t.Errorf("duplicate names: %v", err)
+	}
+}
+
+// TestParseConfigNamespaceSlowPolicy: slow_policy sets a pattern's policy
+// (first match; "" for the default), and a wrong one is an error.
+func TestParseConfigNamespaceSlowPolicy(t *testing.T) {
+	path := writeConfig(t, `slow-policy = "close"
+[[namespace]]
+name = "prices"
+pattern = "price.*"
+history_size = 0
+slow_policy = "conflate"
+[[namespace]]
+name = "chat"
+pattern = "chat.>"
+history_size = 10
+`)
+	cfg, _, err := parse(t, []string{"--config", path}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.SlowPolicyFor == nil || cfg.SlowPolicyFor("price.eur") != reactor.SlowConflate || cfg.SlowPolicyFor("chat.a") != "" || cfg.SlowPolicyFor("other") != "" || cfg.SlowPolicy != reactor.SlowClose {
+		t.Fatalf("policies: default %q, price.eur %q", cfg.SlowPolicy, cfg.SlowPolicyFor("price.eur"))
+	}
+	bad := writeConfig(t, "[[namespace]]\nname = \"a\"\npattern = \"a.*\"\nhistory_size = 0\nslow_policy = \"ignore\"\n")
+	if _, _, err := parse(t, []string{"--config", bad}, nil); err == nil || !strings.Contains(err.Error(), `slow_policy "ignore"`) {
+		t.Fatalf("a wrong slow_policy: %v", err)
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"github.com/BurntSushi/toml"
 
 	"github.com/wsgate/wsgate/auth"
+	"github.com/wsgate/wsgate/reactor"
 	"github.com/wsgate/wsgate/relay"
 )
 
@@ -20,14 +21,17 @@ import (
 //	pattern = "chat.>"      # a channel pattern, as in tokens' permissions
 //	history_size = 100      # publications kept per channel (0: no history)
 //	history_ttl = "1h"      # optional
+//	slow_policy = "drop"    # optional: close, drop or conflate (default --slow-policy)
 //
 // The first namespace whose pattern matches a channel decides its
 // history; a channel none matches takes --history-size and --history-ttl.
 // Every node of a cluster must have the same namespaces.
 const namespaceTable = "namespace"
 
-// MaxNamespaces bounds the namespaces (each is a pattern match per new
-// channel, and a JetStream stream).
+// MaxNamespaces bounds the namespaces: a channel's namespace is found by
+// matching the patterns in order on every publish, subscribe and read of
+// a node with history, and each namespace with history is a JetStream
+// stream.
 const MaxNamespaces = 64
 
 // namespaceFile is one [[namespace]] table as written.
@@ -36,6 +40,35 @@ type namespaceFile struct {
 	Pattern     string `toml:"pattern"`
 	HistorySize *int   `toml:"history_size"`
 	HistoryTTL  string `toml:"history_ttl"`
+	SlowPolicy  string `toml:"slow_policy"`
+}
+
+// namespacePolicy is a namespace's slow-consumer policy.
+type namespacePolicy struct {
+	match  func(channel string) bool
+	policy reactor.SlowPolicy // "": the default
+}
+
+// slowPolicyFor is reactor.Config.SlowPolicyFor for the namespaces: the
+// first whose pattern matches a channel decides; nil when none sets a
+// policy.
+func (o *historyOptions) slowPolicyFor() func(string) reactor.SlowPolicy {
+	set := false
+	for _, p := range o.policies {
+		set = set || p.policy != ""
+	}
+	if !set {
+		return nil
+	}
+	policies := o.policies
+	return func(channel string) reactor.SlowPolicy {
+		for _, p := range policies {
+			if p.match(channel) {
+				return p.policy
+			}
+		}
+		return ""
+	}
 }
 
 // applyNamespaces decodes the [[namespace]] tables into h.Namespaces,
@@ -48,7 +81,7 @@ func applyNamespaces(md *toml.MetaData, prim toml.Primitive, h *historyOptions) 
 	var errs []error
 	for _, k := range md.Undecoded() {
 		if len(k) > 0 && k[0] == namespaceTable {
-			errs = append(errs, fmt.Errorf("[[%s]]: unknown key %q (want name, pattern, history_size, history_ttl)", namespaceTable, strings.Join(k[1:], ".")))
+			errs = append(errs, fmt.Errorf("[[%s]]: unknown key %q (want name, pattern, history_size, history_ttl, slow_policy)", namespaceTable, strings.Join(k[1:], ".")))
 		}
 	}
 	if len(tables) > MaxNamespaces {
@@ -70,6 +103,12 @@ func applyNamespaces(md *toml.MetaData, prim toml.Primitive, h *historyOptions) 
 			if ns.TTL, err = time.ParseDuration(t.HistoryTTL); err != nil {
 				errs = append(errs, fmt.Errorf("%s: history_ttl: %w", what, err))
 			}
+		}
+		switch p := reactor.SlowPolicy(t.SlowPolicy); p {
+		case "", reactor.SlowClose, reactor.SlowDrop, reactor.SlowConflate:
+			h.policies = append(h.policies, namespacePolicy{match: ns.Match, policy: p})
+		default:
+			errs = append(errs, fmt.Errorf("%s: slow_policy %q: want close, drop or conflate", what, t.SlowPolicy))
 		}
 		h.Namespaces = append(h.Namespaces, ns)
 	}

@@ -87,7 +87,7 @@ func startRelay(opts *options, nodeID string, logger *slog.Logger) (r relay.Rela
 		}
 	}
 	if len(cfg.URLs) == 0 {
-		logger.Info("single node: in-process relay (use --nats or --nats-listen to cluster)", "history", cfg.History.Size)
+		logger.Info("single node: in-process relay (use --nats or --nats-listen to cluster)", "history", cfg.History.Enabled())
 		return relay.NewLocalHistory(cfg.History), stop, nil
 	}
 	cfg.Name = "wsgate-" + nodeID
