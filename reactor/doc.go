@@ -57,8 +57,11 @@
 // while it is busy into one batch; every frame of the batch due to one
 // connection leaves in one writev, straight to the socket while gnet's
 // outbound buffer is empty. Unsent bytes per connection are capped
-// (Config.MaxOutboundBytes); past the cap the connection is closed (1008)
-// or the frame is dropped and the client told, per Config.SlowPolicy.
+// (Config.MaxOutboundBytes); past the cap each publication gets its
+// channel's policy (Config.SlowPolicy, or Config.SlowPolicyFor): the
+// connection is closed (1008), or the publication dropped and the client
+// told per channel, or only the channel's latest kept for when it catches
+// up (slow.go).
 // Replies (acks, errors, pongs, pings, notices, echoes) count against the
 // same cap; they are never dropped, so past it the connection is closed.
 //

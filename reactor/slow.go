@@ -1,6 +1,8 @@
 package reactor
 
 import (
+	"slices"
+
 	"github.com/wsgate/wsgate/wire"
 	"github.com/wsgate/wsgate/wsproto"
 )
@@ -20,8 +22,9 @@ import (
 //
 // What a slow connection owes is kept off the connection, in the loop's
 // slow map, so a connection that keeps up costs nothing for it. It holds
-// at most one note and one frame per channel of the connection, so it is
-// bounded by MaxSubscriptions.
+// at most one note and one frame per channel the connection is subscribed
+// to (leaving a channel forgets its entries), so it is bounded by
+// MaxSubscriptions.
 type slowState struct {
 	notes  []dropNote
 	latest []conflated
@@ -160,10 +163,32 @@ func (l *loop) catchUp(c *conn) bool {
 	c.dropped = 0
 	for _, k := range s.latest {
 		l.out = append(l.out, k.frame.Bytes()...)
+		l.stats.framesOut.Add(1)
+		l.stats.bytesOut.Add(int64(len(k.frame.Bytes())))
 		k.frame.Release()
 	}
 	c.flush()
 	return c.state == stateOpen
+}
+
+// forgetTopic drops what c is owed on t, when c leaves t.
+func (l *loop) forgetTopic(c *conn, t *topic) {
+	s := l.slow[c]
+	if s == nil {
+		return
+	}
+	s.notes = slices.DeleteFunc(s.notes, func(n dropNote) bool { return n.channel == t.name })
+	s.latest = slices.DeleteFunc(s.latest, func(k conflated) bool {
+		if k.topic == t {
+			k.frame.Release()
+			return true
+		}
+		return false
+	})
+	if len(s.notes) == 0 && len(s.latest) == 0 {
+		delete(l.slow, c)
+		c.dropped = 0
+	}
 }
 
 // forgetSlow releases what a closing connection was owed.

@@ -119,3 +119,30 @@ func TestSlowPolicyPerChannel(t *testing.T) {
 	}
 	testkit.Eventually(t, waitTimeout, "a slow-consumer close on the close channel", func() bool { return e.Stats().SlowConsumerCloses >= 1 })
 }
+
+// TestSlowConsumerConflateForgetsLeftChannels: what a slow connection is
+// owed on a channel goes when it leaves the channel, so subscription
+// churn cannot pile up held frames, and nothing arrives for a channel it
+// left.
+func TestSlowConsumerConflateForgetsLeftChannels(t *testing.T) {
+	e := gateway(t, Config{MaxOutboundBytes: 32 << 10, SlowPolicy: SlowConflate})
+	slow := dialWS(t, e, "/ws?channels=firehose")
+	fast := dialWS(t, e, "/ws?channels=firehose")
+	testkit.Eventually(t, waitTimeout, "subscriptions", func() bool { return e.Stats().Subscriptions == 2 })
+	publishPaced(t, e, fast, 3000)
+	before := e.Stats().Conflated
+	if err := e.Publish("firehose", []byte(`{"last":true}`)); err != nil {
+		t.Fatal(err)
+	}
+	readJSON(t, fast)
+	testkit.Eventually(t, waitTimeout, "the last publication set aside", func() bool { return e.Stats().Conflated > before })
+	if err := slow.WriteText([]byte(`{"type":"unsubscribe","channel":"firehose"}`)); err != nil {
+		t.Fatal(err)
+	}
+	testkit.Eventually(t, waitTimeout, "the unsubscribe", func() bool { return e.Stats().Subscriptions == 1 })
+	for _, m := range drainFrames(t, slow) {
+		if d, ok := m["data"].(map[string]any); ok && d["last"] != nil {
+			t.Fatalf("a publication set aside for a channel the client left arrived: %v", m)
+		}
+	}
+}

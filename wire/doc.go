@@ -27,7 +27,8 @@
 //	{"type":"ack","id":1,"channel":"news","offset":42,"epoch":"e1","recovered":true}         AppendPosition
 //	{"type":"history","id":5,"channel":"news","offset":42,"epoch":"e1","recovered":true,
 //	 "more":false,"publications":[{"offset":42,"prev":41,"data":<as published>}]}            AppendHistory
-//	{"type":"error","id":1,"code":"<code>","message":"<text>"}                               AppendError, AppendDroppedOn
+//	{"type":"error","id":1,"code":"<code>","message":"<text>"}                               AppendError
+//	{"type":"error","code":"dropped","channel":"news","offset":41,"message":"<text>"}        AppendDroppedOn
 //	{"type":"message","channel":"news","data":<as published>}                                AppendMessage
 //	{"type":"message","channel":"news","offset":42,"prev":41,"data":<as published>}          AppendMessageAt
 //	{"type":"unsubscribed","channel":"news","reason":"forbidden"}                            AppendUnsubscribed
