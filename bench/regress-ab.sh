@@ -71,3 +71,4 @@ done
 } > "$AB_OUT/meta.env"
 bin/benchmd -ab "$AB_OUT" -out "$AB_SUMMARY"
 cat "$AB_SUMMARY"
+bin/benchmd -splice -out BENCHMARKS.md

@@ -123,24 +123,43 @@ func format(v []float64) string {
 }
 
 // historySummary is where bench/history.sh leaves its section of
-// BENCHMARKS.md.
-const historySummary = "bench/history/summary.md"
+// BENCHMARKS.md, abSummary where bench/regress-ab.sh leaves its table.
+const (
+	historySummary = "bench/history/summary.md"
+	abSummary      = "bench/ab/summary.md"
+	abHeading      = "## A/B regression check (make bench-ab)\n"
+)
 
-// spliceHistory replaces the history section of the BENCHMARKS.md at path
-// (from its heading to the next "## " heading) with historySummary, or
-// puts it before "## Exact commands" when it has none: the history
-// benchmarks run on their own, without redoing make bench.
-func spliceHistory(path string) error {
-	section, err := os.ReadFile(historySummary)
+// spliceSummaries puts the committed summaries of the runs made apart from
+// make bench into the BENCHMARKS.md at path, each in place of its previous
+// version: the history benchmarks, and the last A/B check (under its own
+// heading: the summary's title becomes its first line).
+func spliceSummaries(path string) error {
+	history, err := os.ReadFile(historySummary)
 	if err != nil {
 		return err
 	}
+	if err := spliceSection(path, string(history)); err != nil {
+		return err
+	}
+	ab, err := os.ReadFile(abSummary)
+	if err != nil {
+		return err
+	}
+	title, body, _ := strings.Cut(string(ab), "\n")
+	return spliceSection(path, abHeading+"\n"+strings.TrimPrefix(title, "# ")+"\n"+body)
+}
+
+// spliceSection replaces the section of the BENCHMARKS.md at path that
+// starts with section's first line (up to the next "## " heading) with
+// section, or puts it before "## Exact commands" when it has none.
+func spliceSection(path, section string) error {
 	old, err := os.ReadFile(path)
 	if err != nil {
 		return err
 	}
 	lines := strings.SplitAfter(string(old), "\n")
-	heading := strings.SplitAfter(string(section), "\n")[0]
+	heading := strings.SplitAfter(section, "\n")[0]
 	var out strings.Builder
 	placed, skipping := false, false
 	for _, line := range lines {
@@ -154,7 +173,7 @@ func spliceHistory(path string) error {
 			continue
 		}
 		if !placed && (line == heading || strings.HasPrefix(line, "## Exact commands")) {
-			out.Write(section)
+			out.WriteString(section)
 			out.WriteString("\n")
 			placed = true
 		}
@@ -162,7 +181,7 @@ func spliceHistory(path string) error {
 	}
 	if !placed {
 		out.WriteString("\n")
-		out.Write(section)
+		out.WriteString(section)
 	}
 	return os.WriteFile(path, []byte(out.String()), 0o644)
 }

@@ -43,9 +43,9 @@ PASS
 	}
 }
 
-// TestSpliceHistory replaces the history section in place, and adds it
-// before the commands when there is none.
-func TestSpliceHistory(t *testing.T) {
+// TestSpliceSection replaces a section in place, and adds it before the
+// commands when there is none.
+func TestSpliceSection(t *testing.T) {
 	dir := t.TempDir()
 	t.Chdir(dir)
 	if err := os.MkdirAll(filepath.Dir(historySummary), 0o755); err != nil {
@@ -62,7 +62,7 @@ func TestSpliceHistory(t *testing.T) {
 		if err := os.WriteFile("B.md", []byte(tc.before), 0o644); err != nil {
 			t.Fatal(err)
 		}
-		if err := spliceHistory("B.md"); err != nil {
+		if err := spliceSection("B.md", section); err != nil {
 			t.Fatal(err)
 		}
 		got, _ := os.ReadFile("B.md")

@@ -47,10 +47,10 @@ func main() {
 	pick := flag.String("pick", "", "instead: copy the least contended of the reports given as arguments to `prefix`.json and .txt")
 	ab := flag.String("ab", "", "instead: write to -out the A/B table of the `directory` bench/regress-ab.sh filled")
 	history := flag.String("history", "", "instead: write to -out the summary of the `directory` bench/history.sh filled")
-	splice := flag.Bool("splice", false, "instead: put "+historySummary+" into -out in place of its previous version (bench/history.sh)")
+	splice := flag.Bool("splice", false, "instead: put "+historySummary+" and "+abSummary+" into -out in place of their previous versions (bench/history.sh, bench/regress-ab.sh)")
 	flag.Parse()
 	if *splice {
-		if err := spliceHistory(*out); err != nil {
+		if err := spliceSummaries(*out); err != nil {
 			log.Fatal(err)
 		}
 		return
@@ -290,6 +290,10 @@ func write(b *strings.Builder, r *results) {
 	if section, err := os.ReadFile(historySummary); err == nil {
 		b.WriteString("\n")
 		b.Write(section)
+	}
+	if ab, err := os.ReadFile(abSummary); err == nil {
+		title, body, _ := strings.Cut(string(ab), "\n")
+		b.WriteString("\n" + abHeading + "\n" + strings.TrimPrefix(title, "# ") + "\n" + body)
 	}
 	writeCommands(b, r)
 }
