@@ -21,7 +21,7 @@ HOST=127.0.0.1
 SIZES="--connect-rate 3000 --source-ips 127.0.0.2-127.0.0.17 --quiet"
 
 base_rev=$(git rev-parse --short "$BASE")
-head_rev=$(git rev-parse --short HEAD)$(git diff --quiet HEAD -- . ':!bench/ab' || echo '+uncommitted')
+head_rev=$(git rev-parse --short HEAD)$(git diff --quiet HEAD -- '*.go' || echo '+uncommitted')
 tree=$(mktemp -d)
 trap 'git worktree remove --force "$tree" >/dev/null 2>&1 || true; if [[ -n "${pid:-}" ]]; then kill -KILL "$pid" 2>/dev/null || true; fi' EXIT
 git worktree add --detach "$tree" "$BASE" >/dev/null
