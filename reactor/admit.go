@@ -29,6 +29,9 @@ func (e *Engine) admit(c *conn, req *wsproto.Request) ([]byte, error) {
 		if err != nil {
 			return nil, err
 		}
+		if wantsHeartbeat(req.Query) {
+			c.endpoint = endpointHeartbeat
+		}
 	default:
 		return nil, errNotFound
 	}

@@ -32,6 +32,9 @@ type endpoint uint8
 const (
 	endpointEcho   endpoint = iota + 1 // /echo: every message back
 	endpointPubSub                     // /ws: the JSON channel protocol
+	// /ws?heartbeat=1: the same, pinged with a {"type":"ping"} text frame,
+	// which a browser's client can see, where a ping control frame is not.
+	endpointHeartbeat
 )
 
 // conn is one connection's whole state: flat, no goroutine, lock, channel or
@@ -108,7 +111,7 @@ func (c *conn) readHandshake() gnet.Action {
 		return c.reject(err)
 	}
 	l.out = wsproto.AppendAccept(l.out[:0], req.Key, protocol)
-	if c.endpoint == endpointPubSub {
+	if c.endpoint != endpointEcho {
 		c.greet()
 	}
 	_, _ = c.gc.Discard(end)

@@ -163,7 +163,11 @@ func (l *loop) fireOpen(c *conn) {
 		return
 	case !c.pingSent && now-c.lastRead >= l.ticks(cfg.PingInterval):
 		c.pingSent, c.pingAt = true, now
-		l.out = append(l.out, pingFrame...)
+		if c.endpoint == endpointHeartbeat {
+			l.out = wsproto.AppendFrame(l.out, ws.OpText, true, wire.Ping)
+		} else {
+			l.out = append(l.out, pingFrame...)
+		}
 		c.flush()
 	}
 	l.scheduleOpen(c)

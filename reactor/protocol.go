@@ -30,6 +30,8 @@ func (c *conn) onPubSubMessage(m wsproto.Message) {
 		return
 	}
 	switch cmd.Kind {
+	case wire.Pong:
+		return // any frame answers a ping (readFrames); this one asks for nothing
 	case wire.Subscribe:
 		if !c.maySubscribe(cmd.Channel) {
 			c.forbid(cmd.ID, wire.ErrSubscribeForbidden)

@@ -73,6 +73,19 @@ func appendChannels(dst []string, list string) ([]string, error) {
 	return dst, nil
 }
 
+// wantsHeartbeat reports whether the query asks for the application
+// heartbeat: heartbeat=1 (or true).
+func wantsHeartbeat(query []byte) bool {
+	for rest := query; len(rest) > 0; {
+		var pair []byte
+		pair, rest = cutByte(rest, '&')
+		if key, value := cutByte(pair, '='); string(key) == "heartbeat" {
+			return string(value) == "1" || string(value) == "true"
+		}
+	}
+	return false
+}
+
 // cutByte splits b around the first sep, or returns b whole and nothing.
 func cutByte(b []byte, sep byte) (before, after []byte) {
 	if i := bytes.IndexByte(b, sep); i >= 0 {

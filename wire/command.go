@@ -15,6 +15,7 @@ const (
 	Publish                            // {"type":"publish","channel":C,"data":D,"idempotency_key":K}: send D to C's subscribers
 	Refresh                            // {"type":"refresh","token":T}: replace the connection's token
 	History                            // {"type":"history","channel":C,"since":S,"limit":N}: read C's past publications
+	Pong                               // {"type":"pong"}: the answer to the heartbeat's {"type":"ping"}; no reply
 )
 
 // String returns the kind's "type" on the wire.
@@ -30,6 +31,8 @@ func (k CommandKind) String() string {
 		return "refresh"
 	case History:
 		return "history"
+	case Pong:
+		return "pong"
 	}
 	return "invalid"
 }
@@ -129,6 +132,8 @@ func ParseCommand(payload []byte, maxData int) (Command, *Error) {
 		cmd.Kind = Publish
 	case "history":
 		cmd.Kind = History
+	case "pong":
+		return Command{Kind: Pong, ID: cmd.ID}, nil
 	case "refresh":
 		if f.Token == "" {
 			return refuse(ErrRefreshWithoutToken)

@@ -244,10 +244,20 @@ func TestErrBadIDStatesTheBound(t *testing.T) {
 func TestCommandKindString(t *testing.T) {
 	for kind, want := range map[wire.CommandKind]string{
 		wire.Subscribe: "subscribe", wire.Unsubscribe: "unsubscribe", wire.Publish: "publish",
-		wire.Refresh: "refresh", wire.History: "history", 0: "invalid", wire.History + 1: "invalid",
+		wire.Refresh: "refresh", wire.History: "history", wire.Pong: "pong", 0: "invalid", wire.Pong + 1: "invalid",
 	} {
 		if got := kind.String(); got != want {
 			t.Errorf("%d: %q, want %q", kind, got, want)
 		}
+	}
+}
+
+func TestParsePong(t *testing.T) {
+	cmd, err := wire.ParseCommand([]byte(`{"type":"pong","channel":"ignored","data":1}`), 100)
+	if err != nil || cmd.Kind != wire.Pong || cmd.Channel != "" || cmd.Data != nil || cmd.Kind.String() != "pong" {
+		t.Fatalf("pong: %+v, %v", cmd, err)
+	}
+	if !json.Valid(wire.Ping) {
+		t.Fatal("the heartbeat ping is not JSON")
 	}
 }

@@ -72,6 +72,11 @@ func AppendDroppedOn(dst []byte, channel string, n, offset uint64) []byte {
 	return append(dst, ` messages dropped: the connection was not reading fast enough"}`...)
 }
 
+// Ping is the heartbeat a connection that asked for it (/ws?heartbeat=1)
+// gets instead of a ping control frame, which browsers cannot see; the
+// client answers {"type":"pong"}.
+var Ping = []byte(`{"type":"ping"}`)
+
 // UnsubscribedForbidden is the "reason" of an unsubscribed notice: a
 // refreshed token no longer allows the channel.
 const UnsubscribedForbidden = "forbidden"
