@@ -1,0 +1,198 @@
+// Type declarations of wsgate-client (hand-written; the package is plain
+// JavaScript with no build step).
+
+/** A position in a channel's history: the last offset seen, in its epoch. */
+export interface Since {
+  offset: number
+  epoch: string
+}
+
+/**
+ * The constructor used to open sockets: the browser's WebSocket, or e.g. the
+ * "ws" package's. The client uses readyState, send, close and the
+ * onmessage, onclose and onerror properties.
+ */
+export type WebSocketConstructor = new (url: string, protocols?: string | string[]) => any
+
+export interface ClientOptions {
+  /**
+   * Returns the JWT to present (or null/undefined/'' to connect anonymously).
+   * Called before every connection attempt and before each refresh.
+   */
+  getToken?: () => string | null | undefined | Promise<string | null | undefined>
+  /** Where the token goes: 'protocol' (Sec-WebSocket-Protocol: wsgate.v1, wsgate.token.JWT; default) or 'query' (?token=JWT). */
+  tokenIn?: 'protocol' | 'query'
+  /** Refresh the token this long before its exp (default 30000 ms). */
+  refreshBeforeMs?: number
+  /** WebSocket constructor (default globalThis.WebSocket; Node 18–21 have none: pass the "ws" package's). */
+  WebSocket?: WebSocketConstructor
+  /** Base of the full-jitter exponential backoff (default 250 ms). */
+  minBackoffMs?: number
+  /** Cap of the backoff (default 10000 ms). */
+  maxBackoffMs?: number
+  /** A connection up at least this long resets the backoff (default 30000 ms). */
+  resetBackoffAfterMs?: number
+  /** A publish not acknowledged within this long (from the call, across reconnections) rejects with code 'timeout' (default 10000 ms). */
+  publishTimeoutMs?: number
+  /** The same for history reads and token refreshes (default 10000 ms). */
+  requestTimeoutMs?: number
+  /** From opening the socket to the server's "connected" frame (default 10000 ms). */
+  connectTimeoutMs?: number
+  /**
+   * Ask the server for text-frame heartbeats (?heartbeat=1), answer its
+   * {"type":"ping"} with {"type":"pong"}, and reconnect when nothing has
+   * arrived for ping_interval_ms + max(5000, ping_interval_ms / 2).
+   * Default false.
+   */
+  heartbeat?: boolean
+  /**
+   * Overrides which server closes (and failed handshakes, code 1006) are
+   * retried. Default: every close except 4001 without getToken.
+   */
+  shouldReconnect?: (close: { code: number; reason: string }) => boolean
+  /** For tests: timer functions (default globalThis's). */
+  timers?: { setTimeout(fn: () => void, ms: number): unknown; clearTimeout(id: unknown): void }
+  /** For tests: clock in ms (default Date.now). */
+  now?: () => number
+  /** For tests: random source in [0, 1) (default Math.random). */
+  random?: () => number
+}
+
+export type ConnectionState = 'connecting' | 'connected' | 'disconnected'
+
+export interface StateEvent {
+  state: ConnectionState
+  /** connecting, connected: the URL. */
+  url?: string
+  /** disconnected: the close code (1006 also for a failed handshake, or a socket the client gave up). */
+  code?: number
+  /** disconnected: the close reason, or the client's own ('connect timeout', 'heartbeat timeout', 'token refresh refused', 'getToken failed'). */
+  reason?: string
+  /** disconnected: true when the client will not reconnect. */
+  final?: boolean
+  /** disconnected, not final: milliseconds until the next attempt. */
+  delayMs?: number
+  /** connected: the server's "client", "node", "version", "ping_interval_ms". */
+  clientId?: string
+  node?: string
+  version?: string
+  pingIntervalMs?: number
+}
+
+/** An Error carrying the wire's error code. */
+export interface WsgateError extends Error {
+  /**
+   * The error frame's code (docs/protocol.md, "Error codes"), or the
+   * client's: 'timeout', 'closed', 'disconnected', 'bad_frame'.
+   */
+  code: string
+  /** The error frame, when there was one. */
+  frame?: Record<string, unknown>
+  /** connect()'s rejection: the close that stopped the client. */
+  closeCode?: number
+  closeReason?: string
+  /** 'dropped' notices: how many publications were lost. */
+  count?: number
+}
+
+export interface MessageMeta {
+  channel: string
+  /** Channels with history: the publication's offset and its predecessor's lower bound. */
+  offset?: number
+  prev?: number
+}
+
+export interface SubscribedInfo {
+  channel: string
+  /** Channels with history: the channel's position in the ack. */
+  offset?: number
+  epoch?: string
+  /**
+   * Present when the subscribe resumed (since) or the position was lost:
+   * true, nothing was missed; false, publications may have been missed
+   * (read them with history(), or reload the state from its source).
+   */
+  recovered?: boolean
+  /** An ack without id: the history was lost while the subscription replayed it. */
+  unsolicited?: true
+}
+
+export interface SubscriptionHandlers {
+  onMessage?: (data: any, meta: MessageMeta) => void
+  onSubscribed?: (info: SubscribedInfo) => void
+  onError?: (err: WsgateError) => void
+  /** reason: the server's ('forbidden'), a refused subscribe's error code, or 'unsubscribe'. */
+  onUnsubscribed?: (reason: string) => void
+}
+
+export declare class Subscription {
+  readonly channel: string
+  /** Last offset delivered or acknowledged (channels with history). */
+  readonly offset: number | undefined
+  readonly epoch: string | undefined
+  /** False once unsubscribed, by the client or the server. */
+  readonly active: boolean
+  unsubscribe(): void
+  on(event: 'message', fn: (data: any, meta: MessageMeta) => void): this
+  on(event: 'subscribed', fn: (info: SubscribedInfo) => void): this
+  on(event: 'error', fn: (err: WsgateError) => void): this
+  on(event: 'unsubscribed', fn: (reason: string) => void): this
+  off(event: string, fn: (...args: any[]) => void): this
+}
+
+export interface HistoryReply {
+  type: 'history'
+  id: number
+  channel: string
+  offset: number
+  epoch: string
+  recovered: boolean
+  more: boolean
+  publications: Array<{ offset: number; prev: number; data: any }>
+}
+
+export declare class Client {
+  constructor(urls: string | string[], options?: ClientOptions)
+  readonly urls: string[]
+  readonly state: ConnectionState
+  /**
+   * Starts connecting, and reconnecting until close() or a final close.
+   * Resolves once connected; rejects (code 'closed', closeCode, closeReason)
+   * if the client stops first. Unobserved, the rejection is not reported.
+   */
+  connect(): Promise<void>
+  /** Closes for good; pending publishes and history reads reject with code 'closed'. */
+  close(): void
+  on(event: 'state', fn: (e: StateEvent) => void): this
+  /** Errors not tied to a request or a subscription, and exceptions thrown by listeners. */
+  on(event: 'error', fn: (err: WsgateError | Error) => void): this
+  off(event: string, fn: (...args: any[]) => void): this
+  /** One subscription per channel: throws when channel already has one. */
+  subscribe(channel: string, handlers?: SubscriptionHandlers): Subscription
+  getSubscription(channel: string): Subscription | undefined
+  /**
+   * Resolves on the server's ack. Rejects with err.code the error frame's
+   * code, 'timeout' or 'closed'. An idempotency key is generated unless
+   * given, and the publish is re-sent with it after a reconnection.
+   */
+  publish(channel: string, data: unknown, options?: { idempotencyKey?: string }): Promise<void>
+  history(channel: string, options?: { since?: Since; limit?: number }): Promise<HistoryReply>
+}
+
+// The pure reconnection and token helpers.
+export declare const DRAIN_PREFIX: string
+export declare const MAX_RETRY_AFTER_MS: number
+export declare const MIN_REFRESH_DELAY_MS: number
+export declare function parseRetryAfter(reason: unknown): number | undefined
+export declare function backoffDelay(attempt: number, minMs: number, maxMs: number, random: () => number): number
+export declare function drainDelay(retryAfterMs: number, random: () => number): number
+export declare function isFinalClose(code: number, canRefreshToken: boolean): boolean
+export declare function planReconnect(
+  close: { code: number; reason?: string; upMs: number },
+  attempt: number,
+  opts: { minBackoffMs: number; maxBackoffMs: number; resetBackoffAfterMs: number; canRefreshToken: boolean },
+  random: () => number,
+): { final: true } | { final: false; delayMs: number; attempt: number }
+export declare function nextUrlIndex(i: number, n: number): number
+export declare function tokenExpiry(token: string): number | undefined
+export declare function refreshDelay(expSec: number, nowMs: number, leadMs: number): number
