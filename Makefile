@@ -6,7 +6,7 @@ STATICCHECK_VERSION := v0.8.2
 # Test timeout for the whole suite; CI's budget is 20 minutes.
 TEST_TIMEOUT ?= 15m
 
-.PHONY: all build run test vet fmt lint fuzz bench bench-ab bench-history bench-listener bench-micro bench-scale-out baselines clean
+.PHONY: all build run test test-js vet fmt lint fuzz bench bench-ab bench-history bench-listener bench-micro bench-scale-out baselines clean
 
 all: build
 
@@ -14,15 +14,24 @@ build:
 	$(GO) build -o $(BIN)/wsgate ./cmd/wsgate
 	$(GO) build -o $(BIN)/wsbench ./cmd/wsbench
 
-## run: build and start a single node on defaults (ws on :8080, /echo on)
+## run: build and start a single node on defaults (ws on :8080, /echo on);
+## ARGS adds flags (make run ARGS="--allowed-origins http://localhost:8000")
 run: build
-	./$(BIN)/wsgate
+	./$(BIN)/wsgate $(ARGS)
 
-## test: lint (vet, gofmt, staticcheck), then every test with -race and
-## -shuffle; `go test` also replays each fuzz target's committed seed corpus
-## (testdata/fuzz) as ordinary tests.
-test: lint
+## test: lint (vet, gofmt, staticcheck), the JavaScript client's unit
+## tests, then every Go test with -race and -shuffle; `go test` also replays
+## each fuzz target's committed seed corpus (testdata/fuzz) as ordinary
+## tests. The browser end-to-end test (e2e/browser_test.go) needs chromium.
+test: lint test-js
 	$(GO) test -race -shuffle=on -count=1 -timeout $(TEST_TIMEOUT) ./...
+
+## test-js: clients/js's unit tests with Node's test runner (its `npm
+## test`); without node they are skipped, except under CI=true
+test-js:
+	@if command -v node >/dev/null; then cd clients/js && node --test test/*.test.js; \
+	elif [ "$$CI" = true ]; then echo "CI=true but node is not installed: clients/js is untested"; exit 1; \
+	else echo "node is not installed: skipping clients/js's unit tests"; fi
 
 vet:
 	$(GO) vet ./...
