@@ -1,0 +1,832 @@
+package client
+
+import (
+	"context"
+	"crypto/tls"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/gobwas/ws"
+
+	"github.com/wsgate/wsgate/wire"
+	"github.com/wsgate/wsgate/wsproto"
+)
+
+// Defaults of Options.
+const (
+	DefaultMinBackoff       = 250 * time.Millisecond
+	DefaultMaxBackoff       = 10 * time.Second
+	DefaultResetBackoff     = 30 * time.Second
+	DefaultPublishTimeout   = 10 * time.Second
+	DefaultHandshakeTimeout = 10 * time.Second
+	DefaultWriteTimeout     = 10 * time.Second
+	DefaultRefreshBefore    = 30 * time.Second
+	DefaultMaxMessageSize   = 16 << 20
+)
+
+// Options configure a Client. The zero value works: no token, the
+// defaults above.
+type Options struct {
+	// Token returns the JWT to present. It is called before every
+	// connection attempt (so it must be cheap or cache) and, when the
+	// token has an "exp", again RefreshBefore its expiry to refresh the
+	// connection in place (a refresh frame, no reconnection). nil: connect
+	// anonymously. The token goes in the Authorization header, never in
+	// the URL (which proxies log).
+	Token func(ctx context.Context) (string, error)
+	// Header holds extra handshake header fields (Origin, a tracing id,
+	// ...). Authorization is set from Token.
+	Header http.Header
+	// DialContext opens the TCP connection (a proxy, a custom resolver,
+	// tests). Default: a net.Dialer.
+	DialContext func(ctx context.Context, network, addr string) (net.Conn, error)
+	// TLSConfig is used for wss:// URLs (nil: the system's roots, the
+	// URL's host as server name).
+	TLSConfig *tls.Config
+	// MinBackoff and MaxBackoff bound the full-jitter exponential backoff
+	// between failed attempts. Defaults 250 ms and 10 s.
+	MinBackoff, MaxBackoff time.Duration
+	// ResetBackoffAfter is how long a connection must have been up for
+	// the backoff to start again from MinBackoff when it ends (a server
+	// that accepts and closes at once is not retried at the minimum
+	// delay). Default 30 s.
+	ResetBackoffAfter time.Duration
+	// PublishTimeout bounds a Publish whose context has no earlier
+	// deadline, re-sends after reconnections included. Default 10 s.
+	PublishTimeout time.Duration
+	// HandshakeTimeout bounds one connection attempt: TCP, TLS, the
+	// upgrade and the connected frame. Default 10 s.
+	HandshakeTimeout time.Duration
+	// WriteTimeout bounds one write to the socket. Default 10 s.
+	WriteTimeout time.Duration
+	// RefreshBefore is how long before its expiry a token is refreshed
+	// (half its remaining life for a token shorter than twice this).
+	// Default 30 s.
+	RefreshBefore time.Duration
+	// MaxMessageSize bounds a frame or message the server sends (a
+	// history page). Default 16 MiB.
+	MaxMessageSize int64
+	// Logger receives connection changes and anomalies, never one line
+	// per message. Default: discarded.
+	Logger *slog.Logger
+	// OnState is called at every state change, in order, on the client's
+	// connection goroutine: it must return quickly and must not call
+	// Close (which waits for that goroutine).
+	OnState func(State)
+}
+
+func (o Options) withDefaults() Options {
+	def := func(d *time.Duration, v time.Duration) {
+		if *d <= 0 {
+			*d = v
+		}
+	}
+	def(&o.MinBackoff, DefaultMinBackoff)
+	def(&o.MaxBackoff, DefaultMaxBackoff)
+	o.MaxBackoff = max(o.MaxBackoff, o.MinBackoff)
+	def(&o.ResetBackoffAfter, DefaultResetBackoff)
+	def(&o.PublishTimeout, DefaultPublishTimeout)
+	def(&o.HandshakeTimeout, DefaultHandshakeTimeout)
+	def(&o.WriteTimeout, DefaultWriteTimeout)
+	def(&o.RefreshBefore, DefaultRefreshBefore)
+	if o.MaxMessageSize <= 0 {
+		o.MaxMessageSize = DefaultMaxMessageSize
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if o.DialContext == nil {
+		o.DialContext = (&net.Dialer{}).DialContext
+	}
+	return o
+}
+
+// State is where a client is in its life.
+type State int32
+
+const (
+	StateIdle         State = iota // New: Connect not called (or abandoned)
+	StateConnecting                // an attempt is under way
+	StateConnected                 // the connected frame arrived: commands flow
+	StateDisconnected              // between attempts: a backoff or a server's retry-after
+	StateClosed                    // Close was called, or a final refusal (Err)
+)
+
+func (s State) String() string {
+	switch s {
+	case StateIdle:
+		return "idle"
+	case StateConnecting:
+		return "connecting"
+	case StateConnected:
+		return "connected"
+	case StateDisconnected:
+		return "disconnected"
+	case StateClosed:
+		return "closed"
+	}
+	return fmt.Sprintf("State(%d)", int32(s))
+}
+
+// Position is a place in a channel's history: an offset in an epoch. An
+// offset means nothing in another epoch.
+type Position struct {
+	Offset uint64 `json:"offset"`
+	Epoch  string `json:"epoch"`
+}
+
+// Message is a publication delivered to a subscription. Offset and Prev
+// are 0 on a channel without history. Data is the JSON value as
+// published, byte for byte; it is the handler's to keep.
+type Message struct {
+	Channel      string
+	Data         json.RawMessage
+	Offset, Prev uint64
+}
+
+// Client is a wsgate client: one WebSocket connection at a time, to one of
+// its URLs, kept up until Close. Its methods are safe for concurrent use.
+type Client struct {
+	opts    Options
+	urls    []string
+	targets []target
+	badURL  error // the first URL parseTarget refused: Connect returns it
+	dialer  *dialer
+	log     *slog.Logger
+
+	state   atomic.Int32
+	stateMu sync.Mutex // serialises OnState calls
+
+	mu        sync.Mutex
+	closed    bool  // Close called, or a final refusal
+	err       error // the final refusal, if that is why
+	cur       *conn // the connection commands go to; nil between connections
+	ids       uint64
+	pending   map[uint64]*request
+	subs      map[string]*Subscription
+	clientID  string
+	node      string
+	runCancel context.CancelFunc // the connection goroutine's; nil when not running
+	runDone   chan struct{}
+	ready     chan struct{} // closed at the run's first connection
+
+	wg        sync.WaitGroup // every goroutine the client starts
+	closeOnce sync.Once
+}
+
+// New returns a client for the given server URLs (ws://host:8080/ws;
+// wss:// with TLS; the path defaults to /ws). It does not connect:
+// Connect does, trying the URLs in order and failing over between them.
+func New(urls []string, opts Options) *Client {
+	opts = opts.withDefaults()
+	c := &Client{
+		opts:    opts,
+		urls:    slices.Clone(urls),
+		log:     opts.Logger,
+		pending: map[uint64]*request{},
+		subs:    map[string]*Subscription{},
+	}
+	for _, u := range urls {
+		t, err := parseTarget(u)
+		if err != nil && c.badURL == nil {
+			c.badURL = err
+		}
+		c.targets = append(c.targets, t)
+	}
+	if len(urls) == 0 {
+		c.badURL = errors.New("wsgate: no server URL")
+	}
+	var header []string
+	for name, values := range opts.Header {
+		for _, v := range values {
+			if strings.ContainsAny(name+v, "\r\n") {
+				c.badURL = fmt.Errorf("wsgate: header %q has a line break", name)
+			}
+			header = append(header, http.CanonicalHeaderKey(name)+": "+v)
+		}
+	}
+	slices.Sort(header)
+	c.dialer = &dialer{
+		netDial:          opts.DialContext,
+		tls:              opts.TLSConfig,
+		header:           header,
+		handshakeTimeout: opts.HandshakeTimeout,
+		writeTimeout:     opts.WriteTimeout,
+		maxMessage:       opts.MaxMessageSize,
+	}
+	return c
+}
+
+// State returns the client's current state.
+func (c *Client) State() State { return State(c.state.Load()) }
+
+// ClientID is the server's name for the current (or last) connection, from
+// its connected frame.
+func (c *Client) ClientID() string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.clientID
+}
+
+// Node is the id of the node the client is (or was last) connected to.
+func (c *Client) Node() string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.node
+}
+
+// Err reports why the client closed itself: a final close code or
+// handshake refusal (a *CloseError or *HandshakeError). nil while it runs
+// and after a plain Close.
+func (c *Client) Err() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.err
+}
+
+func (c *Client) setState(s State) {
+	c.stateMu.Lock()
+	defer c.stateMu.Unlock()
+	if State(c.state.Swap(int32(s))) != s && c.opts.OnState != nil {
+		c.opts.OnState(s)
+	}
+}
+
+// closedErr is what calls on a closed client return.
+func (c *Client) closedErr() error {
+	if c.err != nil {
+		return fmt.Errorf("%w: %w", ErrClosed, c.err)
+	}
+	return ErrClosed
+}
+
+// Connect starts the client and returns once it is connected (the server's
+// connected frame arrived), after trying the URLs in turn with backoff as
+// long as ctx allows. From then on the client reconnects by itself, until
+// Close or a final refusal. It returns the final refusal (a
+// *HandshakeError or *CloseError, see the package doc) if one ends the
+// attempts, or ctx's error, after which the client is idle again and
+// Connect may be called anew. Once the client has connected, later calls
+// return nil at once.
+func (c *Client) Connect(ctx context.Context) error {
+	c.mu.Lock()
+	if c.closed {
+		defer c.mu.Unlock()
+		return c.closedErr()
+	}
+	if c.badURL != nil {
+		c.mu.Unlock()
+		return c.badURL
+	}
+	if c.runCancel == nil {
+		runCtx, cancel := context.WithCancel(context.Background())
+		c.runCancel, c.runDone, c.ready = cancel, make(chan struct{}), make(chan struct{})
+		c.wg.Add(1)
+		go c.run(runCtx, c.runDone, c.ready)
+	}
+	ready, done, cancel := c.ready, c.runDone, c.runCancel
+	c.mu.Unlock()
+	select {
+	case <-ready:
+		return nil
+	case <-done:
+	case <-ctx.Done():
+	}
+	select {
+	case <-ready:
+		return nil
+	default:
+	}
+	cancel()
+	<-done
+	c.mu.Lock()
+	if c.err != nil {
+		defer c.mu.Unlock()
+		return c.err
+	}
+	idle := false
+	if c.runDone == done && !c.closed { // not closed or restarted meanwhile
+		c.runCancel, idle = nil, true
+	}
+	c.mu.Unlock()
+	if idle {
+		c.setState(StateIdle)
+	}
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("wsgate: connect: %w", err)
+	}
+	return ErrClosed
+}
+
+// Close ends the client: it stops reconnecting, closes the connection
+// (close 1000), fails the calls still waiting with ErrClosed, ends every
+// subscription, and returns once every goroutine it started has ended,
+// handlers included. It must not be called from a handler, an event
+// callback or OnState, which it would wait for. It is idempotent.
+func (c *Client) Close() error {
+	c.closeOnce.Do(func() {
+		c.mu.Lock()
+		c.closed = true
+		cancel, done := c.runCancel, c.runDone
+		c.mu.Unlock()
+		if cancel != nil {
+			cancel()
+			<-done
+		}
+		c.mu.Lock()
+		c.shutLocked(ErrClosed, true)
+		c.mu.Unlock()
+		c.wg.Wait()
+		c.setState(StateClosed)
+	})
+	return nil
+}
+
+// shutLocked fails every waiting call with err and ends every
+// subscription: silently (Close: handlers stop at once), or with an
+// EventEnded after what is queued (a final refusal). c.mu is held.
+func (c *Client) shutLocked(err error, silent bool) {
+	for id, req := range c.pending {
+		delete(c.pending, id)
+		req.finish(reply{err: err})
+	}
+	for _, sub := range c.subs {
+		c.endLocked(sub, Event{Kind: EventEnded, Channel: sub.channel, Err: err}, silent)
+	}
+}
+
+// run is the connection goroutine: it dials, serves the connection (it is
+// its reader), and when the connection ends decides whether and when to
+// dial again.
+func (c *Client) run(ctx context.Context, done, ready chan struct{}) {
+	defer c.wg.Done()
+	defer close(done)
+	b := backoff{min: c.opts.MinBackoff, max: c.opts.MaxBackoff}
+	next, unauthorized, connected := 0, 0, false
+	readyOnce := sync.OnceFunc(func() { close(ready) })
+	for ctx.Err() == nil {
+		t := c.targets[next]
+		next = (next + 1) % len(c.targets)
+		c.setState(StateConnecting)
+		cn, err := c.connect(ctx, t)
+		if err == nil {
+			unauthorized, connected = 0, true
+			up := time.Now()
+			c.attach(cn)
+			c.setState(StateConnected)
+			readyOnce()
+			err = c.serve(ctx, cn)
+			c.detach(cn, err)
+			if time.Since(up) >= c.opts.ResetBackoffAfter {
+				b.reset() // it held: the next failure starts the backoff again
+			}
+		}
+		if ctx.Err() != nil {
+			return
+		}
+		why, hint := classify(err)
+		final := false
+		switch why {
+		case causeTokenExpired:
+			final = c.opts.Token == nil // the same token again, or none
+		case causeUnauthorized:
+			unauthorized++
+			// Before the first connection a second 401 in a row, or one
+			// without a token function, means the credentials are wrong:
+			// Connect says so. Later it may be the identity provider's
+			// bad moment: back off and keep trying.
+			final = !connected && (unauthorized >= 2 || c.opts.Token == nil)
+			if unauthorized >= 2 {
+				why = causeTransient
+			}
+		case causeRefused:
+			// Before the first connection the URL or the options are
+			// wrong; later it is more likely a proxy or a rollout.
+			final = !connected
+		}
+		if final {
+			c.log.Error("wsgate: final refusal, not reconnecting", "url", t.raw, "err", err)
+			c.mu.Lock()
+			c.closed, c.err = true, err
+			c.shutLocked(c.closedErr(), false)
+			c.mu.Unlock()
+			c.setState(StateClosed)
+			return
+		}
+		delay := reconnectDelay(why, hint, &b)
+		c.log.Info("wsgate: disconnected", "url", t.raw, "err", err, "retry_in", delay)
+		c.setState(StateDisconnected)
+		timer := time.NewTimer(delay)
+		select {
+		case <-timer.C:
+		case <-ctx.Done():
+			timer.Stop()
+			return
+		}
+	}
+}
+
+// connect makes one attempt on t: a token, the handshake, the connected
+// frame.
+func (c *Client) connect(ctx context.Context, t target) (*conn, error) {
+	var token string
+	if c.opts.Token != nil {
+		tctx, cancel := context.WithTimeout(ctx, c.opts.HandshakeTimeout)
+		tok, err := c.opts.Token(tctx)
+		cancel()
+		if err != nil {
+			return nil, fmt.Errorf("wsgate: token: %w", err)
+		}
+		token = tok
+	}
+	cn, err := c.dialer.dial(ctx, t, token)
+	if err != nil {
+		return nil, err
+	}
+	cn.token = token
+	return cn, nil
+}
+
+// attach makes cn the connection commands go to: every subscription is
+// sent again (with since when it has a position), then every command
+// still waiting for an answer (publications with their idempotency keys,
+// history reads), in the order they were made.
+func (c *Client) attach(cn *conn) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.cur = cn
+	c.clientID, c.node = cn.hello.Client, cn.hello.Node
+	channels := make([]string, 0, len(c.subs))
+	for ch := range c.subs {
+		channels = append(channels, ch)
+	}
+	slices.Sort(channels)
+	for _, ch := range channels {
+		c.subscribeLocked(c.subs[ch])
+	}
+	ids := make([]uint64, 0, len(c.pending))
+	for id, req := range c.pending {
+		if req.resend && req.conn == nil {
+			ids = append(ids, id)
+		}
+	}
+	slices.Sort(ids)
+	for _, id := range ids {
+		req := c.pending[id]
+		req.conn = cn
+		cn.send(req.frame)
+	}
+	c.log.Info("wsgate: connected", "url", cn.url, "node", cn.hello.Node, "client", cn.hello.Client)
+}
+
+// detach takes cn out of service after it ended with err: publications and
+// history reads wait for the next connection (they are sent again, a
+// publication with its key), subscribes are sent again by attach,
+// unsubscribes are done (the server forgot the connection's
+// subscriptions), refreshes fail.
+func (c *Client) detach(cn *conn, err error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.cur == cn {
+		c.cur = nil
+	}
+	for _, t := range cn.timers {
+		t.Stop()
+	}
+	cn.timers = nil
+	// 1009: something the client sent was over the server's frame limit.
+	// Sending it again would close the next connection too: the commands
+	// in flight fail instead.
+	var ce *CloseError
+	tooBig := errors.As(err, &ce) && ce.Code == int(ws.StatusMessageTooBig)
+	for id, req := range c.pending {
+		if req.conn != cn {
+			continue
+		}
+		switch {
+		case req.resend && !tooBig:
+			req.conn = nil
+			continue
+		case req.kind == cmdUnsubscribe:
+			req.finish(reply{})
+		case req.kind == cmdSubscribe:
+			// attach subscribes again
+		default:
+			req.finish(reply{err: fmt.Errorf("%w: %w", ErrConnectionLost, err)})
+		}
+		delete(c.pending, id)
+	}
+	for _, sub := range c.subs {
+		sub.reqID = 0
+	}
+}
+
+// serve runs cn until it ends: the writer and the token refresher on their
+// own goroutines, the reader here. It returns why it ended (a *CloseError
+// when the server closed it).
+func (c *Client) serve(ctx context.Context, cn *conn) error {
+	c.wg.Add(1)
+	go func() {
+		defer c.wg.Done()
+		cn.writeLoop(ctx)
+	}()
+	if exp := tokenExpiry(cn.token); !exp.IsZero() && c.opts.Token != nil {
+		c.wg.Add(1)
+		go func() {
+			defer c.wg.Done()
+			c.refresher(ctx, cn, exp)
+		}()
+	}
+	err := c.read(cn)
+	close(cn.readDone)
+	if aborted := cn.abortErr(); aborted != nil {
+		err = aborted
+	}
+	cn.stop()
+	if cn.closeQueued() {
+		// Let the writer send the close frame the reader queued (the
+		// answer to the server's, RFC 6455 §5.5.1), then cut the socket.
+		t := time.NewTimer(closeGrace)
+		select {
+		case <-cn.writerDone:
+		case <-t.C:
+		}
+		t.Stop()
+	}
+	_ = cn.nc.Close()
+	<-cn.writerDone
+	cn.dec.Reset()
+	return err
+}
+
+// read is the connection's reader: it answers pings and hands each text
+// frame to handle, until the socket fails, stays silent too long, or a
+// close frame arrives.
+func (c *Client) read(cn *conn) error {
+	for {
+		m, err := cn.next()
+		if err != nil {
+			var pe ws.ProtocolError
+			if errors.As(err, &pe) {
+				// The server broke the protocol: say so before leaving.
+				cn.queue(ws.OpClose, closePayload(wsproto.CloseCode(err), ""))
+			}
+			return err
+		}
+		switch m.Op {
+		case ws.OpText:
+			c.handle(cn, m.Payload)
+		case ws.OpPing:
+			cn.queue(ws.OpPong, append([]byte(nil), m.Payload...))
+		case ws.OpClose:
+			code, reason, _ := wsproto.ParseClose(m.Payload)
+			cn.queue(ws.OpClose, closePayload(code, "")) // nothing when the client sent its own first
+			return &CloseError{Code: int(code), Reason: string(reason)}
+		}
+	}
+}
+
+// nextIDLocked returns a fresh command id, unique for the client's life
+// (so a command sent again on another connection keeps its id).
+func (c *Client) nextIDLocked() uint64 {
+	c.ids++
+	return c.ids
+}
+
+// refresher refreshes cn's token before it expires, until cn ends. A
+// refresh the server refuses (unauthorized) gives the connection up: the
+// client reconnects with a fresh token. Another failure is retried
+// refreshRetryDelay later.
+func (c *Client) refresher(ctx context.Context, cn *conn, exp time.Time) {
+	wait := refreshDelay(time.Now(), exp, c.opts.RefreshBefore)
+	for {
+		t := time.NewTimer(wait)
+		select {
+		case <-t.C:
+		case <-cn.readDone:
+			t.Stop()
+			return
+		case <-ctx.Done():
+			t.Stop()
+			return
+		}
+		newExp, err := c.refresh(ctx, cn)
+		var e *Error
+		switch {
+		case err == nil && !newExp.IsZero():
+			exp = newExp
+			wait = refreshDelay(time.Now(), exp, c.opts.RefreshBefore)
+		case err == nil:
+			return // a token without exp: nothing more to refresh
+		case errors.Is(err, ErrConnectionLost) || ctx.Err() != nil:
+			return
+		case errors.As(err, &e) && e.Code == wire.CodeUnauthorized:
+			c.log.Warn("wsgate: token refresh refused, reconnecting", "err", err)
+			cn.abort(fmt.Errorf("%w: %w", errRefreshRefused, err))
+			return
+		default:
+			wait = refreshRetryDelay
+			c.log.Warn("wsgate: token refresh failed", "err", err, "retry_in", wait, "expires_in", time.Until(exp))
+		}
+	}
+}
+
+// refresh gets a fresh token and sends it on cn, waiting for the answer.
+// It returns the new token's expiry.
+func (c *Client) refresh(ctx context.Context, cn *conn) (time.Time, error) {
+	ctx, cancel := context.WithTimeout(ctx, c.opts.HandshakeTimeout)
+	defer cancel()
+	token, err := c.opts.Token(ctx)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("wsgate: token: %w", err)
+	}
+	req := newRequest(cmdRefresh, false)
+	c.mu.Lock()
+	if c.cur != cn {
+		c.mu.Unlock()
+		return time.Time{}, ErrConnectionLost
+	}
+	req.id = c.nextIDLocked()
+	req.frame = encode(command{Type: "refresh", Token: token, ID: req.id})
+	req.conn = cn
+	c.pending[req.id] = req
+	cn.send(req.frame)
+	c.mu.Unlock()
+	rep, err := c.wait(ctx, req)
+	if err == nil {
+		err = rep.err
+	}
+	if err != nil {
+		return time.Time{}, err
+	}
+	cn.mu.Lock()
+	cn.token = token
+	cn.mu.Unlock()
+	c.log.Debug("wsgate: token refreshed")
+	return tokenExpiry(token), nil
+}
+
+// wait waits for req's reply or ctx; on ctx it forgets req.
+func (c *Client) wait(ctx context.Context, req *request) (reply, error) {
+	select {
+	case rep := <-req.done:
+		return rep, nil
+	case <-ctx.Done():
+	}
+	c.mu.Lock()
+	if c.pending[req.id] == req {
+		delete(c.pending, req.id)
+	}
+	c.mu.Unlock()
+	select {
+	case rep := <-req.done: // answered meanwhile
+		return rep, nil
+	default:
+	}
+	return reply{}, ctx.Err()
+}
+
+// handle acts on one frame from the server.
+func (c *Client) handle(cn *conn, payload []byte) {
+	var f inFrame
+	if err := json.Unmarshal(payload, &f); err != nil {
+		c.log.Warn("wsgate: unreadable frame", "frame", truncate(payload), "err", err)
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.cur != cn {
+		return // a late frame of a connection already detached
+	}
+	switch f.Type {
+	case "message":
+		c.onMessageLocked(&f)
+	case "ack":
+		c.onAckLocked(&f)
+	case "error":
+		c.onErrorLocked(&f)
+	case "history":
+		if req := c.takeLocked(f.ID); req != nil {
+			req.finish(reply{frame: &f})
+		}
+	case "unsubscribed":
+		c.onUnsubscribedLocked(cn, &f)
+	case "ping":
+		// The application heartbeat (/ws?heartbeat=1): answer it.
+		cn.send([]byte(`{"type":"pong"}`))
+	case "connected":
+	default:
+		c.log.Debug("wsgate: unknown frame", "frame", truncate(payload))
+	}
+}
+
+// takeLocked removes and returns the command a reply's id names, or nil.
+func (c *Client) takeLocked(rawID json.RawMessage) *request {
+	id, ok := parseID(rawID)
+	if !ok {
+		return nil
+	}
+	req := c.pending[id]
+	if req != nil {
+		delete(c.pending, id)
+	}
+	return req
+}
+
+func (c *Client) onAckLocked(f *inFrame) {
+	if len(f.ID) == 0 {
+		// Unasked: the history a subscription was replaying was lost.
+		if sub := c.subs[f.Channel]; sub != nil && sub.tr.unasked(val(f.Offset), f.Epoch) {
+			sub.recovered = false
+			c.log.Warn("wsgate: publications may have been lost", "channel", f.Channel, "offset", val(f.Offset), "epoch", f.Epoch)
+			sub.push(Event{Kind: EventNotRecovered, Channel: f.Channel, Position: sub.tr.position()})
+		}
+		return
+	}
+	req := c.takeLocked(f.ID)
+	if req == nil {
+		return
+	}
+	if req.kind == cmdSubscribe {
+		c.subscribedLocked(req, f)
+		return
+	}
+	req.finish(reply{frame: f})
+}
+
+func (c *Client) onErrorLocked(f *inFrame) {
+	if len(f.ID) == 0 {
+		if f.Code == wire.CodeDropped {
+			sub := c.subs[f.Channel]
+			if sub == nil {
+				return
+			}
+			sub.push(Event{Kind: EventDropped, Channel: f.Channel, Position: Position{Offset: val(f.Offset)}, Message: f.Message})
+			if sub.tr.dropped(f.Offset != nil, val(f.Offset)) {
+				c.subscribeLocked(sub)
+			}
+			return
+		}
+		c.log.Warn("wsgate: error frame", "code", f.Code, "message", f.Message)
+		return
+	}
+	req := c.takeLocked(f.ID)
+	if req == nil {
+		return
+	}
+	err := &Error{Code: f.Code, Message: f.Message}
+	if req.kind == cmdSubscribe {
+		c.subscribeFailedLocked(req, err)
+		return
+	}
+	if req.kind == cmdUnsubscribe && f.Code == wire.CodeNotSubscribed {
+		req.finish(reply{}) // the goal is reached
+		return
+	}
+	req.finish(reply{err: err})
+}
+
+func (c *Client) onMessageLocked(f *inFrame) {
+	sub := c.subs[f.Channel]
+	if sub == nil {
+		return
+	}
+	switch sub.tr.message(f.Offset != nil, val(f.Offset), f.Prev) {
+	case deliver:
+		sub.push(Message{Channel: f.Channel, Data: f.Data, Offset: val(f.Offset), Prev: f.Prev})
+	case resubscribe:
+		c.log.Info("wsgate: gap, resuming", "channel", f.Channel, "offset", val(f.Offset), "prev", f.Prev, "last", sub.tr.last)
+		c.subscribeLocked(sub)
+	}
+}
+
+func (c *Client) onUnsubscribedLocked(cn *conn, f *inFrame) {
+	sub := c.subs[f.Channel]
+	if sub == nil {
+		return
+	}
+	if f.Reason == wire.UnsubscribedHistoryUnavailable {
+		// The replay could not go on: subscribe again with since, after
+		// a backoff (the store was just unreachable).
+		c.retrySubscribeLocked(cn, sub)
+		return
+	}
+	c.endLocked(sub, Event{Kind: EventEnded, Channel: f.Channel, Reason: f.Reason}, false)
+}
+
+// truncate shortens a frame for a log line.
+func truncate(p []byte) string {
+	if len(p) > 200 {
+		return string(p[:200]) + "..."
+	}
+	return string(p)
+}

@@ -1,0 +1,159 @@
+// Package client is the Go client of wsgate: one WebSocket connection to
+// one of a list of nodes, kept up until Close, with subscriptions that
+// survive reconnections and, on channels with history, resume where they
+// left off: each retained publication delivered once, in order, or an event
+// saying that cannot be (docs/protocol.md, docs/history.md).
+//
+//	c := client.New([]string{"wss://a.example/ws", "wss://b.example/ws"}, client.Options{
+//		Token: func(ctx context.Context) (string, error) { return myAuth.Token(ctx) },
+//	})
+//	defer c.Close()
+//	if err := c.Connect(ctx); err != nil { ... }
+//	sub, err := c.Subscribe(ctx, "orders", func(m client.Message) { ... },
+//		client.WithEvents(func(e client.Event) { ... }))
+//	err = c.Publish(ctx, "orders", order)          // acknowledged, idempotent across reconnections
+//	page, err := c.History(ctx, "orders", nil, 100) // retained publications
+//
+// # Design
+//
+// A client runs, while connected, one connection goroutine that dials and
+// then reads the socket (it answers pings, parses frames, and applies
+// them under the client's mutex), one writer goroutine per connection that
+// drains a queue of frames (so no caller ever writes to the socket, or
+// waits for it, under the mutex, and frames go out in the order they were
+// queued), one token refresher per connection when the token has an exp,
+// and one delivery goroutine per subscription that calls its handler. The
+// reader never waits for a handler: each subscription queues its messages
+// and events without bound, in order, so a slow handler costs memory, not
+// the connection (the server's slow-consumer policy never sees it). Close
+// stops them all and returns once they have ended, handlers included: it
+// must not be called from a handler, an event callback or OnState.
+//
+// The handshake is wsproto's client side (the one bench and the test
+// client use), with the token in "Authorization: Bearer" rather than the
+// URL. Frames are wire's JSON. The package imports nothing of the server
+// (reactor, relay, admin, auth), the binaries or internal packages:
+// deps_test.go holds it to that.
+//
+// Commands carry numeric ids unique for the client's life. A command
+// waiting for its answer when its connection ends is handled by kind:
+// a publication (with its idempotency key, random per Publish unless
+// WithIdempotencyKey gives one) and a history read are sent again on the
+// next connection until they are answered or their context
+// (Options.PublishTimeout at most) ends; subscriptions are subscribed
+// again; an unsubscribe is done (the server forgot the connection's
+// subscriptions); a token refresh fails (the next connection presents a
+// fresh token anyway).
+//
+// # Reconnecting
+//
+// Connect tries the URLs in order until one answers with its connected
+// frame; every later attempt goes to the next URL in the list, so a client
+// leaving a draining or failed node tries another first. Between attempts:
+//
+//   - by default, full-jitter exponential backoff: a uniformly random wait
+//     in [0, min(MaxBackoff, MinBackoff·2^n)) after the n-th failure in a
+//     row (250 ms and 10 s by default); a connection that stayed up for
+//     MaxBackoff starts the sequence again;
+//   - close 1001 "draining; retry-after-ms=N": N ms plus up to MinBackoff
+//     of jitter (the server already spread N over its drain window), and
+//     the backoff starts again: a drain is not a failure;
+//   - close 4001 (token expired): a fresh token from Options.Token and a
+//     new attempt within MinBackoff;
+//   - a 503 or 429 refusal: at least its Retry-After (plus jitter), else
+//     the backoff;
+//   - a 401 refusal: one more attempt, within MinBackoff, with a fresh
+//     token (it may just have expired); see the final refusals below.
+//
+// The server pings a connection it has not heard from for its
+// ping_interval_ms (in the connected frame); the client answers with pongs
+// and takes a connection from which nothing at all has arrived for
+// ping_interval_ms plus a margin (half the interval, at least 2 s) for
+// dead, and reconnects.
+//
+// # Final refusals
+//
+// Some endings mean that trying again cannot help: the client then closes
+// itself instead of reconnecting. State becomes StateClosed, Err returns
+// the refusal (a *CloseError or *HandshakeError), waiting calls fail with
+// it (wrapped with ErrClosed), subscriptions get an EventEnded with it,
+// and Connect returns it when it happens before the first connection.
+// They are:
+//
+//   - close 1002 (protocol error), 1003 (unacceptable data), 1007 (text
+//     that is not UTF-8) and 1010: the client sent something malformed,
+//     and would again;
+//   - a handshake refused with a 4xx other than 401, 408 and 429: 400 (a
+//     bad URL query), 403 (origin or channel not allowed), 404 (wrong
+//     path), 426, 431 (headers too large): the request itself is wrong;
+//   - 401 twice in a row (a fresh token did not help), or once when there
+//     is no Options.Token to get another.
+//
+// Everything else reconnects: network errors, silence, 5xx and 408
+// refusals, close 1000 (idle timeout), 1001 (shutting down or draining),
+// 1008 (slow consumer, pong timeout, too many errors, rate limit), 1011,
+// 4001, and private codes the client does not know. Close 1009 (a frame
+// over the server's size limit) reconnects too, but the commands in flight
+// on that connection fail with it instead of being sent again: one of them
+// was too large and would close every connection.
+//
+// # Subscriptions and resume
+//
+// A subscription keeps, per channel, the client's rules of docs/history.md
+// ("The client's rules"): L, the offset of the last publication delivered,
+// and E, its epoch, both taken from the acks on a channel with history.
+//
+//   - Every new connection subscribes each subscription again, with since
+//     {L, E} once it has a position, and ignores its messages until the
+//     ack. recovered:true: the missed publications follow, in order
+//     (EventResumed). recovered:false: they may be lost, L and E become
+//     the ack's (EventNotRecovered: read what is retained with History).
+//   - A message with prev > L (a gap: the node fell behind, or the
+//     connection was too slow under slow policy drop or conflate) or with
+//     offset <= L (a duplicate, or offsets restarted in a new epoch) is
+//     not delivered: the client subscribes again with since {L, E} on the
+//     same connection and ignores the channel until the ack. So no
+//     publication is delivered twice, and none is skipped silently.
+//   - An ack without id (history lost mid-replay) moves L and E to its
+//     position (EventNotRecovered), except while a subscribe of the
+//     channel is pending: that subscribe's own ack then decides.
+//   - A "dropped" notice is passed on (EventDropped); on a channel with
+//     history, when the gap starts at or after L, the client resumes at
+//     once instead of waiting for the channel's next message.
+//   - unsubscribed with reason history_unavailable: the client subscribes
+//     again with since after a backoff. With forbidden (a refreshed token
+//     no longer allows the channel) the subscription ends (EventEnded).
+//   - A resubscription refused with history_unavailable,
+//     too_many_channels or rate_limited is retried after a backoff on the
+//     same connection; with no_history (the channel keeps none any more)
+//     it goes on without since (EventNotRecovered); any other refusal
+//     (forbidden...) ends it (EventEnded). The first subscribe is
+//     different: Subscribe returns its refusal and nothing is subscribed.
+//
+// On a channel without history (acks without position, messages without
+// offset) messages are delivered as they come: delivery is at most once,
+// and what was published while disconnected is not recovered nor
+// signalled (docs/protocol.md, "Delivery guarantees").
+//
+// A Subscription's Position can be kept to resume in a later run
+// (WithSince).
+//
+// # Tokens
+//
+// Options.Token is called before each connection attempt. When its token
+// is a JWT with an exp (read without verifying: the server verifies),
+// the client sends a refresh frame with a new token from Options.Token
+// RefreshBefore the expiry (30 s by default; half the remaining life for a
+// token shorter than twice that), on the same connection, and again before
+// the new token's expiry. A failed refresh is retried (a quarter of the
+// remaining life, 1 to 30 s); if the token expires anyway the server
+// closes with 4001 and the client reconnects with a fresh one.
+//
+// # Errors
+//
+// Error frames come back as *Error; switch on Code, one of the stable
+// codes of docs/protocol.md (the wire.Code constants: wire.CodeForbidden,
+// wire.CodeRateLimited, ...). Commands whose context ends before the
+// answer return an error wrapping the context's. Calls on a closed client
+// return ErrClosed.
+package client
