@@ -85,6 +85,12 @@ func (s *httpSender) close() error {
 // wsSender publishes with {"type":"publish"} frames on one WebSocket
 // connection. A goroutine reads what the server sends (pings, errors):
 // this is one connection per publisher, not the mass of subscribers.
+//
+// It is not package client on purpose: client.Publish waits for each
+// publication's ack and sends it again after a reconnection, which paces
+// a publisher by its own round trips and hides a refused publication
+// behind retries. A load generator sends without waiting, counts the
+// error frames, and reports a broken connection as the failure it is.
 type wsSender struct {
 	nc     net.Conn
 	mu     sync.Mutex // serialises writes: the reader answers pings

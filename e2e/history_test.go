@@ -2,8 +2,8 @@ package e2e
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"net"
 	"net/http"
@@ -12,8 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/wsgate/wsgate/client"
 	"github.com/wsgate/wsgate/internal/testkit"
-	"github.com/wsgate/wsgate/internal/wstest"
 )
 
 // startNATSJetStream runs nats-server with JetStream on a file store in
@@ -60,129 +60,48 @@ func postKeyed(n *node, channel string, data any, key string, deadline time.Time
 	}
 }
 
-// resumingClient follows a channel across reconnections the way a client
-// SDK does: it keeps the last offset and epoch; after a disconnection it
-// connects to the next URL that answers and subscribes with since; when a
-// message's prev shows a gap it subscribes again with since on the same
-// connection and ignores the channel's messages until the ack.
-type resumingClient struct {
-	t       *testing.T
-	channel string
-	last    uint64
-	epoch   string
+// follower follows a channel with the Go client: every publication's
+// number in the order delivered, and any event other than a resume as a
+// broken promise.
+type follower struct {
+	mu      sync.Mutex
 	got     []int
 	resumes int
+	broken  error
+	all     chan struct{}
+	want    int
 }
 
-func (rc *resumingClient) run(urls func() []string, want int, deadline time.Time) error {
-	for len(rc.got) < want {
-		if time.Now().After(deadline) {
-			return fmt.Errorf("%d of %d publications by the deadline (last offset %d)", len(rc.got), want, rc.last)
-		}
-		var c *wstest.Conn
-		var err error
-		for _, u := range urls() {
-			if c, err = wstest.Dial(u, 2*time.Second); err == nil {
-				break
-			}
-		}
-		if c == nil {
-			time.Sleep(100 * time.Millisecond)
-			continue
-		}
-		err = rc.follow(c, want, deadline)
-		c.Close()
-		if err != nil && !isDisconnect(err) {
-			return err
-		}
+func (f *follower) message(m client.Message) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var n int
+	if err := json.Unmarshal(m.Data, &n); err != nil && f.broken == nil {
+		f.broken = fmt.Errorf("data %s at offset %d", m.Data, m.Offset)
 	}
-	return nil
+	f.got = append(f.got, n)
+	if len(f.got) == f.want {
+		close(f.all)
+	}
 }
 
-// isDisconnect reports whether err ends a connection rather than showing
-// a broken promise.
-func isDisconnect(err error) bool {
-	var protocol *brokenPromise
-	return !errors.As(err, &protocol)
-}
-
-type brokenPromise struct{ msg string }
-
-func (b *brokenPromise) Error() string { return b.msg }
-
-func broken(format string, args ...any) error { return &brokenPromise{fmt.Sprintf(format, args...)} }
-
-func (rc *resumingClient) subscribe(c *wstest.Conn) error {
-	frame := fmt.Sprintf(`{"type":"subscribe","channel":%q}`, rc.channel)
-	if rc.epoch != "" {
-		frame = fmt.Sprintf(`{"type":"subscribe","channel":%q,"since":{"offset":%d,"epoch":%q}}`, rc.channel, rc.last, rc.epoch)
-		rc.resumes++
+func (f *follower) event(e client.Event) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if e.Kind == client.EventResumed {
+		f.resumes++
+		return
 	}
-	return c.WriteText([]byte(frame))
-}
-
-func (rc *resumingClient) follow(c *wstest.Conn, want int, deadline time.Time) error {
-	if err := rc.subscribe(c); err != nil {
-		return err
+	if f.broken == nil {
+		f.broken = fmt.Errorf("subscription event %v (position %+v, err %v)", e.Kind, e.Position, e.Err)
 	}
-	acked := false
-	for len(rc.got) < want {
-		_ = c.SetReadDeadline(deadline)
-		_, p, err := c.ReadMessage()
-		if err != nil {
-			return err
-		}
-		var m struct {
-			Type, Channel, Epoch, Code, Message string
-			Offset, Prev                        uint64
-			Recovered                           *bool
-			Data                                json.RawMessage
-		}
-		if err := json.Unmarshal(p, &m); err != nil {
-			return broken("frame %s: %v", p, err)
-		}
-		switch m.Type {
-		case "connected":
-		case "ack":
-			if rc.epoch != "" && (m.Recovered == nil || !*m.Recovered) {
-				return broken("resume from %d in %s: %s", rc.last, rc.epoch, p)
-			}
-			if rc.epoch == "" {
-				rc.last = m.Offset
-			}
-			rc.epoch, acked = m.Epoch, true
-		case "message":
-			if !acked {
-				continue // sent before the resubscription: the replay has them
-			}
-			if m.Offset <= rc.last {
-				return broken("duplicate: offset %d after %d", m.Offset, rc.last)
-			}
-			if m.Prev > rc.last {
-				// A gap (the node missed part of the live feed): resume here.
-				acked = false
-				if err := rc.subscribe(c); err != nil {
-					return err
-				}
-				continue
-			}
-			var n int
-			if err := json.Unmarshal(m.Data, &n); err != nil {
-				return broken("data %s", m.Data)
-			}
-			rc.last = m.Offset
-			rc.got = append(rc.got, n)
-		default:
-			return broken("unexpected frame %s", p)
-		}
-	}
-	return nil
 }
 
 // TestHistoryNothingLostAcrossNodeAndBusFailures: a subscriber on node A
 // follows 1,000 publications (200/s) made through node B's HTTP API; mid-
 // stream node A is drained, or killed, or the NATS server restarts. The
-// subscriber ends with all 1,000, in order, once each.
+// subscriber, the Go client given both nodes' URLs, ends with all 1,000,
+// in order, once each, and never reports a loss.
 func TestHistoryNothingLostAcrossNodeAndBusFailures(t *testing.T) {
 	for _, failure := range []string{"drain", "kill", "nats-restart"} {
 		t.Run(failure, func(t *testing.T) {
@@ -195,20 +114,23 @@ func TestHistoryNothingLostAcrossNodeAndBusFailures(t *testing.T) {
 
 			const total = 1000
 			channel := "orders." + failure
-			rc := &resumingClient{t: t, channel: channel}
-			var aDown sync.Mutex
-			aGone := false
-			urls := func() []string {
-				aDown.Lock()
-				defer aDown.Unlock()
-				if aGone {
-					return []string{b.url("/ws")}
-				}
-				return []string{a.url("/ws")}
-			}
 			deadline := time.Now().Add(90 * time.Second)
-			done := make(chan error, 1)
-			go func() { done <- rc.run(urls, total, deadline) }()
+			ctx, cancel := context.WithDeadline(context.Background(), deadline)
+			defer cancel()
+			c := client.New([]string{a.url("/ws"), b.url("/ws")}, client.Options{
+				MinBackoff: 50 * time.Millisecond, MaxBackoff: time.Second,
+			})
+			defer c.Close()
+			if err := c.Connect(ctx); err != nil {
+				t.Fatalf("Connect: %v", err)
+			}
+			f := &follower{want: total, all: make(chan struct{})}
+			if _, err := c.Subscribe(ctx, channel, f.message, client.WithEvents(f.event)); err != nil {
+				t.Fatalf("Subscribe: %v", err)
+			}
+			if c.Node() != "a" {
+				t.Fatalf("subscribed on %q, want a (the first URL)", c.Node())
+			}
 			testkit.Eventually(t, 10*time.Second, "the subscriber on node a", func() bool {
 				st := a.stats(t)["stats"].(map[string]any)
 				return st["subscriptions"].(float64) == 1
@@ -229,14 +151,8 @@ func TestHistoryNothingLostAcrossNodeAndBusFailures(t *testing.T) {
 					}
 					switch failure { // a third of the way through
 					case "drain":
-						aDown.Lock()
-						aGone = true
-						aDown.Unlock()
 						_ = a.cmd.Process.Signal(syscall.SIGTERM)
 					case "kill":
-						aDown.Lock()
-						aGone = true
-						aDown.Unlock()
 						_ = a.cmd.Process.Kill()
 					case "nats-restart":
 						_ = ns.cmd.Process.Signal(syscall.SIGTERM)
@@ -249,17 +165,26 @@ func TestHistoryNothingLostAcrossNodeAndBusFailures(t *testing.T) {
 			if err := <-pubErr; err != nil {
 				t.Fatal(err)
 			}
-			if err := <-done; err != nil {
-				t.Fatal(err)
+			select {
+			case <-f.all:
+			case <-ctx.Done():
 			}
-			for i, n := range rc.got {
+			f.mu.Lock()
+			defer f.mu.Unlock()
+			if f.broken != nil {
+				t.Fatal(f.broken)
+			}
+			if len(f.got) != total {
+				t.Fatalf("%d of %d publications by the deadline", len(f.got), total)
+			}
+			for i, n := range f.got {
 				if n != i {
-					t.Fatalf("publication %d is %d (of %d received)", i, n, len(rc.got))
+					t.Fatalf("publication %d is %d (of %d received)", i, n, len(f.got))
 				}
 			}
-			t.Logf("%s: %d publications in order, %d resumes", failure, len(rc.got), rc.resumes)
-			if failure != "nats-restart" && rc.resumes == 0 {
-				t.Fatal("the subscriber never resumed: the failure did not reach it")
+			t.Logf("%s: %d publications in order, %d resumes, on node %s", failure, len(f.got), f.resumes, c.Node())
+			if failure != "nats-restart" && (f.resumes == 0 || c.Node() != "b") {
+				t.Fatalf("%d resumes, on node %s: the failure did not reach the subscriber", f.resumes, c.Node())
 			}
 		})
 	}
