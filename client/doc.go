@@ -54,7 +54,7 @@
 //   - by default, full-jitter exponential backoff: a uniformly random wait
 //     in [0, min(MaxBackoff, MinBackoff·2^n)) after the n-th failure in a
 //     row (250 ms and 10 s by default); a connection that stayed up for
-//     MaxBackoff starts the sequence again;
+//     ResetBackoffAfter (30 s) starts the sequence again;
 //   - close 1001 "draining; retry-after-ms=N": N ms plus up to MinBackoff
 //     of jitter (the server already spread N over its drain window), and
 //     the backoff starts again: a drain is not a failure;
