@@ -100,7 +100,7 @@ func (r *runner) publishers(ctx context.Context, gate func(context.Context) bool
 			if err != nil {
 				return nil, err
 			}
-			ws, err := dialWSSender(ctx, t, cfg.ConnectTimeout)
+			ws, err := dialWSSender(ctx, cfg, t, i)
 			if err != nil {
 				for _, p := range pubs {
 					_ = p.snd.close()

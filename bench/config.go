@@ -55,7 +55,7 @@ const (
 // and URLs means its default.
 type Config struct {
 	Scenario string   // connect, broadcast, echo or churn
-	URLs     []string // ws:// targets; connections are spread over them round-robin
+	URLs     []string // ws:// or wss:// targets; connections are spread over them round-robin
 
 	Conns       int           // connections (connect, echo) or subscribers (broadcast, churn)
 	ConnectRate float64       // new connections per second over all processes; default 5000
@@ -86,6 +86,12 @@ type Config struct {
 	Dialers        int    // dialing goroutines per process; default 8
 	ConnectTimeout time.Duration
 	DrainTimeout   time.Duration // after the load: the longest wait for messages in flight; default 10s
+
+	TLSCAFile     string // wss://: PEM roots to trust; default the system's
+	TLSInsecure   bool   // wss://: do not verify the server's certificate (reported loudly)
+	TLSServerName string // wss://: SNI and the name verified; default the URL's host
+	ProxyProtocol string // "v1" or "v2": every connection starts with a PROXY header
+	ProxySource   string // with ProxyProtocol: the client address of every connection; default one per connection from 10.0.0.0/8
 
 	ServerPIDs []int  // processes to sample from /proc (the servers, on this host)
 	JSONFile   string // write the report as JSON here
@@ -241,6 +247,7 @@ func (c Config) Validate() error {
 			errs = append(errs, errors.New("broadcast needs at least one channel"))
 		}
 	}
+	errs = append(errs, c.validateTransport()...)
 	ips, err := ParseSourceIPs(c.SourceIPs)
 	if err != nil {
 		errs = append(errs, err)
@@ -263,6 +270,10 @@ func (c Config) plans(salt uint64) ([]Plan, error) {
 		targets = append(targets, t)
 	}
 	ips, err := ParseSourceIPs(c.SourceIPs)
+	if err != nil {
+		return nil, err
+	}
+	proxy, err := c.proxyOptions()
 	if err != nil {
 		return nil, err
 	}
@@ -297,6 +308,8 @@ func (c Config) plans(salt uint64) ([]Plan, error) {
 			Dialers:        c.Dialers,
 			ConnectTimeout: c.ConnectTimeout,
 			Salt:           salt,
+			TLS:            c.tlsOptions(),
+			Proxy:          proxy,
 		})
 	}
 	return plans, nil

@@ -26,10 +26,20 @@ const (
 	roleEcho                   // sends stamped messages to /echo and times the replies
 )
 
+// wire is the byte stream under a conn, used only on its loop: a
+// gnet.Conn, or a tlsWire for a wss:// target. The read side has gnet's
+// semantics: Peek and Next with -1 take everything buffered.
+type wire interface {
+	Peek(n int) ([]byte, error)
+	Next(n int) ([]byte, error)
+	Discard(n int) (int, error)
+	Write(b []byte) (int, error)
+}
+
 // conn is one client connection's whole state, touched only by its loop
 // (and, before it is enrolled, by the dialer that created it).
 type conn struct {
-	gc   gnet.Conn
+	gc   wire
 	loop *loop
 
 	started int64 // unix nanos the dial was due (connect latency counts from here)

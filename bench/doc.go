@@ -18,6 +18,22 @@
 // report gives the measured marginal RSS per connection (BENCHMARKS.md,
 // "wsbench itself").
 //
+// # Behind a load balancer
+//
+// A wss:// target is dialled with crypto/tls, which gnet's raw-socket loops
+// cannot carry: those connections live on taskLoops instead (a goroutine
+// running the same loop code, fed by one reader goroutine per connection;
+// see tlsconn.go). Every connection pays a full handshake (no session
+// cache), as new visitors do; the report records the TLS negotiated. The
+// client's extra cost is not what is measured: the server's CPU, the TLS
+// proxy's included when its PID is given, comes from /proc.
+//
+// With Config.ProxyProtocol every connection, the WebSocket publisher's
+// too, starts with a PROXY header (v1 or v2) before its upgrade request,
+// in the same write, or before the TLS handshake for wss://. Each claims
+// its own client address, 10.0.0.0/8 plus its connection number, unless
+// Config.ProxySource names one (proxyproto.go).
+//
 // # Measuring
 //
 // Every message a publisher or echo client sends carries a stamp in its

@@ -2,6 +2,9 @@ package bench
 
 import (
 	"bytes"
+	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"net"
 	"os"
@@ -27,6 +30,9 @@ const (
 	kindReset            = "connection_reset"
 	kindProtocol         = "protocol_error"
 	kindCloseTimeout     = "close_timeout"
+	kindProxyHeader      = "proxy_header_failed"
+	kindTLSHandshake     = "tls_handshake_failed"
+	kindTLSCertificate   = "tls_bad_certificate" // the server's certificate did not verify
 )
 
 // dialErrorKind names a dial failure.
@@ -45,6 +51,21 @@ func dialErrorKind(err error) string {
 		return kindDialTimeout
 	}
 	return kindDialOther
+}
+
+// tlsErrorKind names a failed TLS handshake: a certificate that did not
+// verify, a timeout, or any other failure.
+func tlsErrorKind(err error) string {
+	var cv *tls.CertificateVerificationError
+	var ua x509.UnknownAuthorityError
+	var hn x509.HostnameError
+	switch {
+	case errors.As(err, &cv), errors.As(err, &ua), errors.As(err, &hn):
+		return kindTLSCertificate
+	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, os.ErrDeadlineExceeded):
+		return kindHandshakeTimeout
+	}
+	return kindTLSHandshake
 }
 
 // closeKind names a close frame the server sent first by its code and the

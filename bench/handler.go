@@ -13,9 +13,10 @@ type shardHandler struct {
 	sh *Shard
 }
 
-// OnOpen sends the upgrade request as soon as the socket is on its loop.
-// The returned bytes are written by gnet before the loop runs anything else,
-// so the loop's scratch buffer may carry them.
+// OnOpen sends the PROXY header, if any, and the upgrade request in one
+// write as soon as the socket is on its loop. The returned bytes are
+// written by gnet before the loop runs anything else, so the loop's
+// scratch buffer may carry them.
 func (h *shardHandler) OnOpen(gc gnet.Conn) ([]byte, gnet.Action) {
 	c, ok := gc.Context().(*conn)
 	if !ok {
@@ -25,9 +26,22 @@ func (h *shardHandler) OnOpen(gc gnet.Conn) ([]byte, gnet.Action) {
 	l := s.loopFor(gc.EventLoop())
 	c.gc, c.loop = gc, l
 	l.add(c)
-	key := connKey(s.salt, uint64(c.id))
-	l.out = appendUpgrade(l.out[:0], &s.plan.Targets[c.target], s.plan.ChannelPrefix, s.channelOf(c.id), &key)
+	l.out = l.out[:0]
+	if s.plan.Proxy.Version != "" {
+		var err error
+		if l.out, err = s.plan.Proxy.appendProxyHeader(l.out, c.id, gc.LocalAddr(), gc.RemoteAddr()); err != nil {
+			c.fail(kindProxyHeader)
+			return nil, gnet.Close
+		}
+	}
+	l.out = s.appendUpgrade(l.out, c)
 	return l.out, gnet.None
+}
+
+// appendUpgrade appends c's upgrade request.
+func (s *Shard) appendUpgrade(dst []byte, c *conn) []byte {
+	key := connKey(s.salt, uint64(c.id))
+	return appendUpgrade(dst, &s.plan.Targets[c.target], s.plan.ChannelPrefix, s.channelOf(c.id), &key)
 }
 
 func (h *shardHandler) OnTraffic(gc gnet.Conn) gnet.Action {
@@ -44,6 +58,14 @@ func (h *shardHandler) OnClose(gc gnet.Conn, err error) gnet.Action {
 	if !ok || c.loop == nil {
 		return gnet.None
 	}
+	h.sh.connClosed(c, err)
+	gc.SetContext(nil)
+	return gnet.None
+}
+
+// connClosed accounts for c's end, whatever ended it (err: a transport
+// error, nil for an orderly close). Runs on c's loop, once per connection.
+func (s *Shard) connClosed(c *conn, err error) {
 	l := c.loop
 	opened := c.opened
 	switch {
@@ -57,7 +79,7 @@ func (h *shardHandler) OnClose(gc gnet.Conn, err error) gnet.Action {
 		c.fail(kindClosedByServer)
 	}
 	if !opened {
-		h.sh.unopened.Add(1)
+		s.unopened.Add(1)
 	}
 	if opened && !c.stable && c.role == roleSubscriber {
 		l.lostChurn += c.gaps()
@@ -72,8 +94,6 @@ func (h *shardHandler) OnClose(gc gnet.Conn, err error) gnet.Action {
 		c.dec = nil
 	}
 	c.state = stateDone // OnClose may run inside a write from readFrames: stop it there
-	gc.SetContext(nil)
-	return gnet.None
 }
 
 // gaps is the number of messages missing between the first and the last

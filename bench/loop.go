@@ -13,10 +13,17 @@ import (
 	"github.com/wsgate/wsgate/wsproto"
 )
 
-// loop is the shard's state for one gnet client event loop. Apart from
-// stats (atomics, read by progress reports) it is touched only on the loop.
+// executor runs tasks on a loop's goroutine: a gnet event loop, or a
+// taskLoop carrying TLS connections.
+type executor interface {
+	Execute(ctx context.Context, r gnet.Runnable) error
+}
+
+// loop is the shard's state for one client event loop (gnet's, or a
+// taskLoop). Apart from stats (atomics, read by progress reports) it is
+// touched only on the loop.
 type loop struct {
-	el gnet.EventLoop
+	el executor
 	sh *Shard
 
 	conns []*conn         // connections on this loop, in any state
@@ -52,7 +59,7 @@ type loopStats struct {
 	echoSent, echoRecv, churnClosed, churnDone atomic.Int64
 }
 
-func newLoop(el gnet.EventLoop, sh *Shard) *loop {
+func newLoop(el executor, sh *Shard) *loop {
 	l := &loop{
 		el: el, sh: sh,
 		rng:        rand.New(rand.NewPCG(rand.Uint64(), rand.Uint64())),
@@ -83,6 +90,17 @@ func (l *loop) countError(kind string) {
 func (l *loop) add(c *conn) {
 	c.slot = int32(len(l.conns))
 	l.conns = append(l.conns, c)
+}
+
+// closeConn closes c now, on its loop: its OnClose accounting runs before
+// this returns.
+func (l *loop) closeConn(c *conn) {
+	switch w := c.gc.(type) {
+	case *tlsWire:
+		w.close(nil)
+	case gnet.Conn:
+		_ = w.EventLoop().Close(w)
+	}
 }
 
 func (l *loop) remove(c *conn) {
@@ -211,12 +229,12 @@ func (l *loop) tick(now int64) {
 		case stateHandshake:
 			if c.dialed < handshakeDue {
 				c.fail(kindHandshakeTimeout)
-				_ = l.el.Close(c.gc)
+				l.closeConn(c)
 			}
 		case stateClosing:
 			if c.dialed < closeDue {
 				c.fail(kindCloseTimeout)
-				_ = l.el.Close(c.gc)
+				l.closeConn(c)
 			}
 		case stateOpen:
 			if c.role == roleEcho && l.echoing && iv > 0 {

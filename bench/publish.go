@@ -100,9 +100,11 @@ type wsSender struct {
 	done   chan struct{}
 }
 
-func dialWSSender(ctx context.Context, t Target, timeout time.Duration) (*wsSender, error) {
-	d := net.Dialer{Timeout: timeout}
-	nc, err := d.DialContext(ctx, "tcp", t.Addr)
+// dialWSSender connects publisher i to t's /ws, through TLS and with a
+// PROXY header as cfg says.
+func dialWSSender(ctx context.Context, cfg Config, t Target, i int) (*wsSender, error) {
+	timeout := cfg.ConnectTimeout
+	nc, err := cfg.dialStream(ctx, t, publisherProxyID(i))
 	if err != nil {
 		return nil, err
 	}

@@ -86,6 +86,10 @@ type Settings struct {
 	Procs       int      `json:"procs"`
 	Loops       int      `json:"loops_per_proc"`
 	SourceIPs   string   `json:"source_ips,omitempty"`
+	// TLS: how a wss:// target was dialled and authenticated, and what the
+	// first handshake negotiated; empty for ws://.
+	TLS           string `json:"tls,omitempty"`
+	ProxyProtocol string `json:"proxy_protocol,omitempty"` // the PROXY header sent, if any
 }
 
 // ConnStats describes the ramp.
@@ -212,6 +216,12 @@ func (r *Report) WriteTable(w io.Writer) {
 	}
 	row("scenario", "%s, %d process(es), %d loop(s) each", title, r.Settings.Procs, r.Settings.Loops)
 	c := r.Connections
+	if r.Settings.TLS != "" {
+		row("tls", "%s", r.Settings.TLS)
+	}
+	if r.Settings.ProxyProtocol != "" {
+		row("proxy protocol", "%s", r.Settings.ProxyProtocol)
+	}
 	row("connections", "%d planned, %d opened, %d failed; %d open when ready, %d at end", c.Planned, c.Opened, c.Failed, c.OpenAtReady, c.OpenAtEnd)
 	row("ramp", "%.2fs, %.0f conn/s", c.RampSeconds, c.PerSecond)
 	row("connect time", "%s", r.ConnectTime)

@@ -24,6 +24,9 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	if err != nil {
 		return nil, err
 	}
+	if cfg.anyTLS() && cfg.TLSInsecure {
+		fmt.Fprintln(cfg.Log, "wsbench: WARNING: --tls-insecure: the server's certificate is NOT verified; anyone on the path could be answering")
+	}
 	r := &runner{cfg: cfg, rep: newReport(cfg)}
 	if err := r.start(ctx, plans); err != nil {
 		return nil, err
@@ -51,6 +54,12 @@ func newReport(cfg Config) *Report {
 			Channels: cfg.Channels, Rate: cfg.Rate, Payload: cfg.Payload, Procs: cfg.Procs,
 			Loops: cfg.Loops, SourceIPs: cfg.SourceIPs,
 		},
+	}
+	if cfg.anyTLS() {
+		rep.Settings.TLS = cfg.tlsOptions().Describe()
+	}
+	if po, err := cfg.proxyOptions(); err == nil {
+		rep.Settings.ProxyProtocol = po.Describe()
 	}
 	switch cfg.Scenario {
 	case ScenarioConnect:
@@ -194,8 +203,13 @@ func (r *runner) waitReady(ctx context.Context) error {
 	wg.Wait()
 	r.readyAt = time.Now()
 	r.sample() // ready
+	negotiated := ""
 	for _, rd := range r.ready {
 		r.rep.Connections.OpenAtReady += rd.Open
+		if negotiated == "" && rd.TLS != "" {
+			negotiated = rd.TLS
+			r.rep.Settings.TLS += "; " + negotiated
+		}
 	}
 	return errors.Join(errs...)
 }

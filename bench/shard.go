@@ -4,6 +4,7 @@ package bench
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"net"
@@ -44,6 +45,8 @@ type Plan struct {
 	ConnectTimeout time.Duration `json:"connect_timeout"`
 	CloseTimeout   time.Duration `json:"close_timeout"`
 	Salt           uint64        `json:"salt"`
+	TLS            TLSOptions    `json:"tls"`   // for wss:// targets
+	Proxy          ProxyOptions  `json:"proxy"` // a PROXY header on every connection
 }
 
 // churnIDBase starts the numbers of replacement connections opened while
@@ -60,7 +63,11 @@ type Shard struct {
 	cli     *gnet.Client
 	handler *shardHandler
 	loopsMu sync.Mutex
-	loops   atomic.Pointer[[]*loop]
+	loops   atomic.Pointer[[]*loop] // gnet's loops, then tlsLoops
+
+	tlsConfigs []*tls.Config          // per target; nil for ws://
+	tlsLoops   []*loop                // taskLoops carrying the wss:// connections
+	tlsState   atomic.Pointer[string] // what the first TLS handshake negotiated
 
 	jobs      chan dialJob
 	dialers   []net.Dialer // one per source address
@@ -122,6 +129,17 @@ func NewShard(plan Plan) (*Shard, error) {
 	}
 	s.loops.Store(&[]*loop{})
 	s.dialers = makeDialers(plan)
+	s.tlsConfigs = make([]*tls.Config, len(plan.Targets))
+	for i, t := range plan.Targets {
+		if !t.TLS {
+			continue
+		}
+		cfg, err := plan.TLS.clientConfig(t)
+		if err != nil {
+			return nil, fmt.Errorf("bench: %w", err)
+		}
+		s.tlsConfigs[i] = cfg
+	}
 	s.handler = &shardHandler{sh: s}
 	cli, err := gnet.NewClient(s.handler,
 		gnet.WithMulticore(true),
@@ -168,6 +186,7 @@ func (s *Shard) Start() error {
 		return fmt.Errorf("bench: start gnet client: %w", err)
 	}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
+	s.startTLSLoops()
 	for range s.plan.Dialers {
 		s.wg.Add(1)
 		go s.dialLoop()
@@ -259,6 +278,10 @@ func (s *Shard) dial(job dialJob) {
 	nc, err := d.DialContext(s.ctx, "tcp", s.plan.Targets[ti].Addr)
 	if err != nil {
 		s.dialError(dialErrorKind(err))
+		return
+	}
+	if cfg := s.tlsConfigs[ti]; cfg != nil {
+		s.enrollTLS(nc, c, cfg)
 		return
 	}
 	if _, err := s.cli.EnrollContext(nc, c); err != nil {
@@ -366,6 +389,7 @@ type Ready struct {
 	BaseOpen  int64      `json:"base_open"`
 	HeapBase  uint64     `json:"heap_base"`
 	HeapAfter uint64     `json:"heap_after"`
+	TLS       string     `json:"tls,omitempty"` // what the first TLS handshake negotiated
 }
 
 // WaitReady waits until every planned connection has opened or failed,
@@ -385,6 +409,9 @@ func (s *Shard) WaitReady(ctx context.Context) (Ready, error) {
 	s.baseMu.Lock()
 	r := Ready{PerChannel: make([]int64, n), Base: s.base, HeapBase: s.baseHeap, BaseOpen: s.baseConns}
 	s.baseMu.Unlock()
+	if st := s.tlsState.Load(); st != nil {
+		r.TLS = *st
+	}
 	stableEnd := s.plan.FirstID + uint64(s.plan.Count)
 	err := s.onLoops(ctx, func(l *loop) {
 		mu.Lock()

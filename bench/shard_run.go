@@ -142,7 +142,7 @@ func (s *Shard) Finish(ctx context.Context) (ShardResult, error) {
 	err := s.onLoops(ctx, func(l *loop) {
 		l.finishing = true
 		for i := len(l.conns) - 1; i >= 0; i-- {
-			_ = l.el.Close(l.conns[i].gc)
+			l.closeConn(l.conns[i])
 		}
 		mu.Lock()
 		defer mu.Unlock()
@@ -163,5 +163,6 @@ func (s *Shard) Finish(ctx context.Context) (ShardResult, error) {
 	if stopErr := s.cli.Stop(); err == nil && stopErr != nil {
 		err = fmt.Errorf("bench: stop gnet client: %w", stopErr)
 	}
+	s.stopTLSLoops()
 	return r, err
 }

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"crypto/tls"
 	"net"
 	"sync"
 	"sync/atomic"
@@ -25,15 +26,25 @@ type stallServer struct {
 	split     atomic.Bool  // send each reply in two writes, 1 ms apart
 	echoed    atomic.Int64 // replies written whole
 	wg        sync.WaitGroup
+
+	// Set before the first connection (startStallServerWith):
+	tls     *tls.Config // serve TLS (after the PROXY header, if any)
+	proxy   bool        // read a PROXY header first
+	mu      sync.Mutex
+	headers []proxyHeader // the PROXY headers read
 }
 
-func startStallServer(t *testing.T) *stallServer {
+func startStallServer(t *testing.T) *stallServer { return startStallServerWith(t, nil, false) }
+
+// startStallServerWith starts a stall server behind TLS (tc non-nil) and
+// expecting a PROXY header on each connection (proxy).
+func startStallServerWith(t *testing.T, tc *tls.Config, proxy bool) *stallServer {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := &stallServer{ln: ln}
+	s := &stallServer{ln: ln, tls: tc, proxy: proxy}
 	s.wg.Add(1)
 	go func() {
 		defer s.wg.Done()
@@ -59,6 +70,22 @@ func startStallServer(t *testing.T) *stallServer {
 func (s *stallServer) serve(nc net.Conn) {
 	defer nc.Close()
 	_ = nc.SetDeadline(time.Now().Add(30 * time.Second))
+	if s.proxy {
+		h, err := readProxyHeader(nc)
+		if err != nil {
+			return
+		}
+		s.mu.Lock()
+		s.headers = append(s.headers, h)
+		s.mu.Unlock()
+	}
+	if s.tls != nil {
+		tc := tls.Server(nc, s.tls)
+		if tc.Handshake() != nil {
+			return
+		}
+		nc = tc
+	}
 	br := bufio.NewReader(nc)
 	var req []byte
 	var scan wsproto.HandshakeScanner

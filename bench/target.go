@@ -15,21 +15,30 @@ type Target struct {
 	Addr string // host:port to dial
 	Host string // Host header
 	Path string // request path and query, without the channels parameter
+	// TLS: a wss:// target. wsgate itself speaks plain WebSocket; TLS is
+	// terminated in front of it (HAProxy, NGINX), and a wss:// run measures
+	// that proxy (see tlsconn.go).
+	TLS        bool   `json:",omitempty"`
+	ServerName string `json:",omitempty"` // the URL's host name: SNI and the name verified
 }
 
-// ParseTarget reads a ws:// URL. wss:// is refused: wsgate terminates TLS at
-// the load balancer, so the bench measures plain WebSocket.
+// ParseTarget reads a ws:// or wss:// URL.
 func ParseTarget(raw string) (Target, error) {
 	u, err := url.Parse(raw)
 	if err != nil {
 		return Target{}, fmt.Errorf("url %q: %w", raw, err)
 	}
-	if u.Scheme != "ws" {
-		return Target{}, fmt.Errorf("url %q: scheme must be ws (TLS is not measured)", raw)
+	port := "80"
+	switch u.Scheme {
+	case "ws":
+	case "wss":
+		port = "443"
+	default:
+		return Target{}, fmt.Errorf("url %q: scheme must be ws or wss", raw)
 	}
 	host := u.Host
 	if u.Port() == "" {
-		host = net.JoinHostPort(u.Hostname(), "80")
+		host = net.JoinHostPort(u.Hostname(), port)
 	}
 	if u.Hostname() == "" {
 		return Target{}, fmt.Errorf("url %q: no host", raw)
@@ -41,7 +50,11 @@ func ParseTarget(raw string) (Target, error) {
 	if u.RawQuery != "" {
 		path += "?" + u.RawQuery
 	}
-	return Target{Addr: host, Host: u.Host, Path: path}, nil
+	t := Target{Addr: host, Host: u.Host, Path: path, TLS: u.Scheme == "wss"}
+	if t.TLS {
+		t.ServerName = u.Hostname()
+	}
+	return t, nil
 }
 
 // appendPath appends the request path, subscribing to channel number ch

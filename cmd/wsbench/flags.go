@@ -82,7 +82,7 @@ func newFlagSet(cfg *bench.Config, opts *options, stderr io.Writer) *flag.FlagSe
 		fmt.Fprint(stderr, usageHead)
 		fs.PrintDefaults()
 	}
-	fs.Var((*listFlag)(&cfg.URLs), "url", "ws:// `URL` of a server endpoint (repeatable or comma-separated; connections go round-robin), e.g. ws://127.0.0.1:8080/ws")
+	fs.Var((*listFlag)(&cfg.URLs), "url", "ws:// or wss:// `URL` of a server endpoint (repeatable or comma-separated; connections go round-robin), e.g. ws://127.0.0.1:8080/ws; wss:// goes through a TLS proxy in front of wsgate")
 	fs.IntVar(&cfg.Conns, "conns", 1000, "connections (connect, echo) or stable subscribers (broadcast, churn)")
 	fs.Float64Var(&cfg.ConnectRate, "connect-rate", bench.DefaultConnectRate, "new connections per `second`, over all processes")
 	fs.DurationVar(&cfg.Hold, "hold", bench.DefaultHold, "connect: how long to hold the connections open")
@@ -117,6 +117,11 @@ func newFlagSet(cfg *bench.Config, opts *options, stderr io.Writer) *flag.FlagSe
 	fs.IntVar(&cfg.Dialers, "dialers", bench.DefaultDialers, "dialing goroutines per process")
 	fs.DurationVar(&cfg.ConnectTimeout, "connect-timeout", bench.DefaultConnectTimeout, "time for one connection's dial and handshake")
 	fs.DurationVar(&cfg.DrainTimeout, "drain-timeout", bench.DefaultDrainTimeout, "after the load, the longest wait for messages in flight")
+	fs.StringVar(&cfg.TLSCAFile, "tls-ca", "", "wss://: PEM `file` of the roots to trust (default the system's)")
+	fs.BoolVar(&cfg.TLSInsecure, "tls-insecure", false, "wss://: do not verify the server's certificate (a warning says so)")
+	fs.StringVar(&cfg.TLSServerName, "tls-server-name", "", "wss://: `name` sent as SNI and verified (default the URL's host)")
+	fs.StringVar(&cfg.ProxyProtocol, "proxy-protocol", "", "PROXY protocol `version`, v1 or v2: every connection (publisher too) starts with a PROXY header, as from a load balancer")
+	fs.StringVar(&cfg.ProxySource, "proxy-source", "", "with --proxy-protocol: the client `address` every header claims (default one per connection from 10.0.0.0/8)")
 	fs.Func("server-pid", "`PID` of a server on this host to sample from /proc (repeatable or comma-separated: summed)", func(v string) error {
 		for _, s := range strings.Split(v, ",") {
 			pid, err := strconv.Atoi(strings.TrimSpace(s))

@@ -9,6 +9,13 @@
 //	wsbench echo      --url ws://127.0.0.1:8080/echo --conns 1000
 //	wsbench churn     --url ws://127.0.0.1:8080/ws --publish-url http://127.0.0.1:8081 --conns 5000 --churn-rate 200
 //
+// Through a load balancer: wss:// dials TLS (a proxy terminating it in
+// front of wsgate), and --proxy-protocol starts every connection with the
+// PROXY header the balancer would send:
+//
+//	wsbench connect --url wss://127.0.0.1:8443/ws --tls-ca ca.pem --conns 5000
+//	wsbench connect --url ws://127.0.0.1:8080/ws --proxy-protocol v2 --conns 5000
+//
 // Run `wsbench --help` for every flag.
 package main
 

@@ -82,6 +82,8 @@ var flagSamples = map[string]string{
 	"publish-via": "ws", "nats-url": "nats://10.0.0.1:4222", "nats-prefix": "n", "publish-url": "http://10.0.0.1:1",
 	"publish-all": "true", "window": "17", "churn-rate": "2", "churn-conns": "3", "source-ips": "127.0.0.2",
 	"procs": "2", "loops": "3", "dialers": "5", "connect-timeout": "3s", "drain-timeout": "4s",
+	"tls-ca": "ca.pem", "tls-insecure": "true", "tls-server-name": "wsgate.test",
+	"proxy-protocol": "v2", "proxy-source": "198.51.100.7",
 	"server-pid": "12", "json": "r.json", "plot": "r.svg", "label": "L", "quiet": "true", "cpuprofile": "c.prof",
 }
 
