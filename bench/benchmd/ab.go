@@ -34,11 +34,18 @@ func writeAB(b *strings.Builder, dir string, meta map[string]string) error {
 	p("# A/B: %s (base) against %s (head)\n\n", meta["base"], meta["head"])
 	p("bench/regress-ab.sh on %s, %s rounds of base and head (%s); %s cores, %s, kernel %s, %s.\n", meta["date"], meta["rounds"], meta["order"], meta["nproc"], meta["mem"], meta["kernel"], meta["go"])
 	p("Sizes as make bench: %s. Each figure is the median of the rounds with the lowest and highest in brackets;\nthe ratio is head's median over base's.\n\n", meta["sizes"])
-	p("| test | figure | base | head | head/base |\n|---|---|---:|---:|---:|\n")
+	return abTable(b, dir, "base", "head")
+}
+
+// abTable writes one row per test and figure found in dir for both labels
+// a and z: each one's median with its spread, and z's median over a's.
+func abTable(b *strings.Builder, dir, a, z string) error {
+	p := func(format string, args ...any) { fmt.Fprintf(b, format, args...) }
+	p("| test | figure | %s | %s | %s/%s |\n|---|---|---:|---:|---:|\n", a, z, z, a)
 	for _, test := range tests {
 		for _, mt := range abMetrics[test] {
 			var vals [2][]float64
-			for i, label := range []string{"base", "head"} {
+			for i, label := range []string{a, z} {
 				files, _ := filepath.Glob(filepath.Join(dir, label+"-"+test+"-*.json"))
 				for _, f := range files {
 					rep, err := readReport(f)
@@ -53,11 +60,28 @@ func writeAB(b *strings.Builder, dir string, meta map[string]string) error {
 			if len(vals[0]) == 0 || len(vals[1]) == 0 {
 				continue
 			}
-			mb, mh := median(vals[0]), median(vals[1])
-			p("| %s | %s | %s | %s | %.2f× |\n", test, mt.name, spread(vals[0], mt.format), spread(vals[1], mt.format), mh/mb)
+			ma, mz := median(vals[0]), median(vals[1])
+			p("| %s | %s | %s | %s | %.2f× |\n", test, mt.name, spread(vals[0], mt.format), spread(vals[1], mt.format), mz/ma)
 		}
 	}
 	return nil
+}
+
+// writePair compares two modes of one setup run alternately by
+// bench/proxy-ab.sh or bench/tls-ab.sh: reports named
+// <dir>/<label>-<test>-<round>.json for the two labels meta lists
+// ("labels=off,on"); meta's title, script, what and sizes describe them.
+func writePair(b *strings.Builder, dir string, meta map[string]string) error {
+	labels := strings.Split(meta["labels"], ",")
+	if len(labels) != 2 {
+		return fmt.Errorf("%s/meta.env: labels=%q, want two, comma-separated", dir, meta["labels"])
+	}
+	p := func(format string, args ...any) { fmt.Fprintf(b, format, args...) }
+	p("# %s\n\n", meta["title"])
+	p("%s at %s on %s, %s rounds of %s and %s (%s); %s cores, %s, kernel %s, %s.\n", meta["script"], meta["commit"], meta["date"], meta["rounds"],
+		labels[0], labels[1], meta["order"], meta["nproc"], meta["mem"], meta["kernel"], meta["go"])
+	p("%s\n\nSizes: %s. Each figure is the median of the rounds with the lowest and highest in brackets;\nthe ratio is %s's median over %s's.\n\n", meta["what"], meta["sizes"], labels[1], labels[0])
+	return abTable(b, dir, labels[0], labels[1])
 }
 
 func median(v []float64) float64 {

@@ -47,6 +47,7 @@ func main() {
 	pick := flag.String("pick", "", "instead: copy the least contended of the reports given as arguments to `prefix`.json and .txt")
 	ab := flag.String("ab", "", "instead: write to -out the A/B table of the `directory` bench/regress-ab.sh filled")
 	history := flag.String("history", "", "instead: write to -out the summary of the `directory` bench/history.sh filled")
+	pair := flag.String("pair", "", "instead: write to -out the table of the `directory` bench/proxy-ab.sh or bench/tls-ab.sh filled (two modes of one setup)")
 	splice := flag.Bool("splice", false, "instead: put "+historySummary+" and "+abSummary+" into -out in place of their previous versions (bench/history.sh, bench/regress-ab.sh)")
 	flag.Parse()
 	if *splice {
@@ -55,33 +56,16 @@ func main() {
 		}
 		return
 	}
-	if *history != "" {
-		meta, err := readMeta(filepath.Join(*history, "meta.env"))
-		if err != nil {
-			log.Fatal(err)
+	for _, mode := range []struct {
+		dir   string
+		write func(*strings.Builder, string, map[string]string) error
+	}{{*history, writeHistory}, {*ab, writeAB}, {*pair, writePair}} {
+		if mode.dir != "" {
+			if err := summarize(mode.dir, *out, mode.write); err != nil {
+				log.Fatal(err)
+			}
+			return
 		}
-		var b strings.Builder
-		if err := writeHistory(&b, *history, meta); err != nil {
-			log.Fatal(err)
-		}
-		if err := os.WriteFile(*out, []byte(b.String()), 0o644); err != nil {
-			log.Fatal(err)
-		}
-		return
-	}
-	if *ab != "" {
-		meta, err := readMeta(filepath.Join(*ab, "meta.env"))
-		if err != nil {
-			log.Fatal(err)
-		}
-		var b strings.Builder
-		if err := writeAB(&b, *ab, meta); err != nil {
-			log.Fatal(err)
-		}
-		if err := os.WriteFile(*out, []byte(b.String()), 0o644); err != nil {
-			log.Fatal(err)
-		}
-		return
 	}
 	if *pick != "" {
 		if err := pickLeastContended(*pick, flag.Args()); err != nil {
@@ -99,6 +83,19 @@ func main() {
 	if err := os.WriteFile(*out, []byte(b.String()), 0o644); err != nil {
 		log.Fatal(err)
 	}
+}
+
+// summarize writes to out the summary write makes of dir and its meta.env.
+func summarize(dir, out string, write func(*strings.Builder, string, map[string]string) error) error {
+	meta, err := readMeta(filepath.Join(dir, "meta.env"))
+	if err != nil {
+		return err
+	}
+	var b strings.Builder
+	if err := write(&b, dir, meta); err != nil {
+		return err
+	}
+	return os.WriteFile(out, []byte(b.String()), 0o644)
 }
 
 func load(dir string) (*results, error) {
