@@ -62,7 +62,7 @@ type cause uint8
 
 const (
 	causeTransient    cause = iota // anything else: back off and try the next URL
-	causeDrain                     // 1001 "draining; retry-after-ms=N": wait N to 1.5·N, then another node
+	causeDrain                     // 1001 "draining; retry-after-ms=N": wait N to 1.5·N (N ≥ MinBackoff), then another node
 	causeRetryAfter                // 503 or 429: wait at least the Retry-After (or the backoff)
 	causeTokenExpired              // 4001, or a refresh refused: reconnect soon with a fresh token (final without Options.Token)
 	causeUnauthorized              // 401: once more with a fresh token (before the first connection, twice is final)
@@ -113,15 +113,23 @@ func classify(err error) (cause, time.Duration) {
 }
 
 // reconnectDelay is how long to wait before the next attempt, given why
-// the last one ended. b is the consecutive-failure backoff.
-func reconnectDelay(c cause, hint time.Duration, b *backoff) time.Duration {
+// the last one ended and whether its connection held (stayed up
+// ResetBackoffAfter). b is the consecutive-failure backoff.
+func reconnectDelay(c cause, hint time.Duration, held bool, b *backoff) time.Duration {
 	switch c {
 	case causeDrain:
-		// N to 1.5·N: the server spread its clients over the drain
-		// window, the client spreads them a little more. A drain is not
-		// a failure: the backoff starts again.
-		b.reset()
-		return hint + jitter(hint/2, b.rand)
+		// D to 1.5·D: the server spread its clients over the drain
+		// window, the client spreads them a little more. D is at least
+		// MinBackoff: a server announcing 0 on every connection must
+		// not get a storm of handshakes.
+		d := max(hint, b.min)
+		d += jitter(d/2, b.rand)
+		if !held {
+			// Drained again before the connection held: a failure, or
+			// drains in a row would never back off.
+			d = max(d, b.next())
+		}
+		return d
 	case causeTokenExpired, causeUnauthorized:
 		return jitter(b.min, b.rand)
 	case causeRetryAfter:

@@ -137,32 +137,53 @@ func TestClassify(t *testing.T) {
 	}
 }
 
-// TestReconnectDelay: a drain announcing N waits N to 1.5·N and restarts
-// the backoff; a Retry-After is a floor under the backoff; an expired
-// token reconnects within MinBackoff.
+// TestReconnectDelay: a drain announcing N waits N to 1.5·N; a
+// Retry-After is a floor under the backoff; an expired token reconnects
+// within MinBackoff.
 func TestReconnectDelay(t *testing.T) {
-	b := backoff{min: 250 * time.Millisecond, max: 10 * time.Second, attempt: 5, rand: maxRand}
-	if d := reconnectDelay(causeDrain, 2*time.Second, &b); d != 3*time.Second-1 || b.attempt != 0 {
+	b := backoff{min: 250 * time.Millisecond, max: 10 * time.Second, rand: maxRand}
+	if d := reconnectDelay(causeDrain, 2*time.Second, true, &b); d != 3*time.Second-1 || b.attempt != 0 {
 		t.Fatalf("drain: %v (attempt %d)", d, b.attempt)
 	}
 	b.rand = zeroRand
-	if d := reconnectDelay(causeDrain, 2*time.Second, &b); d != 2*time.Second {
+	if d := reconnectDelay(causeDrain, 2*time.Second, true, &b); d != 2*time.Second {
 		t.Fatalf("drain, least: %v", d)
 	}
 	b = backoff{min: 250 * time.Millisecond, max: 10 * time.Second, rand: zeroRand}
-	if d := reconnectDelay(causeRetryAfter, time.Second, &b); d != time.Second {
+	if d := reconnectDelay(causeRetryAfter, time.Second, false, &b); d != time.Second {
 		t.Fatalf("retry-after 1s with a 0 backoff: %v", d)
 	}
 	b = backoff{min: 250 * time.Millisecond, max: 10 * time.Second, attempt: 6, rand: maxRand}
-	if d := reconnectDelay(causeRetryAfter, time.Second, &b); d != 10*time.Second-1 {
+	if d := reconnectDelay(causeRetryAfter, time.Second, false, &b); d != 10*time.Second-1 {
 		t.Fatalf("retry-after under a longer backoff: %v", d)
 	}
 	b = backoff{min: 250 * time.Millisecond, max: 10 * time.Second, attempt: 6, rand: maxRand}
-	if d := reconnectDelay(causeTokenExpired, 0, &b); d >= 250*time.Millisecond {
+	if d := reconnectDelay(causeTokenExpired, 0, false, &b); d >= 250*time.Millisecond {
 		t.Fatalf("token expired: %v", d)
 	}
 	b = backoff{min: 250 * time.Millisecond, max: 10 * time.Second, attempt: 2, rand: maxRand}
-	if d := reconnectDelay(causeTransient, 0, &b); d != time.Second-1 || b.attempt != 3 {
+	if d := reconnectDelay(causeTransient, 0, false, &b); d != time.Second-1 || b.attempt != 3 {
 		t.Fatalf("transient: %v", d)
+	}
+}
+
+// TestDrainDelay: a drain announcing N waits [D, 1.5·D), D = max(N,
+// MinBackoff); the drain of a connection that held leaves the backoff
+// alone, the drain of one that did not counts as a failure, so repeated
+// drains of short connections back off.
+func TestDrainDelay(t *testing.T) {
+	b := backoff{min: 250 * time.Millisecond, max: 10 * time.Second, rand: zeroRand}
+	if d := reconnectDelay(causeDrain, 0, true, &b); d != 250*time.Millisecond || b.attempt != 0 {
+		t.Fatalf("drain announcing 0: %v (attempt %d), want MinBackoff", d, b.attempt)
+	}
+	b.rand = maxRand
+	if d := reconnectDelay(causeDrain, 100*time.Millisecond, true, &b); d != 375*time.Millisecond-1 {
+		t.Fatalf("drain announcing 100ms, most: %v", d)
+	}
+	for range 6 {
+		reconnectDelay(causeDrain, 0, false, &b)
+	}
+	if d := reconnectDelay(causeDrain, 0, false, &b); d != 10*time.Second-1 || b.attempt != 7 {
+		t.Fatalf("7th drain in a row of short connections: %v (attempt %d), want the backoff's ceiling", d, b.attempt)
 	}
 }

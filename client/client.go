@@ -44,7 +44,8 @@ type Options struct {
 	// the URL (which proxies log).
 	Token func(ctx context.Context) (string, error)
 	// Header holds extra handshake header fields (Origin, a tracing id,
-	// ...). Authorization is set from Token.
+	// ...). With Token, an Authorization here is dropped: the token's
+	// replaces it (the server refuses two).
 	Header http.Header
 	// DialContext opens the TCP connection (a proxy, a custom resolver,
 	// tests). Default: a net.Dialer.
@@ -78,9 +79,10 @@ type Options struct {
 	// Logger receives connection changes and anomalies, never one line
 	// per message. Default: discarded.
 	Logger *slog.Logger
-	// OnState is called at every state change, in order, on the client's
-	// connection goroutine: it must return quickly and must not call
-	// Close (which waits for that goroutine).
+	// OnState is called at every state change, in order, one call at a
+	// time: on the client's connection goroutine, except for the
+	// StateClosed of Close, called on Close's caller. It must return
+	// quickly and must not call Close (which waits for that goroutine).
 	OnState func(State)
 }
 
@@ -166,21 +168,31 @@ type Client struct {
 	state   atomic.Int32
 	stateMu sync.Mutex // serialises OnState calls
 
-	mu        sync.Mutex
-	closed    bool  // Close called, or a final refusal
-	err       error // the final refusal, if that is why
-	cur       *conn // the connection commands go to; nil between connections
-	ids       uint64
-	pending   map[uint64]*request
-	subs      map[string]*Subscription
-	clientID  string
-	node      string
-	runCancel context.CancelFunc // the connection goroutine's; nil when not running
-	runDone   chan struct{}
-	ready     chan struct{} // closed at the run's first connection
+	mu       sync.Mutex
+	closed   bool  // Close called, or a final refusal
+	err      error // the final refusal, if that is why
+	cur      *conn // the connection commands go to; nil between connections
+	ids      uint64
+	pending  map[uint64]*request
+	subs     map[string]*Subscription
+	clientID string
+	node     string
+	rs       *runState // the connection goroutine; nil when not running
 
 	wg        sync.WaitGroup // every goroutine the client starts
 	closeOnce sync.Once
+}
+
+// runState is one run of the connection goroutine: from a Connect until
+// Close, a final refusal, or every waiting Connect giving up. Its fields
+// are guarded by the client's mutex.
+type runState struct {
+	cancel   context.CancelFunc
+	done     chan struct{} // closed when the goroutine has ended
+	ready    chan struct{} // closed at the run's first connection
+	waiters  int           // Connect calls waiting for ready
+	stopping bool          // its last waiter gave up: cancelled
+	lastErr  error         // why the last attempt failed, for Connect's error
 }
 
 // New returns a client for the given server URLs (ws://host:8080/ws;
@@ -207,6 +219,9 @@ func New(urls []string, opts Options) *Client {
 	}
 	var header []string
 	for name, values := range opts.Header {
+		if opts.Token != nil && http.CanonicalHeaderKey(name) == "Authorization" {
+			continue
+		}
 		for _, v := range values {
 			if strings.ContainsAny(name+v, "\r\n") {
 				c.badURL = fmt.Errorf("wsgate: header %q has a line break", name)
@@ -253,10 +268,17 @@ func (c *Client) Err() error {
 	return c.err
 }
 
+// setState records s and reports it, unless the client is closed: a late
+// state (an abandoned run's idle) must not reopen it.
 func (c *Client) setState(s State) {
 	c.stateMu.Lock()
 	defer c.stateMu.Unlock()
-	if State(c.state.Swap(int32(s))) != s && c.opts.OnState != nil {
+	old := State(c.state.Load())
+	if old == s || old == StateClosed {
+		return
+	}
+	c.state.Store(int32(s))
+	if c.opts.OnState != nil {
 		c.opts.OnState(s)
 	}
 }
@@ -274,57 +296,82 @@ func (c *Client) closedErr() error {
 // long as ctx allows. From then on the client reconnects by itself, until
 // Close or a final refusal. It returns the final refusal (a
 // *HandshakeError or *CloseError, see the package doc) if one ends the
-// attempts, or ctx's error, after which the client is idle again and
-// Connect may be called anew. Once the client has connected, later calls
-// return nil at once.
+// attempts, or ctx's error joined with the last attempt's. Calls made
+// meanwhile wait for the same attempts; when the last of them gives up the
+// attempts stop, the client is idle again, and Connect may be called anew.
+// Once the client has connected, later calls return nil at once.
 func (c *Client) Connect(ctx context.Context) error {
-	c.mu.Lock()
-	if c.closed {
-		defer c.mu.Unlock()
-		return c.closedErr()
-	}
-	if c.badURL != nil {
+	for {
+		c.mu.Lock()
+		if c.closed {
+			defer c.mu.Unlock()
+			return c.closedErr()
+		}
+		if c.badURL != nil {
+			c.mu.Unlock()
+			return c.badURL
+		}
+		r := c.rs
+		if r != nil && r.stopping {
+			// Given up by its last waiter: let it end, then start anew.
+			c.mu.Unlock()
+			select {
+			case <-r.done:
+				continue
+			case <-ctx.Done():
+				return fmt.Errorf("wsgate: connect: %w", ctx.Err())
+			}
+		}
+		if r == nil {
+			runCtx, cancel := context.WithCancel(context.Background())
+			r = &runState{cancel: cancel, done: make(chan struct{}), ready: make(chan struct{})}
+			c.rs = r
+			c.wg.Add(1)
+			go c.run(runCtx, r)
+		}
+		r.waiters++
 		c.mu.Unlock()
-		return c.badURL
+		return c.await(ctx, r)
 	}
-	if c.runCancel == nil {
-		runCtx, cancel := context.WithCancel(context.Background())
-		c.runCancel, c.runDone, c.ready = cancel, make(chan struct{}), make(chan struct{})
-		c.wg.Add(1)
-		go c.run(runCtx, c.runDone, c.ready)
-	}
-	ready, done, cancel := c.ready, c.runDone, c.runCancel
-	c.mu.Unlock()
+}
+
+// await waits for r's first connection on behalf of one Connect call.
+func (c *Client) await(ctx context.Context, r *runState) error {
 	select {
-	case <-ready:
-		return nil
-	case <-done:
+	case <-r.ready:
+	case <-r.done:
 	case <-ctx.Done():
 	}
+	c.mu.Lock()
+	r.waiters--
 	select {
-	case <-ready:
+	case <-r.ready:
+		c.mu.Unlock()
 		return nil
 	default:
 	}
-	cancel()
-	<-done
-	c.mu.Lock()
-	if c.err != nil {
+	if c.closed {
 		defer c.mu.Unlock()
-		return c.err
+		if c.err != nil {
+			return c.err
+		}
+		return ErrClosed
 	}
-	idle := false
-	if c.runDone == done && !c.closed { // not closed or restarted meanwhile
-		c.runCancel, idle = nil, true
+	err := fmt.Errorf("wsgate: connect: %w", ctx.Err())
+	if r.lastErr != nil {
+		err = fmt.Errorf("wsgate: connect: %w (last attempt: %w)", ctx.Err(), r.lastErr)
+	}
+	// Only the last waiter stops the attempts: the others still want them.
+	last := r.waiters == 0 && c.rs == r
+	if last {
+		r.stopping = true
 	}
 	c.mu.Unlock()
-	if idle {
-		c.setState(StateIdle)
+	if last {
+		r.cancel()
+		<-r.done // the run sets StateIdle before it ends
 	}
-	if err := ctx.Err(); err != nil {
-		return fmt.Errorf("wsgate: connect: %w", err)
-	}
-	return ErrClosed
+	return err
 }
 
 // Close ends the client: it stops reconnecting, closes the connection
@@ -336,11 +383,11 @@ func (c *Client) Close() error {
 	c.closeOnce.Do(func() {
 		c.mu.Lock()
 		c.closed = true
-		cancel, done := c.runCancel, c.runDone
+		r := c.rs
 		c.mu.Unlock()
-		if cancel != nil {
-			cancel()
-			<-done
+		if r != nil {
+			r.cancel()
+			<-r.done
 		}
 		c.mu.Lock()
 		c.shutLocked(ErrClosed, true)
@@ -367,17 +414,19 @@ func (c *Client) shutLocked(err error, silent bool) {
 // run is the connection goroutine: it dials, serves the connection (it is
 // its reader), and when the connection ends decides whether and when to
 // dial again.
-func (c *Client) run(ctx context.Context, done, ready chan struct{}) {
+func (c *Client) run(ctx context.Context, r *runState) {
 	defer c.wg.Done()
-	defer close(done)
+	defer close(r.done)
+	defer c.endRun(r)
 	b := backoff{min: c.opts.MinBackoff, max: c.opts.MaxBackoff}
 	next, unauthorized, connected := 0, 0, false
-	readyOnce := sync.OnceFunc(func() { close(ready) })
+	readyOnce := sync.OnceFunc(func() { close(r.ready) })
 	for ctx.Err() == nil {
 		t := c.targets[next]
 		next = (next + 1) % len(c.targets)
 		c.setState(StateConnecting)
 		cn, err := c.connect(ctx, t)
+		held := false
 		if err == nil {
 			unauthorized, connected = 0, true
 			up := time.Now()
@@ -386,13 +435,16 @@ func (c *Client) run(ctx context.Context, done, ready chan struct{}) {
 			readyOnce()
 			err = c.serve(ctx, cn)
 			c.detach(cn, err)
-			if time.Since(up) >= c.opts.ResetBackoffAfter {
-				b.reset() // it held: the next failure starts the backoff again
+			if held = time.Since(up) >= c.opts.ResetBackoffAfter; held {
+				b.reset() // the next failure starts the backoff again
 			}
 		}
 		if ctx.Err() != nil {
 			return
 		}
+		c.mu.Lock()
+		r.lastErr = err
+		c.mu.Unlock()
 		why, hint := classify(err)
 		final := false
 		switch why {
@@ -422,7 +474,7 @@ func (c *Client) run(ctx context.Context, done, ready chan struct{}) {
 			c.setState(StateClosed)
 			return
 		}
-		delay := reconnectDelay(why, hint, &b)
+		delay := reconnectDelay(why, hint, held, &b)
 		c.log.Info("wsgate: disconnected", "url", t.raw, "err", err, "retry_in", delay)
 		c.setState(StateDisconnected)
 		timer := time.NewTimer(delay)
@@ -433,6 +485,24 @@ func (c *Client) run(ctx context.Context, done, ready chan struct{}) {
 			return
 		}
 	}
+}
+
+// endRun forgets r as it ends; when its Connect callers all gave up (not
+// Close, not a final refusal) the client is idle again. It says so before
+// forgetting r: a new run, which waits for that, must not be followed by
+// this one's idle.
+func (c *Client) endRun(r *runState) {
+	c.mu.Lock()
+	idle := r.stopping && !c.closed
+	c.mu.Unlock()
+	if idle {
+		c.setState(StateIdle)
+	}
+	c.mu.Lock()
+	if c.rs == r {
+		c.rs = nil
+	}
+	c.mu.Unlock()
 }
 
 // connect makes one attempt on t: a token, the handshake, the connected
@@ -499,10 +569,6 @@ func (c *Client) detach(cn *conn, err error) {
 	if c.cur == cn {
 		c.cur = nil
 	}
-	for _, t := range cn.timers {
-		t.Stop()
-	}
-	cn.timers = nil
 	// 1009: something the client sent was over the server's frame limit.
 	// Sending it again would close the next connection too: the commands
 	// in flight fail instead.
@@ -527,6 +593,7 @@ func (c *Client) detach(cn *conn, err error) {
 	}
 	for _, sub := range c.subs {
 		sub.reqID = 0
+		sub.stopRetryLocked() // the next connection subscribes anyway
 	}
 }
 
@@ -686,13 +753,24 @@ func (c *Client) wait(ctx context.Context, req *request) (reply, error) {
 	if c.pending[req.id] == req {
 		delete(c.pending, req.id)
 	}
+	err := c.ctxErrLocked(ctx)
 	c.mu.Unlock()
 	select {
 	case rep := <-req.done: // answered meanwhile
 		return rep, nil
 	default:
 	}
-	return reply{}, ctx.Err()
+	return reply{}, err
+}
+
+// ctxErrLocked is ctx's error for a call that waited for a connection in
+// vain, saying why when no Connect is under way: it would have waited
+// forever.
+func (c *Client) ctxErrLocked(ctx context.Context) error {
+	if c.rs == nil && !c.closed {
+		return fmt.Errorf("%w (client not started: call Connect)", ctx.Err())
+	}
+	return ctx.Err()
 }
 
 // handle acts on one frame from the server.

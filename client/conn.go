@@ -115,7 +115,6 @@ type conn struct {
 
 	readDone   chan struct{} // closed when the reader is done with the socket
 	writerDone chan struct{} // closed when the writer has ended
-	timers     []*time.Timer // resubscribe retries on this connection (client mutex)
 	aborted    error         // why the client gave the connection up (mu)
 	cut        *time.Timer   // closes the socket if the server does not answer the abort (mu)
 }
@@ -392,12 +391,21 @@ func (cn *conn) readConnected() error {
 	if err := json.Unmarshal(m.Payload, &cn.hello); err != nil || cn.hello.Type != "connected" {
 		return fmt.Errorf("first frame %.200q is not a connected frame", m.Payload)
 	}
-	ping := time.Duration(cn.hello.PingIntervalMS) * time.Millisecond
-	if ping <= 0 {
-		ping = defaultPingInterval
-	}
-	cn.silence = silenceFor(ping)
+	cn.silence = silenceFor(pingInterval(cn.hello.PingIntervalMS))
 	return nil
+}
+
+// pingInterval reads the connected frame's ping_interval_ms: the default
+// when absent, at most maxServerDelay, so that a huge value neither
+// overflows the silence timeout nor disables it.
+func pingInterval(ms int64) time.Duration {
+	switch {
+	case ms <= 0:
+		return defaultPingInterval
+	case ms > int64(maxServerDelay/time.Millisecond):
+		return maxServerDelay
+	}
+	return time.Duration(ms) * time.Millisecond
 }
 
 // refusal builds the *HandshakeError of a refused upgrade, reading up to

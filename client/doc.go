@@ -55,21 +55,26 @@
 //     in [0, min(MaxBackoff, MinBackoff·2^n)) after the n-th failure in a
 //     row (250 ms and 10 s by default); a connection that stayed up for
 //     ResetBackoffAfter (30 s) starts the sequence again;
-//   - close 1001 "draining; retry-after-ms=N": N ms plus up to MinBackoff
-//     of jitter (the server already spread N over its drain window), and
-//     the backoff starts again: a drain is not a failure;
+//   - close 1001 "draining; retry-after-ms=N": a uniformly random wait in
+//     [D, 1.5·D), D = max(N ms, MinBackoff): the server already spread N
+//     over its drain window, and the floor spares a server announcing 0 a
+//     storm of handshakes. The drain of a connection that stayed up
+//     ResetBackoffAfter is not a failure; the drain of a shorter-lived one
+//     counts as one (the wait is then at least the backoff's), so repeated
+//     drains of short connections back off;
 //   - close 4001 (token expired): a fresh token from Options.Token and a
 //     new attempt within MinBackoff;
 //   - a 503 or 429 refusal: at least its Retry-After (plus jitter), else
 //     the backoff;
 //   - a 401 refusal: one more attempt, within MinBackoff, with a fresh
-//     token (it may just have expired); see the final refusals below.
+//     token (it may just have expired), then the backoff; see the final
+//     refusals below.
 //
 // The server pings a connection it has not heard from for its
 // ping_interval_ms (in the connected frame); the client answers with pongs
 // and takes a connection from which nothing at all has arrived for
-// ping_interval_ms plus a margin (half the interval, at least 2 s) for
-// dead, and reconnects.
+// ping_interval_ms (at most 10 minutes) plus a margin (half the interval,
+// at least 5 s) for dead, and reconnects.
 //
 // # Final refusals
 //
@@ -80,22 +85,31 @@
 // and Connect returns it when it happens before the first connection.
 // They are:
 //
-//   - close 1002 (protocol error), 1003 (unacceptable data), 1007 (text
-//     that is not UTF-8) and 1010: the client sent something malformed,
-//     and would again;
-//   - a handshake refused with a 4xx other than 401, 408 and 429: 400 (a
-//     bad URL query), 403 (origin or channel not allowed), 404 (wrong
-//     path), 426, 431 (headers too large): the request itself is wrong;
-//   - 401 twice in a row (a fresh token did not help), or once when there
-//     is no Options.Token to get another.
+//   - close 4001 (token expired) without Options.Token: the same token,
+//     or none, would be presented again;
+//   - before the client first connected, a handshake refused with a 4xx
+//     other than 401, 408 and 429 (400: a bad URL query, 403: origin or
+//     channel not allowed, 404: wrong path, 426, 431: headers too large):
+//     the URL or the options are wrong;
+//   - before the client first connected, 401 twice in a row (a fresh
+//     token did not help), or once when there is no Options.Token to get
+//     another.
+//
+// Once the client has connected, no handshake refusal is final: the
+// refusing node may be one misconfigured node among several, or a proxy
+// or a rollout's passing state, so the client keeps trying, with backoff,
+// over its URLs.
 //
 // Everything else reconnects: network errors, silence, 5xx and 408
 // refusals, close 1000 (idle timeout), 1001 (shutting down or draining),
-// 1008 (slow consumer, pong timeout, too many errors, rate limit), 1011,
-// 4001, and private codes the client does not know. Close 1009 (a frame
-// over the server's size limit) reconnects too, but the commands in flight
-// on that connection fail with it instead of being sent again: one of them
-// was too large and would close every connection.
+// 1002 (protocol error), 1003, 1007 (text that is not UTF-8), 1008 (slow
+// consumer, pong timeout, too many errors, rate limit), 1010, 1011, 4001
+// with Options.Token, and private codes the client does not know: none
+// says "do not come back", and each may come from one node or one burst
+// (the JavaScript client decides alike). Close 1009 (a frame over the
+// server's size limit) reconnects too, but the commands in flight on that
+// connection fail with it instead of being sent again: one of them was too
+// large and would close every connection.
 //
 // # Subscriptions and resume
 //
@@ -121,12 +135,13 @@
 //     history, when the gap starts at or after L, the client resumes at
 //     once instead of waiting for the channel's next message.
 //   - unsubscribed with reason history_unavailable: the client subscribes
-//     again with since after a backoff. With forbidden (a refreshed token
+//     again with since after 1 to 2 s. With forbidden (a refreshed token
 //     no longer allows the channel) the subscription ends (EventEnded).
 //   - A resubscription refused with history_unavailable,
-//     too_many_channels or rate_limited is retried after a backoff on the
-//     same connection; with no_history (the channel keeps none any more)
-//     it goes on without since (EventNotRecovered); any other refusal
+//     too_many_channels or rate_limited is retried after 1 to 2 s on the
+//     same connection, as long as it is refused; with no_history (the
+//     channel keeps none any more) or bad_since it goes on without since
+//     (EventNotRecovered); any other refusal
 //     (forbidden...) ends it (EventEnded). The first subscribe is
 //     different: Subscribe returns its refusal and nothing is subscribed.
 //
@@ -136,7 +151,8 @@
 // signalled (docs/protocol.md, "Delivery guarantees").
 //
 // A Subscription's Position can be kept to resume in a later run
-// (WithSince).
+// (WithSince; the zero Position of a channel without history subscribes
+// without since).
 //
 // # Tokens
 //
@@ -145,15 +161,19 @@
 // the client sends a refresh frame with a new token from Options.Token
 // RefreshBefore the expiry (30 s by default; half the remaining life for a
 // token shorter than twice that), on the same connection, and again before
-// the new token's expiry. A failed refresh is retried (a quarter of the
-// remaining life, 1 to 30 s); if the token expires anyway the server
-// closes with 4001 and the client reconnects with a fresh one.
+// the new token's expiry. A refresh that failed (the token function
+// failed, no answer in time) is retried 5 s later; one the server refused
+// gives the connection up and the client reconnects with a fresh token;
+// if the token expires anyway the server closes with 4001 and the client
+// reconnects with a fresh one.
 //
 // # Errors
 //
 // Error frames come back as *Error; switch on Code, one of the stable
 // codes of docs/protocol.md (the wire.Code constants: wire.CodeForbidden,
 // wire.CodeRateLimited, ...). Commands whose context ends before the
-// answer return an error wrapping the context's. Calls on a closed client
+// answer return an error wrapping the context's; on a client not started
+// (Connect never called, or given up) the error says so: commands wait
+// for a connection, and only Connect makes one. Calls on a closed client
 // return ErrClosed.
 package client

@@ -124,7 +124,7 @@ func (s *fakeServer) upgrade(nc net.Conn) {
 			return
 		}
 	}
-	auth := headerValue(buf[:n], "Authorization")
+	auths := headerValues(buf[:n], "Authorization")
 	out := wsproto.AppendAccept(nil, req.Key, nil)
 	hello, _ := json.Marshal(map[string]any{"type": "connected", "client": s.node + ".0." + string(rune('0'+count%10)), "node": s.node, "version": "test", "ping_interval_ms": s.pingMS})
 	out = wsproto.AppendFrame(out, ws.OpText, true, hello)
@@ -133,18 +133,19 @@ func (s *fakeServer) upgrade(nc net.Conn) {
 		return
 	}
 	_ = nc.SetDeadline(time.Time{})
-	s.conns <- &fakeConn{t: s.t, nc: nc, dec: wsproto.NewDecoder(wsproto.ServerSide, nil), auth: auth}
+	s.conns <- &fakeConn{t: s.t, nc: nc, dec: wsproto.NewDecoder(wsproto.ServerSide, nil), auths: auths}
 }
 
-// headerValue finds a header's value in a raw request.
-func headerValue(req []byte, name string) string {
+// headerValues finds a header's values in a raw request, in order.
+func headerValues(req []byte, name string) []string {
+	var out []string
 	for _, line := range bytes.Split(req, []byte("\r\n")) {
 		k, v, ok := bytes.Cut(line, []byte(":"))
 		if ok && bytes.EqualFold(bytes.TrimSpace(k), []byte(name)) {
-			return string(bytes.TrimSpace(v))
+			out = append(out, string(bytes.TrimSpace(v)))
 		}
 	}
-	return ""
+	return out
 }
 
 // next waits for the next accepted connection.
@@ -166,7 +167,7 @@ type fakeConn struct {
 	dec     *wsproto.Decoder
 	pending []byte
 	rbuf    [4096]byte
-	auth    string // the Authorization header
+	auths   []string // the Authorization headers
 	pongs   int
 }
 

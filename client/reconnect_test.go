@@ -358,8 +358,8 @@ func TestPublishResentWithItsKeyAfterReconnect(t *testing.T) {
 	c := newClient(t, []string{srv.url}, fast(client.Options{Token: func(context.Context) (string, error) { return "tok", nil }}))
 	connect(t, c)
 	fc := srv.next(t)
-	if fc.auth != "Bearer tok" {
-		t.Fatalf("Authorization %q", fc.auth)
+	if !slices.Equal(fc.auths, []string{"Bearer tok"}) {
+		t.Fatalf("Authorization %q", fc.auths)
 	}
 	done := make(chan error, 1)
 	go func() { done <- c.Publish(context.Background(), "news", json.RawMessage(`{"a": "<b>"}`)) }()
@@ -450,5 +450,76 @@ func TestCloseEndsEverything(t *testing.T) {
 	}
 	if err := c.Close(); err != nil {
 		t.Fatalf("second Close: %v", err)
+	}
+}
+
+// TestResubscribeRefusalIsRetried: a resubscription refused with
+// too_many_channels or rate_limited (the node is full, or the connection
+// too fast, for now) is retried on the same connection after a backoff:
+// the subscription goes on and resumes from its position.
+func TestResubscribeRefusalIsRetried(t *testing.T) {
+	srv := startFake(t, "f1", nil)
+	c := newClient(t, []string{srv.url}, fast(client.Options{}))
+	connect(t, c)
+	fc := srv.next(t)
+	var col collector
+	done := make(chan error, 1)
+	go func() {
+		_, err := c.Subscribe(context.Background(), "orders", col.message, client.WithEvents(col.event))
+		done <- err
+	}()
+	s := fc.expect("subscribe")
+	fc.send(fmt.Sprintf(`{"type":"ack","id":%d,"channel":"orders","offset":3,"epoch":"E"}`, s.ID))
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	_ = fc.nc.Close()
+	fc = srv.next(t)
+	for _, code := range []string{"too_many_channels", "rate_limited"} {
+		s = fc.expect("subscribe")
+		fc.send(fmt.Sprintf(`{"type":"error","id":%d,"code":%q,"message":"not now"}`, s.ID, code))
+	}
+	s = fc.expect("subscribe")
+	if s.Since == nil || s.Since.Offset != 3 || s.Since.Epoch != "E" {
+		t.Fatalf("retry since %+v, want {3 E}", s.Since)
+	}
+	fc.send(fmt.Sprintf(`{"type":"ack","id":%d,"channel":"orders","offset":4,"epoch":"E","recovered":true}`, s.ID))
+	fc.send(msg("orders", 4, 3))
+	testkit.Eventually(t, 5*time.Second, "the message after the retry", func() bool { return len(col.offsets()) == 1 })
+	if got := col.kinds(); !slices.Equal(got, []client.EventKind{client.EventResumed}) {
+		t.Fatalf("events %v, want only resumed", got)
+	}
+}
+
+// TestDrainStormBacksOff: a server that closes every connection at once
+// with "draining; retry-after-ms=0" is not hammered: each wait is at
+// least MinBackoff, and drains of connections that did not hold count as
+// failures, so the waits grow towards MaxBackoff.
+func TestDrainStormBacksOff(t *testing.T) {
+	srv := startFake(t, "f1", nil)
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for {
+			select {
+			case fc := <-srv.conns:
+				fc.close(1001, "draining; retry-after-ms=0")
+			case <-stop:
+				return
+			}
+		}
+	}()
+	c := newClient(t, []string{srv.url}, fast(client.Options{}))
+	connect(t, c)
+	time.Sleep(1500 * time.Millisecond)
+	_ = c.Close()
+	close(stop)
+	wg.Wait()
+	// Back to back that is over a hundred; with 20 ms to 200 ms of backoff
+	// about fifteen.
+	if n := len(srv.handshakes()); n > 40 {
+		t.Fatalf("%d handshakes in 1.5s of drains announcing 0 ms", n)
 	}
 }

@@ -267,10 +267,14 @@ type Publication struct {
 // permission and a channel that keeps history (else an *Error with
 // wire.CodeNoHistory). Like a publication, the read waits for a
 // connection and is sent again after a reconnection, within ctx and
-// Options.PublishTimeout.
+// Options.PublishTimeout. A since with no epoch (a zero Position) reads
+// from the oldest retained, as nil does.
 func (c *Client) History(ctx context.Context, channel string, since *Position, limit int) (HistoryPage, error) {
 	if !wire.ValidChannel(channel) {
 		return HistoryPage{}, &Error{Code: wire.CodeBadChannel, Message: wire.ChannelRule}
+	}
+	if since != nil && since.Epoch == "" {
+		since = nil
 	}
 	if since != nil && !wire.ValidEpoch(since.Epoch) {
 		return HistoryPage{}, &Error{Code: wire.CodeBadSince, Message: wire.ErrBadSince.Message}

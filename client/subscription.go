@@ -74,7 +74,8 @@ type subscribeOptions struct {
 
 // WithSince resumes from a position kept from an earlier run (a
 // Subscription's Position): the subscribe carries since, and the
-// publications after it follow, or EventNotRecovered says they cannot.
+// publications after it follow, or EventNotRecovered says they cannot. A
+// zero Position (a channel without history) subscribes without since.
 func WithSince(p Position) SubscribeOption {
 	return func(o *subscribeOptions) { o.since = &p }
 }
@@ -104,7 +105,8 @@ type Subscription struct {
 	firstErr  error
 	recovered bool
 	ended     bool
-	unsubSent bool // an unsubscribe went out for it
+	unsubSent bool        // an unsubscribe went out for it
+	retry     *time.Timer // a resubscription after a refusal, pending
 }
 
 // Channel returns the subscription's channel.
@@ -157,7 +159,7 @@ func (c *Client) Subscribe(ctx context.Context, channel string, handler func(Mes
 		o(&so)
 	}
 	sub := &Subscription{c: c, channel: channel, first: make(chan struct{}), q: newQueue(handler, so.onEvent)}
-	if so.since != nil {
+	if so.since != nil && so.since.Epoch != "" {
 		if !wire.ValidEpoch(so.since.Epoch) {
 			return nil, &Error{Code: wire.CodeBadSince, Message: wire.ErrBadSince.Message}
 		}
@@ -198,7 +200,7 @@ func (c *Client) Subscribe(ctx context.Context, channel string, handler func(Mes
 		return sub, nil
 	}
 	c.unsubscribeLocked(sub) // ctx ended first: give it up
-	return nil, fmt.Errorf("wsgate: subscribe to %s: %w", channel, ctx.Err())
+	return nil, fmt.Errorf("wsgate: subscribe to %s: %w", channel, c.ctxErrLocked(ctx))
 }
 
 // Unsubscribe ends the subscription: its handler is not called again once
@@ -310,7 +312,7 @@ func (c *Client) subscribeFailedLocked(req *request, err *Error) {
 		return
 	}
 	switch err.Code {
-	case wire.CodeHistoryUnavailable, wire.CodeRateLimited:
+	case wire.CodeHistoryUnavailable, wire.CodeRateLimited, wire.CodeTooManyChannels:
 		c.log.Warn("wsgate: resubscribe refused, retrying", "channel", sub.channel, "err", err)
 		c.retrySubscribeLocked(c.cur, sub)
 	case wire.CodeNoHistory, wire.CodeBadSince:
@@ -319,30 +321,45 @@ func (c *Client) subscribeFailedLocked(req *request, err *Error) {
 		sub.recovered = false
 		sub.push(Event{Kind: EventNotRecovered, Channel: sub.channel, Err: err})
 		c.subscribeLocked(sub)
-	default: // forbidden, too_many_channels, too_many_subscriptions, ...
+	default: // forbidden, too_many_subscriptions, ...
 		c.log.Warn("wsgate: resubscribe refused, subscription ended", "channel", sub.channel, "err", err)
 		c.endLocked(sub, Event{Kind: EventEnded, Channel: sub.channel, Err: err}, false)
 	}
 }
 
 // retrySubscribeLocked subscribes sub again on cn after 1 to 2 s (the
-// store or the rate limit needs a moment; the JavaScript client waits
-// alike), ignoring its messages meanwhile. A new connection subscribes
-// anyway.
+// store, the rate limit or the node's channel limit needs a moment; the
+// JavaScript client waits alike), ignoring its messages meanwhile. A new
+// connection subscribes anyway. One timer per subscription: a server
+// refusing for hours must not pile them up.
 func (c *Client) retrySubscribeLocked(cn *conn, sub *Subscription) {
 	sub.tr.subscribing()
 	sub.reqID = 0
+	sub.stopRetryLocked()
 	if cn == nil {
 		return
 	}
-	t := time.AfterFunc(time.Second+jitter(time.Second, nil), func() {
+	var t *time.Timer
+	t = time.AfterFunc(time.Second+jitter(time.Second, nil), func() {
 		c.mu.Lock()
 		defer c.mu.Unlock()
+		if sub.retry != t {
+			return // stopped or replaced meanwhile
+		}
+		sub.retry = nil
 		if c.cur == cn && !sub.ended && c.subs[sub.channel] == sub && sub.reqID == 0 {
 			c.subscribeLocked(sub)
 		}
 	})
-	cn.timers = append(cn.timers, t)
+	sub.retry = t
+}
+
+// stopRetryLocked cancels sub's pending resubscription, if any.
+func (s *Subscription) stopRetryLocked() {
+	if s.retry != nil {
+		s.retry.Stop()
+		s.retry = nil
+	}
 }
 
 // endLocked ends sub: no more resubscriptions or messages. With silent
@@ -353,6 +370,7 @@ func (c *Client) endLocked(sub *Subscription, ev Event, silent bool) {
 		return
 	}
 	sub.ended = true
+	sub.stopRetryLocked()
 	if c.subs[sub.channel] == sub {
 		delete(c.subs, sub.channel)
 	}
