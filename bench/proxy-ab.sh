@@ -31,7 +31,8 @@ trap 'if [[ -n "$pid" ]]; then kill -KILL "$pid" 2>/dev/null || true; fi; rm -rf
 go build -o "$bindir/wsgate" ./cmd/wsgate
 go build -o "$bindir/wsbench" ./cmd/wsbench
 go build -o "$bindir/benchmd" ./bench/benchmd
-if ! "$bindir/wsgate" --help 2>&1 | grep -q -- '-trusted-proxies'; then
+help=$("$bindir/wsgate" --help 2>&1 || true)
+if [[ $help != *-proxy-protocol* || $help != *-trusted-proxies* ]]; then
   echo "proxy-ab: this wsgate has no --proxy-protocol/--trusted-proxies" >&2
   exit 1
 fi
