@@ -9,10 +9,16 @@ import (
 )
 
 // admit routes an upgrade request and applies the gateway's policies:
-// host and origin (403), token (400/401), channel permissions
+// the client's address behind a trusted proxy (peer.go; 429), host and
+// origin (403), token (400/401), channel permissions
 // (400/401/403), connection and channel caps (503). On success c counts against the caps until it closes, and
 // admit returns the subprotocol to echo (nil for none). Runs on c's loop.
 func (e *Engine) admit(c *conn, req *wsproto.Request) ([]byte, error) {
+	if !e.cfg.TrustedProxies.Empty() {
+		if err := e.learnForwarded(c, req); err != nil {
+			return nil, err
+		}
+	}
 	var channels []string
 	switch {
 	case string(req.Path) == EchoPath && e.cfg.Echo == EchoOn:
@@ -72,7 +78,7 @@ func (e *Engine) admit(c *conn, req *wsproto.Request) ([]byte, error) {
 		return nil, errNodeFull
 	}
 	if e.connsPerIP != nil {
-		if key, ok := e.peerKey(c.gc.RemoteAddr()); ok && !e.connsPerIP.add(key) {
+		if key, ok := e.clientKey(c); ok && !e.connsPerIP.add(key) {
 			e.upgrade.Add(-1)
 			return nil, errIPFull
 		}
@@ -142,7 +148,7 @@ func (e *Engine) release(c *conn) {
 	c.counted = false
 	e.upgrade.Add(-1)
 	if e.connsPerIP != nil {
-		if key, ok := e.peerKey(c.gc.RemoteAddr()); ok {
+		if key, ok := e.clientKey(c); ok {
 			e.connsPerIP.done(key)
 		}
 	}

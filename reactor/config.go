@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/wsgate/wsgate/auth"
+	"github.com/wsgate/wsgate/proxy"
 	"github.com/wsgate/wsgate/relay"
 	"github.com/wsgate/wsgate/wsproto"
 )
@@ -64,6 +65,16 @@ const (
 func (p SlowPolicy) valid() bool {
 	return p == "" || p == SlowClose || p == SlowDrop || p == SlowConflate
 }
+
+// ForwardedHeader selects the request header that names the client behind
+// a trusted proxy.
+type ForwardedHeader uint8
+
+const (
+	ForwardedXFF     ForwardedHeader = iota // X-Forwarded-For
+	ForwardedRFC7239                        // Forwarded (RFC 7239)
+	ForwardedNone                           // neither: only the PROXY header, or the socket's peer
+)
 
 // EchoMode says whether the /echo endpoint is served.
 type EchoMode string
@@ -156,6 +167,27 @@ type Config struct {
 	// single address would let it dodge the limits. Default 64; 128 counts
 	// each address alone.
 	IPv6Prefix int
+	// ProxyProtocol is the PROXY protocol header (v1, v2 or either) a
+	// connection from TrustedProxies must send before its HTTP request;
+	// its source address is the client's for every per-address limit.
+	// Default proxy.Off: none is read. See peer.go.
+	ProxyProtocol proxy.Version
+	// TrustedProxies are the peers whose PROXY protocol header and
+	// X-Forwarded-For / Forwarded headers are believed (the right-most
+	// address not in the set is the client). Default: none, so what a
+	// client claims about itself is never believed.
+	TrustedProxies proxy.Trusted
+	// ForwardedHeader is the request header a trusted proxy names the
+	// client in. Default X-Forwarded-For, the one NGINX, HAProxy and the
+	// cloud balancers append to. Only one is read: a proxy passes the
+	// other through unchanged, so the client could write it.
+	ForwardedHeader ForwardedHeader
+	// AllowUntrustedDirect serves connections from peers outside
+	// TrustedProxies, while ProxyProtocol is on, as direct clients with
+	// no header expected. Default false: they are reset at accept and
+	// counted (sockets_refused "untrusted_proxy"), since a node behind a
+	// proxy that anyone can reach directly lets them skip the proxy.
+	AllowUntrustedDirect bool
 	// MaxChannels caps the channels with a subscriber on this node (each
 	// costs a topic per loop, a hub entry and a bus subscription); a
 	// subscription that would add one more gets the error
@@ -290,6 +322,9 @@ func (c Config) Validate() error {
 	}
 	if err := c.checkSockets(); err != nil {
 		errs = append(errs, err)
+	}
+	if c.ProxyProtocol != proxy.Off && c.TrustedProxies.Empty() {
+		errs = append(errs, fmt.Errorf("proxy protocol %s needs trusted proxies: without them every connection would be refused", c.ProxyProtocol))
 	}
 	if c.IPv6Prefix < 0 || c.IPv6Prefix > 128 {
 		errs = append(errs, fmt.Errorf("ipv6 prefix %d: want 1 to 128", c.IPv6Prefix))

@@ -94,6 +94,11 @@ func (c *conn) onTraffic() gnet.Action {
 // the bytes that followed it in the same reads to the frame decoder.
 func (c *conn) readHandshake() gnet.Action {
 	l := c.loop
+	if p, ok := l.peers[c]; ok && p.awaitHeader {
+		if action, done := c.readProxyHeader(&p); !done {
+			return action
+		}
+	}
 	buf, _ := c.gc.Peek(-1)
 	end, err := c.scan.Scan(buf, l.eng.cfg.Limits.MaxHeaderBytes)
 	if err != nil {
@@ -116,6 +121,9 @@ func (c *conn) readHandshake() gnet.Action {
 	}
 	_, _ = c.gc.Discard(end)
 	c.setState(stateOpen)
+	if l.eng.connsPerIP == nil {
+		delete(l.peers, c) // nothing needs the client's address any more
+	}
 	c.lastData = l.wheel.now
 	c.fillBuckets()
 	l.scheduleOpen(c)

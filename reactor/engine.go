@@ -306,7 +306,7 @@ func (e *Engine) runTicker() {
 	t := time.NewTicker(e.tick)
 	defer t.Stop()
 	var refused [numRefusals]int64
-	var unauthorized int64
+	var unauthorized, proxyErrors int64
 	nextReport := time.Now().Add(refusalReportEvery)
 	for {
 		select {
@@ -316,6 +316,7 @@ func (e *Engine) runTicker() {
 			if now.After(nextReport) {
 				e.reportRefusals(&refused)
 				e.reportTokenRefusals(&unauthorized)
+				e.reportProxyErrors(&proxyErrors)
 				nextReport = now.Add(refusalReportEvery)
 			}
 			for _, l := range *e.loops.Load() {

@@ -28,6 +28,7 @@ var (
 	errTooManyQueryChannels   = &wsproto.RejectError{Status: http.StatusBadRequest, Reason: "too many channels in ?channels="}
 	errNodeFull               = &wsproto.RejectError{Status: http.StatusServiceUnavailable, Reason: "node connection limit reached"}
 	errIPFull                 = &wsproto.RejectError{Status: http.StatusServiceUnavailable, Reason: "connection limit for this address reached"}
+	errHandshakesIP           = &wsproto.RejectError{Status: http.StatusServiceUnavailable, Reason: "too many handshakes in progress from this address", Header: headerRetryAfter}
 	errHandshakeRate          = &wsproto.RejectError{Status: http.StatusTooManyRequests, Reason: "too many connection attempts from this address", Header: headerRetryAfter}
 	errOrigin                 = &wsproto.RejectError{Status: http.StatusForbidden, Reason: "origin not allowed"}
 	errHost                   = &wsproto.RejectError{Status: http.StatusForbidden, Reason: "host not allowed"}

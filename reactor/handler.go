@@ -4,6 +4,8 @@ import (
 	"time"
 
 	"github.com/panjf2000/gnet/v2"
+
+	"github.com/wsgate/wsgate/proxy"
 )
 
 // handler adapts gnet's callbacks to the engine.
@@ -20,18 +22,22 @@ func (h *handler) OnBoot(g gnet.Engine) gnet.Action {
 
 func (h *handler) OnOpen(gc gnet.Conn) ([]byte, gnet.Action) {
 	e := h.eng
-	if why, ok := e.openSocket(gc); !ok {
+	trusted := e.trustedSocket(gc)
+	if why, ok := e.openSocket(gc, trusted); !ok {
 		e.refuseSocket(gc, why)
 		return nil, gnet.Close // no context: OnClose only uncounts the socket
 	}
 	l := e.loopFor(gc.EventLoop())
 	c := &conn{gc: gc, loop: l, lastRead: l.wheel.now}
 	gc.SetContext(c)
+	if trusted && e.cfg.ProxyProtocol != proxy.Off {
+		l.peers[c] = peer{awaitHeader: true}
+	}
 	if e.draining.Load() {
 		c.reject(errDraining)
 		return nil, gnet.None
 	}
-	if e.ipLimits != nil {
+	if e.ipLimits != nil && !trusted {
 		if key, ok := e.peerKey(gc.RemoteAddr()); ok && !e.ipLimits.allow(key, time.Now()) {
 			e.stats.handshakeRateLimited.Add(1)
 			c.reject(errHandshakeRate)
@@ -55,6 +61,7 @@ func (h *handler) OnClose(gc gnet.Conn, _ error) gnet.Action {
 		h.eng.release(c)
 		c.setState(stateClosed)
 		c.unpark()
+		delete(l.peers, c)
 		gc.SetContext(nil)
 	}
 	h.eng.stats.conns.Add(-1)

@@ -31,6 +31,10 @@ type loop struct {
 	// parked holds the decoders of connections with a frame or message in
 	// part (conn.parked); few connections are ever mid-message at once.
 	parked map[*conn]*wsproto.Decoder
+	// peers are the clients of connections behind a trusted proxy (peer.go).
+	peers map[*conn]peer
+	// fwd holds a request's forwarded headers while admit reads them.
+	fwd forwardedHeaders
 
 	out      []byte       // scratch: answers to one connection in one turn, written once
 	body     []byte       // scratch: one answer's JSON, before queueText frames it into out
@@ -65,7 +69,7 @@ type loop struct {
 const maxScratch = 64 << 10
 
 func newLoop(el gnet.EventLoop, eng *Engine, idx int) *loop {
-	l := &loop{el: el, eng: eng, idx: idx, wheel: newWheel(), start: time.Now(), topics: make(map[string]*topic), parked: make(map[*conn]*wsproto.Decoder), slow: make(map[*conn]*slowState)}
+	l := &loop{el: el, eng: eng, idx: idx, wheel: newWheel(), start: time.Now(), topics: make(map[string]*topic), parked: make(map[*conn]*wsproto.Decoder), peers: make(map[*conn]peer), slow: make(map[*conn]*slowState)}
 	l.resetDecoder()
 	l.onTick = gnet.RunnableFunc(l.tick)
 	l.onInbox = gnet.RunnableFunc(l.drainInbox)

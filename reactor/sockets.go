@@ -12,6 +12,8 @@ import (
 
 	"github.com/panjf2000/gnet/v2"
 	"golang.org/x/sys/unix"
+
+	"github.com/wsgate/wsgate/proxy"
 )
 
 // Sockets are counted from accept. gnet accepts on every loop's listener
@@ -32,13 +34,14 @@ import (
 type refusal uint8
 
 const (
-	refusedSockets      refusal = iota // MaxSockets
-	refusedHandshakes                  // MaxHandshakes
-	refusedHandshakesIP                // MaxHandshakesPerIP
+	refusedSockets        refusal = iota // MaxSockets
+	refusedHandshakes                    // MaxHandshakes
+	refusedHandshakesIP                  // MaxHandshakesPerIP
+	refusedUntrustedProxy                // ProxyProtocol on, peer outside TrustedProxies
 	numRefusals
 )
 
-var refusalNames = [numRefusals]string{"sockets", "handshakes", "handshakes_per_ip"}
+var refusalNames = [numRefusals]string{"sockets", "handshakes", "handshakes_per_ip", "untrusted_proxy"}
 
 // socketCeiling is the most sockets a node can hold: the open-file limit
 // less reserved descriptors (0 when the limit cannot be read).
@@ -90,15 +93,18 @@ func (c Config) checkSockets() error {
 // openSocket admits a socket gnet has just accepted, or says why not. On
 // success it counts as a socket and as a handshake until handshakeDone and
 // OnClose undo it. Runs on gc's loop.
-func (e *Engine) openSocket(gc gnet.Conn) (refusal, bool) {
+func (e *Engine) openSocket(gc gnet.Conn, trusted bool) (refusal, bool) {
 	if e.stats.conns.Add(1) > int64(e.cfg.MaxSockets) {
 		return refusedSockets, false
+	}
+	if !trusted && e.cfg.ProxyProtocol != proxy.Off && !e.cfg.AllowUntrustedDirect {
+		return refusedUntrustedProxy, false
 	}
 	if e.handshakes.Add(1) > int64(e.cfg.MaxHandshakes) {
 		e.handshakes.Add(-1)
 		return refusedHandshakes, false
 	}
-	if e.handshakesPerIP != nil {
+	if e.handshakesPerIP != nil && !trusted {
 		if key, ok := e.peerKey(gc.RemoteAddr()); ok && !e.handshakesPerIP.add(key) {
 			e.handshakes.Add(-1)
 			return refusedHandshakesIP, false
@@ -115,14 +121,29 @@ func (e *Engine) refuseSocket(gc gnet.Conn, why refusal) {
 	e.stats.socketsRefused[why].Add(1)
 }
 
-// handshakeDone releases what openSocket counted for the handshake, when c
-// upgrades or, handshaking or refused, is closed.
-func (e *Engine) handshakeDone(gc gnet.Conn) {
+// handshakeDone releases what openSocket (or, behind a proxy,
+// readProxyHeader) counted for the handshake, when c upgrades or,
+// handshaking or refused, is closed.
+func (e *Engine) handshakeDone(c *conn) {
 	e.handshakes.Add(-1)
-	if e.handshakesPerIP != nil {
-		if key, ok := e.peerKey(gc.RemoteAddr()); ok {
-			e.handshakesPerIP.done(key)
+	if e.handshakesPerIP == nil {
+		return
+	}
+	if p, ok := c.loop.peers[c]; ok {
+		if p.handshakeIP {
+			if key, ok := e.addrKey(p.addr); ok {
+				e.handshakesPerIP.done(key)
+			}
+			p.handshakeIP = false
+			c.loop.peers[c] = p
 		}
+		return
+	}
+	if e.trustedSocket(c.gc) {
+		return // not counted at accept
+	}
+	if key, ok := e.peerKey(c.gc.RemoteAddr()); ok {
+		e.handshakesPerIP.done(key)
 	}
 }
 
@@ -133,14 +154,12 @@ func (c *conn) setState(next connState) {
 	holds := c.state == stateHandshake || c.state == stateRefused
 	keeps := next == stateHandshake || next == stateRefused
 	if holds && !keeps {
-		c.loop.eng.handshakeDone(c.gc)
+		c.loop.eng.handshakeDone(c)
 	}
 	c.state = next
 }
 
-// peerKey is the key of every per-address limit: an IPv4 address, or an
-// IPv6 address cut to IPv6Prefix bits (IPv4-mapped addresses count as
-// IPv4).
+// peerKey is the key of every per-address limit for a socket's peer.
 func (e *Engine) peerKey(addr net.Addr) (netip.Addr, bool) {
 	tcp, ok := addr.(*net.TCPAddr)
 	if !ok {
@@ -150,6 +169,13 @@ func (e *Engine) peerKey(addr net.Addr) (netip.Addr, bool) {
 	if !ok {
 		return netip.Addr{}, false
 	}
+	return e.addrKey(ip)
+}
+
+// addrKey is the key of every per-address limit: an IPv4 address, or an
+// IPv6 address cut to IPv6Prefix bits (IPv4-mapped addresses count as
+// IPv4).
+func (e *Engine) addrKey(ip netip.Addr) (netip.Addr, bool) {
 	if ip = ip.Unmap(); ip.Is4() || e.cfg.IPv6Prefix >= 128 {
 		return ip.WithZone(""), true
 	}
@@ -247,6 +273,22 @@ func (e *Engine) reportRefusals(last *[numRefusals]int64) {
 			append(attrs, "max_sockets", e.cfg.MaxSockets, "max_handshakes", e.cfg.MaxHandshakes,
 				"max_handshakes_per_ip", e.cfg.MaxHandshakesPerIP)...)
 	}
+}
+
+// reportProxyErrors logs the connections from trusted proxies closed for
+// their PROXY header since the last report, with the latest reason.
+// Ticker goroutine.
+func (e *Engine) reportProxyErrors(last *int64) {
+	n := e.stats.proxyHeaderErrors.Load()
+	if d := n - *last; d > 0 {
+		var reason string
+		if r := e.stats.lastProxyError.Load(); r != nil {
+			reason = *r
+		}
+		e.cfg.Logger.Warn("connections from trusted proxies closed for their PROXY protocol header (counts since the last report)",
+			"count", d, "last_reason", reason, "proxy_protocol", e.cfg.ProxyProtocol.String())
+	}
+	*last = n
 }
 
 // reportTokenRefusals logs the handshakes refused with 401 since the last

@@ -37,6 +37,8 @@ type engineStats struct {
 	closesSent           closeCounts
 	closesReceived       closeCounts
 	socketsRefused       [numRefusals]atomic.Int64 // reset at accept, by bound
+	proxyHeaderErrors    atomic.Int64              // trusted peers closed for a missing or bad PROXY header
+	lastProxyError       atomic.Pointer[string]    // why the last of them was refused, for the ticker's report
 
 	acceptMu     sync.Mutex
 	acceptErrors map[string]int64 // accept failures gnet reported, by errno name
@@ -128,7 +130,8 @@ type Stats struct {
 	ClosesReceived       map[string]int64 `json:"closes_received" metric:"wsgate_closes_total,counter,code,by=client" help:"Close frames by code and by which side sent them."`
 	LoopLagSeconds       float64          `json:"loop_lag_seconds" metric:"wsgate_loop_lag_seconds,gauge" help:"Worst delay, over the event loops, between posting a timer tick and running it."`
 	Handshaking          int64            `json:"handshaking" metric:"wsgate_handshaking,gauge" help:"Sockets in their opening handshake, or refused in it and not yet closed."`
-	SocketsRefused       map[string]int64 `json:"sockets_refused" metric:"wsgate_sockets_refused_total,counter,limit" help:"Sockets reset at accept, by the bound they would have passed (sockets, handshakes, handshakes_per_ip)."`
+	SocketsRefused       map[string]int64 `json:"sockets_refused" metric:"wsgate_sockets_refused_total,counter,limit" help:"Sockets reset at accept, by the bound they would have passed (sockets, handshakes, handshakes_per_ip, untrusted_proxy)."`
+	ProxyHeaderErrors    int64            `json:"proxy_header_errors" metric:"wsgate_proxy_header_errors_total,counter" help:"Connections from trusted proxies closed for a missing or malformed PROXY protocol header."`
 	AcceptErrors         map[string]int64 `json:"accept_errors" metric:"wsgate_accept_errors_total,counter,errno" help:"Accept failures, by errno; gnet stops the event loops after one."`
 	ChannelsRefused      int64            `json:"channels_refused" metric:"wsgate_channels_refused_total,counter" help:"Subscriptions refused because the node's channel limit was reached."`
 	HistoryReads         int64            `json:"history_reads" metric:"wsgate_history_reads_total,counter" help:"Reads of channel history (subscribe positions, resume pages, history frames)."`
@@ -162,6 +165,7 @@ func (e *Engine) Stats() Stats {
 		ClosesReceived:       e.stats.closesReceived.snapshot(),
 		Handshaking:          e.handshakes.Load(),
 		SocketsRefused:       make(map[string]int64, numRefusals),
+		ProxyHeaderErrors:    e.stats.proxyHeaderErrors.Load(),
 	}
 	for i := range numRefusals {
 		s.SocketsRefused[refusalNames[i]] = e.stats.socketsRefused[i].Load()
