@@ -26,6 +26,7 @@ type options struct {
 	hist historyOptions  // history.go
 	sec  securityOptions // security.go
 	prof profileOptions  // profile.go
+	edge edgeOptions     // edge.go
 }
 
 // parseConfig fills the reactor's Config and the command's options from, in

@@ -51,10 +51,10 @@ Flags:
 	})
 
 	fs.IntVar(&cfg.MaxConns, "max-conns", reactor.DefaultMaxConns, "WebSocket connections on this node (over: 503)")
-	fs.IntVar(&cfg.MaxConnsPerIP, "max-conns-per-ip", 0, "WebSocket connections per peer address, 0 for no cap (over: 503)")
+	fs.IntVar(&cfg.MaxConnsPerIP, "max-conns-per-ip", 0, "WebSocket connections per client address, 0 for no cap (over: 503); behind a proxy, set --trusted-proxies so that clients, not the proxy, are counted")
 	fs.IntVar(&cfg.MaxSockets, "max-sockets", 0, "open TCP sockets in any state, counted from accept (over: reset at once); 0: the open-file limit less the descriptors the node reserves, which is also the most allowed")
 	fs.IntVar(&cfg.MaxHandshakes, "max-handshakes", 0, "sockets still in their opening handshake (over: reset at once); 0: a tenth of --max-sockets, at least 64")
-	fs.IntVar(&cfg.MaxHandshakesPerIP, "max-handshakes-per-ip", 0, "sockets in their opening handshake per peer address, 0 for no cap (over: reset at once); leave 0 behind a load balancer")
+	fs.IntVar(&cfg.MaxHandshakesPerIP, "max-handshakes-per-ip", 0, "sockets in their opening handshake per peer address, 0 for no cap (over: reset at once); behind a proxy, counted per client from the PROXY header (--proxy-protocol), else not at all")
 	fs.IntVar(&cfg.IPv6Prefix, "ipv6-prefix", reactor.DefaultIPv6Prefix, "prefix `length` by which every per-address limit groups IPv6 peers (128: each address alone)")
 	listVar(fs, &cfg.AllowedHosts, "allowed-hosts", "comma-separated `hosts` the Host header may name (ws.example.com, *.example.com, host:port); others get 403 (DNS-rebinding defence; default any)")
 	fs.IntVar(&cfg.MaxChannels, "max-channels", 0, "channels with a subscriber on this node (over: error too_many_channels, 503 in a handshake); 0: one per 16 KiB of the memory the process may use, at least 10,000")
@@ -82,10 +82,11 @@ Flags:
 	opts.nats.addFlags(fs)
 	opts.hist.addFlags(fs)
 	opts.sec.addFlags(fs, cfg)
+	opts.edge.addFlags(fs, cfg)
 	fs.IntVar(&cfg.MessageRate, "max-msg-rate", reactor.DefaultMessageRate, "messages per second a /ws client may send, -1 for no limit (over: error rate_limited, then close 1008)")
 	fs.IntVar(&cfg.MessageBurst, "msg-burst", reactor.DefaultMessageBurst, "messages a /ws client may send in a burst")
 	sizeVar(fs, &cfg.ByteRate, "max-byte-rate", reactor.DefaultByteRate, "`size` of the data a /ws client may send per second, -1 for no limit (over: error rate_limited)").noLimit = true
-	fs.Float64Var(&cfg.HandshakeRatePerIP, "handshake-rate-per-ip", 0, "connection attempts per second from one address, 0 for no limit (over: 429); leave 0 behind a load balancer")
+	fs.Float64Var(&cfg.HandshakeRatePerIP, "handshake-rate-per-ip", 0, "connection attempts per second from one client address, 0 for no limit (over: 429); behind a proxy, set --trusted-proxies so that clients, not the proxy, are counted")
 	fs.IntVar(&cfg.HandshakeBurstPerIP, "handshake-burst-per-ip", 0, "connection attempts one address may make in a burst (0: twice the rate)")
 
 	fs.StringVar(&opts.logFormat, "log-format", "text", "log `format`: text or json")

@@ -20,7 +20,7 @@ func sizeLimits(cfg *reactor.Config, opts *options) {
 	if cfg.MaxChannels == 0 {
 		cfg.MaxChannels = defaultMaxChannels()
 	}
-	cfg.ReservedFDs = reservedFDs(cfg.Loops, opts.adminMaxConns, opts.nats.reservedFDs())
+	cfg.ReservedFDs = reservedFDs(cfg.Loops, opts.adminMaxConns, opts.nats.reservedFDs()+opts.edge.reservedFDs())
 }
 
 // defaultMaxChannels sizes --max-channels to the memory this process may
@@ -44,7 +44,8 @@ func defaultMaxChannels() int {
 // pollers, listeners, relay client, files), each admin connection with the
 // file a metrics scrape opens beside it (/proc/self/*, one at a time), and
 // what the NATS side may hold (natsOptions.reservedFDs: the node's client,
-// the embedded server's listener and client connections).
+// the embedded server's listener and client connections) and the
+// agent-check responder.
 func reservedFDs(loops, adminConns, natsFDs int) int {
 	if loops <= 0 {
 		loops = runtime.GOMAXPROCS(0)

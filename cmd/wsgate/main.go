@@ -105,6 +105,13 @@ func run(args []string, stderr io.Writer) int {
 		logger.Error("invalid configuration", "err", err)
 		return 2
 	}
+	if err := checkIdleTimeout(eng.Config().PingInterval, opts.edge.lbIdleTimeout); err != nil {
+		if !opts.edge.lbIdleWarn {
+			logger.Error("invalid configuration", "err", err)
+			return 2
+		}
+		logger.Warn("quiet connections will be cut by the load balancer", "err", err)
+	}
 	adminLn, err := net.Listen("tcp", opts.adminListen)
 	if err != nil {
 		logger.Error("cannot listen for the admin API", "addr", opts.adminListen, "err", err)
@@ -117,6 +124,13 @@ func run(args []string, stderr io.Writer) int {
 		logger.Error("cannot start", "err", err)
 		return 1
 	}
+	stopAgent, err := startAgent(&opts.edge, eng, logger)
+	if err != nil {
+		logger.Error("cannot start", "err", err)
+		_ = eng.Shutdown(context.Background())
+		return 1
+	}
+	defer stopAgent()
 	adminAPI := admin.New(eng, admin.Config{NodeID: opts.nodeID, APIKey: opts.sec.apiKey})
 	api := admin.NewHTTPServer(opts.adminListen, adminAPI)
 	go func() {
