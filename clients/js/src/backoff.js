@@ -27,9 +27,13 @@ export function backoffDelay(attempt, minMs, maxMs, random) {
   return Math.floor(random() * cap)
 }
 
-/** After a drain announcing N ms: a delay in [N, 1.5 N). */
-export function drainDelay(retryAfterMs, random) {
-  return Math.floor(retryAfterMs * (1 + random() / 2))
+/**
+ * After a drain announcing N ms: a delay in [D, 1.5 D) with D = max(N,
+ * minMs), so a server announcing 0 cannot make the client reconnect at once.
+ */
+export function drainDelay(retryAfterMs, random, minMs = 0) {
+  const d = Math.max(retryAfterMs, minMs)
+  return Math.floor(d * (1 + random() / 2))
 }
 
 /**
@@ -54,9 +58,17 @@ export function isFinalClose(code, canRefreshToken) {
  */
 export function planReconnect(close, attempt, opts, random) {
   if (isFinalClose(close.code, opts.canRefreshToken)) return { final: true }
-  if (close.upMs >= opts.resetBackoffAfterMs) attempt = 0
+  const stable = close.upMs >= opts.resetBackoffAfterMs
+  if (stable) attempt = 0
   const drain = close.code === 1001 ? parseRetryAfter(close.reason) : undefined
-  if (drain !== undefined) return { final: false, delayMs: drainDelay(drain, random), attempt: 0 }
+  if (drain !== undefined) {
+    const delayMs = drainDelay(drain, random, opts.minBackoffMs)
+    if (stable) return { final: false, delayMs, attempt: 0 }
+    // A drain of a connection that did not hold counts as a failure: a
+    // server draining every connection at once must not get a storm.
+    const backoff = backoffDelay(attempt, opts.minBackoffMs, opts.maxBackoffMs, random)
+    return { final: false, delayMs: Math.max(delayMs, backoff), attempt: attempt + 1 }
+  }
   return {
     final: false,
     delayMs: backoffDelay(attempt, opts.minBackoffMs, opts.maxBackoffMs, random),

@@ -19,10 +19,11 @@ const DEFAULTS = {
 // (connect timeout, heartbeat timeout, refused refresh, getToken failure).
 const LOCAL = 1006
 // Delay before retrying a refresh that failed without "unauthorized", and a
-// subscribe refused for a passing reason (history_unavailable, rate_limited).
+// subscribe refused for a passing reason (history_unavailable, rate_limited,
+// too_many_channels: the node's channel cap, which frees as others leave).
 const RETRY_MS = 5000
 const SUB_RETRY_MS = 1000
-const RETRYABLE = ['history_unavailable', 'rate_limited']
+const RETRYABLE = ['history_unavailable', 'rate_limited', 'too_many_channels']
 
 const noop = () => {}
 

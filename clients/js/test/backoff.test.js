@@ -42,10 +42,12 @@ test('parseRetryAfter: only the drain reason, digits only, capped', () => {
   }
 })
 
-test('drainDelay: in [N, 1.5N)', () => {
+test('drainDelay: in [N, 1.5N), never below the minimum backoff', () => {
   assert.equal(drainDelay(2000, () => 0), 2000)
   assert.equal(drainDelay(2000, () => 0.5), 2500)
   assert.equal(drainDelay(2000, () => 0.999999), 2999)
+  assert.equal(drainDelay(0, () => 0, 250), 250)
+  assert.equal(drainDelay(100, () => 0.5, 250), 312)
 })
 
 test('planReconnect: backoff grows with attempts, reset after a stable connection', () => {
@@ -65,8 +67,20 @@ test('planReconnect: backoff grows with attempts, reset after a stable connectio
 })
 
 test('planReconnect: a drain honours retry-after and resets the attempts', () => {
-  const p = planReconnect({ code: 1001, reason: 'draining; retry-after-ms=4000', upMs: 10 }, 6, opts, () => 0.25)
+  const p = planReconnect({ code: 1001, reason: 'draining; retry-after-ms=4000', upMs: 30000 }, 6, opts, () => 0.25)
   assert.deepEqual(p, { final: false, delayMs: 4500, attempt: 0 })
+  // a connection drained before it held: the drain counts as a failure
+  const s = planReconnect({ code: 1001, reason: 'draining; retry-after-ms=4000', upMs: 10 }, 6, opts, () => 0.25)
+  assert.deepEqual(s, { final: false, delayMs: 4500, attempt: 7 })
+  // a server draining every connection with N=0: the backoff still grows
+  let attempt = 0
+  const delays = []
+  for (let i = 0; i < 6; i++) {
+    const r = planReconnect({ code: 1001, reason: 'draining; retry-after-ms=0', upMs: 5 }, attempt, opts, () => 0.5)
+    delays.push(r.delayMs)
+    attempt = r.attempt
+  }
+  assert.deepEqual(delays, [312, 312, 500, 1000, 2000, 4000])
   // 1001 without retry-after (immediate shutdown): plain backoff
   const q = planReconnect({ code: 1001, reason: 'server shutting down', upMs: 10 }, 2, opts, () => 0.5)
   assert.deepEqual(q, { final: false, delayMs: 500, attempt: 3 })
