@@ -215,13 +215,13 @@ func (r *Report) WriteTable(w io.Writer) {
 		title += " (" + r.Label + ")"
 	}
 	row("scenario", "%s, %d process(es), %d loop(s) each", title, r.Settings.Procs, r.Settings.Loops)
-	c := r.Connections
 	if r.Settings.TLS != "" {
 		row("tls", "%s", r.Settings.TLS)
 	}
 	if r.Settings.ProxyProtocol != "" {
 		row("proxy protocol", "%s", r.Settings.ProxyProtocol)
 	}
+	c := r.Connections
 	row("connections", "%d planned, %d opened, %d failed; %d open when ready, %d at end", c.Planned, c.Opened, c.Failed, c.OpenAtReady, c.OpenAtEnd)
 	row("ramp", "%.2fs, %.0f conn/s", c.RampSeconds, c.PerSecond)
 	row("connect time", "%s", r.ConnectTime)

@@ -226,6 +226,8 @@ func (s *Shard) startTLSLoops() {
 		for range s.plan.Loops {
 			s.tlsLoops = append(s.tlsLoops, newLoop(startTaskLoop(), s))
 		}
+		s.loopsMu.Lock()
+		defer s.loopsMu.Unlock()
 		loops := append(append([]*loop(nil), *s.loops.Load()...), s.tlsLoops...)
 		s.loops.Store(&loops)
 		return
