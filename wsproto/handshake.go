@@ -235,6 +235,13 @@ const acceptGUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 // non-empty protocol is echoed as the selected subprotocol; it must be one the
 // client offered.
 func AppendAccept(dst, key, protocol []byte) []byte {
+	return AppendAcceptExtensions(dst, key, protocol, nil)
+}
+
+// AppendAcceptExtensions is AppendAccept with a Sec-WebSocket-Extensions line
+// (extensions: the value, such as NegotiateDeflate's response; nil or empty:
+// none).
+func AppendAcceptExtensions(dst, key, protocol, extensions []byte) []byte {
 	dst = append(dst, "HTTP/1.1 101 Switching Protocols\r\n"+
 		"Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: "...)
 	var accept [28]byte
@@ -243,6 +250,10 @@ func AppendAccept(dst, key, protocol []byte) []byte {
 	if len(protocol) > 0 {
 		dst = append(dst, "\r\nSec-WebSocket-Protocol: "...)
 		dst = append(dst, protocol...)
+	}
+	if len(extensions) > 0 {
+		dst = append(dst, "\r\nSec-WebSocket-Extensions: "...)
+		dst = append(dst, extensions...)
 	}
 	return append(dst, "\r\n\r\n"...)
 }

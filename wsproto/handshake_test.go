@@ -391,6 +391,25 @@ func TestAppendAccept(t *testing.T) {
 	}
 }
 
+// TestAppendAcceptExtensions: the extensions line follows the subprotocol;
+// nil and empty extensions give AppendAccept's bytes exactly.
+func TestAppendAcceptExtensions(t *testing.T) {
+	t.Parallel()
+	key := []byte(sampleKey)
+	for _, ext := range [][]byte{nil, {}} {
+		if got, want := AppendAcceptExtensions(nil, key, []byte("chat"), ext), AppendAccept(nil, key, []byte("chat")); !bytes.Equal(got, want) {
+			t.Errorf("extensions %q: %q, want %q", ext, got, want)
+		}
+	}
+	got := AppendAcceptExtensions([]byte("keep"), key, []byte("chat"), []byte(pmdBase))
+	want := "keepHTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
+		"Sec-WebSocket-Accept: " + sampleAccept + "\r\nSec-WebSocket-Protocol: chat\r\n" +
+		"Sec-WebSocket-Extensions: " + pmdBase + "\r\n\r\n"
+	if string(got) != want {
+		t.Errorf("got %q\nwant %q", got, want)
+	}
+}
+
 // TestAppendReject answers every rejection and reads the response back with
 // net/http: status, the headers each status needs, and the body.
 func TestAppendReject(t *testing.T) {
