@@ -1,11 +1,15 @@
 package wsproto
 
 import (
+	"bytes"
+	stdflate "compress/flate"
 	"fmt"
+	"io"
 	"strings"
 	"testing"
 
 	"github.com/gobwas/ws"
+	"github.com/klauspost/compress/flate"
 )
 
 // benchSizes are the payload sizes every payload benchmark runs at: a chat
@@ -171,5 +175,93 @@ func BenchmarkPrepared(b *testing.B) {
 				b.Fatal("no bytes")
 			}
 		})
+	}
+}
+
+// json1K is a 1 KB JSON publication of the kind a gateway fans out: an
+// envelope and a list of quotes, keys repeated, values varied. The
+// compression tests and benchmarks share it.
+var json1K = func() []byte {
+	var b strings.Builder
+	b.WriteString(`{"channel":"markets:quotes","offset":1843227,"epoch":"x7Hq2","data":{"quotes":[`)
+	for i := 0; b.Len() < 1000; i++ {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		fmt.Fprintf(&b, `{"symbol":"SYM%03d","bid":%d.%02d,"ask":%d.%02d,"size":%d,"ts":%d}`,
+			i*7%97, 100+i*13%50, i*31%100, 100+i*13%50, (i*31+5)%100, 10+i*17%90, 1718000000123+int64(i)*37)
+	}
+	b.WriteString(`]}}`)
+	return []byte(b.String())
+}()
+
+// BenchmarkAppendDeflatedFrame1KJSON compresses json1K into a frame at
+// DeflateLevel, from a pooled compressor, as Prepared.Deflated does once per
+// publication; "ratio" is the frame's size over the plain frame's.
+func BenchmarkAppendDeflatedFrame1KJSON(b *testing.B) {
+	dst := make([]byte, 0, 4096)
+	plain := len(AppendFrame(nil, ws.OpText, true, json1K))
+	b.SetBytes(int64(len(json1K)))
+	b.ReportAllocs()
+	for b.Loop() {
+		dst = AppendDeflatedFrame(dst[:0], ws.OpText, json1K)
+	}
+	b.ReportMetric(float64(len(dst))/float64(plain), "ratio")
+}
+
+// BenchmarkDeflateLevels1KJSON is the measurement behind DeflateLevel:
+// klauspost/compress's levels and the standard library's fastest on the
+// same payload, each reset per message as no context takeover requires.
+func BenchmarkDeflateLevels1KJSON(b *testing.B) {
+	type compressor interface {
+		io.Writer
+		Flush() error
+		Reset(io.Writer)
+	}
+	type levelCase struct {
+		name string
+		new  func() compressor
+	}
+	var cases []levelCase
+	for _, level := range []int{1, 2, 3, 4, 5, 6, 9} {
+		cases = append(cases, levelCase{fmt.Sprintf("klauspost=%d", level),
+			func() compressor { w, _ := flate.NewWriter(nil, level); return w }})
+	}
+	cases = append(cases, levelCase{"stdlib=1", func() compressor { w, _ := stdflate.NewWriter(nil, 1); return w }})
+	for _, c := range cases {
+		b.Run(c.name, func(b *testing.B) {
+			w := c.new()
+			var out bytes.Buffer
+			b.SetBytes(int64(len(json1K)))
+			b.ReportAllocs()
+			for b.Loop() {
+				out.Reset()
+				w.Reset(&out)
+				_, _ = w.Write(json1K)
+				_ = w.Flush()
+			}
+			b.ReportMetric(float64(out.Len()-4)/float64(len(json1K)), "ratio")
+		})
+	}
+}
+
+// BenchmarkDecoderInflate1KJSON decodes one masked compressed frame carrying
+// json1K per iteration: unmasking, gathering, inflating from a pooled
+// reader into a pooled buffer, UTF-8 checking.
+func BenchmarkDecoderInflate1KJSON(b *testing.B) {
+	frame := AppendDeflatedFrame(nil, ws.OpText, json1K)
+	frame = maskFrame(frame, asciiMask)
+	in := make([]byte, len(frame))
+	d := NewDecoder(ServerSide, nil)
+	defer d.Reset()
+	b.SetBytes(int64(len(json1K)))
+	b.ReportAllocs()
+	for b.Loop() {
+		copy(in, frame)
+		d.SetDeflate(true)
+		m, _, err := d.Next(in)
+		if err != nil || len(m.Payload) != len(json1K) {
+			b.Fatalf("%v, %d bytes", err, len(m.Payload))
+		}
 	}
 }

@@ -33,6 +33,9 @@ type Decoder struct {
 	side    Side
 	payload bool // reading a frame's payload (else its header)
 
+	deflate    bool // RSV1 may start a compressed message (SetDeflate)
+	compressed bool // the data message in progress is compressed
+
 	op        ws.OpCode // the current frame's opcode
 	fin       bool
 	masked    bool
@@ -75,6 +78,19 @@ func (d *Decoder) Init(side Side, limits *Limits) {
 	d.side, d.limits = side, limits
 }
 
+// SetDeflate allows, when on, RSV1 on the first frame of a data message: a
+// compressed message (RFC 7692 §6), which Next inflates before returning
+// it. Call it with on set for a connection that negotiated permessage-deflate
+// (NegotiateDeflate). It is one store: a caller whose Decoder serves many
+// connections between messages calls it before each Next with the
+// connection's flag. A message already begun keeps the mode of its first
+// frame. Reset turns it off.
+//
+// With it on, RSV1 on a control frame or a continuation is
+// ErrRSV1Misplaced; with it off, RSV1 anywhere is a protocol error as
+// before. RSV2 and RSV3 are always errors.
+func (d *Decoder) SetDeflate(on bool) { d.deflate = on }
+
 // Reset returns the decoder's buffers to the pool and clears its state,
 // keeping side and limits. Call it when the connection is done.
 func (d *Decoder) Reset() {
@@ -96,6 +112,16 @@ func (d *Decoder) Reset() {
 // Payload aliases in when the message arrived whole in one call, else the
 // decoder's pooled buffer. Either way it is valid until the next call to
 // Next or Reset, and no longer than in itself.
+//
+// A compressed message (see SetDeflate) is gathered compressed in the
+// pooled buffer, its compressed length bounded by Limits.MaxMessageSize like
+// any message's, and inflated when its last frame arrives, into a pooled
+// buffer whose Payload is valid until the next Next or Reset. Inflating
+// stops as soon as the output passes Limits.MaxMessageSize
+// (ErrMessageTooBig); data that does not inflate is ErrBadCompressedData. A
+// compressed text message is checked as UTF-8 once inflated, not as it
+// arrives. The DEFLATE reader and its 32 KiB window come from a pool for
+// the inflation only.
 //
 // A non-nil error is a protocol violation (CloseCode gives its close code);
 // the decoder is then unusable.
@@ -220,8 +246,19 @@ func (d *Decoder) parseHeader(b []byte) error {
 	if d.fragOp != 0 {
 		state |= ws.StateFragmented
 	}
+	// RSV1 is the "Per-Message Compressed" bit once permessage-deflate is
+	// negotiated (RFC 7692 §6); RFC 6455 §5.2 fails every other RSV bit:
+	// "MUST be 0 unless an extension is negotiated that defines meanings
+	// for non-zero values".
+	compressed := d.deflate && h.Rsv&(rsv1>>4) != 0
+	if compressed {
+		h.Rsv &^= rsv1 >> 4
+	}
 	if err := ws.CheckHeader(h, state); err != nil {
 		return err
+	}
+	if compressed && (h.OpCode.IsControl() || h.OpCode == ws.OpContinuation) {
+		return ErrRSV1Misplaced
 	}
 	if h.OpCode.IsData() {
 		if h.Length > d.limits.MaxFrameSize {
@@ -229,6 +266,7 @@ func (d *Decoder) parseHeader(b []byte) error {
 		}
 		if h.OpCode != ws.OpContinuation {
 			d.fragOp, d.msgLen, d.utf8 = h.OpCode, 0, utf8Accept
+			d.compressed = compressed
 		}
 		// Subtract rather than add: with limits near MaxInt64 the sum wraps.
 		if h.Length > d.limits.MaxMessageSize-d.msgLen {
@@ -253,7 +291,7 @@ func (d *Decoder) readPayload(chunk []byte) (m Message, done bool, err error) {
 		return d.readControl(chunk, whole)
 	}
 	d.msgLen += int64(len(chunk))
-	if d.fragOp == ws.OpText {
+	if d.fragOp == ws.OpText && !d.compressed {
 		// "When an endpoint is to interpret a byte stream as UTF-8 but finds
 		// that the byte stream is not, in fact, a valid UTF-8 stream, that
 		// endpoint MUST _Fail the WebSocket Connection_." (§8.1)
@@ -262,7 +300,7 @@ func (d *Decoder) readPayload(chunk []byte) (m Message, done bool, err error) {
 		}
 	}
 	payload := chunk
-	if !whole || !d.fin || d.msg != nil {
+	if !whole || !d.fin || d.msg != nil || d.compressed {
 		d.msg = appendPooled(d.msg, chunk)
 		payload = d.msg.B
 	}
@@ -273,13 +311,34 @@ func (d *Decoder) readPayload(chunk []byte) (m Message, done bool, err error) {
 	if !d.fin {
 		return Message{}, false, nil
 	}
+	if d.compressed {
+		if payload, err = d.inflate(); err != nil {
+			return Message{}, false, err
+		}
+		if d.fragOp == ws.OpText && !ValidUTF8(payload) {
+			return Message{}, false, ErrInvalidUTF8
+		}
+	}
 	if d.fragOp == ws.OpText && d.utf8 != utf8Accept {
 		return Message{}, false, ErrInvalidUTF8 // ends inside a code point
 	}
 	m = Message{Op: d.fragOp, Payload: payload}
-	d.fragOp, d.msgLen = 0, 0
+	d.fragOp, d.msgLen, d.compressed = 0, 0, false
 	d.recycleMsg = d.msg != nil
 	return m, true, nil
+}
+
+// inflate replaces the compressed message gathered in d.msg by its
+// inflation (RFC 7692 §7.2.2), in a buffer from the pool, and returns it.
+func (d *Decoder) inflate() ([]byte, error) {
+	in := d.msg
+	in.B = append(in.B, deflateTail...)
+	out := bytebufferpool.Get()
+	var err error
+	out.B, err = inflate(out.B[:0], in.B, d.limits.MaxMessageSize)
+	bytebufferpool.Put(in)
+	d.msg = out // Reset or recycle returns it, error or not
+	return out.B, err
 }
 
 func (d *Decoder) readControl(chunk []byte, whole bool) (m Message, done bool, err error) {

@@ -2,6 +2,7 @@ package wsproto
 
 import (
 	"encoding/binary"
+	"sync"
 	"sync/atomic"
 	"unicode/utf8"
 
@@ -74,9 +75,15 @@ func AppendClose(dst []byte, code ws.StatusCode, reason string) []byte {
 // unit of fan-out: a publication is framed once however many subscribers
 // get it. It is immutable and safe to share between goroutines; each holder
 // calls Release once, and the last one returns the bytes to the pool.
+//
+// For permessage-deflate connections Deflated compresses it, once, on first
+// demand: a publication no such connection receives is never compressed,
+// and one many receive is compressed once.
 type Prepared struct {
-	buf  *bytebufferpool.ByteBuffer
-	refs atomic.Int32
+	buf      *bytebufferpool.ByteBuffer // the plain frame
+	deflated *bytebufferpool.ByteBuffer // the compressed frame; nil until Deflated, or if it did not shrink
+	once     sync.Once                  // guards deflated
+	refs     atomic.Int32
 }
 
 // Prepare encodes one unmasked frame carrying payload, with one reference
@@ -95,10 +102,49 @@ func (p *Prepared) Bytes() []byte { return p.buf.B }
 // Retain adds n references, one for each goroutine the frame is handed to.
 func (p *Prepared) Retain(n int) { p.refs.Add(int32(n)) }
 
-// Release drops one reference; the last release recycles the bytes.
+// Deflated returns the frame for permessage-deflate connections: the
+// payload compressed as AppendDeflatedFrame does, computed by the first call
+// only. Any number of goroutines may call it at once; all get the same
+// bytes, after the one compression has finished, and first reports whether
+// this call did it (so callers can count compressions). The frame is valid,
+// like Bytes, until the caller's reference is released, and must not be
+// modified.
+//
+// A payload shorter than minSize, or that compression does not shrink, is
+// sent plain: Deflated then returns Bytes(). minSize is CompressionMinSize
+// unless the caller has a reason; only the first call's counts.
+func (p *Prepared) Deflated(minSize int) (frame []byte, first bool) {
+	p.once.Do(func() {
+		first = true
+		plain := p.buf.B
+		payload := plain[headerSize(plain[1]):] // Prepare frames are unmasked
+		if len(payload) < minSize {
+			return
+		}
+		b := bytebufferpool.Get()
+		var compressed bool
+		b.B, compressed = appendDeflated(b.B[:0], ws.OpCode(plain[0]&0x0f), payload)
+		if !compressed {
+			bytebufferpool.Put(b)
+			return
+		}
+		p.deflated = b
+	})
+	if p.deflated != nil {
+		return p.deflated.B, first
+	}
+	return p.buf.B, first
+}
+
+// Release drops one reference; the last release recycles the bytes, the
+// compressed frame's included.
 func (p *Prepared) Release() {
 	if p.refs.Add(-1) == 0 {
 		bytebufferpool.Put(p.buf)
 		p.buf = nil
+		if p.deflated != nil {
+			bytebufferpool.Put(p.deflated)
+			p.deflated = nil
+		}
 	}
 }

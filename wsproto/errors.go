@@ -18,10 +18,24 @@ var (
 	ErrCloseTooShort    = ws.ProtocolError("wsproto: close payload of one byte")
 	ErrCloseCodeInvalid = ws.ProtocolError("wsproto: close code is not valid on the wire")
 	ErrCloseReasonUTF8  = ws.ProtocolError("wsproto: close reason is not valid UTF-8")
+	// RFC 7692 §6: "An endpoint MUST NOT set the "Per-Message Compressed"
+	// bit of control frames and non-first fragments of a data message. An
+	// endpoint receiving such a frame MUST _Fail the WebSocket
+	// Connection_."
+	ErrRSV1Misplaced = ws.ProtocolError("wsproto: RSV1 (per-message compressed) on a control frame or a continuation")
+	// ErrBadCompressedData is a compressed message that does not inflate
+	// (RFC 7692 §7.2.2): corrupt or truncated DEFLATE data. RFC 7692 names no
+	// close code for it; it is failed with 1007, RFC 6455 §7.4.1's "data
+	// within a message that was not consistent with the type of the
+	// message", as the ws library for Node.js does (1002 is for framing,
+	// and the framing was valid). Autobahn's 12.x and 13.x cases send only
+	// valid compressed data.
+	ErrBadCompressedData = ws.ProtocolError("wsproto: compressed message does not inflate")
 )
 
 // CloseCode is the status a connection is failed with for err: 1009 for
-// size limits, 1007 for bad UTF-8, 1002 for every other protocol violation,
+// size limits (an inflated message included), 1007 for bad UTF-8 and for
+// compressed data that does not inflate, 1002 for every other protocol violation,
 // and 1011 for an error that is not a protocol error. err may be wrapped
 // (errors.Is and errors.As see through it).
 func CloseCode(err error) ws.StatusCode {
@@ -30,7 +44,7 @@ func CloseCode(err error) ws.StatusCode {
 		return ws.StatusNormalClosure
 	case errors.Is(err, ErrFrameTooBig), errors.Is(err, ErrMessageTooBig):
 		return ws.StatusMessageTooBig
-	case errors.Is(err, ErrInvalidUTF8), errors.Is(err, ErrCloseReasonUTF8):
+	case errors.Is(err, ErrInvalidUTF8), errors.Is(err, ErrCloseReasonUTF8), errors.Is(err, ErrBadCompressedData):
 		return ws.StatusInvalidFramePayloadData
 	}
 	var pe ws.ProtocolError

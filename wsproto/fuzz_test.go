@@ -167,6 +167,7 @@ var decoderErrors = []error{
 	ws.ErrProtocolOpCodeReserved, ws.ErrProtocolControlPayloadOverflow, ws.ErrProtocolControlNotFinal,
 	ws.ErrProtocolNonZeroRsv, ws.ErrProtocolMaskRequired, ws.ErrProtocolMaskUnexpected,
 	ws.ErrProtocolContinuationExpected, ws.ErrProtocolContinuationUnexpected,
+	ErrRSV1Misplaced, ErrBadCompressedData, // with SetDeflate(true) only
 }
 
 // checkDecoded checks what a decoder returned against the protocol rules.
