@@ -25,6 +25,8 @@ var notBounds = map[string]string{
 	"SlowPolicyFor":        "a function: per-channel policies, from the config file's namespaces",
 	"Logger":               "a handle",
 	"ProxyProtocol":        "who the client is behind a proxy (docs/security.md), not a bound",
+	"Compression":          "a feature switch, not a bound",
+	"CompressionMinSize":   "a threshold of the server's own choice, not a client's bound",
 	"TrustedProxies":       "who the client is behind a proxy, not a bound",
 	"ForwardedHeader":      "who the client is behind a proxy, not a bound",
 	"AllowUntrustedDirect": "who the client is behind a proxy, not a bound",

@@ -76,6 +76,14 @@ const (
 	ForwardedNone                           // neither: only the PROXY header, or the socket's peer
 )
 
+// CompressionMode says whether permessage-deflate is negotiated.
+type CompressionMode string
+
+const (
+	CompressionOn  CompressionMode = ""    // accept a valid offer (default)
+	CompressionOff CompressionMode = "off" // decline every offer
+)
+
 // EchoMode says whether the /echo endpoint is served.
 type EchoMode string
 
@@ -113,6 +121,16 @@ type Config struct {
 	// only while authentication is off (Auth nil). When on, /echo
 	// connections are held to the same message and byte rates as /ws.
 	Echo EchoMode
+	// Compression says whether a client's permessage-deflate offer (RFC
+	// 7692) is accepted: CompressionOn (the default) or CompressionOff.
+	// See deflate.go: a publication is compressed once for all its
+	// deflate subscribers, and no connection keeps compression state.
+	Compression CompressionMode
+	// CompressionMinSize is the smallest payload sent compressed to a
+	// deflate connection; smaller ones go as they are (RSV1 clear), where
+	// compressing costs CPU for a few bytes. Default
+	// wsproto.CompressionMinSize.
+	CompressionMinSize int
 	// Limits bounds the handshake header block, frames and messages
 	// (wsproto's defaults: 8 KiB, 1 MiB, 1 MiB).
 	Limits wsproto.Limits
@@ -322,6 +340,12 @@ func (c Config) Validate() error {
 	}
 	if err := c.checkSockets(); err != nil {
 		errs = append(errs, err)
+	}
+	if c.Compression != CompressionOn && c.Compression != CompressionOff {
+		errs = append(errs, fmt.Errorf("compression %q: want on or off", c.Compression))
+	}
+	if c.CompressionMinSize < 0 {
+		errs = append(errs, fmt.Errorf("compression min size %d: want 0 or more", c.CompressionMinSize))
 	}
 	if c.ProxyProtocol != proxy.Off && c.TrustedProxies.Empty() {
 		errs = append(errs, fmt.Errorf("proxy protocol %s needs trusted proxies: without them every connection would be refused", c.ProxyProtocol))

@@ -26,7 +26,8 @@ const (
 // frame or refusal.
 func (c *conn) closing() bool { return c.state == stateClosing || c.state == stateRefused }
 
-// endpoint is what an upgraded connection speaks.
+// endpoint is what an upgraded connection speaks: a kind, and whether it
+// negotiated permessage-deflate (a flag bit, so the conn stays 128 bytes).
 type endpoint uint8
 
 const (
@@ -35,7 +36,16 @@ const (
 	// /ws?heartbeat=1: the same, pinged with a {"type":"ping"} text frame,
 	// which a browser's client can see, where a ping control frame is not.
 	endpointHeartbeat
+
+	// endpointDeflate marks a connection with permessage-deflate (deflate.go).
+	endpointDeflate endpoint = 0x80
 )
+
+// kind is the endpoint without its flags.
+func (e endpoint) kind() endpoint { return e &^ endpointDeflate }
+
+// deflate reports whether the connection negotiated permessage-deflate.
+func (e endpoint) deflate() bool { return e&endpointDeflate != 0 }
 
 // conn is one connection's whole state: flat, no goroutine, lock, channel or
 // timer of its own. It is touched only by its loop.
@@ -115,8 +125,8 @@ func (c *conn) readHandshake() gnet.Action {
 	if err != nil {
 		return c.reject(err)
 	}
-	l.out = wsproto.AppendAccept(l.out[:0], req.Key, protocol)
-	if c.endpoint != endpointEcho {
+	l.out = wsproto.AppendAcceptExtensions(l.out[:0], req.Key, protocol, l.eng.negotiateDeflate(c, &req))
+	if c.endpoint.kind() != endpointEcho {
 		c.greet()
 	}
 	_, _ = c.gc.Discard(end)
@@ -170,6 +180,7 @@ func (c *conn) readFrames(buf []byte) gnet.Action {
 	if c.parked {
 		d = l.parked[c]
 	}
+	d.SetDeflate(c.endpoint.deflate())
 	defer c.parkDecoder(d)
 	for len(buf) > 0 && c.state == stateOpen {
 		m, n, err := d.Next(buf)
@@ -186,8 +197,8 @@ func (c *conn) readFrames(buf []byte) gnet.Action {
 			switch {
 			case !c.allow(len(m.Payload)):
 				c.rateLimited()
-			case c.endpoint == endpointEcho:
-				l.out = wsproto.AppendFrame(l.out, m.Op, true, m.Payload)
+			case c.endpoint.kind() == endpointEcho:
+				l.out = c.appendEcho(l.out, m)
 			default:
 				c.onPubSubMessage(m)
 			}

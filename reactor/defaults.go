@@ -8,6 +8,7 @@ import (
 	"github.com/gobwas/ws"
 
 	"github.com/wsgate/wsgate/relay"
+	"github.com/wsgate/wsgate/wsproto"
 )
 
 // withDefaults fills every zero field of c with the default its doc
@@ -21,6 +22,9 @@ func (c Config) withDefaults() Config {
 		c.Loops = runtime.GOMAXPROCS(0)
 	}
 	c.Limits = c.Limits.WithDefaults()
+	if c.CompressionMinSize == 0 {
+		c.CompressionMinSize = wsproto.CompressionMinSize
+	}
 	if c.HandshakeTimeout <= 0 {
 		c.HandshakeTimeout = DefaultHandshakeTimeout
 	}

@@ -83,7 +83,7 @@ func (l *loop) drainInbox(context.Context) error {
 	iov := l.iov[:total]
 	for _, d := range batch {
 		for _, c := range d.topic.subs {
-			iov[c.first+c.frames] = d.frame.Bytes()
+			iov[c.first+c.frames] = l.frameFor(c, d.frame)
 			c.frames++
 		}
 	}

@@ -167,7 +167,7 @@ func (l *loop) fireOpen(c *conn) {
 		return
 	case !c.pingSent && now-c.lastRead >= l.ticks(cfg.PingInterval):
 		c.pingSent, c.pingAt = true, now
-		if c.endpoint == endpointHeartbeat {
+		if c.endpoint.kind() == endpointHeartbeat {
 			l.out = wsproto.AppendFrame(l.out, ws.OpText, true, wire.Ping)
 		} else {
 			l.out = append(l.out, pingFrame...)

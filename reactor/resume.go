@@ -215,7 +215,7 @@ func (l *loop) feedResumers(d *delivery) {
 			// Before the ack the position is not known yet; the page
 			// brings it and reads again if live went past it.
 		case d.seq.Prev <= r.cursor:
-			r.c.send([][]byte{d.frame.Bytes()})
+			r.c.send([][]byte{l.frameFor(r.c, d.frame)})
 			r.cursor = d.seq.Offset
 			if !slices.Contains(l.promoted, r) {
 				l.promoted = append(l.promoted, r)

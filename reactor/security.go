@@ -65,7 +65,7 @@ func (c *conn) mayPublish(ch string) bool {
 // error frames, so it is closed at once.
 func (c *conn) rateLimited() {
 	c.loop.stats.rateLimited.Add(1)
-	if c.endpoint == endpointEcho {
+	if c.endpoint.kind() == endpointEcho {
 		c.closeWith(wire.ClosePolicyViolation, wire.ReasonRateLimited)
 		return
 	}

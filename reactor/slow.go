@@ -48,7 +48,7 @@ type conflated struct {
 // drainInbox, whose batch (l.batch) the frames come from.
 func (l *loop) shed(c *conn, frames [][]byte) bool {
 	for _, f := range frames {
-		d := l.deliveryOf(f)
+		d := l.deliveryOf(c, f)
 		policy := l.eng.cfg.SlowPolicy
 		if d != nil {
 			policy = d.topic.policy
@@ -88,7 +88,7 @@ func (l *loop) holdBack(c *conn, frames [][]byte) [][]byte {
 	}
 	out := frames[:0]
 	for _, f := range frames {
-		if d := l.deliveryOf(f); d != nil && s.holds(d.topic) {
+		if d := l.deliveryOf(c, f); d != nil && s.holds(d.topic) {
 			s.keep(d)
 			l.stats.conflated.Add(1)
 			continue
@@ -108,10 +108,10 @@ func (s *slowState) holds(t *topic) bool {
 }
 
 // deliveryOf finds the delivery of the batch being fanned out whose frame
-// f is (frames are shared, so the data pointer names it).
-func (l *loop) deliveryOf(f []byte) *delivery {
+// f, as c gets it, is (frames are shared, so the data pointer names it).
+func (l *loop) deliveryOf(c *conn, f []byte) *delivery {
 	for i := range l.batch {
-		if b := l.batch[i].frame.Bytes(); len(b) > 0 && len(f) > 0 && &b[0] == &f[0] {
+		if b := l.frameFor(c, l.batch[i].frame); len(b) > 0 && len(f) > 0 && &b[0] == &f[0] {
 			return &l.batch[i]
 		}
 	}
@@ -162,9 +162,10 @@ func (l *loop) catchUp(c *conn) bool {
 	}
 	c.dropped = 0
 	for _, k := range s.latest {
-		l.out = append(l.out, k.frame.Bytes()...)
+		f := l.frameFor(c, k.frame)
+		l.out = append(l.out, f...)
 		l.stats.framesOut.Add(1)
-		l.stats.bytesOut.Add(int64(len(k.frame.Bytes())))
+		l.stats.bytesOut.Add(int64(len(f)))
 		k.frame.Release()
 	}
 	c.flush()

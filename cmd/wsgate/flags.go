@@ -62,6 +62,18 @@ Flags:
 	sizeVar(fs, &cfg.Limits.MaxFrameSize, "max-frame-size", wsproto.DefaultMaxFrameSize, "`size` of a frame's payload (over: close 1009)")
 	sizeVar(fs, &cfg.Limits.MaxMessageSize, "max-message-size", wsproto.DefaultMaxMessageSize, "`size` of a message (over: close 1009)")
 	sizeVar(fs, &cfg.MaxDataSize, "max-data-size", reactor.DefaultMaxDataSize, "`size` of the data of one client publish (over: error too_large)")
+	fs.Func("compression", "permessage-deflate (RFC 7692) for clients that offer it: on or off; each publication is compressed once for all its deflate subscribers and no connection keeps compression state (default on)", func(v string) error {
+		switch v {
+		case "on":
+			cfg.Compression = reactor.CompressionOn
+		case "off":
+			cfg.Compression = reactor.CompressionOff
+		default:
+			return fmt.Errorf("want on or off")
+		}
+		return nil
+	})
+	sizeVar(fs, &cfg.CompressionMinSize, "compression-min-size", wsproto.CompressionMinSize, "`size` of the smallest payload sent compressed to a deflate client (smaller ones go as they are)")
 	fs.IntVar(&cfg.MaxSubscriptions, "max-subscriptions", reactor.DefaultMaxSubscriptions, "channels per connection (over: error too_many_subscriptions)")
 	sizeVar(fs, &cfg.MaxOutboundBytes, "max-outbound-bytes", 0, "`size` of the unsent data held per connection, deliveries and replies alike, before the slow policy applies (0: 1MiB, raised with /echo on to one echo of the largest message)")
 	fs.Func("slow-policy", "what to do with a slow consumer: close (1008), drop (error frame \"dropped\" per channel) or conflate (keep each channel's latest publication until it reads again) (default close; [[namespace]] slow_policy sets it per channel pattern)", func(v string) error {
