@@ -42,6 +42,7 @@ func (r *runner) broadcast(ctx context.Context) error {
 
 	r.sample() // load start
 	loadStart := time.Now()
+	p0 := r.progress()
 	if err := r.onShards(ctx, shardHandle.startLoad); err != nil {
 		return err
 	}
@@ -61,6 +62,7 @@ func (r *runner) broadcast(ctx context.Context) error {
 	want := expected.Load()
 	r.drain(ctx, func(p Progress) bool { return p.Unique >= want })
 	drainEnd := time.Now()
+	p1 := r.progress()
 	r.sample() // load end
 
 	m := &MessageStats{PublishErrors: map[string]int64{}, Expected: want}
@@ -76,6 +78,10 @@ func (r *runner) broadcast(ctx context.Context) error {
 	m.LoadSeconds = loadEnd.Sub(loadStart).Seconds()
 	m.DrainSeconds = drainEnd.Sub(loadEnd).Seconds()
 	m.PublishedPerSec = float64(m.Published) / m.LoadSeconds
+	m.WireBytes = p1.WireBytes - p0.WireBytes
+	if n := p1.Delivered - p0.Delivered; n > 0 {
+		m.WireBytesPerDelivery = float64(m.WireBytes) / float64(n)
+	}
 	r.rep.Messages = m
 	r.loadSeconds = drainEnd.Sub(loadStart).Seconds()
 	return stopErr
@@ -122,7 +128,7 @@ func (r *runner) publishers(ctx context.Context, gate func(context.Context) bool
 		}
 		p := &publisher{
 			id: uint32(i), snd: snd, channels: cfg.Channels, prefix: cfg.ChannelPrefix,
-			payload: cfg.Payload, rate: cfg.Rate / float64(cfg.Publishers), gate: gate,
+			payload: cfg.Payload, kind: cfg.PayloadKind, rate: cfg.Rate / float64(cfg.Publishers), gate: gate,
 		}
 		p.onSent = func(ch int) { expected.Add(r.stableByChan[ch]) }
 		pubs = append(pubs, p)

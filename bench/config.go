@@ -69,6 +69,8 @@ type Config struct {
 	// all publishers (0: max rate, bounded by Window); echo sends at it over
 	// all connections (0: closed loop, one message in flight per connection).
 	Payload     int      // message size in bytes of JSON data; default 64
+	PayloadKind string   // what fills it: PayloadFiller (default) or PayloadJSON
+	Deflate     bool     // every connection, the WebSocket publisher's too, offers permessage-deflate and must get it
 	Publishers  int      // broadcast, churn: publishers, each with its own sequence numbers; default 1
 	PublishVia  string   // http (default), ws or nats
 	PublishURLs []string // admin API base URLs for --publish-via http
@@ -93,10 +95,14 @@ type Config struct {
 	ProxyProtocol string // "v1" or "v2": every connection starts with a PROXY header
 	ProxySource   string // with ProxyProtocol: the client address of every connection; default one per connection from 10.0.0.0/8
 
-	ServerPIDs []int  // processes to sample from /proc (the servers, on this host)
-	JSONFile   string // write the report as JSON here
-	PlotFile   string // write a chart here (.svg or .png)
-	Label      string // names the run in the report (e.g. the server's name)
+	ServerPIDs []int // processes to sample from /proc (the servers, on this host)
+	// ServerStatsURL is a server's JSON counters (wsgate: the admin API's
+	// /api/stats), read when the load starts and when it has drained: the
+	// report gives each numeric field's growth over the load.
+	ServerStatsURL string
+	JSONFile       string // write the report as JSON here
+	PlotFile       string // write a chart here (.svg or .png)
+	Label          string // names the run in the report (e.g. the server's name)
 
 	Progress io.Writer // live one-line progress (a terminal), or nil
 	Log      io.Writer // notes and warnings; default io.Discard
@@ -122,6 +128,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.Payload == 0 {
 		c.Payload = DefaultPayload
+	}
+	if c.PayloadKind == "" {
+		c.PayloadKind = PayloadFiller
 	}
 	if c.Publishers == 0 {
 		c.Publishers = 1
@@ -215,6 +224,14 @@ func (c Config) Validate() error {
 	if c.Payload < minPayload || c.Payload > 1<<20 {
 		errs = append(errs, fmt.Errorf("payload %d: want %d to 1048576 bytes", c.Payload, minPayload))
 	}
+	if c.PayloadKind != PayloadFiller && c.PayloadKind != PayloadJSON {
+		errs = append(errs, fmt.Errorf("payload kind %q: want %s or %s", c.PayloadKind, PayloadFiller, PayloadJSON))
+	}
+	if c.ServerStatsURL != "" {
+		if u, err := url.Parse(c.ServerStatsURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			errs = append(errs, fmt.Errorf("server stats url %q: want http://host:port/path", c.ServerStatsURL))
+		}
+	}
 	if c.Procs > c.Conns+c.ChurnConns {
 		errs = append(errs, fmt.Errorf("%d procs for %d connections", c.Procs, c.Conns+c.ChurnConns))
 	}
@@ -302,6 +319,8 @@ func (c Config) plans(salt uint64) ([]Plan, error) {
 			Echo:           c.Scenario == ScenarioEcho,
 			Publishers:     c.Publishers,
 			Payload:        c.Payload,
+			PayloadKind:    c.PayloadKind,
+			Deflate:        c.Deflate,
 			EchoRate:       echoRate,
 			ChurnRate:      c.ChurnRate / float64(c.Procs),
 			Loops:          c.Loops,

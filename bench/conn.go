@@ -58,6 +58,7 @@ type conn struct {
 	// greeted: a first message came; on wsgate's /ws it is the connected
 	// frame, skipped (neither a delivery nor unstamped).
 	greeted bool
+	deflate bool // permessage-deflate negotiated: messages may come compressed
 
 	// dec holds a frame that arrived in part; nil between frames, when
 	// the loop's decoder serves (an idle connection carries no decoder).
@@ -96,16 +97,19 @@ func (c *conn) track(p uint32, max int) *seqTrack {
 	return &x.more[p-1]
 }
 
-// onTraffic handles bytes from the server. Runs on c's loop.
+// onTraffic handles bytes from the server, counting every byte taken off
+// the socket (loopStats.wireBytes). Runs on c's loop.
 func (c *conn) onTraffic(now int64) gnet.Action {
 	switch c.state {
 	case stateHandshake:
 		return c.readHandshake(now)
 	case stateOpen, stateClosing:
 		buf, _ := c.gc.Next(-1)
+		c.loop.stats.wireBytes.Add(int64(len(buf)))
 		return c.readFrames(buf, now)
 	default:
-		_, _ = c.gc.Discard(-1)
+		n, _ := c.gc.Discard(-1)
+		c.loop.stats.wireBytes.Add(int64(n))
 		return gnet.None
 	}
 }
@@ -114,7 +118,7 @@ func (c *conn) readHandshake(now int64) gnet.Action {
 	l := c.loop
 	buf, _ := c.gc.Peek(-1)
 	key := connKey(l.sh.salt, uint64(c.id))
-	n, err := parseUpgradeResponse(buf, &key)
+	n, deflate, err := parseUpgradeResponse(buf, &key, l.sh.plan.Deflate)
 	if err != nil {
 		c.fail(err.Error())
 		return gnet.Close
@@ -122,16 +126,28 @@ func (c *conn) readHandshake(now int64) gnet.Action {
 	if n == 0 {
 		return gnet.None
 	}
+	if l.sh.plan.Deflate && !deflate {
+		// Asked for, not given: the run measures something else than
+		// it says, so the connection fails and the run with it.
+		l.stats.deflateDeclined.Add(1)
+		c.fail(kindDeflateDeclined)
+		return gnet.Close
+	}
 	_, _ = c.gc.Discard(n)
-	c.state, c.opened = stateOpen, true
+	l.stats.wireBytes.Add(int64(n))
+	c.state, c.opened, c.deflate = stateOpen, true, deflate
 	l.connect.RecordNanos(now - c.started)
 	l.connectRaw.RecordNanos(now - c.dialed)
 	l.stats.handshakes.Add(1)
 	l.stats.open.Add(1)
+	if deflate {
+		l.stats.deflated.Add(1)
+	}
 	if c.role == roleEcho && l.echoing {
 		l.startEcho(c, now)
 	}
 	rest, _ := c.gc.Next(-1)
+	l.stats.wireBytes.Add(int64(len(rest)))
 	return c.readFrames(rest, now)
 }
 
@@ -143,6 +159,9 @@ func (c *conn) readFrames(buf []byte, now int64) gnet.Action {
 		d = &l.dec
 	}
 	defer c.parkDecoder(d)
+	// The loop's decoder serves every connection between frames: it takes
+	// this one's mode for this read (a message begun keeps its own).
+	d.SetDeflate(c.deflate)
 	for len(buf) > 0 && (c.state == stateOpen || c.state == stateClosing) {
 		m, n, err := d.Next(buf)
 		buf = buf[n:]

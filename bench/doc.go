@@ -34,6 +34,24 @@
 // its own client address, 10.0.0.0/8 plus its connection number, unless
 // Config.ProxySource names one (proxyproto.go).
 //
+// # Compression
+//
+// With Config.Deflate every connection, the WebSocket publisher's too,
+// offers permessage-deflate as browsers do ("permessage-deflate;
+// client_max_window_bits", RFC 7692) and checks the answer (deflate.go): it
+// must carry server_no_context_takeover, since wsbench inflates each message
+// on its own, with the loop's shared Decoder (SetDeflate per connection) and
+// a pooled inflater, so an idle connection keeps no window. A server that
+// declines fails the connection (deflate_declined) and the run. wsbench
+// never sends compressed. The report counts the connections that
+// negotiated it, and for every broadcast the bytes the subscribers read off
+// their sockets per delivery (per reply, for echo), compressed or not.
+// Config.PayloadKind json fills each message with JSON that compresses as
+// a real feed does, rather than the filler, which compresses to nothing.
+// Config.ServerStatsURL reads the server's own counters (wsgate's
+// /api/stats) at the load's start and end; bench/deflate-ab.sh checks with
+// it that each publication is compressed once.
+//
 // # Measuring
 //
 // Every message a publisher or echo client sends carries a stamp in its

@@ -33,6 +33,7 @@ const (
 	kindProxyHeader      = "proxy_header_failed"
 	kindTLSHandshake     = "tls_handshake_failed"
 	kindTLSCertificate   = "tls_bad_certificate" // the server's certificate did not verify
+	kindDeflateDeclined  = "deflate_declined"    // --deflate, and the 101 accepted no permessage-deflate
 )
 
 // dialErrorKind names a dial failure.

@@ -2,6 +2,7 @@ package bench
 
 import (
 	"context"
+	"errors"
 	"time"
 )
 
@@ -43,7 +44,7 @@ func (r *runner) finish(ctx context.Context) error {
 
 	c := &rep.Connections
 	c.Planned = int64(r.cfg.Conns + r.cfg.ChurnConns)
-	c.Opened, c.Failed = p.Handshakes, p.Failed
+	c.Opened, c.Failed, c.Deflated = p.Handshakes, p.Failed, p.Deflated
 	c.RampSeconds = r.readyAt.Sub(r.startedAt).Seconds()
 	if c.RampSeconds > 0 {
 		c.PerSecond = float64(c.OpenAtReady) / c.RampSeconds
@@ -66,7 +67,15 @@ func (r *runner) finish(ctx context.Context) error {
 		}
 	}
 	r.usageFigures(p, selfCPU)
-	return finishErr
+	if len(r.counters) == 2 && r.counters[0] != nil && r.counters[1] != nil {
+		rep.ServerCounters = map[string]float64{}
+		for k, end := range r.counters[1] {
+			if start, ok := r.counters[0][k]; ok {
+				rep.ServerCounters[k] = end - start
+			}
+		}
+	}
+	return errors.Join(finishErr, r.checkDeflate(p))
 }
 
 func isLocalRun(r *runner) bool { return len(r.shards) == 1 && isLocal(r.shards[0]) }
@@ -87,6 +96,9 @@ func addProgress(p *Progress, q Progress) {
 	p.EchoRecv += q.EchoRecv
 	p.ChurnClosed += q.ChurnClosed
 	p.ChurnDone += q.ChurnDone
+	p.WireBytes += q.WireBytes
+	p.Deflated += q.Deflated
+	p.DeflateDeclined += q.DeflateDeclined
 }
 
 // Sample points recorded by runner.sample, in order.

@@ -37,30 +37,44 @@ func connKey(salt uint64, id uint64) (key [wsproto.KeyLen]byte) {
 
 // appendUpgrade appends the opening handshake request (wsproto's client
 // side, RFC 6455 §4.1) for t's path subscribing to channel number ch
-// (ch < 0: to nothing). The path is built on the stack: no allocation
-// beyond dst's growth.
-func appendUpgrade(dst []byte, t *Target, prefix string, ch int, key *[wsproto.KeyLen]byte) []byte {
+// (ch < 0: to nothing), offering permessage-deflate when deflate is set
+// (deflateOffer). The path is built on the stack: no allocation beyond
+// dst's growth.
+func appendUpgrade(dst []byte, t *Target, prefix string, ch int, key *[wsproto.KeyLen]byte, deflate bool) []byte {
 	var path [256]byte
-	return wsproto.AppendRequest(dst, t.Host, t.appendPath(path[:0], prefix, ch), key[:])
+	target := t.appendPath(path[:0], prefix, ch)
+	if deflate {
+		return wsproto.AppendRequest(dst, t.Host, target, key[:], deflateOffer)
+	}
+	return wsproto.AppendRequest(dst, t.Host, target, key[:])
 }
 
 // parseUpgradeResponse checks the server's response at the start of buf
 // (wsproto.ParseResponse). It returns n == 0 while the response is
-// incomplete, else the length of the response (frames may follow it). A
-// failure is a handshakeError: a status other than 101 is "http_<status>".
-func parseUpgradeResponse(buf []byte, key *[wsproto.KeyLen]byte) (n int, err error) {
+// incomplete, else the length of the response (frames may follow it), and
+// whether the server accepted permessage-deflate, which the request offered
+// if deflate is set (parseDeflateResponse). A failure is a handshakeError:
+// a status other than 101 is "http_<status>".
+func parseUpgradeResponse(buf []byte, key *[wsproto.KeyLen]byte, deflate bool) (n int, accepted bool, err error) {
 	resp, n, err := wsproto.ParseResponse(buf, key[:], maxResponseHeader)
 	switch {
 	case err == nil:
-		return n, nil
+		if n == 0 {
+			return 0, false, nil
+		}
+		accepted, err := parseDeflateResponse(resp.Header("Sec-WebSocket-Extensions"), deflate)
+		if err != nil {
+			return n, false, err
+		}
+		return n, accepted, nil
 	case errors.Is(err, wsproto.ErrUpgradeRefused):
-		return n, handshakeError("http_" + strconv.Itoa(resp.Status))
+		return n, false, handshakeError("http_" + strconv.Itoa(resp.Status))
 	case errors.Is(err, wsproto.ErrResponseTooLarge):
-		return n, errResponseTooLarge
+		return n, false, errResponseTooLarge
 	case errors.Is(err, wsproto.ErrResponseNoUpgrade):
-		return n, errNoUpgrade
+		return n, false, errNoUpgrade
 	case errors.Is(err, wsproto.ErrBadAccept):
-		return n, errAcceptMismatch
+		return n, false, errAcceptMismatch
 	}
-	return n, errResponseBad
+	return n, false, errResponseBad
 }

@@ -57,6 +57,8 @@ type loopStats struct {
 	delivered, unique, duplicates, late        atomic.Int64
 	foreign                                    atomic.Int64 // text frames without a stamp
 	echoSent, echoRecv, churnClosed, churnDone atomic.Int64
+	wireBytes                                  atomic.Int64 // bytes read from the sockets (after TLS), handshakes included
+	deflated, deflateDeclined                  atomic.Int64 // 101s with and without the permessage-deflate offered
 }
 
 func newLoop(el executor, sh *Shard) *loop {
@@ -184,7 +186,7 @@ func (l *loop) sendEcho(c *conn, intended, now int64) {
 	x.echoSeq++
 	x.echoSent = now
 	st := Stamp{Seq: x.echoSeq, Intended: intended, Delay: now - intended}
-	l.pay = AppendPayload(l.pay[:0], st, l.sh.plan.Payload)
+	l.pay = appendPayloadKind(l.pay[:0], l.sh.plan.PayloadKind, st, l.sh.plan.Payload)
 	l.write(c, ws.OpText, l.pay)
 	l.stats.echoSent.Add(1)
 }

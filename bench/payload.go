@@ -2,7 +2,6 @@ package bench
 
 import (
 	"bytes"
-	"strconv"
 )
 
 // stampMarker starts every stamp; receivers find it anywhere in a frame, so
@@ -27,15 +26,7 @@ type Stamp struct {
 func AppendPayload(dst []byte, s Stamp, size int) []byte {
 	start := len(dst)
 	dst = append(dst, '"')
-	dst = append(dst, stampMarker...)
-	dst = strconv.AppendUint(dst, uint64(s.Publisher), 10)
-	dst = append(dst, ' ')
-	dst = strconv.AppendUint(dst, uint64(s.Seq), 10)
-	dst = append(dst, ' ')
-	dst = strconv.AppendInt(dst, s.Intended, 10)
-	dst = append(dst, ' ')
-	dst = strconv.AppendInt(dst, max(s.Delay, 0), 10)
-	dst = append(dst, ' ')
+	dst = appendStamp(dst, s)
 	for len(dst)-start < size-1 {
 		dst = append(dst, 'x')
 	}

@@ -100,8 +100,10 @@ type wsSender struct {
 	done   chan struct{}
 }
 
-// dialWSSender connects publisher i to t's /ws, through TLS and with a
-// PROXY header as cfg says.
+// dialWSSender connects publisher i to t's /ws, through TLS, with a PROXY
+// header and offering permessage-deflate as cfg says. With cfg.Deflate a
+// server that declines fails the publisher: the run would not measure
+// what it says. Its own frames go uncompressed (RFC 7692 §6 allows it).
 func dialWSSender(ctx context.Context, cfg Config, t Target, i int) (*wsSender, error) {
 	timeout := cfg.ConnectTimeout
 	nc, err := cfg.dialStream(ctx, t, publisherProxyID(i))
@@ -110,13 +112,14 @@ func dialWSSender(ctx context.Context, cfg Config, t Target, i int) (*wsSender, 
 	}
 	key := wsproto.NewKey()
 	t.Path = "/ws"
-	if _, err := nc.Write(appendUpgrade(nil, &t, "", -1, &key)); err != nil {
+	if _, err := nc.Write(appendUpgrade(nil, &t, "", -1, &key, cfg.Deflate)); err != nil {
 		nc.Close()
 		return nil, err
 	}
 	_ = nc.SetReadDeadline(time.Now().Add(timeout))
 	br := bufio.NewReader(nc)
 	var resp []byte
+	deflate := false
 	for {
 		line, err := br.ReadSlice('\n')
 		if err != nil {
@@ -124,23 +127,32 @@ func dialWSSender(ctx context.Context, cfg Config, t Target, i int) (*wsSender, 
 			return nil, fmt.Errorf("bench: publisher handshake: %w", err)
 		}
 		resp = append(resp, line...)
-		if n, err := parseUpgradeResponse(resp, &key); err != nil {
+		n, accepted, err := parseUpgradeResponse(resp, &key, cfg.Deflate)
+		if err != nil {
 			nc.Close()
 			return nil, fmt.Errorf("bench: publisher handshake: %w", err)
-		} else if n > 0 {
+		}
+		if n > 0 {
+			deflate = accepted
 			break
 		}
 	}
+	if cfg.Deflate && !deflate {
+		nc.Close()
+		return nil, fmt.Errorf("bench: publisher handshake: %s: the server accepted no permessage-deflate", kindDeflateDeclined)
+	}
 	_ = nc.SetReadDeadline(time.Time{})
 	s := &wsSender{nc: nc, done: make(chan struct{})}
-	go s.read(br)
+	go s.read(br, deflate)
 	return s, nil
 }
 
-// read discards the server's frames, answering pings and counting errors.
-func (s *wsSender) read(r io.Reader) {
+// read discards the server's frames, answering pings and counting errors;
+// with deflate, compressed ones are inflated first.
+func (s *wsSender) read(r io.Reader, deflate bool) {
 	defer close(s.done)
 	dec := wsproto.NewDecoder(wsproto.ClientSide, nil)
+	dec.SetDeflate(deflate)
 	buf := make([]byte, 16<<10)
 	for {
 		n, err := r.Read(buf)
@@ -207,6 +219,7 @@ type publisher struct {
 	channels int
 	prefix   string
 	payload  int
+	kind     string                     // PayloadFiller or PayloadJSON
 	rate     float64                    // messages per second; 0: max rate
 	gate     func(context.Context) bool // max rate: wait until the window has room; false: stop
 
@@ -246,7 +259,7 @@ func (p *publisher) run(ctx context.Context) {
 		ch := k % p.channels
 		now := time.Now()
 		st := Stamp{Publisher: p.id, Seq: p.last[ch] + 1, Intended: intended.UnixNano(), Delay: now.Sub(intended).Nanoseconds()}
-		data = AppendPayload(data[:0], st, p.payload)
+		data = appendPayloadKind(data[:0], p.kind, st, p.payload)
 		name = strconv.AppendInt(append(name[:0], p.prefix...), int64(ch), 10)
 		// The send itself is not cancelled with ctx: a message the server may
 		// have taken must be counted. The sender's own timeout bounds it.

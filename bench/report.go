@@ -36,9 +36,14 @@ type Report struct {
 	LatencyRaw *Summary      `json:"latency_uncorrected,omitempty"` // from the actual send time
 
 	Server *ServerStats `json:"server,omitempty"`
-	Kernel *KernelStats `json:"kernel,omitempty"`
-	Self   SelfStats    `json:"wsbench"`
-	Load   *HostLoad    `json:"host_load,omitempty"`
+	// ServerCounters is the growth over the load (from its start to the
+	// end of its drain) of each numeric field of Config.ServerStatsURL's
+	// JSON object: wsgate's /api/stats counters (gauges too, whose
+	// difference means little).
+	ServerCounters map[string]float64 `json:"server_counters,omitempty"`
+	Kernel         *KernelStats       `json:"kernel,omitempty"`
+	Self           SelfStats          `json:"wsbench"`
+	Load           *HostLoad          `json:"host_load,omitempty"`
 
 	Timeline []Point `json:"timeline"`
 
@@ -79,6 +84,8 @@ type Settings struct {
 	Channels    int      `json:"channels"`
 	Rate        float64  `json:"rate"`
 	Payload     int      `json:"payload"`
+	PayloadKind string   `json:"payload_kind,omitempty"`
+	Deflate     bool     `json:"deflate,omitempty"` // permessage-deflate offered (and required)
 	Publishers  int      `json:"publishers,omitempty"`
 	PublishVia  string   `json:"publish_via,omitempty"`
 	Window      int      `json:"window,omitempty"`
@@ -101,6 +108,7 @@ type ConnStats struct {
 	OpenAtEnd   int64   `json:"open_at_end"` // just before wsbench closed them
 	RampSeconds float64 `json:"ramp_seconds"`
 	PerSecond   float64 `json:"per_second"`
+	Deflated    int64   `json:"deflated"` // handshakes whose 101 accepted permessage-deflate
 }
 
 // MessageStats is the broadcast accounting.
@@ -118,6 +126,11 @@ type MessageStats struct {
 	DrainSeconds     float64          `json:"drain_seconds"`
 	PublishedPerSec  float64          `json:"published_per_sec"`
 	DeliveriesPerSec float64          `json:"deliveries_per_sec"`
+	// WireBytes is what the subscribers read from their sockets from the
+	// load's start to the end of its drain: frame headers and payloads as
+	// they came, compressed or not (after TLS for wss://).
+	WireBytes            int64   `json:"wire_bytes"`
+	WireBytesPerDelivery float64 `json:"wire_bytes_per_delivery"`
 }
 
 // EchoStats is the echo accounting.
@@ -127,6 +140,9 @@ type EchoStats struct {
 	Received int64   `json:"received"`
 	Seconds  float64 `json:"seconds"`
 	PerSec   float64 `json:"per_sec"`
+	// WireBytesPerReply is what the echo clients read from their sockets
+	// over the load and its drain, per reply.
+	WireBytesPerReply float64 `json:"wire_bytes_per_reply"`
 }
 
 // ChurnStats counts the reconnects.
@@ -223,6 +239,9 @@ func (r *Report) WriteTable(w io.Writer) {
 	}
 	c := r.Connections
 	row("connections", "%d planned, %d opened, %d failed; %d open when ready, %d at end", c.Planned, c.Opened, c.Failed, c.OpenAtReady, c.OpenAtEnd)
+	if r.Settings.Deflate {
+		row("deflate", "permessage-deflate offered; accepted on %d of %d opened connections", c.Deflated, c.Opened)
+	}
 	row("ramp", "%.2fs, %.0f conn/s", c.RampSeconds, c.PerSecond)
 	row("connect time", "%s", r.ConnectTime)
 	if len(r.Errors) > 0 {
@@ -241,9 +260,11 @@ func (r *Report) WriteTable(w io.Writer) {
 		row("published", "%d msgs in %.2fs (%.3g/s); errors %v", m.Published, m.LoadSeconds, m.PublishedPerSec, m.PublishErrors)
 		row("deliveries", "%d (%.0f/s), expected %d, drained in %.2fs", m.Delivered, m.DeliveriesPerSec, m.Expected, m.DrainSeconds)
 		row("lost / dup / out of order", "%d / %d / %d", m.Lost, m.Duplicates, m.OutOfOrder)
+		row("wire bytes/delivery", "%.1f B (%s %s payload; %s read)", m.WireBytesPerDelivery, bytesStr(int64(r.Settings.Payload)), r.Settings.PayloadKind, bytesStr(m.WireBytes))
 	}
 	if e := r.Echo; e != nil {
 		row("echo", "%s: %d sent, %d received in %.2fs (%.0f msgs/s)", e.Mode, e.Sent, e.Received, e.Seconds, e.PerSec)
+		row("wire bytes/reply", "%.1f B", e.WireBytesPerReply)
 	}
 	if ch := r.Churn; ch != nil {
 		row("churn", "%d disconnects (%d completed), %.1f/s; gaps in churned subscribers %d", ch.Disconnects, ch.Completed, ch.PerSec, ch.LostInChurned)
@@ -261,6 +282,20 @@ func (r *Report) WriteTable(w io.Writer) {
 		if s.CPUPerEchoUs > 0 {
 			row("server CPU/echo", "%.2f µs (%.2f cores during load)", s.CPUPerEchoUs, s.CoresDuringLoad)
 		}
+	}
+	if len(r.ServerCounters) > 0 {
+		keys := make([]string, 0, len(r.ServerCounters))
+		for k, v := range r.ServerCounters {
+			if v != 0 {
+				keys = append(keys, k)
+			}
+		}
+		sort.Strings(keys)
+		var parts []string
+		for _, k := range keys {
+			parts = append(parts, fmt.Sprintf("%s=%g", k, r.ServerCounters[k]))
+		}
+		row("server counters", "%s (growth over the load)", strings.Join(parts, " "))
 	}
 	if k := r.Kernel; k != nil {
 		row("kernel memory/conn", "slab %.0f B, tcp_mem %.0f B (both ends)", k.SlabPerConn, k.TCPMemPerConn)

@@ -51,8 +51,8 @@ func newReport(cfg Config) *Report {
 		Errors: map[string]int64{},
 		Settings: Settings{
 			URLs: cfg.URLs, Conns: cfg.Conns, ChurnConns: cfg.ChurnConns, ConnectRate: cfg.ConnectRate,
-			Channels: cfg.Channels, Rate: cfg.Rate, Payload: cfg.Payload, Procs: cfg.Procs,
-			Loops: cfg.Loops, SourceIPs: cfg.SourceIPs,
+			Channels: cfg.Channels, Rate: cfg.Rate, Payload: cfg.Payload, PayloadKind: cfg.PayloadKind,
+			Deflate: cfg.Deflate, Procs: cfg.Procs, Loops: cfg.Loops, SourceIPs: cfg.SourceIPs,
 		},
 	}
 	if cfg.anyTLS() {
@@ -93,6 +93,8 @@ type runner struct {
 	stableByChan []int64
 	loadSeconds  float64 // from load start to the end of the drain
 	ready        []Ready
+	counters     []map[string]float64 // Config.ServerStatsURL at load start and end
+	declined     bool                 // the deflate_declined failure is reported
 }
 
 // start launches the shards: in this process, or one worker process each.
@@ -122,8 +124,16 @@ func (r *runner) killAll() {
 	}
 }
 
-// sample records the server's, the kernel's and wsbench's own usage.
+// sample records the server's, the kernel's and wsbench's own usage, and
+// at the load's start and end the server's counters.
 func (r *runner) sample() {
+	if at := len(r.self); r.cfg.ServerStatsURL != "" && (at == atLoadStart || at == atLoadEnd) {
+		c, err := fetchServerCounters(r.cfg.ServerStatsURL)
+		if err != nil {
+			fmt.Fprintf(r.cfg.Log, "wsbench: reading server stats: %v\n", err)
+		}
+		r.counters = append(r.counters, c)
+	}
 	if len(r.cfg.ServerPIDs) > 0 {
 		s, err := SampleProcs(r.cfg.ServerPIDs)
 		if err != nil {
@@ -159,6 +169,9 @@ func (r *runner) progress() Progress {
 // run waits for the ramp, then runs the scenario's load.
 func (r *runner) run(ctx context.Context) error {
 	if err := r.waitReady(ctx); err != nil {
+		return err
+	}
+	if err := r.checkDeflate(r.progress()); err != nil {
 		return err
 	}
 	switch r.cfg.Scenario {
@@ -230,6 +243,7 @@ func (r *runner) hold(ctx context.Context) error {
 func (r *runner) echo(ctx context.Context) error {
 	r.sample() // load start
 	loadStart := time.Now()
+	p0 := r.progress()
 	if err := r.onShards(ctx, shardHandle.startLoad); err != nil {
 		return err
 	}
@@ -242,6 +256,7 @@ func (r *runner) echo(ctx context.Context) error {
 	r.drain(ctx, func(p Progress) bool { return p.EchoRecv >= p.EchoSent })
 	r.sample() // load end
 	p := r.progress()
+	wire := p.WireBytes - p0.WireBytes
 	mode := "closed-loop"
 	if r.cfg.Rate > 0 {
 		mode = fmt.Sprintf("fixed-rate %.0f msgs/s", r.cfg.Rate)
@@ -249,7 +264,20 @@ func (r *runner) echo(ctx context.Context) error {
 	secs := loadEnd.Sub(loadStart).Seconds()
 	r.loadSeconds = time.Since(loadStart).Seconds()
 	r.rep.Echo = &EchoStats{Mode: mode, Sent: p.EchoSent, Received: p.EchoRecv, Seconds: secs, PerSec: float64(p.EchoRecv) / secs}
+	if n := p.EchoRecv - p0.EchoRecv; n > 0 {
+		r.rep.Echo.WireBytesPerReply = float64(wire) / float64(n)
+	}
 	return stopErr
+}
+
+// checkDeflate fails the run, once, when Config.Deflate asked for
+// permessage-deflate and the server declined it on any connection.
+func (r *runner) checkDeflate(p Progress) error {
+	if !r.cfg.Deflate || p.DeflateDeclined == 0 || r.declined {
+		return nil
+	}
+	r.declined = true
+	return fmt.Errorf("bench: --deflate: the server declined permessage-deflate on %d connections (%d accepted it)", p.DeflateDeclined, p.Deflated)
 }
 
 // onShards runs fn on every shard at once, for at most a minute.

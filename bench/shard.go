@@ -38,8 +38,10 @@ type Plan struct {
 	Echo           bool          `json:"echo"` // connections are echo clients, not subscribers
 	Publishers     int           `json:"publishers"`
 	Payload        int           `json:"payload"`
-	EchoRate       float64       `json:"echo_rate"`  // per connection per second; 0: closed loop
-	ChurnRate      float64       `json:"churn_rate"` // reconnects per second
+	PayloadKind    string        `json:"payload_kind,omitempty"` // echo messages: PayloadFiller or PayloadJSON
+	Deflate        bool          `json:"deflate,omitempty"`      // offer permessage-deflate; a 101 without it fails the connection
+	EchoRate       float64       `json:"echo_rate"`              // per connection per second; 0: closed loop
+	ChurnRate      float64       `json:"churn_rate"`             // reconnects per second
 	Loops          int           `json:"loops"`
 	Dialers        int           `json:"dialers"`
 	ConnectTimeout time.Duration `json:"connect_timeout"`

@@ -74,6 +74,11 @@ type Progress struct {
 	EchoRecv    int64 `json:"echo_recv"`    // echo replies received
 	ChurnClosed int64 `json:"churn_closed"` // churn disconnects started
 	ChurnDone   int64 `json:"churn_done"`   // churn disconnects completed
+	WireBytes   int64 `json:"wire_bytes"`   // bytes read from the sockets (after TLS), handshakes included
+	Deflated    int64 `json:"deflated"`     // handshakes that negotiated permessage-deflate
+	// DeflateDeclined counts 101s without permessage-deflate when it was
+	// offered (Config.Deflate); those connections fail.
+	DeflateDeclined int64 `json:"deflate_declined"`
 }
 
 // Progress sums the loops' counters. Any goroutine.
@@ -97,6 +102,9 @@ func (s *Shard) Progress() Progress {
 		p.EchoRecv += st.echoRecv.Load()
 		p.ChurnClosed += st.churnClosed.Load()
 		p.ChurnDone += st.churnDone.Load()
+		p.WireBytes += st.wireBytes.Load()
+		p.Deflated += st.deflated.Load()
+		p.DeflateDeclined += st.deflateDeclined.Load()
 	}
 	p.Errors += s.dialFailed.Load()
 	return p

@@ -6,6 +6,7 @@ import (
 	"context"
 	"crypto/tls"
 	"net"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -24,6 +25,7 @@ type stallServer struct {
 	ln        net.Listener
 	holdFirst atomic.Int64 // nanoseconds to hold the first reply; 0: none
 	split     atomic.Bool  // send each reply in two writes, 1 ms apart
+	deflate   atomic.Bool  // accept permessage-deflate and compress every reply
 	echoed    atomic.Int64 // replies written whole
 	wg        sync.WaitGroup
 
@@ -105,7 +107,11 @@ func (s *stallServer) serve(nc net.Conn) {
 	if err != nil {
 		return
 	}
-	if _, err := nc.Write(wsproto.AppendAccept(nil, r.Key, nil)); err != nil {
+	var ext []byte
+	if s.deflate.Load() {
+		ext, _ = wsproto.NegotiateDeflate(r.Values("Sec-WebSocket-Extensions"))
+	}
+	if _, err := nc.Write(wsproto.AppendAcceptExtensions(nil, r.Key, nil, ext)); err != nil {
 		return
 	}
 	dec := wsproto.NewDecoder(wsproto.ServerSide, nil)
@@ -129,7 +135,11 @@ func (s *stallServer) serve(nc net.Conn) {
 			if hold := s.holdFirst.Swap(0); hold > 0 {
 				time.Sleep(time.Duration(hold)) // at least this long: the only bound the test uses
 			}
-			out = wsproto.AppendFrame(out[:0], ws.OpText, true, m.Payload)
+			if ext != nil {
+				out = wsproto.AppendDeflatedFrame(out[:0], ws.OpText, m.Payload)
+			} else {
+				out = wsproto.AppendFrame(out[:0], ws.OpText, true, m.Payload)
+			}
 			first := len(out)
 			if s.split.Load() {
 				first = 1 // inside the header: the client must keep a partial frame
@@ -350,6 +360,49 @@ func TestFramesSplitAcrossReads(t *testing.T) {
 	srv.split.Store(true)
 	rep := echoRun(t, srv, Config{Conns: 8, Duration: 500 * time.Millisecond, Loops: 1})
 	checkEchoAccounting(t, rep, srv, 8)
+}
+
+// TestEchoDeflate: with Deflate every connection offers permessage-deflate,
+// the server accepts and compresses each 1 KB JSON reply, and the shared
+// decoder inflates them (replies cut inside the header included): every
+// reply is stamped and timed once, every connection is counted as
+// deflated, and the bytes read per reply are well under the plain frame's.
+func TestEchoDeflate(t *testing.T) {
+	srv := startStallServer(t)
+	srv.deflate.Store(true)
+	srv.split.Store(true)
+	cfg := Config{Conns: 8, Duration: 500 * time.Millisecond, Loops: 1, Payload: 1024, PayloadKind: PayloadJSON}
+	plain := echoRun(t, srv, cfg)
+	checkEchoAccounting(t, plain, srv, 8)
+	srv.echoed.Store(0)
+	cfg.Deflate = true
+	rep := echoRun(t, srv, cfg)
+	checkEchoAccounting(t, rep, srv, 8)
+	if plain.Connections.Deflated != 0 || rep.Connections.Deflated != 8 {
+		t.Errorf("deflated connections: %d without the offer, %d with it; want 0 and 8", plain.Connections.Deflated, rep.Connections.Deflated)
+	}
+	p, d := plain.Echo.WireBytesPerReply, rep.Echo.WireBytesPerReply
+	t.Logf("wire bytes per reply: %.1f plain, %.1f deflated", p, d)
+	if p < 1024+4 || p > 1024+4+1 || d > 0.6*p {
+		t.Errorf("wire bytes per reply %.1f plain (want the 1,028-byte frame), %.1f deflated (want under 60%% of it)", p, d)
+	}
+}
+
+// TestDeflateDeclinedFailsRun: a server that declines permessage-deflate
+// fails a --deflate run loudly: an error, and every connection counted
+// under deflate_declined.
+func TestDeflateDeclinedFailsRun(t *testing.T) {
+	srv := startStallServer(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	rep, err := Run(ctx, Config{Scenario: ScenarioEcho, URLs: []string{"ws://" + srv.ln.Addr().String() + "/echo"}, Procs: 1,
+		Conns: 3, Duration: 100 * time.Millisecond, Deflate: true})
+	if err == nil || !strings.Contains(err.Error(), "declined permessage-deflate") {
+		t.Fatalf("err %v, want the run failed for the declined offer", err)
+	}
+	if rep == nil || rep.Errors[kindDeflateDeclined] != 3 {
+		t.Fatalf("report %+v, want 3 %s errors", rep, kindDeflateDeclined)
+	}
 }
 
 // BenchmarkEchoFixedRate measures how well a fixed-rate echo keeps its

@@ -149,6 +149,33 @@ var (
 	cpuPerEcho      = serverField(func(s *bench.ServerStats) float64 { return s.CPUPerEchoUs })
 )
 
+// wireBytesPerDelivery is what subscribers read off their sockets per
+// delivery (the reports before wsbench counted it have none).
+func wireBytesPerDelivery(rep *bench.Report) (float64, bool) {
+	if rep == nil || rep.Messages == nil || rep.Messages.WireBytesPerDelivery == 0 {
+		return 0, false
+	}
+	return rep.Messages.WireBytesPerDelivery, true
+}
+
+// compressionsPerPublication is the server's compressions counter over
+// the load (wsbench --server-stats) per message published.
+func compressionsPerPublication(rep *bench.Report) (float64, bool) {
+	if rep == nil || rep.Messages == nil || rep.Messages.Published == 0 {
+		return 0, false
+	}
+	n, ok := rep.ServerCounter("compressions")
+	return n / float64(rep.Messages.Published), ok
+}
+
+// deflatedConns counts the connections that negotiated permessage-deflate.
+func deflatedConns(rep *bench.Report) (float64, bool) {
+	if rep == nil {
+		return 0, false
+	}
+	return float64(rep.Connections.Deflated), true
+}
+
 func deliveriesPerSec(rep *bench.Report) (float64, bool) {
 	if rep == nil || rep.Messages == nil {
 		return 0, false

@@ -91,6 +91,8 @@ func newFlagSet(cfg *bench.Config, opts *options, stderr io.Writer) *flag.FlagSe
 	fs.StringVar(&cfg.ChannelPrefix, "channel-prefix", bench.DefaultChannelPrefix, "channel names are this `prefix` plus a number")
 	fs.Float64Var(&cfg.Rate, "rate", 0, "messages per `second`: broadcast/churn publishing over all publishers (0: max rate, see --window); echo over all connections (0: closed loop)")
 	fs.IntVar(&cfg.Payload, "payload", bench.DefaultPayload, "message size in `bytes` (the JSON data value; at least 48)")
+	fs.StringVar(&cfg.PayloadKind, "payload-kind", bench.PayloadFiller, "what fills a message around its stamp: filler (a JSON string padded with 'x', compresses to nothing) or json (an object of quotes, field names repeated and values varied, compressing as real JSON does)")
+	fs.BoolVar(&cfg.Deflate, "deflate", false, "every connection (the WebSocket publisher's too) offers permessage-deflate (RFC 7692) and inflates what comes compressed; a server that declines fails the run (deflate_declined)")
 	fs.IntVar(&cfg.Publishers, "publishers", 1, "publishers, each sequential with its own sequence numbers")
 	fs.StringVar(&cfg.PublishVia, "publish-via", bench.PublishHTTP, "how publishers send: http (admin API), ws (publish frames on /ws) or nats (straight on the bus, see --nats-url)")
 	fs.StringVar(&cfg.NATSURL, "nats-url", "", "NATS server `URL` for --publish-via nats (the one the wsgate nodes share)")
@@ -132,6 +134,7 @@ func newFlagSet(cfg *bench.Config, opts *options, stderr io.Writer) *flag.FlagSe
 		}
 		return nil
 	})
+	fs.StringVar(&cfg.ServerStatsURL, "server-stats", "", "`URL` of the server's JSON counters (wsgate: http://ADMIN/api/stats), read at the load's start and end: the report gives each one's growth")
 	fs.StringVar(&cfg.JSONFile, "json", "", "write the report as JSON to `file`")
 	fs.StringVar(&cfg.PlotFile, "plot", "", "write a latency-distribution and connections-over-time chart to `file` (.svg or .png)")
 	fs.StringVar(&cfg.Label, "label", "", "name of the run in the report (e.g. the server under test)")

@@ -84,7 +84,7 @@ var flagSamples = map[string]string{
 	"procs": "2", "loops": "3", "dialers": "5", "connect-timeout": "3s", "drain-timeout": "4s",
 	"tls-ca": "ca.pem", "tls-insecure": "true", "tls-server-name": "wsgate.test",
 	"proxy-protocol": "v2", "proxy-source": "198.51.100.7",
-	"server-pid": "12", "json": "r.json", "plot": "r.svg", "label": "L", "quiet": "true", "cpuprofile": "c.prof",
+	"server-pid": "12", "server-stats": "http://10.0.0.1:1/api/stats", "payload-kind": "json", "deflate": "true", "json": "r.json", "plot": "r.svg", "label": "L", "quiet": "true", "cpuprofile": "c.prof",
 }
 
 // TestHelpFlagsAreWired: every flag --help documents, on a line of its
