@@ -14,6 +14,9 @@
 #          subscribers read per delivery, and the node's compressions
 #          counter (GET /api/stats, wsbench --server-stats) per publication:
 #          1 when each publication is compressed once for all subscribers.
+# The binaries are built from HEAD (git archive), not from the working
+# tree, which other sessions may be changing: the summary names a commit.
+# WORKTREE=1 builds from the working tree instead (marked +uncommitted).
 # Writes bench/results-deflate/summary.md (medians, lowest–highest, on/off,
 # the targets; bench/benchmd -pair); the reports stay in $RAW. Loopback
 # only; every step has a timeout; about 6 minutes at the defaults.
@@ -37,9 +40,16 @@ BENCH_ON="--deflate"
 bindir=$(mktemp -d)
 pid=
 trap 'if [[ -n "$pid" ]]; then kill -KILL "$pid" 2>/dev/null || true; fi; rm -rf "$bindir"' EXIT
-go build -o "$bindir/wsgate" ./cmd/wsgate
-go build -o "$bindir/wsbench" ./cmd/wsbench
-go build -o "$bindir/benchmd" ./bench/benchmd
+src=.
+commit=$(git rev-parse --short HEAD)
+if [[ ${WORKTREE:-0} == 1 ]]; then
+  git diff --quiet HEAD -- '*.go' go.mod go.sum || commit="$commit+uncommitted"
+else
+  src=$bindir/src
+  mkdir "$src"
+  git archive HEAD | tar -x -C "$src"
+fi
+(cd "$src" && go build -o "$bindir/wsgate" ./cmd/wsgate && go build -o "$bindir/wsbench" ./cmd/wsbench && go build -o "$bindir/benchmd" ./bench/benchmd)
 help=$("$bindir/wsgate" --help 2>&1 || true)
 if [[ $help != *-compression* ]]; then
   echo "deflate-ab: this wsgate has no --compression" >&2
@@ -77,7 +87,7 @@ done
   echo "title=permessage-deflate: subscribers offering it (on) against not (off)"
   echo "labels=off,on"
   echo "script=bench/deflate-ab.sh"
-  echo "commit=$(git rev-parse --short HEAD)$(git diff --quiet HEAD -- '*.go' || echo '+uncommitted')"
+  echo "commit=$commit"
   echo "date=$(date -u +%Y-%m-%dT%H:%M:%SZ)"
   echo "rounds=$ROUNDS"
   echo "order=alternating: off first in odd rounds, on first in even ones; a fresh node per run; $(( $(date +%s) - started ))s in all"
@@ -95,7 +105,7 @@ done
   echo "## Exact commands"
   echo
   echo '```'
-  echo "go build -o wsgate ./cmd/wsgate; go build -o wsbench ./cmd/wsbench"
+  echo "git archive $commit | tar -x; go build -o wsgate ./cmd/wsgate; go build -o wsbench ./cmd/wsbench"
   echo "node, both modes: wsgate $NODE"
   for test in idle bcast; do
     echo "$test: wsbench $(test_args "$test") --server-pid <node> [on: $BENCH_ON]"
