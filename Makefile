@@ -6,7 +6,7 @@ STATICCHECK_VERSION := v0.8.2
 # Test timeout for the whole suite; CI's budget is 20 minutes.
 TEST_TIMEOUT ?= 15m
 
-.PHONY: all build run test test-js vet fmt lint fuzz bench bench-ab bench-history bench-listener bench-micro bench-scale-out baselines clean
+.PHONY: all build run test test-js vet fmt lint proto fuzz bench bench-ab bench-history bench-listener bench-micro bench-scale-out baselines clean
 
 all: build
 
@@ -42,6 +42,14 @@ fmt:
 
 lint: vet fmt
 	$(GO) run honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION) ./...
+
+## proto: regenerate wireproto/wsgate.v1.pb.go from wsgate.v1.proto with
+## protoc (Debian: protobuf-compiler) and the protoc-gen-go of the
+## google.golang.org/protobuf that go.mod requires; commit both files
+## (wireproto/gen_test.go fails when they disagree)
+proto:
+	$(GO) build -o $(BIN)/protoc-gen-go google.golang.org/protobuf/cmd/protoc-gen-go
+	cd wireproto && protoc --plugin=protoc-gen-go=../$(BIN)/protoc-gen-go -I . --go_out=. --go_opt=paths=source_relative wsgate.v1.proto
 
 ## fuzz: run every fuzz target for FUZZTIME each (make fuzz FUZZTIME=10m)
 fuzz:

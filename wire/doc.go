@@ -55,7 +55,9 @@
 //   - A publication's "data" is one JSON value of at most maxData bytes,
 //     the bound the caller passes to ParseCommand (the gateway's
 //     Config.MaxDataSize, 64 KiB by default). It is passed through byte for
-//     byte, never re-encoded.
+//     byte, never re-encoded. Bytes that are not JSON (a Protobuf client's,
+//     package wireproto) travel as the JSON object {"$binary":"<base64>"}
+//     (binary.go: PublishData, BinaryData), so data is JSON everywhere.
 //   - A "since" is {"offset":N,"epoch":"E"}: N an integer from 0 to 2^64-1
 //     written in digits, E 1 to MaxEpochBytes (64) bytes of ASCII letters,
 //     digits and "._:-" (ValidEpoch). No valid epoch needs JSON

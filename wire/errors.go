@@ -17,7 +17,7 @@ const (
 	CodeTooManySubscriptions = "too_many_subscriptions" // the connection's subscription limit is reached
 	CodeTooManyChannels      = "too_many_channels"      // the node's channel limit is reached
 	CodeNotSubscribed        = "not_subscribed"         // unsubscribe from a channel not subscribed
-	CodeUnsupported          = "unsupported"            // a binary frame: the protocol is JSON text
+	CodeUnsupported          = "unsupported"            // a binary frame on JSON, a text frame on wsgate.v1.proto
 	CodePublishFailed        = "publish_failed"         // the relay refused the publication (its error is the text)
 	CodeForbidden            = "forbidden"              // the token does not allow the channel
 	CodeRateLimited          = "rate_limited"           // over the connection's rate limit: the message was dropped
@@ -28,6 +28,7 @@ const (
 	CodeBadLimit             = "bad_limit"              // a history's "limit" is not an integer of at least 1
 	CodeNoHistory            = "no_history"             // a since or a history on a channel that keeps no history
 	CodeHistoryUnavailable   = "history_unavailable"    // the history store could not be read: retry
+	CodeBadProtobuf          = "bad_protobuf"           // wsgate.v1.proto: the binary frame is not a ClientFrame
 )
 
 // Error is an error frame's code and text. The values below are sentinels,
