@@ -62,6 +62,9 @@ func (e *Engine) admit(c *conn, req *wsproto.Request) ([]byte, error) {
 		e.stats.unauthorized.Add(1)
 		return nil, err
 	}
+	if c.endpoint.kind() != endpointEcho {
+		protocol = negotiateProtobuf(c, req, protocol)
+	}
 	for _, ch := range channels {
 		if !c.maySubscribe(ch) {
 			if c.claims == nil {

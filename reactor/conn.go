@@ -27,7 +27,8 @@ const (
 func (c *conn) closing() bool { return c.state == stateClosing || c.state == stateRefused }
 
 // endpoint is what an upgraded connection speaks: a kind, and whether it
-// negotiated permessage-deflate (a flag bit, so the conn stays 128 bytes).
+// negotiated permessage-deflate and the Protobuf protocol (flag bits, so
+// the conn stays 128 bytes).
 type endpoint uint8
 
 const (
@@ -37,12 +38,18 @@ const (
 	// which a browser's client can see, where a ping control frame is not.
 	endpointHeartbeat
 
+	// endpointProto marks a /ws connection speaking wsgate.v1.proto
+	// (protobuf.go): Protobuf in binary frames instead of JSON in text.
+	endpointProto endpoint = 0x40
 	// endpointDeflate marks a connection with permessage-deflate (deflate.go).
 	endpointDeflate endpoint = 0x80
 )
 
 // kind is the endpoint without its flags.
-func (e endpoint) kind() endpoint { return e &^ endpointDeflate }
+func (e endpoint) kind() endpoint { return e &^ (endpointDeflate | endpointProto) }
+
+// proto reports whether the connection speaks the Protobuf protocol.
+func (e endpoint) proto() bool { return e&endpointProto != 0 }
 
 // deflate reports whether the connection negotiated permessage-deflate.
 func (e endpoint) deflate() bool { return e&endpointDeflate != 0 }
@@ -157,7 +164,7 @@ func (c *conn) greet() {
 	id = append(id, '.')
 	id = strconv.AppendUint(id, l.clients, 36)
 	l.idBuf = id
-	l.queueText(wire.AppendConnected(l.body[:0], string(id), cfg.NodeID, cfg.Version, cfg.PingInterval.Milliseconds()))
+	c.queueConnected(string(id), cfg.NodeID, cfg.Version, cfg.PingInterval.Milliseconds())
 }
 
 // reject answers a refused handshake with its HTTP status and closes.

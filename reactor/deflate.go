@@ -37,9 +37,17 @@ func (e *Engine) negotiateDeflate(c *conn, req *wsproto.Request) []byte {
 	return ext
 }
 
-// frameFor is p's frame as c gets it: compressed, once per publication,
-// for a deflate connection.
+// frameFor is p's frame as c gets it: in Protobuf for a Protobuf
+// connection (protobuf.go), compressed for a deflate connection, each made
+// once per publication.
 func (l *loop) frameFor(c *conn, p *wsproto.Prepared) []byte {
+	if c.endpoint.proto() {
+		v, first := p.Variant(prepareProto)
+		if first {
+			l.stats.protoEncodes.Add(1)
+		}
+		p = v
+	}
 	if !c.endpoint.deflate() {
 		return p.Bytes()
 	}

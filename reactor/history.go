@@ -115,7 +115,7 @@ func (c *conn) history(cmd wire.Command) *wire.Error {
 		for i, e := range p.Entries {
 			entries[i] = wire.HistoryEntry{Offset: e.Offset, Prev: e.Prev, Data: e.Data}
 		}
-		l.queueText(wire.AppendHistory(l.body[:0], id, cmd.Channel, p.Position.Offset, p.Position.Epoch, p.Recovered, p.More, entries))
+		c.queueHistory(id, cmd.Channel, p.Position.Offset, p.Position.Epoch, p.Recovered, p.More, entries)
 		c.flush()
 	}
 	if !l.eng.history.submit(job) {

@@ -168,7 +168,7 @@ func (l *loop) fireOpen(c *conn) {
 	case !c.pingSent && now-c.lastRead >= l.ticks(cfg.PingInterval):
 		c.pingSent, c.pingAt = true, now
 		if c.endpoint.kind() == endpointHeartbeat {
-			l.out = wsproto.AppendFrame(l.out, ws.OpText, true, wire.Ping)
+			l.out = c.appendHeartbeatPing(l.out)
 		} else {
 			l.out = append(l.out, pingFrame...)
 		}

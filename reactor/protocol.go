@@ -3,8 +3,6 @@ package reactor
 import (
 	"encoding/json"
 
-	"github.com/gobwas/ws"
-
 	"github.com/wsgate/wsgate/wire"
 	"github.com/wsgate/wsgate/wsproto"
 )
@@ -14,17 +12,14 @@ import (
 // a broken or hostile client cannot keep the loop busy answering it.
 const maxConsecutiveErrs = 16
 
-// onPubSubMessage runs one client command (parsed by wire.ParseCommand)
+// onPubSubMessage runs one client command (parsed by wire.ParseCommand, or
+// wireproto.ParseCommand on a Protobuf connection)
 // against the connection, the loop's topics and the relay. Runs on c's
 // loop; replies are queued in the loop's scratch buffer, written by the
 // caller.
 func (c *conn) onPubSubMessage(m wsproto.Message) {
 	l := c.loop
-	if m.Op != ws.OpText {
-		c.replyError(nil, wire.ErrBinaryFrame)
-		return
-	}
-	cmd, perr := wire.ParseCommand(m.Payload, l.eng.cfg.MaxDataSize)
+	cmd, perr := c.parseCommand(m) // JSON, or Protobuf (protobuf.go)
 	if perr != nil {
 		c.replyError(cmd.ID, perr)
 		return
@@ -94,7 +89,7 @@ func (c *conn) onPubSubMessage(m wsproto.Message) {
 	}
 	c.errors = 0
 	if len(cmd.ID) > 0 {
-		l.queueText(wire.AppendAck(l.body[:0], cmd.ID))
+		c.queueAck(cmd.ID)
 	}
 }
 
@@ -121,7 +116,7 @@ func (c *conn) replyText(id json.RawMessage, code, message string) {
 	l := c.loop
 	c.errors++
 	l.stats.errorFrames.Add(1)
-	l.queueText(wire.AppendError(l.body[:0], id, code, message))
+	c.queueError(id, code, message)
 	if c.errors >= maxConsecutiveErrs {
 		reason := wire.ReasonTooManyErrors
 		if code == wire.CodeRateLimited {

@@ -117,7 +117,7 @@ func (l *loop) applyPage(r *resume, p relay.Page, err error) {
 		if !r.acked {
 			c.replyError(r.id, wire.ErrHistoryUnavailable)
 		} else {
-			l.queueText(wire.AppendUnsubscribed(l.body[:0], r.t.name, wire.UnsubscribedHistoryUnavailable))
+			c.queueUnsubscribed(r.t.name, wire.UnsubscribedHistoryUnavailable)
 		}
 		l.leave(c, r.t)
 		c.flush()
@@ -135,7 +135,7 @@ func (l *loop) applyPage(r *resume, p relay.Page, err error) {
 				l.eng.history.unrecovered.Add(1)
 			}
 		}
-		l.queueText(wire.AppendPosition(l.body[:0], r.id, r.t.name, p.Position.Offset, p.Position.Epoch, recovered))
+		c.queuePosition(r.id, r.t.name, p.Position.Offset, p.Position.Epoch, recovered)
 		if r.since == nil || !p.Recovered {
 			p.Entries, p.More = nil, false
 		}
@@ -146,14 +146,14 @@ func (l *loop) applyPage(r *resume, p relay.Page, err error) {
 		r.epoch, r.cursor = p.Position.Epoch, p.Position.Offset
 		lost := false
 		l.eng.history.unrecovered.Add(1)
-		l.queueText(wire.AppendPosition(l.body[:0], nil, r.t.name, p.Position.Offset, p.Position.Epoch, &lost))
+		c.queuePosition(nil, r.t.name, p.Position.Offset, p.Position.Epoch, &lost)
 		p.Entries, p.More = nil, false
 	}
 	for _, e := range p.Entries {
 		if e.Offset <= r.cursor {
 			continue
 		}
-		l.queueText(wire.AppendMessageAt(l.body[:0], r.t.name, e.Offset, e.Prev, e.Data))
+		c.queueReplayed(r.t.name, e.Offset, e.Prev, e.Data)
 		r.cursor = e.Offset
 		l.stats.replayed.Add(1)
 	}

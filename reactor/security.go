@@ -107,7 +107,7 @@ func (c *conn) refresh(cmd wire.Command) bool {
 		}
 	})
 	for _, t := range revoked {
-		l.queueText(wire.AppendUnsubscribed(l.body[:0], t.name, wire.UnsubscribedForbidden))
+		c.queueUnsubscribed(t.name, wire.UnsubscribedForbidden)
 		l.leave(c, t)
 	}
 	l.scheduleOpen(c)

@@ -158,7 +158,7 @@ func (l *loop) catchUp(c *conn) bool {
 	}
 	delete(l.slow, c)
 	for _, n := range s.notes {
-		l.queueText(wire.AppendDroppedOn(l.body[:0], n.channel, n.count, n.offset))
+		c.queueDropped(n.channel, n.count, n.offset)
 	}
 	c.dropped = 0
 	for _, k := range s.latest {

@@ -57,6 +57,7 @@ type loopStats struct {
 	replayed                                 atomic.Int64 // history publications written by resumes
 	conflated                                atomic.Int64 // publications set aside under SlowConflate
 	compressions                             atomic.Int64 // frames compressed for permessage-deflate connections
+	protoEncodes                             atomic.Int64 // publications framed in Protobuf for wsgate.v1.proto connections
 	subscriptions, errorFrames               atomic.Int64
 	rateLimited, forbidden                   atomic.Int64 // rate_limited and forbidden error frames
 	channelsRefused                          atomic.Int64 // subscriptions refused by MaxChannels
@@ -121,6 +122,7 @@ type Stats struct {
 	Drops                int64            `json:"drops" metric:"wsgate_drops_total,counter" help:"Deliveries dropped for slow consumers (slow policy drop)."`
 	Conflated            int64            `json:"conflated" metric:"wsgate_conflated_total,counter" help:"Deliveries set aside for slow consumers under slow policy conflate (each replaced by a newer one of its channel, or sent late)."`
 	Compressions         int64            `json:"compressions" metric:"wsgate_compressions_total,counter" help:"Frames compressed for permessage-deflate connections: once per publication however many deflate subscribers get it, and once per /echo answer."`
+	ProtobufEncodes      int64            `json:"protobuf_encodes" metric:"wsgate_protobuf_encodes_total,counter" help:"Publications framed in Protobuf for wsgate.v1.proto connections: once per publication however many Protobuf subscribers get it."`
 	SlowConsumerCloses   int64            `json:"slow_consumer_closes" metric:"wsgate_slow_consumer_closes_total,counter" help:"Connections closed as slow consumers (slow policy close)."`
 	ErrorFrames          int64            `json:"error_frames" metric:"wsgate_error_frames_total,counter" help:"Protocol error frames sent to clients."`
 	Subscriptions        int64            `json:"subscriptions" metric:"wsgate_subscriptions,gauge" help:"Channel subscriptions on this node."`
@@ -196,6 +198,7 @@ func (e *Engine) Stats() Stats {
 		s.Replayed += ls.replayed.Load()
 		s.Conflated += ls.conflated.Load()
 		s.Compressions += ls.compressions.Load()
+		s.ProtobufEncodes += ls.protoEncodes.Load()
 		lag = max(lag, ls.lagNanos.Load())
 	}
 	s.LoopLagSeconds = float64(lag) / 1e9

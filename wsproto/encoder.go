@@ -78,12 +78,15 @@ func AppendClose(dst []byte, code ws.StatusCode, reason string) []byte {
 //
 // For permessage-deflate connections Deflated compresses it, once, on first
 // demand: a publication no such connection receives is never compressed,
-// and one many receive is compressed once.
+// and one many receive is compressed once. Variant does the same for a
+// second encoding of the message (another subprotocol's).
 type Prepared struct {
-	buf      *bytebufferpool.ByteBuffer // the plain frame
-	deflated *bytebufferpool.ByteBuffer // the compressed frame; nil until Deflated, or if it did not shrink
-	once     sync.Once                  // guards deflated
-	refs     atomic.Int32
+	buf         *bytebufferpool.ByteBuffer // the plain frame
+	deflated    *bytebufferpool.ByteBuffer // the compressed frame; nil until Deflated, or if it did not shrink
+	once        sync.Once                  // guards deflated
+	variant     *Prepared                  // the second encoding; nil until Variant
+	variantOnce sync.Once                  // guards variant
+	refs        atomic.Int32
 }
 
 // Prepare encodes one unmasked frame carrying payload, with one reference
@@ -136,8 +139,26 @@ func (p *Prepared) Deflated(minSize int) (frame []byte, first bool) {
 	return p.buf.B, first
 }
 
+// Variant returns the same message in a second encoding (wsgate: the
+// Protobuf frame of a publication beside its JSON one), made by build from
+// this frame's payload by the first call only. Any number of goroutines
+// may call it at once; all get the same Prepared, after build has
+// returned, and first reports whether this call built it. The variant
+// belongs to p: callers do not Retain or Release it, and it is valid, like
+// Bytes, until the caller's reference to p is released (p's last Release
+// releases it). build must return a Prepared with its one reference, not
+// p itself; only the first call's build counts.
+func (p *Prepared) Variant(build func(payload []byte) *Prepared) (v *Prepared, first bool) {
+	p.variantOnce.Do(func() {
+		first = true
+		plain := p.buf.B
+		p.variant = build(plain[headerSize(plain[1]):])
+	})
+	return p.variant, first
+}
+
 // Release drops one reference; the last release recycles the bytes, the
-// compressed frame's included.
+// compressed frame's and the variant's included.
 func (p *Prepared) Release() {
 	if p.refs.Add(-1) == 0 {
 		bytebufferpool.Put(p.buf)
@@ -145,6 +166,10 @@ func (p *Prepared) Release() {
 		if p.deflated != nil {
 			bytebufferpool.Put(p.deflated)
 			p.deflated = nil
+		}
+		if p.variant != nil {
+			p.variant.Release()
+			p.variant = nil
 		}
 	}
 }

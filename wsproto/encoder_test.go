@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"unicode/utf8"
 
@@ -316,5 +317,60 @@ func TestAppendFrameAllocs(t *testing.T) {
 	})
 	if allocs != 0 {
 		t.Fatalf("%v allocations, want 0", allocs)
+	}
+}
+
+// TestPreparedVariant: eight goroutines ask for the variant at once; build
+// runs once, on the frame's payload, all get the same Prepared, and the
+// frame's last release releases it; run with -race.
+func TestPreparedVariant(t *testing.T) {
+	t.Parallel()
+	const holders = 8
+	payload := []byte(`{"type":"message","channel":"a","data":1}`)
+	for range 50 {
+		p := Prepare(ws.OpText, payload)
+		p.Retain(holders)
+		var builds atomic.Int32
+		build := func(got []byte) *Prepared {
+			builds.Add(1)
+			if !bytes.Equal(got, payload) {
+				t.Errorf("build got %q, want the payload", got)
+			}
+			return Prepare(ws.OpBinary, []byte{1, 2, 3})
+		}
+		var (
+			wg     sync.WaitGroup
+			mu     sync.Mutex
+			firsts int
+			seen   = map[*Prepared]bool{}
+		)
+		start := make(chan struct{})
+		for range holders {
+			wg.Go(func() {
+				<-start
+				v, first := p.Variant(build)
+				ok := bytes.Equal(v.Bytes(), AppendFrame(nil, ws.OpBinary, true, []byte{1, 2, 3}))
+				mu.Lock()
+				seen[v] = true
+				if first {
+					firsts++
+				}
+				if !ok {
+					t.Error("variant has the wrong bytes")
+				}
+				mu.Unlock()
+				p.Release()
+			})
+		}
+		close(start)
+		v, _ := p.Variant(build)
+		p.Release()
+		wg.Wait()
+		if builds.Load() != 1 || firsts > 1 || len(seen) != 1 || !seen[v] {
+			t.Fatalf("%d builds, %d firsts, %d variants", builds.Load(), firsts, len(seen))
+		}
+		if p.buf != nil || p.variant != nil || v.buf != nil || v.refs.Load() != 0 {
+			t.Fatal("buffers held after every release")
+		}
 	}
 }
