@@ -14,13 +14,64 @@ export interface Since {
  */
 export type WebSocketConstructor = new (url: string, protocols?: string | string[]) => any
 
+/** A command the client sends: the JSON protocol's object (docs/protocol.md). */
+export interface Command {
+  type: 'subscribe' | 'unsubscribe' | 'publish' | 'history' | 'refresh' | 'pong'
+  /** Numbered from 1 by the client; absent on pong. */
+  id?: number
+  channel?: string
+  since?: Since
+  limit?: number
+  data?: unknown
+  idempotency_key?: string
+  token?: string
+}
+
+/**
+ * A server frame as the JSON protocol's object: {type: 'connected' | 'ack' |
+ * 'error' | 'message' | 'history' | 'unsubscribed' | 'ping', …}. Anything
+ * else (an unknown type, {}) is ignored.
+ */
+export interface Frame {
+  type?: string
+  [field: string]: unknown
+}
+
+/**
+ * How commands and frames travel: JSON text (jsonCodec, the default) or
+ * Protobuf (protobuf, from 'wsgate-client/proto').
+ */
+export interface Codec {
+  /** Offered in Sec-WebSocket-Protocol (the JSON codec only with a token, as before). */
+  subprotocol: string
+  /** Set on each socket when present ('arraybuffer' for Protobuf). */
+  binaryType?: 'arraybuffer' | 'blob'
+  /** The frame to send for a command; may throw (reported as 'error'). */
+  encode(command: Command): string | Uint8Array
+  /**
+   * The frame object of a received message's data (event.data), or
+   * undefined to ignore it. A throw is reported as 'error' with code
+   * 'bad_frame' and the frame is dropped; the connection goes on.
+   */
+  decode(data: unknown): Frame | undefined
+}
+
+/** The JSON protocol (subprotocol wsgate.v1): the default codec. */
+export declare const jsonCodec: Codec
+
 export interface ClientOptions {
+  /**
+   * The protocol's encoding: jsonCodec (default) or, imported from
+   * 'wsgate-client/proto', protobuf (subprotocol wsgate.v1.proto, binary
+   * frames; message and history data arrive as Uint8Array).
+   */
+  codec?: Codec
   /**
    * Returns the JWT to present (or null/undefined/'' to connect anonymously).
    * Called before every connection attempt and before each refresh.
    */
   getToken?: () => string | null | undefined | Promise<string | null | undefined>
-  /** Where the token goes: 'protocol' (Sec-WebSocket-Protocol: wsgate.v1, wsgate.token.JWT; default) or 'query' (?token=JWT). */
+  /** Where the token goes: 'protocol' (Sec-WebSocket-Protocol: wsgate.v1, wsgate.token.JWT, or wsgate.v1.proto, …; default) or 'query' (?token=JWT). */
   tokenIn?: 'protocol' | 'query'
   /** Refresh the token this long before its exp (default 30000 ms). */
   refreshBeforeMs?: number
@@ -83,7 +134,8 @@ export interface StateEvent {
 export interface WsgateError extends Error {
   /**
    * The error frame's code (docs/protocol.md, "Error codes"), or the
-   * client's: 'timeout', 'closed', 'disconnected', 'bad_frame'.
+   * client's: 'timeout', 'closed', 'disconnected', 'bad_frame' (a frame
+   * the codec could not decode).
    */
   code: string
   /** The error frame, when there was one. */
@@ -118,6 +170,7 @@ export interface SubscribedInfo {
 }
 
 export interface SubscriptionHandlers {
+  /** data: the JSON value; with the protobuf codec, the bytes (Uint8Array: parseJSON reads JSON). */
   onMessage?: (data: any, meta: MessageMeta) => void
   onSubscribed?: (info: SubscribedInfo) => void
   onError?: (err: WsgateError) => void
@@ -148,6 +201,7 @@ export interface HistoryReply {
   epoch: string
   recovered: boolean
   more: boolean
+  /** data: the JSON value; with the protobuf codec, the bytes (Uint8Array). */
   publications: Array<{ offset: number; prev: number; data: any }>
 }
 
@@ -171,6 +225,8 @@ export declare class Client {
   subscribe(channel: string, handlers?: SubscriptionHandlers): Subscription
   getSubscription(channel: string): Subscription | undefined
   /**
+   * data: any JSON value; with the protobuf codec also a Uint8Array or an
+   * ArrayBuffer, sent as raw bytes (any other value as its JSON text).
    * Resolves on the server's ack. Rejects with err.code the error frame's
    * code, 'timeout' or 'closed'. An idempotency key is generated unless
    * given, and the publish is re-sent with it after a reconnection.

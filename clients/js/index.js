@@ -1,8 +1,9 @@
 // wsgate-client: the JavaScript client of wsgate's WebSocket protocol
 // (docs/protocol.md). No dependencies; loads as an ES module in browsers
 // (<script type="module">, no bundler) and in Node 18+ (pass options.WebSocket
-// where there is no global WebSocket, e.g. the "ws" package).
-export { Client } from './src/client.js'
+// where there is no global WebSocket, e.g. the "ws" package). The Protobuf
+// codec is a separate entry point, ./proto.js (wsgate-client/proto).
+export { Client, jsonCodec } from './src/client.js'
 export { Subscription } from './src/subscription.js'
 export {
   parseRetryAfter,

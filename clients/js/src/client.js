@@ -27,6 +27,23 @@ const RETRYABLE = ['history_unavailable', 'rate_limited', 'too_many_channels']
 
 const noop = () => {}
 
+/**
+ * The JSON protocol (subprotocol wsgate.v1): the default codec. A codec
+ * turns the client's commands into frames and frames into the JSON
+ * protocol's objects; wsgate-client/proto has the Protobuf one.
+ */
+export const jsonCodec = {
+  subprotocol: 'wsgate.v1',
+  encode: JSON.stringify,
+  decode(data) {
+    if (typeof data !== 'string') {
+      if (!ArrayBuffer.isView(data)) return // the protocol is text; binary is never sent
+      data = new TextDecoder().decode(data) // a Node Buffer from some WebSocket libraries
+    }
+    return JSON.parse(data)
+  },
+}
+
 function newKey() {
   const c = globalThis.crypto
   if (c && c.randomUUID) return c.randomUUID()
@@ -43,6 +60,7 @@ export class Client extends Emitter {
     this.urls = [].concat(urls)
     if (!this.urls.length) throw new TypeError('wsgate: no URL')
     const o = (this.options = { ...DEFAULTS, ...options })
+    this._codec = o.codec || jsonCodec
     this._WS = o.WebSocket || globalThis.WebSocket
     if (!this._WS) throw new TypeError('wsgate: no WebSocket: pass options.WebSocket')
     this._timers = o.timers || globalThis
@@ -149,11 +167,14 @@ export class Client extends Emitter {
     if (this.options.heartbeat) q.push('heartbeat=1')
     if (token && this.options.tokenIn === 'query') q.push('token=' + encodeURIComponent(token))
     if (q.length) url += (url.includes('?') ? '&' : '?') + q.join('&')
+    // The codec's subprotocol, with the token's when it goes there; JSON,
+    // the server's default, offers none without a token.
+    const c = this._codec
+    const protocols = token && this.options.tokenIn !== 'query' ? [c.subprotocol, 'wsgate.token.' + token] : c !== jsonCodec ? [c.subprotocol] : undefined
     let ws
     try {
-      ws = token && this.options.tokenIn !== 'query'
-        ? new this._WS(url, ['wsgate.v1', 'wsgate.token.' + token])
-        : new this._WS(url)
+      ws = protocols ? new this._WS(url, protocols) : new this._WS(url)
+      if (c.binaryType) ws.binaryType = c.binaryType
     } catch (e) {
       this._emit('error', e)
       return this._drop('WebSocket failed: ' + e.message)
@@ -232,7 +253,7 @@ export class Client extends Emitter {
     const ws = this._ws
     if (!ws || ws.readyState !== 1) return false
     try {
-      ws.send(JSON.stringify(frame))
+      ws.send(this._codec.encode(frame))
       return true
     } catch (e) {
       this._emit('error', e)
@@ -241,16 +262,12 @@ export class Client extends Emitter {
   }
 
   _frame(data) {
-    if (typeof data !== 'string') {
-      if (!ArrayBuffer.isView(data)) return // the protocol is text; binary is never sent
-      data = new TextDecoder().decode(data) // a Node Buffer from some WebSocket libraries
-    }
     this._lastFrame = this._now()
     let f
     try {
-      f = JSON.parse(data)
-    } catch {
-      return this._emit('error', wsError('bad_frame', 'server sent a frame that is not JSON'))
+      f = this._codec.decode(data)
+    } catch (e) {
+      return this._emit('error', wsError('bad_frame', 'bad frame: ' + e.message))
     }
     if (!f || typeof f !== 'object') return
     const sub = typeof f.channel === 'string' ? this._subs.get(f.channel) : undefined
@@ -450,7 +467,8 @@ export class Client extends Emitter {
   }
 
   /**
-   * Publishes data (any JSON value) on channel. Resolves on the server's ack;
+   * Publishes data on channel: any JSON value (the Protobuf codec also
+   * sends a Uint8Array or an ArrayBuffer as raw bytes). Resolves on the server's ack;
    * rejects with err.code the error frame's code, "timeout" or "closed".
    * Carries an idempotency key (generated unless given) and is sent again
    * with it after a reconnection, until publishTimeoutMs.

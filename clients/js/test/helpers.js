@@ -1,6 +1,12 @@
 // Test doubles: a fake clock (timers and now) and a fake WebSocket class.
 // No server, no network.
 import { Client } from '../index.js'
+import { encodeServer, decodeClient } from './protowire.js'
+
+// How the fake socket reads what the client sends and frames what the
+// test makes the server send: JSON text, or wsgate.v1.proto.
+const jsonWire = { decode: (s) => JSON.parse(s), encode: (f) => JSON.stringify(f) }
+export const protoWire = { decode: decodeClient, encode: (f) => encodeServer(f).buffer }
 
 export function fakeClock() {
   let now = 0
@@ -37,8 +43,12 @@ export function fakeClock() {
   }
 }
 
-/** A WebSocket class recording its instances; sockets are driven by the test. */
-export function fakeWebSocket() {
+/**
+ * A WebSocket class recording its instances; sockets are driven by the
+ * test. sent holds the client's frames as objects (the JSON protocol's,
+ * decoded from Protobuf with protoWire).
+ */
+export function fakeWebSocket(wire = jsonWire) {
   const sockets = []
   class FakeWS {
     constructor(url, protocols) {
@@ -51,7 +61,8 @@ export function fakeWebSocket() {
     }
     send(s) {
       if (this.readyState !== 1) throw new Error('not open')
-      this.sent.push(JSON.parse(s))
+      this.raw = s
+      this.sent.push(wire.decode(s))
     }
     close(code, reason) {
       this.readyState = 3
@@ -63,7 +74,7 @@ export function fakeWebSocket() {
       if (this.onopen) this.onopen({})
     }
     recv(frame) {
-      if (this.onmessage) this.onmessage({ data: typeof frame === 'string' ? frame : JSON.stringify(frame) })
+      if (this.onmessage) this.onmessage({ data: typeof frame === 'string' ? frame : wire.encode(frame) })
     }
     greet(extra = {}) {
       this.open()
@@ -96,7 +107,7 @@ export function seq(...values) {
 /** A client on fakes; returns {client, WS, clock, states, errors}. */
 export function setup(options = {}, urls = 'ws://a/ws') {
   const clock = fakeClock()
-  const WS = fakeWebSocket()
+  const WS = fakeWebSocket(options.codec && options.codec.subprotocol === 'wsgate.v1.proto' ? protoWire : jsonWire)
   const client = new Client(urls, { WebSocket: WS, timers: clock, now: clock.now, random: () => 0.5, ...options })
   const states = []
   const errors = []
