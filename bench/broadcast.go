@@ -100,7 +100,7 @@ func (r *runner) publishers(ctx context.Context, gate func(context.Context) bool
 			if !cfg.PublishAll {
 				urls = urls[i%len(urls) : i%len(urls)+1]
 			}
-			snd = newHTTPSender(urls)
+			snd = newHTTPSender(urls, cfg.publishHeader())
 		case PublishWS:
 			t, err := ParseTarget(cfg.URLs[i%len(cfg.URLs)])
 			if err != nil {

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/http"
 	"net/netip"
 	"net/url"
 	"runtime"
@@ -43,6 +44,7 @@ const (
 	DefaultDialers        = 8
 	DefaultConnectTimeout = 10 * time.Second
 	DefaultDrainTimeout   = 10 * time.Second
+	DefaultProgressEvery  = 5 * time.Second
 	// fdReserve is the open files a process keeps for itself (listeners,
 	// pipes, /proc reads) below its limit when sizing --procs auto.
 	fdReserve = 200
@@ -95,6 +97,20 @@ type Config struct {
 	ProxyProtocol string // "v1" or "v2": every connection starts with a PROXY header
 	ProxySource   string // with ProxyProtocol: the client address of every connection; default one per connection from 10.0.0.0/8
 
+	// Headers are "Name: value" lines (ParseHeader) added to every upgrade
+	// request, the WebSocket publisher's too: a token ("Authorization:
+	// Bearer …"), a cookie. Fields wsbench writes itself are refused.
+	Headers []string
+	// Subprotocols are offered in every upgrade request's
+	// Sec-WebSocket-Protocol, in order; the 101 must choose one of them
+	// (else handshake_no_subprotocol or handshake_unoffered_subprotocol).
+	Subprotocols []string
+	// PublishHeaders are "Name: value" lines added to every admin API
+	// request: --publish-via http's POSTs (wsgate's X-API-Key) and the
+	// ServerStatsURL reads. Headers do not go there: another server,
+	// another credential.
+	PublishHeaders []string
+
 	ServerPIDs []int // processes to sample from /proc (the servers, on this host)
 	// ServerStatsURL is a server's JSON counters (wsgate: the admin API's
 	// /api/stats), read when the load starts and when it has drained: the
@@ -105,9 +121,14 @@ type Config struct {
 	Label          string // names the run in the report (e.g. the server's name)
 
 	Progress io.Writer // live one-line progress (a terminal), or nil
-	Log      io.Writer // notes and warnings; default io.Discard
-	Self     string    // wsbench binary for worker processes; default os.Executable
-	Worker   []string  // arguments that start a worker; default ["worker"]
+	// ProgressLines gets a plain progress line every ProgressEvery
+	// (default 5s): key=value fields, no carriage return, for a log or CI
+	// (see statusFields). nil: none.
+	ProgressLines io.Writer
+	ProgressEvery time.Duration
+	Log           io.Writer // notes and warnings; default io.Discard
+	Self          string    // wsbench binary for worker processes; default os.Executable
+	Worker        []string  // arguments that start a worker; default ["worker"]
 }
 
 func (c Config) withDefaults() Config {
@@ -167,6 +188,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.Log == nil {
 		c.Log = io.Discard
+	}
+	if c.ProgressEvery == 0 {
+		c.ProgressEvery = DefaultProgressEvery
 	}
 	if len(c.Worker) == 0 {
 		c.Worker = []string{"worker"}
@@ -265,6 +289,10 @@ func (c Config) Validate() error {
 		}
 	}
 	errs = append(errs, c.validateTransport()...)
+	errs = append(errs, c.validateHandshake()...)
+	if c.ProgressEvery < 0 {
+		errs = append(errs, fmt.Errorf("progress interval must not be negative, got %v", c.ProgressEvery))
+	}
 	ips, err := ParseSourceIPs(c.SourceIPs)
 	if err != nil {
 		errs = append(errs, err)
@@ -274,6 +302,31 @@ func (c Config) Validate() error {
 			perTarget, (perTarget+portsPerSource-1)/portsPerSource, max(len(ips), 1)))
 	}
 	return errors.Join(errs...)
+}
+
+// validateHandshake checks the extra headers and subprotocols, and that
+// the extra lines of an upgrade request, and of an admin API request, stay
+// within MaxExtraHeaderBytes.
+func (c Config) validateHandshake() []error {
+	errs := validProtocols(c.Subprotocols)
+	protocolBytes := 0
+	if l := protocolLine(c.Subprotocols); l != "" {
+		protocolBytes = len(l) + 2
+	}
+	errs = append(errs, validHeaders("header", c.Headers, reservedUpgradeHeaders, protocolBytes)...)
+	return append(errs, validHeaders("publish-header", c.PublishHeaders, reservedPublishHeaders, 0)...)
+}
+
+// publishHeader is PublishHeaders for net/http (valid ones: Validate has
+// refused the others).
+func (c Config) publishHeader() http.Header {
+	h := http.Header{}
+	for _, l := range c.PublishHeaders {
+		if name, value, err := ParseHeader(l); err == nil {
+			h.Add(name, value)
+		}
+	}
+	return h
 }
 
 // plans splits the run into one Plan per process.
@@ -329,6 +382,8 @@ func (c Config) plans(salt uint64) ([]Plan, error) {
 			Salt:           salt,
 			TLS:            c.tlsOptions(),
 			Proxy:          proxy,
+			Headers:        c.Headers,
+			Subprotocols:   c.Subprotocols,
 		})
 	}
 	return plans, nil

@@ -118,7 +118,7 @@ func (c *conn) readHandshake(now int64) gnet.Action {
 	l := c.loop
 	buf, _ := c.gc.Peek(-1)
 	key := connKey(l.sh.salt, uint64(c.id))
-	n, deflate, err := parseUpgradeResponse(buf, &key, l.sh.plan.Deflate)
+	n, deflate, err := parseUpgradeResponse(buf, &key, l.sh.plan.Deflate, l.sh.plan.Subprotocols)
 	if err != nil {
 		c.fail(err.Error())
 		return gnet.Close

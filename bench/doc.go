@@ -52,6 +52,48 @@
 // /api/stats) at the load's start and end; bench/deflate-ab.sh checks with
 // it that each publication is compressed once.
 //
+// # Tokens, headers and subprotocols
+//
+// Config.Headers ("Name: value" lines, ParseHeader) go into every upgrade
+// request, the WebSocket publisher's too, and Config.Subprotocols into
+// its Sec-WebSocket-Protocol: that is how a node that wants a token is
+// loaded (wsbench --token-file sends a JWT as "Authorization: Bearer", or
+// as the subprotocol wsgate.token.JWT beside wsgate.v1). The 101 must
+// choose one of the subprotocols offered (RFC 6455 §4.1), else the
+// connection fails as handshake_unoffered_subprotocol, or
+// handshake_no_subprotocol when the server chose none. The lines are built
+// once per shard (handshakeLines): a request costs no allocation more.
+// Config.PublishHeaders go to the admin API instead (the HTTP publisher,
+// the stats reads): wsgate's X-API-Key. Bounds: a name is an RFC 9110
+// token, a value holds no control character (no CR or LF to smuggle a
+// field in), the extra lines of one request total at most
+// MaxExtraHeaderBytes (8 KiB), and fields wsbench writes itself (Host,
+// Sec-WebSocket-Key, ...) are refused. The report names the headers,
+// never their values, and leaves the token out of a token subprotocol.
+//
+// # Thresholds and progress for CI
+//
+// ParseThresholds reads wsbench --fail-if: a comma-separated list of
+// FIGURE OP LIMIT, OP one of < <= > >= = !=. The figures (FigureHelp) are
+// the message latency p50, p90, p99, p999 and max and the connect time's
+// connect_p50 ... connect_max, durations whose limit carries its unit
+// (50ms); the counts errors (the error table's total), opened, failed,
+// open_at_end, lost, duplicates, out_of_order, delivered, publish_errors;
+// the rates deliveries_per_sec, published_per_sec, echo_per_sec; and,
+// with --server-pid, cpu_per_handshake_us, cpu_per_delivery_us,
+// cpu_per_echo_us and server_bytes_per_conn. Threshold.Available refuses,
+// before the run, a figure the scenario never measures (p99 in connect);
+// Threshold.Check fails a condition whose figure the report lacks (no
+// latency sample): a missing figure is no pass. wsbench prints each failed
+// condition with the value measured and exits 3; Report.Thresholds keeps
+// them all in the JSON. At most MaxThresholds (64) conditions,
+// MaxThresholdBytes (4 KiB) per expression.
+//
+// Config.Progress gets the live status line a terminal redraws;
+// Config.ProgressLines (a log, a CI job) gets instead a plain line every
+// Config.ProgressEvery (default 5 s): "wsbench: progress" and key=value
+// fields, no carriage return (statusFields).
+//
 // # Measuring
 //
 // Every message a publisher or echo client sends carries a stamp in its

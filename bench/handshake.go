@@ -37,30 +37,33 @@ func connKey(salt uint64, id uint64) (key [wsproto.KeyLen]byte) {
 
 // appendUpgrade appends the opening handshake request (wsproto's client
 // side, RFC 6455 §4.1) for t's path subscribing to channel number ch
-// (ch < 0: to nothing), offering permessage-deflate when deflate is set
-// (deflateOffer). The path is built on the stack: no allocation beyond
-// dst's growth.
-func appendUpgrade(dst []byte, t *Target, prefix string, ch int, key *[wsproto.KeyLen]byte, deflate bool) []byte {
+// (ch < 0: to nothing), with lines after wsproto's own fields: the run's
+// extra headers, the subprotocols offered and the deflate offer, built once
+// per run (handshakeLines). The path is built on the stack: no allocation
+// beyond dst's growth.
+func appendUpgrade(dst []byte, t *Target, prefix string, ch int, key *[wsproto.KeyLen]byte, lines []string) []byte {
 	var path [256]byte
 	target := t.appendPath(path[:0], prefix, ch)
-	if deflate {
-		return wsproto.AppendRequest(dst, t.Host, target, key[:], deflateOffer)
-	}
-	return wsproto.AppendRequest(dst, t.Host, target, key[:])
+	return wsproto.AppendRequest(dst, t.Host, target, key[:], lines...)
 }
 
 // parseUpgradeResponse checks the server's response at the start of buf
 // (wsproto.ParseResponse). It returns n == 0 while the response is
 // incomplete, else the length of the response (frames may follow it), and
 // whether the server accepted permessage-deflate, which the request offered
-// if deflate is set (parseDeflateResponse). A failure is a handshakeError:
-// a status other than 101 is "http_<status>".
-func parseUpgradeResponse(buf []byte, key *[wsproto.KeyLen]byte, deflate bool) (n int, accepted bool, err error) {
+// if deflate is set (parseDeflateResponse). The subprotocol the server
+// chose must be one of protocols, and one must be chosen if any was offered
+// (checkProtocol). A failure is a handshakeError: a status other than 101
+// is "http_<status>".
+func parseUpgradeResponse(buf []byte, key *[wsproto.KeyLen]byte, deflate bool, protocols []string) (n int, accepted bool, err error) {
 	resp, n, err := wsproto.ParseResponse(buf, key[:], maxResponseHeader)
 	switch {
 	case err == nil:
 		if n == 0 {
 			return 0, false, nil
+		}
+		if err := checkProtocol(resp.Header("Sec-WebSocket-Protocol"), protocols); err != nil {
+			return n, false, err
 		}
 		accepted, err := parseDeflateResponse(resp.Header("Sec-WebSocket-Extensions"), deflate)
 		if err != nil {

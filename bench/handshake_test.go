@@ -16,7 +16,7 @@ func TestUpgradeRequest(t *testing.T) {
 		t.Fatal(err)
 	}
 	key := connKey(7, 42)
-	req := appendUpgrade(nil, &tg, "bench.", 3, &key, false)
+	req := appendUpgrade(nil, &tg, "bench.", 3, &key, nil)
 	r, err := wsproto.ParseRequest(req)
 	if err != nil {
 		t.Fatalf("ParseRequest(%q): %v", req, err)
@@ -25,7 +25,8 @@ func TestUpgradeRequest(t *testing.T) {
 		t.Errorf("parsed back: path %q query %q host %q key %q", r.Path, r.Query, r.Host, r.Key)
 	}
 	buf := make([]byte, 0, 1024)
-	if n := testing.AllocsPerRun(100, func() { buf = appendUpgrade(buf[:0], &tg, "bench.", 3, &key, true) }); n != 0 {
+	lines := handshakeLines([]string{"Authorization: Bearer a.b.c", "X-Trace: 1"}, []string{ProtocolJSON, "p2"}, true)
+	if n := testing.AllocsPerRun(100, func() { buf = appendUpgrade(buf[:0], &tg, "bench.", 3, &key, lines) }); n != 0 {
 		t.Errorf("appendUpgrade allocates %.0f times per request", n)
 	}
 }
@@ -51,7 +52,7 @@ func TestUpgradeResponseKinds(t *testing.T) {
 		{"malformed", head("HTTP/1.1 abc"), -1, "handshake_malformed_response"},
 		{"too large", []byte("HTTP/1.1 101 OK\r\n" + strings.Repeat("X: y\r\n", maxResponseHeader/6+1)), 0, "handshake_response_too_large"},
 	} {
-		n, _, err := parseUpgradeResponse(c.buf, &key, false)
+		n, _, err := parseUpgradeResponse(c.buf, &key, false, nil)
 		kind := ""
 		if err != nil {
 			kind = err.Error()
@@ -71,7 +72,7 @@ func TestUpgradeRequestOffersDeflate(t *testing.T) {
 		t.Fatal(err)
 	}
 	key := connKey(7, 42)
-	r, err := wsproto.ParseRequest(appendUpgrade(nil, &tg, "bench.", 3, &key, true))
+	r, err := wsproto.ParseRequest(appendUpgrade(nil, &tg, "bench.", 3, &key, handshakeLines(nil, nil, true)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -80,7 +81,7 @@ func TestUpgradeRequestOffersDeflate(t *testing.T) {
 		t.Fatalf("the server side declines the offer %q", deflateOffer)
 	}
 	resp := wsproto.AppendAcceptExtensions(nil, key[:], nil, ext)
-	n, accepted, err := parseUpgradeResponse(resp, &key, true)
+	n, accepted, err := parseUpgradeResponse(resp, &key, true, nil)
 	if err != nil || !accepted || n != len(resp) {
 		t.Fatalf("response %q: n %d, accepted %v, err %v", resp, n, accepted, err)
 	}

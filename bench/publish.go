@@ -33,12 +33,13 @@ type sender interface {
 // the nodes share no bus (PublishAll).
 type httpSender struct {
 	client *http.Client
-	urls   []string // .../api/publish
+	urls   []string    // .../api/publish
+	header http.Header // Config.PublishHeaders, on every request
 	body   []byte
 }
 
-func newHTTPSender(bases []string) *httpSender {
-	s := &httpSender{client: &http.Client{
+func newHTTPSender(bases []string, header http.Header) *httpSender {
+	s := &httpSender{header: header, client: &http.Client{
 		Timeout:   10 * time.Second,
 		Transport: &http.Transport{MaxIdleConnsPerHost: 4, DisableCompression: true},
 	}}
@@ -60,6 +61,9 @@ func (s *httpSender) send(ctx context.Context, channel string, data []byte) (boo
 		req, err := http.NewRequestWithContext(ctx, http.MethodPost, u, bytes.NewReader(s.body))
 		if err != nil {
 			return true, err
+		}
+		for k, v := range s.header {
+			req.Header[k] = v
 		}
 		req.Header.Set("Content-Type", "application/json")
 		resp, err := s.client.Do(req)
@@ -101,9 +105,11 @@ type wsSender struct {
 }
 
 // dialWSSender connects publisher i to t's /ws, through TLS, with a PROXY
-// header and offering permessage-deflate as cfg says. With cfg.Deflate a
-// server that declines fails the publisher: the run would not measure
-// what it says. Its own frames go uncompressed (RFC 7692 §6 allows it).
+// header, the extra headers and subprotocols, and offering
+// permessage-deflate as cfg says: the handshake the subscribers make. With
+// cfg.Deflate a server that declines fails the publisher: the run would not
+// measure what it says. Its own frames go uncompressed (RFC 7692 §6 allows
+// it).
 func dialWSSender(ctx context.Context, cfg Config, t Target, i int) (*wsSender, error) {
 	timeout := cfg.ConnectTimeout
 	nc, err := cfg.dialStream(ctx, t, publisherProxyID(i))
@@ -112,7 +118,7 @@ func dialWSSender(ctx context.Context, cfg Config, t Target, i int) (*wsSender, 
 	}
 	key := wsproto.NewKey()
 	t.Path = "/ws"
-	if _, err := nc.Write(appendUpgrade(nil, &t, "", -1, &key, cfg.Deflate)); err != nil {
+	if _, err := nc.Write(appendUpgrade(nil, &t, "", -1, &key, handshakeLines(cfg.Headers, cfg.Subprotocols, cfg.Deflate))); err != nil {
 		nc.Close()
 		return nil, err
 	}
@@ -127,7 +133,7 @@ func dialWSSender(ctx context.Context, cfg Config, t Target, i int) (*wsSender, 
 			return nil, fmt.Errorf("bench: publisher handshake: %w", err)
 		}
 		resp = append(resp, line...)
-		n, accepted, err := parseUpgradeResponse(resp, &key, cfg.Deflate)
+		n, accepted, err := parseUpgradeResponse(resp, &key, cfg.Deflate, cfg.Subprotocols)
 		if err != nil {
 			nc.Close()
 			return nil, fmt.Errorf("bench: publisher handshake: %w", err)

@@ -46,6 +46,9 @@ type Report struct {
 	Load           *HostLoad          `json:"host_load,omitempty"`
 
 	Timeline []Point `json:"timeline"`
+	// Thresholds are the --fail-if conditions judged against this report
+	// (CheckThresholds), set by the caller before writing it.
+	Thresholds []ThresholdResult `json:"thresholds,omitempty"`
 
 	latency *Hist // for --plot
 	connect *Hist
@@ -97,6 +100,12 @@ type Settings struct {
 	// first handshake negotiated; empty for ws://.
 	TLS           string `json:"tls,omitempty"`
 	ProxyProtocol string `json:"proxy_protocol,omitempty"` // the PROXY header sent, if any
+	// Headers and PublishHeaders name the extra headers sent (Config.Headers,
+	// Config.PublishHeaders), never their values; Subprotocols are those
+	// offered, a token entry's token left out.
+	Headers        []string `json:"headers,omitempty"`
+	Subprotocols   []string `json:"subprotocols,omitempty"`
+	PublishHeaders []string `json:"publish_headers,omitempty"`
 }
 
 // ConnStats describes the ramp.
@@ -237,6 +246,10 @@ func (r *Report) WriteTable(w io.Writer) {
 	if r.Settings.ProxyProtocol != "" {
 		row("proxy protocol", "%s", r.Settings.ProxyProtocol)
 	}
+	if st := r.Settings; len(st.Headers)+len(st.Subprotocols)+len(st.PublishHeaders) > 0 {
+		row("handshake", "headers [%s]; subprotocols [%s]; admin API headers [%s]",
+			strings.Join(st.Headers, ", "), strings.Join(st.Subprotocols, ", "), strings.Join(st.PublishHeaders, ", "))
+	}
 	c := r.Connections
 	row("connections", "%d planned, %d opened, %d failed; %d open when ready, %d at end", c.Planned, c.Opened, c.Failed, c.OpenAtReady, c.OpenAtEnd)
 	if r.Settings.Deflate {
@@ -306,6 +319,22 @@ func (r *Report) WriteTable(w io.Writer) {
 	if h := r.Load; h != nil {
 		row("host CPU", "%.2f cores busy while connecting (%.2f by others), %.2f during load (%.2f by others)",
 			h.BusyCoresDuringConnect, h.OtherCoresDuringConnect, h.BusyCoresDuringLoad, h.OtherCoresDuringLoad)
+	}
+	if len(r.Thresholds) > 0 {
+		held := 0
+		var failed []string
+		for _, t := range r.Thresholds {
+			if t.Pass {
+				held++
+			} else {
+				failed = append(failed, fmt.Sprintf("%s (measured %s)", t.Condition, t.Measured))
+			}
+		}
+		line := fmt.Sprintf("%d of %d conditions hold", held, len(r.Thresholds))
+		if len(failed) > 0 {
+			line += "; FAILED: " + strings.Join(failed, ", ")
+		}
+		row("fail-if", "%s", line)
 	}
 	_ = tw.Flush()
 }

@@ -53,6 +53,8 @@ func newReport(cfg Config) *Report {
 			URLs: cfg.URLs, Conns: cfg.Conns, ChurnConns: cfg.ChurnConns, ConnectRate: cfg.ConnectRate,
 			Channels: cfg.Channels, Rate: cfg.Rate, Payload: cfg.Payload, PayloadKind: cfg.PayloadKind,
 			Deflate: cfg.Deflate, Procs: cfg.Procs, Loops: cfg.Loops, SourceIPs: cfg.SourceIPs,
+			Headers: headerNames(cfg.Headers), Subprotocols: redactProtocols(cfg.Subprotocols),
+			PublishHeaders: headerNames(cfg.PublishHeaders),
 		},
 	}
 	if cfg.anyTLS() {
@@ -128,7 +130,7 @@ func (r *runner) killAll() {
 // at the load's start and end the server's counters.
 func (r *runner) sample() {
 	if at := len(r.self); r.cfg.ServerStatsURL != "" && (at == atLoadStart || at == atLoadEnd) {
-		c, err := fetchServerCounters(r.cfg.ServerStatsURL)
+		c, err := fetchServerCounters(r.cfg.ServerStatsURL, r.cfg.publishHeader())
 		if err != nil {
 			fmt.Fprintf(r.cfg.Log, "wsbench: reading server stats: %v\n", err)
 		}

@@ -12,11 +12,18 @@ import (
 // fetchServerCounters reads a server's JSON stats object (wsgate: GET
 // /api/stats on the admin API) and returns its numeric fields, those of
 // nested objects named by their path ("stats.compressions").
-// It is one HTTP request, bounded by a 5 s timeout, at each end of the
-// load: never on the measured path.
-func fetchServerCounters(url string) (map[string]float64, error) {
+// It is one HTTP request, with header (Config.PublishHeaders), bounded by a
+// 5 s timeout, at each end of the load: never on the measured path.
+func fetchServerCounters(url string, header http.Header) (map[string]float64, error) {
 	client := &http.Client{Timeout: 5 * time.Second}
-	resp, err := client.Get(url)
+	req, err := http.NewRequest(http.MethodGet, url, nil)
+	if err != nil {
+		return nil, err
+	}
+	for k, v := range header {
+		req.Header[k] = v
+	}
+	resp, err := client.Do(req)
 	if err != nil {
 		return nil, err
 	}

@@ -49,6 +49,11 @@ type Plan struct {
 	Salt           uint64        `json:"salt"`
 	TLS            TLSOptions    `json:"tls"`   // for wss:// targets
 	Proxy          ProxyOptions  `json:"proxy"` // a PROXY header on every connection
+	// Headers are "Name: value" lines added to every upgrade request
+	// (Config.Headers); Subprotocols are offered in Sec-WebSocket-Protocol,
+	// and a 101 must choose one of them (Config.Subprotocols).
+	Headers      []string `json:"headers,omitempty"`
+	Subprotocols []string `json:"subprotocols,omitempty"`
 }
 
 // churnIDBase starts the numbers of replacement connections opened while
@@ -61,6 +66,9 @@ type Shard struct {
 	salt         uint64
 	limits       wsproto.Limits
 	echoInterval int64 // nanoseconds between one connection's echo sends; 0: closed loop
+	// upgradeLines are the request lines beyond wsproto's own, the same
+	// for every connection (handshakeLines).
+	upgradeLines []string
 
 	cli     *gnet.Client
 	handler *shardHandler
@@ -119,12 +127,13 @@ func NewShard(plan Plan) (*Shard, error) {
 		plan.CloseTimeout = 2 * time.Second
 	}
 	s := &Shard{
-		plan:      plan,
-		salt:      plan.Salt,
-		limits:    wsproto.Limits{}.WithDefaults(),
-		jobs:      make(chan dialJob, plan.Dialers),
-		dialErrs:  make(map[string]int64),
-		churnStop: make(chan struct{}),
+		plan:         plan,
+		salt:         plan.Salt,
+		limits:       wsproto.Limits{}.WithDefaults(),
+		jobs:         make(chan dialJob, plan.Dialers),
+		dialErrs:     make(map[string]int64),
+		churnStop:    make(chan struct{}),
+		upgradeLines: handshakeLines(plan.Headers, plan.Subprotocols, plan.Deflate),
 	}
 	if plan.EchoRate > 0 {
 		s.echoInterval = int64(float64(time.Second) / plan.EchoRate)

@@ -1,20 +1,40 @@
 package main
 
 import (
+	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/wsgate/wsgate/bench"
 )
 
 // options are the command's own settings, beside bench.Config.
 type options struct {
-	quiet      bool
-	cpuProfile string
+	quiet         bool
+	cpuProfile    string
+	progressEvery time.Duration     // plain progress lines when stderr is no terminal; 0: none
+	failIf        []bench.Threshold // --fail-if, all lists joined
+	tokenFile     string            // --token-file: a JWT, sent as tokenIn says
+	tokenIn       string            // tokenInHeader or tokenInProtocol
 }
+
+// Where --token-file's token travels.
+const (
+	tokenInHeader   = "header"   // Authorization: Bearer <jwt>
+	tokenInProtocol = "protocol" // subprotocol wsgate.token.<jwt>, beside wsgate.v1
+)
+
+// Exit statuses.
+const (
+	exitOK        = 0
+	exitRunFailed = 1
+	exitUsage     = 2
+	exitThreshold = 3 // a --fail-if condition failed
+)
 
 // listFlag is a repeatable flag; each use may also hold a comma-separated
 // list.
@@ -30,7 +50,7 @@ func (l *listFlag) Set(v string) error {
 	return nil
 }
 
-const usageHead = `Usage: wsbench SCENARIO [flags]
+var usageHead = `Usage: wsbench SCENARIO [flags]
 
 Scenarios:
   connect    ramp --conns connections at --connect-rate, hold them for --hold;
@@ -45,8 +65,28 @@ Scenarios:
 
 Every phase is bounded in time and wsbench stops by itself. With
 --server-pid (same host) it reports the server's RSS per connection and CPU
-per handshake, delivery and echo. A live status line is shown on a terminal
-only. Exit status: 0 run completed, 1 run failed, 2 bad usage.
+per handshake, delivery and echo.
+
+Progress goes to stderr, the report to stdout. On a terminal a live status
+line is redrawn; otherwise (a pipe, a CI log) a plain line is written every
+--progress-every: "wsbench: progress" then key=value fields elapsed_s,
+scenario, open, planned, conns_per_sec, errors and, under load,
+msgs_per_sec and p99_us (rates and p99 over the interval).
+
+A token-authenticated node: --token-file sends a JWT as "Authorization:
+Bearer" (or, with --token-in protocol, as the subprotocol wsgate.token.JWT
+beside wsgate.v1); --header adds any header to every upgrade request, the
+WebSocket publisher's too; --publish-header adds one to the admin API's
+requests (X-API-Key). A 101 must choose one of the --subprotocol offered.
+
+Thresholds for CI: --fail-if 'p99<50ms,lost=0,errors=0' judges the report;
+a condition is FIGURE OP LIMIT, OP one of < <= > >= = !=, a duration's
+limit with its unit (50ms, 1.5s). A figure the scenario does not measure
+(p99 in connect) is a usage error; one the run failed to measure (no
+message latency at all) fails its condition. Figures:
+` + bench.FigureHelp() + `
+Exit status: 0 run completed and every --fail-if condition held, 1 run
+failed, 2 bad usage, 3 a --fail-if condition failed (each is printed).
 
 Flags:
 `
@@ -72,7 +112,68 @@ func parseFlags(args []string, stderr io.Writer) (bench.Config, options, error) 
 	if fs.NArg() > 0 {
 		return cfg, opts, fmt.Errorf("unexpected argument %q", fs.Arg(0))
 	}
+	if opts.progressEvery < 0 {
+		return cfg, opts, fmt.Errorf("--progress-every %v: want a positive interval, or 0 for none", opts.progressEvery)
+	}
+	if err := applyToken(&cfg, opts); err != nil {
+		return cfg, opts, err
+	}
+	for _, t := range opts.failIf {
+		if err := t.Available(cfg); err != nil {
+			return cfg, opts, err
+		}
+	}
 	return cfg, opts, nil
+}
+
+// applyToken reads --token-file and adds its JWT to cfg where --token-in
+// says. One token only: wsgate refuses a handshake that carries two.
+func applyToken(cfg *bench.Config, opts options) error {
+	if opts.tokenFile == "" {
+		if opts.tokenIn != tokenInHeader {
+			return fmt.Errorf("--token-in %s without --token-file", opts.tokenIn)
+		}
+		return nil
+	}
+	jwt, err := bench.ReadTokenFile(opts.tokenFile)
+	if err != nil {
+		return fmt.Errorf("--token-file: %w", err)
+	}
+	switch opts.tokenIn {
+	case tokenInHeader:
+		for _, h := range cfg.Headers {
+			if name, _, _ := strings.Cut(h, ":"); strings.EqualFold(name, "Authorization") {
+				return errors.New("--token-file and an Authorization --header: one token only")
+			}
+		}
+		cfg.Headers = append(cfg.Headers, "Authorization: Bearer "+jwt)
+	case tokenInProtocol:
+		for _, p := range cfg.Subprotocols {
+			if strings.HasPrefix(p, bench.TokenProtocolPrefix) {
+				return fmt.Errorf("--token-file and a --subprotocol %s…: one token only", bench.TokenProtocolPrefix)
+			}
+		}
+		if len(cfg.Subprotocols) == 0 {
+			cfg.Subprotocols = []string{bench.ProtocolJSON}
+		}
+		cfg.Subprotocols = append(cfg.Subprotocols, bench.TokenProtocolPrefix+jwt)
+	default:
+		return fmt.Errorf("--token-in %q: want %s or %s", opts.tokenIn, tokenInHeader, tokenInProtocol)
+	}
+	return nil
+}
+
+// headerFlag is a repeatable "Name: value" flag, checked as it is read
+// (bench.ParseHeader) and kept as "Name: value".
+func headerFlag(dst *[]string) func(string) error {
+	return func(v string) error {
+		name, value, err := bench.ParseHeader(v)
+		if err != nil {
+			return err
+		}
+		*dst = append(*dst, name+": "+value)
+		return nil
+	}
 }
 
 func newFlagSet(cfg *bench.Config, opts *options, stderr io.Writer) *flag.FlagSet {
@@ -138,7 +239,24 @@ func newFlagSet(cfg *bench.Config, opts *options, stderr io.Writer) *flag.FlagSe
 	fs.StringVar(&cfg.JSONFile, "json", "", "write the report as JSON to `file`")
 	fs.StringVar(&cfg.PlotFile, "plot", "", "write a latency-distribution and connections-over-time chart to `file` (.svg or .png)")
 	fs.StringVar(&cfg.Label, "label", "", "name of the run in the report (e.g. the server under test)")
-	fs.BoolVar(&opts.quiet, "quiet", false, "no live status line even on a terminal")
+	fs.Func("header", "`Name: value` added to every upgrade request, the WebSocket publisher's too (repeatable), e.g. 'Authorization: Bearer JWT'; at most 8 KiB of extra lines with the subprotocols", headerFlag(&cfg.Headers))
+	fs.Var((*listFlag)(&cfg.Subprotocols), "subprotocol", "`names` offered in Sec-WebSocket-Protocol (comma-separated or repeatable), e.g. wsgate.v1; the 101 must choose one (else handshake_no_subprotocol or handshake_unoffered_subprotocol)")
+	fs.Func("publish-header", "`Name: value` added to every admin API request, the --publish-via http publications and the --server-stats reads (repeatable), e.g. 'X-API-Key: KEY'", headerFlag(&cfg.PublishHeaders))
+	fs.StringVar(&opts.tokenFile, "token-file", "", "`file` holding a JWT, sent on every upgrade request (the WebSocket publisher's too) as --token-in says")
+	fs.StringVar(&opts.tokenIn, "token-in", tokenInHeader, "where --token-file's JWT goes: header (Authorization: Bearer JWT) or protocol (subprotocol wsgate.token.JWT, offered beside wsgate.v1 or the --subprotocol list)")
+	fs.Func("fail-if", "`conditions` the report must meet, e.g. 'p99<50ms,lost=0,errors=0' (repeatable); any failed one is printed and exits 3", func(v string) error {
+		ts, err := bench.ParseThresholds(v)
+		if err != nil {
+			return err
+		}
+		if len(opts.failIf)+len(ts) > bench.MaxThresholds {
+			return fmt.Errorf("more than %d conditions", bench.MaxThresholds)
+		}
+		opts.failIf = append(opts.failIf, ts...)
+		return nil
+	})
+	fs.DurationVar(&opts.progressEvery, "progress-every", bench.DefaultProgressEvery, "when stderr is no terminal: a plain key=value progress line every `interval` (0: none)")
+	fs.BoolVar(&opts.quiet, "quiet", false, "no progress at all: no live status line on a terminal, no progress lines elsewhere")
 	fs.StringVar(&opts.cpuProfile, "cpuprofile", "", "write a CPU profile of this process (the coordinator, and the connections with --procs 1) to `file`")
 	return fs
 }

@@ -3,6 +3,9 @@ package main
 import (
 	"bytes"
 	"io"
+	"maps"
+	"os"
+	"path/filepath"
 	"reflect"
 	"regexp"
 	"slices"
@@ -85,6 +88,24 @@ var flagSamples = map[string]string{
 	"tls-ca": "ca.pem", "tls-insecure": "true", "tls-server-name": "wsgate.test",
 	"proxy-protocol": "v2", "proxy-source": "198.51.100.7",
 	"server-pid": "12", "server-stats": "http://10.0.0.1:1/api/stats", "payload-kind": "json", "deflate": "true", "json": "r.json", "plot": "r.svg", "label": "L", "quiet": "true", "cpuprofile": "c.prof",
+	"header": "X-Test: 1", "subprotocol": "wsgate.v1", "publish-header": "X-API-Key: k", "token-in": "protocol",
+	"fail-if": "errors=0,connect_p99<1s", "progress-every": "1s",
+	"token-file": "", // set by TestHelpFlagsAreWired: a file it writes
+}
+
+// flagCompanions are flags a sample needs beside it to be accepted; the
+// sample must still change the run from what the companions alone do.
+var flagCompanions = map[string][]string{"token-in": {"--token-file", ""}}
+
+// writeToken writes a JWT-shaped token to a file in t's temporary
+// directory and returns its path.
+func writeToken(t *testing.T, jwt string) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "token.jwt")
+	if err := os.WriteFile(path, []byte(jwt+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
 }
 
 // TestHelpFlagsAreWired: every flag --help documents, on a line of its
@@ -97,28 +118,37 @@ func TestHelpFlagsAreWired(t *testing.T) {
 	if len(documented) < len(flagSamples) {
 		t.Errorf("--help documents %d flags %q, want at least the %d this test knows", len(documented), documented, len(flagSamples))
 	}
-	base, baseOpts, err := parseFlags([]string{"connect"}, io.Discard)
-	if err != nil {
-		t.Fatal(err)
-	}
+	tokenFile := writeToken(t, "aaa.bbb.ccc")
+	samples := maps.Clone(flagSamples)
+	samples["token-file"] = tokenFile
 	lines := section(h, "Flags:")
 	for _, name := range documented {
 		i := slices.IndexFunc(lines, func(l string) bool { return strings.HasPrefix(l, "  -"+name+" ") || l == "  -"+name })
 		if i+1 >= len(lines) || !strings.HasPrefix(lines[i+1], "    \t") || strings.TrimSpace(lines[i+1]) == "" {
 			t.Errorf("-%s has no description in --help", name)
 		}
-		v, ok := flagSamples[name]
+		v, ok := samples[name]
 		if !ok {
 			t.Errorf("-%s: no sample value in flagSamples", name)
 			continue
 		}
+		companions := slices.Clone(flagCompanions[name])
+		for i, c := range companions {
+			if c == "" {
+				companions[i] = tokenFile
+			}
+		}
+		base, baseOpts, err := parseFlags(append([]string{"connect"}, companions...), io.Discard)
+		if err != nil {
+			t.Fatalf("companions of --%s %q: %v", name, companions, err)
+		}
 		var stderr bytes.Buffer
-		cfg, opts, err := parseFlags([]string{"connect", "--" + name + "=" + v}, &stderr)
+		cfg, opts, err := parseFlags(append([]string{"connect", "--" + name + "=" + v}, companions...), &stderr)
 		if err != nil {
 			t.Errorf("--%s=%s, documented, is refused: %v %s", name, v, err, stderr.String())
 			continue
 		}
-		if reflect.DeepEqual(cfg, base) && opts == baseOpts {
+		if reflect.DeepEqual(cfg, base) && reflect.DeepEqual(opts, baseOpts) {
 			t.Errorf("--%s=%s changes nothing wsbench runs", name, v)
 		}
 	}
@@ -144,6 +174,19 @@ func TestUsageErrorsExit2(t *testing.T) {
 		{[]string{"broadcast", "--url", "ws://127.0.0.1:1/ws", "--publish-via", "nats"}, "wsbench: bench: invalid configuration: --publish-via nats needs --nats-url", false},
 		{[]string{"connect", "--url", "ws://127.0.0.1:1/ws", "--procs", "zero"}, `invalid value "zero" for flag -procs: want a positive number or auto`, true},
 		{[]string{"connect", "--url", "ws://127.0.0.1:1/ws", "extra"}, `wsbench: unexpected argument "extra"`, false},
+		{[]string{"connect", "--url", "ws://127.0.0.1:1/ws", "--header", "X-Test: a\r\nX-Evil: b"}, `invalid value "X-Test: a\r\nX-Evil: b" for flag -header: header X-Test: value has control character '\r'`, true},
+		{[]string{"connect", "--url", "ws://127.0.0.1:1/ws", "--header", "X Test: a"}, `invalid value "X Test: a" for flag -header: header "X Test: a": name has ' '`, true},
+		{[]string{"connect", "--url", "ws://127.0.0.1:1/ws", "--header", "Sec-WebSocket-Protocol: a"}, "wsbench: bench: invalid configuration: --header Sec-WebSocket-Protocol: wsbench sets this header itself (use --subprotocol)", false},
+		{[]string{"connect", "--url", "ws://127.0.0.1:1/ws", "--header", "X-Big: " + strings.Repeat("x", 8192)}, "wsbench: bench: invalid configuration: --header: 8201 bytes of extra header lines, at most 8192", false},
+		{[]string{"connect", "--url", "ws://127.0.0.1:1/ws", "--publish-header", "Content-Type: text/plain"}, "wsbench: bench: invalid configuration: --publish-header Content-Type", false},
+		{[]string{"connect", "--url", "ws://127.0.0.1:1/ws", "--subprotocol", "a b"}, `wsbench: bench: invalid configuration: --subprotocol "a b": ' ' is not allowed`, false},
+		{[]string{"connect", "--url", "ws://127.0.0.1:1/ws", "--progress-every", "-1s"}, "wsbench: --progress-every -1s: want a positive interval, or 0 for none", false},
+		{[]string{"connect", "--url", "ws://127.0.0.1:1/ws", "--token-in", "protocol"}, "wsbench: --token-in protocol without --token-file", false},
+		{[]string{"connect", "--url", "ws://127.0.0.1:1/ws", "--token-file", "/nonexistent/t.jwt"}, "wsbench: --token-file: open /nonexistent/t.jwt", false},
+		{[]string{"connect", "--url", "ws://127.0.0.1:1/ws", "--fail-if", "p99<50"}, `invalid value "p99<50" for flag -fail-if: fail-if: "p99<50": p99 is a duration`, true},
+		{[]string{"connect", "--url", "ws://127.0.0.1:1/ws", "--fail-if", "latency<50ms"}, `invalid value "latency<50ms" for flag -fail-if: fail-if: "latency<50ms": unknown figure "latency"`, true},
+		{[]string{"connect", "--url", "ws://127.0.0.1:1/ws", "--fail-if", "p99<50ms"}, "wsbench: fail-if p99<50ms: p99 is not measured by connect (only by broadcast, echo, churn)", false},
+		{[]string{"connect", "--url", "ws://127.0.0.1:1/ws", "--fail-if", "cpu_per_handshake_us<50"}, "wsbench: fail-if cpu_per_handshake_us<50: cpu_per_handshake_us needs --server-pid", false},
 	} {
 		var stdout, stderr bytes.Buffer
 		code := run(c.args, &stdout, &stderr)
