@@ -66,7 +66,7 @@ const (
 	causeRetryAfter                // 503 or 429: wait at least the Retry-After (or the backoff)
 	causeTokenExpired              // 4001, or a refresh refused: reconnect soon with a fresh token (final without Options.Token)
 	causeUnauthorized              // 401: once more with a fresh token (before the first connection, twice is final)
-	causeRefused                   // another 4xx refusal: final before the first connection, else transient
+	causeRefused                   // another 4xx refusal, or the subprotocol refused: final before the first connection, else transient
 )
 
 // classify maps err, the end of a connection or a failed attempt, to its
@@ -79,6 +79,10 @@ func classify(err error) (cause, time.Duration) {
 	switch {
 	case errors.Is(err, errRefreshRefused):
 		return causeTokenExpired, 0
+	case errors.Is(err, ErrSubprotocolRefused):
+		// The node speaks only JSON: the options are wrong, unless one
+		// node of a rollout answered.
+		return causeRefused, 0
 	case errors.As(err, &ce):
 		switch ce.Code {
 		case wire.CloseGoingAway:

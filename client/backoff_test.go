@@ -128,6 +128,7 @@ func TestClassify(t *testing.T) {
 		{&HandshakeError{Status: 404}, causeRefused, 0},
 		{&HandshakeError{Status: 426}, causeRefused, 0},
 		{&HandshakeError{Status: 431}, causeRefused, 0},
+		{fmt.Errorf("%w: ws://a/ws answered %q", ErrSubprotocolRefused, ""), causeRefused, 0},
 		{errors.New("connection refused"), causeTransient, 0},
 	} {
 		got, hint := classify(c.err)

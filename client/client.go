@@ -43,9 +43,14 @@ type Options struct {
 	// anonymously. The token goes in the Authorization header, never in
 	// the URL (which proxies log).
 	Token func(ctx context.Context) (string, error)
+	// Format is the protocol's encoding: FormatJSON (the default) or
+	// FormatProtobuf (subprotocol wsgate.v1.proto, binary frames; see
+	// Format and Publish).
+	Format Format
 	// Header holds extra handshake header fields (Origin, a tracing id,
 	// ...). With Token, an Authorization here is dropped: the token's
-	// replaces it (the server refuses two).
+	// replaces it (the server refuses two). A Sec-WebSocket-Protocol
+	// here is always dropped: Format decides the subprotocol.
 	Header http.Header
 	// DialContext opens the TCP connection (a proxy, a custom resolver,
 	// tests). Default: a net.Dialer.
@@ -147,8 +152,15 @@ type Position struct {
 }
 
 // Message is a publication delivered to a subscription. Offset and Prev
-// are 0 on a channel without history. Data is the JSON value as
-// published, byte for byte; it is the handler's to keep.
+// are 0 on a channel without history. Data is the handler's to keep.
+//
+// With FormatJSON, Data is the JSON value as published, byte for byte (a
+// Protobuf publisher's bytes that are not JSON arrive as
+// {"$binary":"<base64>"}). With FormatProtobuf, Data is the bytes the
+// publisher sent, whatever they are: a Protobuf publisher's bytes, the
+// JSON text of a JSON publisher's (or the HTTP API's) value, and the
+// decoded bytes of a {"$binary":...} value (docs/protocol.md, "Data:
+// bytes, and JSON subscribers"); it is json.RawMessage only by type.
 type Message struct {
 	Channel      string
 	Data         json.RawMessage
@@ -163,6 +175,7 @@ type Client struct {
 	targets []target
 	badURL  error // the first URL parseTarget refused: Connect returns it
 	dialer  *dialer
+	codec   codec // the Format's
 	log     *slog.Logger
 
 	state   atomic.Int32
@@ -206,6 +219,7 @@ func New(urls []string, opts Options) *Client {
 		log:     opts.Logger,
 		pending: map[uint64]*request{},
 		subs:    map[string]*Subscription{},
+		codec:   newCodec(opts.Format),
 	}
 	for _, u := range urls {
 		t, err := parseTarget(u)
@@ -219,7 +233,12 @@ func New(urls []string, opts Options) *Client {
 	}
 	var header []string
 	for name, values := range opts.Header {
-		if opts.Token != nil && http.CanonicalHeaderKey(name) == "Authorization" {
+		switch http.CanonicalHeaderKey(name) {
+		case "Authorization":
+			if opts.Token != nil {
+				continue
+			}
+		case "Sec-Websocket-Protocol":
 			continue
 		}
 		for _, v := range values {
@@ -230,7 +249,11 @@ func New(urls []string, opts Options) *Client {
 		}
 	}
 	slices.Sort(header)
+	if p := c.codec.subprotocol(); p != "" {
+		header = append(header, "Sec-WebSocket-Protocol: "+p)
+	}
 	c.dialer = &dialer{
+		codec:            c.codec,
 		netDial:          opts.DialContext,
 		tls:              opts.TLSConfig,
 		header:           header,
@@ -260,8 +283,9 @@ func (c *Client) Node() string {
 }
 
 // Err reports why the client closed itself: a final close code or
-// handshake refusal (a *CloseError or *HandshakeError). nil while it runs
-// and after a plain Close.
+// handshake refusal (a *CloseError or *HandshakeError, or an error
+// wrapping ErrSubprotocolRefused). nil while it runs and after a plain
+// Close.
 func (c *Client) Err() error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -635,9 +659,10 @@ func (c *Client) serve(ctx context.Context, cn *conn) error {
 	return err
 }
 
-// read is the connection's reader: it answers pings and hands each text
-// frame to handle, until the socket fails, stays silent too long, or a
-// close frame arrives.
+// read is the connection's reader: it answers pings and hands each frame
+// of the client's format (text for JSON, binary for Protobuf) to handle,
+// until the socket fails, stays silent too long, or a close frame
+// arrives.
 func (c *Client) read(cn *conn) error {
 	for {
 		m, err := cn.next()
@@ -650,8 +675,10 @@ func (c *Client) read(cn *conn) error {
 			return err
 		}
 		switch m.Op {
-		case ws.OpText:
+		case c.codec.opcode():
 			c.handle(cn, m.Payload)
+		case ws.OpText, ws.OpBinary:
+			c.log.Debug("wsgate: frame of the other format ignored", "op", m.Op, "format", c.opts.Format)
 		case ws.OpPing:
 			cn.queue(ws.OpPong, append([]byte(nil), m.Payload...))
 		case ws.OpClose:
@@ -723,7 +750,7 @@ func (c *Client) refresh(ctx context.Context, cn *conn) (time.Time, error) {
 		return time.Time{}, ErrConnectionLost
 	}
 	req.id = c.nextIDLocked()
-	req.frame = encode(command{Type: "refresh", Token: token, ID: req.id})
+	req.frame = c.codec.encode(command{kind: cmdRefresh, token: token, id: req.id})
 	req.conn = cn
 	c.pending[req.id] = req
 	cn.send(req.frame)
@@ -775,8 +802,8 @@ func (c *Client) ctxErrLocked(ctx context.Context) error {
 
 // handle acts on one frame from the server.
 func (c *Client) handle(cn *conn, payload []byte) {
-	var f inFrame
-	if err := json.Unmarshal(payload, &f); err != nil {
+	var f frame
+	if err := c.codec.decode(payload, &f); err != nil {
 		c.log.Warn("wsgate: unreadable frame", "frame", truncate(payload), "err", err)
 		return
 	}
@@ -785,32 +812,33 @@ func (c *Client) handle(cn *conn, payload []byte) {
 	if c.cur != cn {
 		return // a late frame of a connection already detached
 	}
-	switch f.Type {
-	case "message":
+	switch f.kind {
+	case frameMessage:
 		c.onMessageLocked(&f)
-	case "ack":
+	case frameAck:
 		c.onAckLocked(&f)
-	case "error":
+	case frameError:
 		c.onErrorLocked(&f)
-	case "history":
-		if req := c.takeLocked(f.ID); req != nil {
+	case frameDropped:
+		c.onDroppedLocked(&f)
+	case frameHistory:
+		if req := c.takeLocked(f.id); req != nil {
 			req.finish(reply{frame: &f})
 		}
-	case "unsubscribed":
+	case frameUnsubscribed:
 		c.onUnsubscribedLocked(cn, &f)
-	case "ping":
+	case framePing:
 		// The application heartbeat (/ws?heartbeat=1): answer it.
-		cn.send([]byte(`{"type":"pong"}`))
-	case "connected":
+		cn.send(c.codec.encode(command{kind: cmdPong}))
+	case frameConnected:
 	default:
 		c.log.Debug("wsgate: unknown frame", "frame", truncate(payload))
 	}
 }
 
 // takeLocked removes and returns the command a reply's id names, or nil.
-func (c *Client) takeLocked(rawID json.RawMessage) *request {
-	id, ok := parseID(rawID)
-	if !ok {
+func (c *Client) takeLocked(id uint64) *request {
+	if id == 0 {
 		return nil
 	}
 	req := c.pending[id]
@@ -820,17 +848,17 @@ func (c *Client) takeLocked(rawID json.RawMessage) *request {
 	return req
 }
 
-func (c *Client) onAckLocked(f *inFrame) {
-	if len(f.ID) == 0 {
+func (c *Client) onAckLocked(f *frame) {
+	if f.id == 0 {
 		// Unasked: the history a subscription was replaying was lost.
-		if sub := c.subs[f.Channel]; sub != nil && sub.tr.unasked(val(f.Offset), f.Epoch) {
+		if sub := c.subs[f.channel]; sub != nil && sub.tr.unasked(f.offset, f.epoch) {
 			sub.recovered = false
-			c.log.Warn("wsgate: publications may have been lost", "channel", f.Channel, "offset", val(f.Offset), "epoch", f.Epoch)
-			sub.push(Event{Kind: EventNotRecovered, Channel: f.Channel, Position: sub.tr.position()})
+			c.log.Warn("wsgate: publications may have been lost", "channel", f.channel, "offset", f.offset, "epoch", f.epoch)
+			sub.push(Event{Kind: EventNotRecovered, Channel: f.channel, Position: sub.tr.position()})
 		}
 		return
 	}
-	req := c.takeLocked(f.ID)
+	req := c.takeLocked(f.id)
 	if req == nil {
 		return
 	}
@@ -841,64 +869,66 @@ func (c *Client) onAckLocked(f *inFrame) {
 	req.finish(reply{frame: f})
 }
 
-func (c *Client) onErrorLocked(f *inFrame) {
-	if len(f.ID) == 0 {
-		if f.Code == wire.CodeDropped {
-			sub := c.subs[f.Channel]
-			if sub == nil {
-				return
-			}
-			sub.push(Event{Kind: EventDropped, Channel: f.Channel, Position: Position{Offset: val(f.Offset)}, Message: f.Message})
-			if sub.tr.dropped(f.Offset != nil, val(f.Offset)) {
-				c.subscribeLocked(sub)
-			}
-			return
-		}
-		c.log.Warn("wsgate: error frame", "code", f.Code, "message", f.Message)
+// onDroppedLocked passes a dropped notice on and, on a channel with
+// history, resumes at once when the gap starts at or after L.
+func (c *Client) onDroppedLocked(f *frame) {
+	sub := c.subs[f.channel]
+	if sub == nil {
 		return
 	}
-	req := c.takeLocked(f.ID)
+	sub.push(Event{Kind: EventDropped, Channel: f.channel, Position: Position{Offset: f.offset}, Message: f.message})
+	if sub.tr.dropped(f.hasOffset, f.offset) {
+		c.subscribeLocked(sub)
+	}
+}
+
+func (c *Client) onErrorLocked(f *frame) {
+	if f.id == 0 {
+		c.log.Warn("wsgate: error frame", "code", f.code, "message", f.message)
+		return
+	}
+	req := c.takeLocked(f.id)
 	if req == nil {
 		return
 	}
-	err := &Error{Code: f.Code, Message: f.Message}
+	err := &Error{Code: f.code, Message: f.message}
 	if req.kind == cmdSubscribe {
 		c.subscribeFailedLocked(req, err)
 		return
 	}
-	if req.kind == cmdUnsubscribe && f.Code == wire.CodeNotSubscribed {
+	if req.kind == cmdUnsubscribe && f.code == wire.CodeNotSubscribed {
 		req.finish(reply{}) // the goal is reached
 		return
 	}
 	req.finish(reply{err: err})
 }
 
-func (c *Client) onMessageLocked(f *inFrame) {
-	sub := c.subs[f.Channel]
+func (c *Client) onMessageLocked(f *frame) {
+	sub := c.subs[f.channel]
 	if sub == nil {
 		return
 	}
-	switch sub.tr.message(f.Offset != nil, val(f.Offset), f.Prev) {
+	switch sub.tr.message(f.hasOffset, f.offset, f.prev) {
 	case deliver:
-		sub.push(Message{Channel: f.Channel, Data: f.Data, Offset: val(f.Offset), Prev: f.Prev})
+		sub.push(Message{Channel: f.channel, Data: f.data, Offset: f.offset, Prev: f.prev})
 	case resubscribe:
-		c.log.Info("wsgate: gap, resuming", "channel", f.Channel, "offset", val(f.Offset), "prev", f.Prev, "last", sub.tr.last)
+		c.log.Info("wsgate: gap, resuming", "channel", f.channel, "offset", f.offset, "prev", f.prev, "last", sub.tr.last)
 		c.subscribeLocked(sub)
 	}
 }
 
-func (c *Client) onUnsubscribedLocked(cn *conn, f *inFrame) {
-	sub := c.subs[f.Channel]
+func (c *Client) onUnsubscribedLocked(cn *conn, f *frame) {
+	sub := c.subs[f.channel]
 	if sub == nil {
 		return
 	}
-	if f.Reason == wire.UnsubscribedHistoryUnavailable {
+	if f.reason == wire.UnsubscribedHistoryUnavailable {
 		// The replay could not go on: subscribe again with since, after
 		// a backoff (the store was just unreachable).
 		c.retrySubscribeLocked(cn, sub)
 		return
 	}
-	c.endLocked(sub, Event{Kind: EventEnded, Channel: f.Channel, Reason: f.Reason}, false)
+	c.endLocked(sub, Event{Kind: EventEnded, Channel: f.channel, Reason: f.reason}, false)
 }
 
 // truncate shortens a frame for a log line.

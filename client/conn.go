@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"crypto/tls"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net"
@@ -76,15 +75,6 @@ func parseTarget(raw string) (target, error) {
 	return t, nil
 }
 
-// connected is the first frame on /ws.
-type connected struct {
-	Type           string `json:"type"`
-	Client         string `json:"client"`
-	Node           string `json:"node"`
-	Version        string `json:"version"`
-	PingIntervalMS int64  `json:"ping_interval_ms"`
-}
-
 // outFrame is one frame waiting for the writer.
 type outFrame struct {
 	op      ws.OpCode
@@ -98,6 +88,7 @@ type outFrame struct {
 type conn struct {
 	nc      net.Conn
 	url     string
+	codec   codec
 	hello   connected
 	token   string        // the token in force on it (mu, once the refresher runs)
 	silence time.Duration // no frame for this long: the socket is dead
@@ -144,8 +135,9 @@ func (cn *conn) abortErr() error {
 	return cn.aborted
 }
 
-// send queues a text frame; false once the connection is stopping.
-func (cn *conn) send(payload []byte) bool { return cn.queue(ws.OpText, payload) }
+// send queues a command's frame (text or binary, as the codec's format
+// has it); false once the connection is stopping.
+func (cn *conn) send(payload []byte) bool { return cn.queue(cn.codec.opcode(), payload) }
 
 func (cn *conn) queue(op ws.OpCode, payload []byte) bool {
 	cn.mu.Lock()
@@ -283,6 +275,7 @@ func silenceFor(pingInterval time.Duration) time.Duration {
 
 // dialer is what dial needs of the client's options.
 type dialer struct {
+	codec            codec
 	netDial          func(ctx context.Context, network, addr string) (net.Conn, error)
 	tls              *tls.Config
 	header           []string // extra header lines, "Name: value"
@@ -355,9 +348,18 @@ func (d *dialer) handshake(ctx context.Context, nc net.Conn, t target, token str
 		case err != nil:
 			return nil, fmt.Errorf("wsgate: handshake with %s: %w", t.raw, err)
 		case hn > 0:
+			if want := d.codec.subprotocol(); want != "" {
+				if got := string(bytes.TrimSpace(resp.Header("Sec-WebSocket-Protocol"))); got != want {
+					// Fail the WebSocket connection (RFC 6455 §4.1): the
+					// server would speak another format.
+					_, _ = nc.Write(wsproto.AppendMaskedFrame(nil, ws.OpClose, true, ws.NewMask(), closePayload(ws.StatusProtocolError, "subprotocol not accepted")))
+					return nil, fmt.Errorf("%w: %s answered Sec-WebSocket-Protocol %q", ErrSubprotocolRefused, t.raw, got)
+				}
+			}
 			cn := &conn{
 				nc:           nc,
 				url:          t.raw,
+				codec:        d.codec,
 				dec:          wsproto.NewDecoder(wsproto.ClientSide, &wsproto.Limits{MaxFrameSize: d.maxMessage, MaxMessageSize: d.maxMessage}),
 				rbuf:         make([]byte, max(32<<10, len(buf)-hn)),
 				writeTimeout: d.writeTimeout,
@@ -385,12 +387,14 @@ func (cn *conn) readConnected() error {
 	case m.Op == ws.OpClose:
 		code, reason, _ := wsproto.ParseClose(m.Payload)
 		return &CloseError{Code: int(code), Reason: string(reason)}
-	case m.Op != ws.OpText:
+	case m.Op != cn.codec.opcode():
 		return fmt.Errorf("first frame is %v, want the connected frame", m.Op)
 	}
-	if err := json.Unmarshal(m.Payload, &cn.hello); err != nil || cn.hello.Type != "connected" {
+	var f frame
+	if err := cn.codec.decode(m.Payload, &f); err != nil || f.kind != frameConnected {
 		return fmt.Errorf("first frame %.200q is not a connected frame", m.Payload)
 	}
+	cn.hello = f.hello
 	cn.silence = silenceFor(pingInterval(cn.hello.PingIntervalMS))
 	return nil
 }

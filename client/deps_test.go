@@ -12,7 +12,9 @@ import (
 // the gateway only through the socket (STYLE.md §1, docs/architecture.md),
 // so it needs nothing of the server, the bus, the token verifier or the
 // binaries, and nothing internal to this module. It may use the pure
-// protocol packages, wire and wsproto. Its tests may import the server
+// protocol packages, wire, wireproto (the Protobuf protocol, with
+// google.golang.org/protobuf, its generated code's runtime) and wsproto:
+// they are the protocol, not the server. Its tests may import the server
 // (they run real nodes): the rule is on the package as users build it.
 var clientNeverImports = []string{
 	"github.com/wsgate/wsgate/reactor",

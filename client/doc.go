@@ -31,9 +31,21 @@
 //
 // The handshake is wsproto's client side (the one bench and the test
 // client use), with the token in "Authorization: Bearer" rather than the
-// URL. Frames are wire's JSON. The package imports nothing of the server
-// (reactor, relay, admin, auth), the binaries or internal packages:
-// deps_test.go holds it to that.
+// URL. The package imports nothing of the server (reactor, relay, admin,
+// auth), the binaries or internal packages: deps_test.go holds it to that.
+//
+// # Formats
+//
+// Frames are wire's JSON in text frames (FormatJSON, the default) or, with
+// Options.Format FormatProtobuf, wireproto's Protobuf in binary frames: the
+// client offers the subprotocol wsgate.v1.proto (the token stays in the
+// Authorization header), fails a connection whose server does not echo it
+// (ErrSubprotocolRefused), sends each command as a ClientFrame and reads
+// ServerFrames. One codec per format turns commands into frames and
+// frames into what the client acts on, so everything below holds alike in
+// both; ids are the same numbers (a Protobuf id of 0 is none, and the
+// client's start at 1). Only a publication's data differs: bytes in
+// Protobuf, a JSON value in JSON (Publish, Message).
 //
 // Commands carry numeric ids unique for the client's life. A command
 // waiting for its answer when its connection ends is handled by kind:
@@ -80,9 +92,10 @@
 //
 // Some endings mean that trying again cannot help: the client then closes
 // itself instead of reconnecting. State becomes StateClosed, Err returns
-// the refusal (a *CloseError or *HandshakeError), waiting calls fail with
-// it (wrapped with ErrClosed), subscriptions get an EventEnded with it,
-// and Connect returns it when it happens before the first connection.
+// the refusal (a *CloseError, a *HandshakeError, or ErrSubprotocolRefused
+// wrapped), waiting calls fail with it (wrapped with ErrClosed),
+// subscriptions get an EventEnded with it, and Connect returns it when it
+// happens before the first connection.
 // They are:
 //
 //   - close 4001 (token expired) without Options.Token: the same token,
@@ -93,12 +106,15 @@
 //     the URL or the options are wrong;
 //   - before the client first connected, 401 twice in a row (a fresh
 //     token did not help), or once when there is no Options.Token to get
-//     another.
+//     another;
+//   - with FormatProtobuf, before the client first connected, a server
+//     that accepted the handshake but not the subprotocol wsgate.v1.proto
+//     (an error wrapping ErrSubprotocolRefused): it speaks only JSON.
 //
-// Once the client has connected, no handshake refusal is final: the
-// refusing node may be one misconfigured node among several, or a proxy
-// or a rollout's passing state, so the client keeps trying, with backoff,
-// over its URLs.
+// Once the client has connected, no handshake refusal (nor a refused
+// subprotocol) is final: the refusing node may be one misconfigured node
+// among several, or a proxy or a rollout's passing state, so the client
+// keeps trying, with backoff, over its URLs.
 //
 // Everything else reconnects: network errors, silence, 5xx and 408
 // refusals, close 1000 (idle timeout), 1001 (shutting down or draining),

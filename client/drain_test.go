@@ -58,11 +58,16 @@ func historyNode(t *testing.T, srv *server.Server, id string) *reactor.Engine {
 // all 1,000, in order, once each, having reconnected exactly once (to b)
 // and resumed without loss, within the drain's hint: the wait the client
 // honours is the hint plus up to half of it, and 1 s covers the handshake
-// and the resume under -race.
+// and the resume under -race. In both formats (one after the other: each
+// is a timing test).
 func TestResumeAcrossNodeDrain(t *testing.T) {
 	if testing.Short() {
 		t.Skip("a 5 s publication run")
 	}
+	eachFormat(t, testResumeAcrossNodeDrain)
+}
+
+func testResumeAcrossNodeDrain(t *testing.T, format client.Format) {
 	srv := natstest.Start(t, func(o *server.Options) { o.JetStream, o.StoreDir = true, t.TempDir() })
 	a := historyNode(t, srv, "a")
 	b := historyNode(t, srv, "b")
@@ -70,6 +75,7 @@ func TestResumeAcrossNodeDrain(t *testing.T) {
 
 	var st states
 	c := newClient(t, []string{wsURL(a), wsURL(b)}, client.Options{
+		Format:     format,
 		MinBackoff: 50 * time.Millisecond, MaxBackoff: time.Second, OnState: st.record,
 	})
 	connect(t, c)

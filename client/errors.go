@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"github.com/wsgate/wsgate/wireproto"
 )
 
 // Error is an error frame the server answered a command with:
@@ -50,6 +52,14 @@ var (
 	// already subscribed to: the server keeps one subscription per channel
 	// and connection, so a second would replace the first.
 	ErrSubscribed = errors.New("wsgate: already subscribed to this channel")
+	// ErrSubprotocolRefused is (wrapped) why a FormatProtobuf client
+	// failed a connection: the server accepted the WebSocket handshake
+	// but not the subprotocol wsgate.v1.proto (it speaks only JSON, or a
+	// proxy dropped the header). Before the first connection it is a
+	// final refusal (Connect returns it, Err says it); afterwards the
+	// client backs off and tries its URLs again, as for a refused
+	// handshake.
+	ErrSubprotocolRefused = errors.New("wsgate: the server did not accept subprotocol " + wireproto.Protocol)
 	// ErrConnectionLost fails a command that cannot outlive its connection
 	// (a token refresh).
 	ErrConnectionLost = errors.New("wsgate: connection lost")

@@ -11,6 +11,7 @@ import (
 
 	"github.com/gobwas/ws"
 
+	"github.com/wsgate/wsgate/wireproto"
 	"github.com/wsgate/wsgate/wsproto"
 )
 
@@ -29,7 +30,12 @@ type fakeServer struct {
 	refuse func(n int) string
 	// pingMS is the connected frame's ping_interval_ms (default 25000).
 	pingMS int
-	node   string
+	// subprotocol, when set, is the Sec-WebSocket-Protocol the n-th
+	// handshake (from 1) answers with ("" for none); with
+	// wireproto.Protocol the connected frame is a Protobuf one (the test
+	// plays the rest). nil: none, JSON.
+	subprotocol func(n int) string
+	node        string
 
 	mu       sync.Mutex
 	attempts []time.Time // every handshake, refused or not
@@ -125,15 +131,25 @@ func (s *fakeServer) upgrade(nc net.Conn) {
 		}
 	}
 	auths := headerValues(buf[:n], "Authorization")
-	out := wsproto.AppendAccept(nil, req.Key, nil)
-	hello, _ := json.Marshal(map[string]any{"type": "connected", "client": s.node + ".0." + string(rune('0'+count%10)), "node": s.node, "version": "test", "ping_interval_ms": s.pingMS})
-	out = wsproto.AppendFrame(out, ws.OpText, true, hello)
+	protocols := headerValues(buf[:n], "Sec-WebSocket-Protocol")
+	var chosen string
+	if s.subprotocol != nil {
+		chosen = s.subprotocol(count)
+	}
+	out := wsproto.AppendAccept(nil, req.Key, []byte(chosen))
+	clientID := s.node + ".0." + string(rune('0'+count%10))
+	if chosen == wireproto.Protocol {
+		out = wsproto.AppendFrame(out, ws.OpBinary, true, wireproto.AppendConnected(nil, clientID, s.node, "test", int64(s.pingMS)))
+	} else {
+		hello, _ := json.Marshal(map[string]any{"type": "connected", "client": clientID, "node": s.node, "version": "test", "ping_interval_ms": s.pingMS})
+		out = wsproto.AppendFrame(out, ws.OpText, true, hello)
+	}
 	if _, err := nc.Write(out); err != nil {
 		_ = nc.Close()
 		return
 	}
 	_ = nc.SetDeadline(time.Time{})
-	s.conns <- &fakeConn{t: s.t, nc: nc, dec: wsproto.NewDecoder(wsproto.ServerSide, nil), auths: auths}
+	s.conns <- &fakeConn{t: s.t, nc: nc, dec: wsproto.NewDecoder(wsproto.ServerSide, nil), auths: auths, protocols: protocols}
 }
 
 // headerValues finds a header's values in a raw request, in order.
@@ -162,13 +178,14 @@ func (s *fakeServer) next(t *testing.T) *fakeConn {
 
 // fakeConn is the server's end of one connection.
 type fakeConn struct {
-	t       *testing.T
-	nc      net.Conn
-	dec     *wsproto.Decoder
-	pending []byte
-	rbuf    [4096]byte
-	auths   []string // the Authorization headers
-	pongs   int
+	t         *testing.T
+	nc        net.Conn
+	dec       *wsproto.Decoder
+	pending   []byte
+	rbuf      [4096]byte
+	auths     []string // the Authorization headers
+	protocols []string // the Sec-WebSocket-Protocol headers
+	pongs     int
 }
 
 // readFrame returns the client's next frame (pongs counted).

@@ -23,6 +23,17 @@ import (
 
 func wsURL(e *reactor.Engine) string { return "ws://" + e.Addr().String() + "/ws" }
 
+// formats are the client's formats: the tests against real nodes run in
+// each, the client's behaviour being the same.
+var formats = []client.Format{client.FormatJSON, client.FormatProtobuf}
+
+// eachFormat runs test once per format, as a subtest named after it.
+func eachFormat(t *testing.T, test func(t *testing.T, f client.Format)) {
+	for _, f := range formats {
+		t.Run(f.String(), func(t *testing.T) { test(t, f) })
+	}
+}
+
 func testContext(t *testing.T) context.Context {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	t.Cleanup(cancel)
@@ -31,10 +42,12 @@ func testContext(t *testing.T) context.Context {
 
 // TestSubscribePublishRoundTrip: on a real node a client subscribes,
 // publishes (acknowledged) and receives its publication byte for byte;
-// after Unsubscribe nothing more arrives.
-func TestSubscribePublishRoundTrip(t *testing.T) {
+// after Unsubscribe nothing more arrives. In both formats.
+func TestSubscribePublishRoundTrip(t *testing.T) { eachFormat(t, testSubscribePublishRoundTrip) }
+
+func testSubscribePublishRoundTrip(t *testing.T, format client.Format) {
 	eng := gatewaytest.Start(t, reactor.Config{NodeID: "n1"})
-	c := newClient(t, []string{wsURL(eng)}, fast(client.Options{}))
+	c := newClient(t, []string{wsURL(eng)}, fast(client.Options{Format: format}))
 	ctx := testContext(t)
 	connect(t, c)
 	if c.Node() != "n1" || c.ClientID() == "" || c.State() != client.StateConnected {
@@ -60,6 +73,11 @@ func TestSubscribePublishRoundTrip(t *testing.T) {
 		case <-time.After(5 * time.Second):
 			t.Fatal("no message")
 		}
+	}
+	// The node framed the publications in Protobuf exactly when the
+	// client speaks it: the format is the one on the wire.
+	if n := eng.Stats().ProtobufEncodes; (n == 2) != (format == client.FormatProtobuf) || (n != 0 && n != 2) {
+		t.Fatalf("%d publications framed in Protobuf, format %v", n, format)
 	}
 	if err := sub.Unsubscribe(ctx); err != nil {
 		t.Fatalf("Unsubscribe: %v", err)
@@ -105,12 +123,14 @@ func authGateway(t *testing.T, cfg reactor.Config) *reactor.Engine {
 
 // TestErrorCodes: the server's refusals come back as *Error with their
 // stable code; a bad channel is refused before it is sent; no token where
-// one is required is a final 401.
-func TestErrorCodes(t *testing.T) {
+// one is required is a final 401. In both formats.
+func TestErrorCodes(t *testing.T) { eachFormat(t, testErrorCodes) }
+
+func testErrorCodes(t *testing.T, format client.Format) {
 	eng := authGateway(t, reactor.Config{})
 	ctx := testContext(t)
 	tok := token(t, "alice", time.Hour, []string{"news.>"}, []string{"news.>"})
-	c := newClient(t, []string{wsURL(eng)}, fast(client.Options{Token: func(context.Context) (string, error) { return tok, nil }}))
+	c := newClient(t, []string{wsURL(eng)}, fast(client.Options{Format: format, Token: func(context.Context) (string, error) { return tok, nil }}))
 	connect(t, c)
 	var e *client.Error
 	if _, err := c.Subscribe(ctx, "secret", func(client.Message) {}); !errors.As(err, &e) || e.Code != wire.CodeForbidden {
@@ -135,7 +155,7 @@ func TestErrorCodes(t *testing.T) {
 		t.Fatalf("state %v after the refusals", c.State())
 	}
 
-	anon := newClient(t, []string{wsURL(eng)}, fast(client.Options{}))
+	anon := newClient(t, []string{wsURL(eng)}, fast(client.Options{Format: format}))
 	var he *client.HandshakeError
 	if err := anon.Connect(ctx); !errors.As(err, &he) || he.Status != 401 || he.Body != "no token" {
 		t.Fatalf("anonymous Connect: %v", err)
@@ -144,8 +164,10 @@ func TestErrorCodes(t *testing.T) {
 
 // TestHistoryAndResumeInMemory: History reads what a channel retains; a
 // subscription kept from an earlier one (WithSince) gets what it missed,
-// once, in order, and says it recovered.
-func TestHistoryAndResumeInMemory(t *testing.T) {
+// once, in order, and says it recovered. In both formats.
+func TestHistoryAndResumeInMemory(t *testing.T) { eachFormat(t, testHistoryAndResumeInMemory) }
+
+func testHistoryAndResumeInMemory(t *testing.T, format client.Format) {
 	eng := gatewaytest.Start(t, reactor.Config{Relay: relay.NewLocalHistory(relay.HistoryConfig{Size: 100})})
 	ctx := testContext(t)
 	store := func(n int) {
@@ -157,7 +179,7 @@ func TestHistoryAndResumeInMemory(t *testing.T) {
 	for i := range 5 {
 		store(i)
 	}
-	c := newClient(t, []string{wsURL(eng)}, fast(client.Options{}))
+	c := newClient(t, []string{wsURL(eng)}, fast(client.Options{Format: format}))
 	connect(t, c)
 	page, err := c.History(ctx, "orders", nil, 3)
 	if err != nil {
@@ -216,12 +238,21 @@ func TestHistoryAndResumeInMemory(t *testing.T) {
 // in place (a refresh frame, half its life before it expires) again and
 // again: after two of its lifetimes the client has never reconnected, the
 // node counts refreshes and no expiry, and the connection still works.
+// In both formats, side by side.
 func TestTokenRefreshWithoutReconnecting(t *testing.T) {
+	eachFormat(t, func(t *testing.T, format client.Format) {
+		t.Parallel()
+		testTokenRefreshWithoutReconnecting(t, format)
+	})
+}
+
+func testTokenRefreshWithoutReconnecting(t *testing.T, format client.Format) {
 	eng := authGateway(t, reactor.Config{})
 	ctx := testContext(t)
 	var issued atomic.Int32
 	var st states
 	c := newClient(t, []string{wsURL(eng)}, fast(client.Options{
+		Format: format,
 		Token: func(context.Context) (string, error) {
 			issued.Add(1)
 			return token(t, "bob", 3*time.Second, []string{">"}, []string{">"}), nil

@@ -1,16 +1,12 @@
 package client
 
 import (
-	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"strconv"
 	"time"
-	"unicode/utf8"
 
 	"github.com/wsgate/wsgate/wire"
 )
@@ -24,6 +20,7 @@ const (
 	cmdPublish
 	cmdHistory
 	cmdRefresh
+	cmdPong // never waits for an answer
 )
 
 // request is a command waiting for its answer, keyed by its id in
@@ -39,8 +36,8 @@ type request struct {
 }
 
 type reply struct {
-	frame *inFrame // the ack or history frame
-	err   error    // an *Error, or why no answer came
+	frame *frame // the ack or history frame
+	err   error  // an *Error, or why no answer came
 }
 
 func newRequest(kind cmdKind, resend bool) *request {
@@ -65,75 +62,6 @@ func (c *Client) sendLocked(req *request) {
 	}
 }
 
-// command is a client command's JSON (docs/protocol.md, "Client → server").
-type command struct {
-	Type    string    `json:"type"`
-	Channel string    `json:"channel,omitempty"`
-	Since   *Position `json:"since,omitempty"`
-	Limit   int       `json:"limit,omitempty"`
-	Token   string    `json:"token,omitempty"`
-	ID      uint64    `json:"id"`
-}
-
-func encode(cmd command) []byte {
-	b, err := json.Marshal(cmd)
-	if err != nil {
-		panic(err) // strings and numbers always marshal
-	}
-	return b
-}
-
-// publishFrame builds a publish command around data, byte for byte: the
-// server passes data through unchanged, so the client does not re-encode
-// it either. channel is valid (no escaping needed).
-func publishFrame(channel string, data json.RawMessage, key string, id uint64) []byte {
-	k, _ := json.Marshal(key)
-	b := make([]byte, 0, len(data)+len(channel)+len(k)+80)
-	b = append(b, `{"type":"publish","channel":"`...)
-	b = append(b, channel...)
-	b = append(b, `","data":`...)
-	b = append(b, data...)
-	b = append(b, `,"idempotency_key":`...)
-	b = append(b, k...)
-	b = append(b, `,"id":`...)
-	b = strconv.AppendUint(b, id, 10)
-	return append(b, '}')
-}
-
-// inFrame is the union of the frames the server sends.
-type inFrame struct {
-	Type         string          `json:"type"`
-	ID           json.RawMessage `json:"id"`
-	Channel      string          `json:"channel"`
-	Data         json.RawMessage `json:"data"`
-	Offset       *uint64         `json:"offset"`
-	Prev         uint64          `json:"prev"`
-	Epoch        string          `json:"epoch"`
-	Recovered    *bool           `json:"recovered"`
-	More         bool            `json:"more"`
-	Code         string          `json:"code"`
-	Message      string          `json:"message"`
-	Reason       string          `json:"reason"`
-	Publications []Publication   `json:"publications"`
-}
-
-// val is an optional number's value, 0 when absent.
-func val(p *uint64) uint64 {
-	if p == nil {
-		return 0
-	}
-	return *p
-}
-
-// parseID reads a reply's id: the client sends only numbers.
-func parseID(raw json.RawMessage) (uint64, bool) {
-	if len(raw) == 0 {
-		return 0, false
-	}
-	id, err := strconv.ParseUint(string(bytes.TrimSpace(raw)), 10, 64)
-	return id, err == nil
-}
-
 // PublishOption changes one Publish.
 type PublishOption func(*publishOptions)
 
@@ -154,26 +82,6 @@ func newKey() string {
 	return hex.EncodeToString(b[:])
 }
 
-// marshalData encodes a publication's data: a json.RawMessage is sent as
-// it is (it must be valid JSON and UTF-8), anything else through
-// encoding/json without HTML escaping.
-func marshalData(data any) (json.RawMessage, error) {
-	if raw, ok := data.(json.RawMessage); ok {
-		raw = bytes.TrimSpace(raw)
-		if !json.Valid(raw) || !utf8.Valid(raw) {
-			return nil, errors.New("wsgate: publish data is not valid JSON (UTF-8)")
-		}
-		return raw, nil
-	}
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(data); err != nil {
-		return nil, fmt.Errorf("wsgate: publish data: %w", err)
-	}
-	return bytes.TrimSpace(buf.Bytes()), nil
-}
-
 // commandContext bounds ctx by the PublishTimeout when it has no earlier
 // deadline.
 func (c *Client) commandContext(ctx context.Context) (context.Context, context.CancelFunc) {
@@ -184,9 +92,18 @@ func (c *Client) commandContext(ctx context.Context) (context.Context, context.C
 }
 
 // Publish sends data to every subscriber of channel and returns once the
-// server acknowledged it. data is a json.RawMessage sent byte for byte, or
-// any value encoding/json encodes (a []byte becomes a base64 string: wrap
-// raw JSON in json.RawMessage).
+// server acknowledged it. data is a json.RawMessage sent byte for byte
+// (valid JSON), or any value encoding/json encodes, except with
+// FormatProtobuf a []byte:
+//
+//   - FormatJSON: a []byte becomes a base64 string, as encoding/json
+//     has it (wrap raw JSON in json.RawMessage).
+//   - FormatProtobuf: a []byte is sent as it is, any bytes. Protobuf
+//     subscribers get them back exactly; JSON subscribers get them as
+//     their JSON value when they are one JSON value in UTF-8, else as
+//     {"$binary":"<standard base64>"} (docs/protocol.md, "Data: bytes,
+//     and JSON subscribers"). Other values go as their JSON text, so
+//     JSON subscribers get the same value from either format.
 //
 // Each publication carries an idempotency key, random unless
 // WithIdempotencyKey gives one. While no acknowledgement has come, the
@@ -206,7 +123,7 @@ func (c *Client) Publish(ctx context.Context, channel string, data any, opts ...
 	if !wire.ValidChannel(channel) {
 		return &Error{Code: wire.CodeBadChannel, Message: wire.ChannelRule}
 	}
-	raw, err := marshalData(data)
+	raw, err := c.codec.data(data)
 	if err != nil {
 		return err
 	}
@@ -228,7 +145,7 @@ func (c *Client) Publish(ctx context.Context, channel string, data any, opts ...
 		return c.closedErr()
 	}
 	req.id = c.nextIDLocked()
-	req.frame = publishFrame(channel, raw, po.key, req.id)
+	req.frame = c.codec.encode(command{kind: cmdPublish, channel: channel, data: raw, key: po.key, id: req.id})
 	c.pending[req.id] = req
 	c.sendLocked(req)
 	c.mu.Unlock()
@@ -254,7 +171,9 @@ type HistoryPage struct {
 	Publications []Publication
 }
 
-// Publication is a retained publication in a HistoryPage.
+// Publication is a retained publication in a HistoryPage. Data is as in
+// Message: the JSON value with FormatJSON, the publisher's bytes with
+// FormatProtobuf.
 type Publication struct {
 	Offset uint64          `json:"offset"`
 	Prev   uint64          `json:"prev"`
@@ -288,7 +207,7 @@ func (c *Client) History(ctx context.Context, channel string, since *Position, l
 		return HistoryPage{}, c.closedErr()
 	}
 	req.id = c.nextIDLocked()
-	req.frame = encode(command{Type: "history", Channel: channel, Since: since, Limit: max(limit, 0), ID: req.id})
+	req.frame = c.codec.encode(command{kind: cmdHistory, channel: channel, since: since, limit: max(limit, 0), id: req.id})
 	c.pending[req.id] = req
 	c.sendLocked(req)
 	c.mu.Unlock()
@@ -298,15 +217,15 @@ func (c *Client) History(ctx context.Context, channel string, since *Position, l
 		return HistoryPage{}, fmt.Errorf("wsgate: history of %s: %w", channel, err)
 	case rep.err != nil:
 		return HistoryPage{}, rep.err
-	case rep.frame == nil || rep.frame.Type != "history":
+	case rep.frame == nil || rep.frame.kind != frameHistory:
 		return HistoryPage{}, fmt.Errorf("wsgate: history of %s: unexpected answer", channel)
 	}
 	f := rep.frame
 	return HistoryPage{
-		Channel:      f.Channel,
-		Position:     Position{Offset: val(f.Offset), Epoch: f.Epoch},
-		Recovered:    f.Recovered != nil && *f.Recovered,
-		More:         f.More,
-		Publications: f.Publications,
+		Channel:      f.channel,
+		Position:     Position{Offset: f.offset, Epoch: f.epoch},
+		Recovered:    f.recovered != nil && *f.recovered,
+		More:         f.more,
+		Publications: f.publications,
 	}, nil
 }

@@ -240,7 +240,7 @@ func (c *Client) unsubscribeLocked(s *Subscription) *request {
 func (c *Client) sendUnsubscribeLocked(channel string) *request {
 	req := newRequest(cmdUnsubscribe, false)
 	req.id = c.nextIDLocked()
-	req.frame = encode(command{Type: "unsubscribe", Channel: channel, ID: req.id})
+	req.frame = c.codec.encode(command{kind: cmdUnsubscribe, channel: channel, id: req.id})
 	c.pending[req.id] = req
 	c.sendLocked(req)
 	return req
@@ -259,14 +259,14 @@ func (c *Client) subscribeLocked(sub *Subscription) {
 	req.sub = sub
 	req.id = c.nextIDLocked()
 	since := sub.tr.since()
-	req.frame = encode(command{Type: "subscribe", Channel: sub.channel, Since: since, ID: req.id})
+	req.frame = c.codec.encode(command{kind: cmdSubscribe, channel: sub.channel, since: since, id: req.id})
 	sub.reqID, sub.sentSince = req.id, since != nil
 	c.pending[req.id] = req
 	c.sendLocked(req)
 }
 
 // subscribedLocked applies the ack f of the subscribe req.
-func (c *Client) subscribedLocked(req *request, f *inFrame) {
+func (c *Client) subscribedLocked(req *request, f *frame) {
 	sub := req.sub
 	if sub.ended || c.subs[sub.channel] != sub {
 		// Given up while the subscribe was out: undo it on the server,
@@ -282,15 +282,15 @@ func (c *Client) subscribedLocked(req *request, f *inFrame) {
 		return // a later subscribe replaced it: its ack decides
 	}
 	sub.reqID, sub.acked = 0, true
-	lost := sub.tr.ack(val(f.Offset), f.Epoch, f.Recovered)
-	sub.recovered = f.Recovered != nil && *f.Recovered
+	lost := sub.tr.ack(f.offset, f.epoch, f.recovered)
+	sub.recovered = f.recovered != nil && *f.recovered
 	if !sub.settled {
 		sub.settled = true
 		close(sub.first)
 	}
 	switch {
 	case lost:
-		c.log.Warn("wsgate: resume refused: publications may have been lost", "channel", sub.channel, "offset", val(f.Offset), "epoch", f.Epoch)
+		c.log.Warn("wsgate: resume refused: publications may have been lost", "channel", sub.channel, "offset", f.offset, "epoch", f.epoch)
 		sub.push(Event{Kind: EventNotRecovered, Channel: sub.channel, Position: sub.tr.position()})
 	case sub.sentSince && sub.recovered:
 		sub.push(Event{Kind: EventResumed, Channel: sub.channel, Position: sub.tr.position()})
