@@ -1,6 +1,23 @@
-// Command gorillahub is the gorilla/websocket baseline: the common hub
-// pattern, with a read goroutine (the HTTP handler's) and a write goroutine
-// per connection and a buffered channel between the hub and each writer.
+// Command gorillahub is the gorilla/websocket baseline, written the way
+// gorilla's own documentation and chat example
+// (github.com/gorilla/websocket: examples/chat/client.go and hub.go, and the
+// "Buffers" section of doc.go) tell a user to write a fan-out server:
+//
+//   - the hub pattern: a read goroutine (the HTTP handler's) and a write
+//     goroutine per connection, a buffered send channel between the hub and
+//     each writer, pings from the writer and a pong deadline on the reader;
+//   - a broadcast is framed once, as a websocket.PreparedMessage, and the
+//     same frame is queued to every subscriber (gorilla's answer to "send
+//     the same message to many connections");
+//   - Upgrader.WriteBufferPool is set, so an idle connection holds no write
+//     buffer: doc.go says a pool "is most useful when the application has a
+//     modest volume of writes across a large number of connections", which
+//     is this workload (WritePreparedMessage writes the prepared frame
+//     directly and needs no buffer at all; echo borrows one per message);
+//   - ReadBufferSize is sized to the largest message a client sends here
+//     (pongs, closes and the 64-byte echo payloads; doc.go: "limit the buffer
+//     sizes to the maximum expected message size"). The read buffer is held
+//     for the connection's life, because gorilla has no read-buffer pool.
 package main
 
 import (
@@ -21,9 +38,14 @@ const (
 	writeWait  = 10 * time.Second
 )
 
+// upgrader holds no write buffer per idle connection (WriteBufferPool) and a
+// small read buffer: clients here send pongs, closes and short echo
+// messages. A pooled write buffer costs nothing while idle, so it is sized
+// for whole echo messages rather than squeezed.
 var upgrader = websocket.Upgrader{
-	ReadBufferSize:  1024,
-	WriteBufferSize: 1024,
+	ReadBufferSize:  512,
+	WriteBufferSize: 4096,
+	WriteBufferPool: &sync.Pool{},
 	CheckOrigin:     func(*http.Request) bool { return true },
 }
 
@@ -85,6 +107,9 @@ func (h *hub) publish(channel string, envelope []byte) int {
 	return n
 }
 
+// serveWS starts the connection's two goroutines and returns, as the chat
+// example's serveWs does: the handler goroutine (with net/http's deep serve
+// stack and its buffers) exits instead of becoming the reader.
 func (h *hub) serveWS(w http.ResponseWriter, r *http.Request) {
 	conn, err := upgrader.Upgrade(w, r, nil)
 	if err != nil {
@@ -94,10 +119,12 @@ func (h *hub) serveWS(w http.ResponseWriter, r *http.Request) {
 	h.join(c)
 	done := make(chan struct{})
 	go c.writePump(done)
-	c.readPump()
-	h.leave(c)
-	close(done)
-	c.close()
+	go func() {
+		c.readPump()
+		h.leave(c)
+		close(done)
+		c.close()
+	}()
 }
 
 // readPump reads (and ignores) the client's frames so control frames are
