@@ -6,6 +6,20 @@
 // A publication is framed once and queued to every loop that has
 // subscribers (one Execute per batch); the loop writes all frames queued for
 // one connection in one writev.
+//
+// The engine is configured as gnet's author intends a multi-core Linux
+// server to run: WithMulticore and one event loop per P
+// (WithNumEventLoop(GOMAXPROCS)), and WithReusePort(true), with which gnet
+// (engine_unix.go, runEventLoops) binds one SO_REUSEPORT listener per event
+// loop and every loop accepts its own connections, instead of one main
+// reactor accepting for all loops; gnet's createListeners (gnet.go) explains
+// that Linux balances incoming connections across such listeners, and turns
+// the option off only where the kernel does not (Darwin, older BSDs). wsgate
+// accepts the same way, a listener per loop. WithLockOSThread, which gnet's
+// echo benchmark server (github.com/gnet-io/gnet-benchmarks,
+// echo-gnet-server/main.go) adds, is left off: with client and server
+// sharing two cores, pinning loops to threads measures the scheduler rather
+// than the design.
 package main
 
 import (
@@ -259,5 +273,9 @@ func main() {
 	s := &server{loops: make(map[gnet.EventLoop]*loop)}
 	common.ServeAdmin(f.AdminListen, s.publish)
 	log.Printf("gnetws: ws on %s, admin on %s", f.Listen, f.AdminListen)
-	log.Fatal(gnet.Run(s, "tcp://"+f.Listen, gnet.WithMulticore(true), gnet.WithNumEventLoop(runtime.GOMAXPROCS(0))))
+	log.Fatal(gnet.Run(s, "tcp://"+f.Listen,
+		gnet.WithMulticore(true),
+		gnet.WithNumEventLoop(runtime.GOMAXPROCS(0)),
+		gnet.WithReusePort(true), // a listener per loop, balanced by the kernel
+	))
 }
