@@ -1,102 +1,36 @@
-// Command nbiohub is the nbio baseline: nbio's event-loop HTTP engine and
-// its websocket upgrader, subscribers kept in a map, broadcasts written
-// with WriteMessage.
+// Command nbiohub is the lesismal/nbio baseline: nbio's event-loop HTTP
+// engine (nbhttp) and its websocket upgrader, in two flavours chosen by
+// --flavour:
+//
+//   - tuned (the default, labelled nbiohub in BENCHMARKS.md): what a
+//     competent nbio user writes, with the settings nbio's author uses in
+//     his own servers (github.com/lesismal/go-websocket-benchmark,
+//     frameworks/nbio_nonblocking/server.go and frameworks/listen.go;
+//     github.com/lesismal/nbio-examples, websocket_1m/server_nbio/server.go)
+//     and an asynchronous, batched fan-out. See tuned.go.
+//   - naive (labelled nbiohub-naive by bench/run-suite.sh): the first
+//     version of this baseline, which publishes synchronously inside the
+//     publish handler. See naive.go.
 package main
 
 import (
+	"flag"
 	"log"
-	"net/http"
-	"runtime"
-	"sync"
-	"time"
-
-	"github.com/lesismal/nbio/nbhttp"
-	"github.com/lesismal/nbio/nbhttp/websocket"
 
 	"github.com/wsgate/wsgate/bench/baselines/internal/common"
 )
 
-type hub struct {
-	mu   sync.RWMutex
-	subs map[string]map[*websocket.Conn]struct{}
-}
-
-func (h *hub) join(c *websocket.Conn, channels []string) {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	for _, ch := range channels {
-		if h.subs[ch] == nil {
-			h.subs[ch] = make(map[*websocket.Conn]struct{})
-		}
-		h.subs[ch][c] = struct{}{}
-	}
-}
-
-func (h *hub) leave(c *websocket.Conn, channels []string) {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	for _, ch := range channels {
-		delete(h.subs[ch], c)
-		if len(h.subs[ch]) == 0 {
-			delete(h.subs, ch)
-		}
-	}
-}
-
-func (h *hub) publish(channel string, envelope []byte) int {
-	h.mu.RLock()
-	defer h.mu.RUnlock()
-	n := 0
-	for c := range h.subs[channel] {
-		if c.WriteMessage(websocket.TextMessage, envelope) == nil {
-			n++
-		}
-	}
-	return n
-}
-
 func main() {
-	f := common.ParseFlags("nbiohub")
-	h := &hub{subs: make(map[string]map[*websocket.Conn]struct{})}
-	common.ServeAdmin(f.AdminListen, h.publish)
-
-	sub := websocket.NewUpgrader()
-	sub.KeepaliveTime = 10 * time.Minute
-	sub.OnClose(func(c *websocket.Conn, _ error) {
-		if chans, ok := c.Session().([]string); ok {
-			h.leave(c, chans)
-		}
+	var flavour string
+	f := common.ParseFlags("nbiohub", func(fs *flag.FlagSet) {
+		fs.StringVar(&flavour, "flavour", "tuned", "`tuned` (the nbio author's settings, asynchronous batched fan-out) or naive (synchronous publish, defaults)")
 	})
-	echo := websocket.NewUpgrader()
-	echo.KeepaliveTime = 10 * time.Minute
-	echo.OnMessage(func(c *websocket.Conn, mt websocket.MessageType, data []byte) {
-		_ = c.WriteMessage(mt, data)
-	})
-
-	mux := http.NewServeMux()
-	mux.HandleFunc("/ws", func(w http.ResponseWriter, r *http.Request) {
-		c, err := sub.Upgrade(w, r, nil)
-		if err != nil {
-			return
-		}
-		chans := common.Channels(r.URL.RawQuery)
-		c.SetSession(chans)
-		h.join(c, chans)
-	})
-	mux.HandleFunc("/echo", func(w http.ResponseWriter, r *http.Request) {
-		_, _ = echo.Upgrade(w, r, nil)
-	})
-	engine := nbhttp.NewEngine(nbhttp.Config{
-		Network: "tcp",
-		Addrs:   []string{f.Listen},
-		Handler: mux,
-		MaxLoad: 1_000_000,
-		NPoller: runtime.GOMAXPROCS(0),
-	})
-	if err := engine.Start(); err != nil {
-		log.Fatalf("nbiohub: %v", err)
+	switch flavour {
+	case "tuned":
+		runTuned(f)
+	case "naive":
+		runNaive(f)
+	default:
+		log.Fatalf("nbiohub: --flavour %q: want tuned or naive", flavour)
 	}
-	log.Printf("nbiohub: ws on %s, admin on %s", f.Listen, f.AdminListen)
-	common.WaitSignal()
-	engine.Stop()
 }

@@ -25,12 +25,16 @@ type Flags struct {
 	AdminListen string
 }
 
-// ParseFlags reads --listen and --admin-listen.
-func ParseFlags(name string) Flags {
+// ParseFlags reads --listen and --admin-listen, and the flags extra
+// defines (a baseline's own options).
+func ParseFlags(name string, extra ...func(*flag.FlagSet)) Flags {
 	var f Flags
 	fs := flag.NewFlagSet(name, flag.ExitOnError)
 	fs.StringVar(&f.Listen, "listen", "127.0.0.1:8080", "`address` for WebSocket clients (/ws, /echo)")
 	fs.StringVar(&f.AdminListen, "admin-listen", "127.0.0.1:8081", "`address` for POST /api/publish")
+	for _, e := range extra {
+		e(fs)
+	}
 	_ = fs.Parse(os.Args[1:])
 	return f
 }
