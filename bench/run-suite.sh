@@ -23,7 +23,9 @@ for name in IDLE_CONNS IDLE_CHANNELS HOLD CONNECT_RATE BCAST_SUBS BCAST_RATE BCA
   [[ -z "${!v+set}" ]] || standard=no
 done
 
-: "${BENCH_SERVERS:=wsgate gnetws nbiohub gorillahub}"
+# nbiohub is nbio's tuned flavour, nbiohub-naive its first version (bench/baselines/doc.go);
+# BENCHMARKS.md shows the servers bench/benchmd lists, every server's JSON stays in $BENCH_OUT.
+: "${BENCH_SERVERS:=wsgate gnetws nbiohub nbiohub-naive gorillahub}"
 : "${BENCH_IDLE_CONNS:=15000}"      # idle subscribed connections (RSS, CPU per handshake)
 : "${BENCH_IDLE_CHANNELS:=100}"     # channels they subscribe to, ?channels=
 : "${BENCH_HOLD:=5s}"               # how long they are held
@@ -76,6 +78,7 @@ server_cmd() { # name → command line
     # on SIGUSR1 (sent while the idle connections are held) or at SIGTERM.
     wsgate-prof) echo "$(server_cmd wsgate) --cpuprofile $2.cpu.prof --memprofile $2.heap.prof" ;;
     gnetws|nbiohub|gorillahub) echo "bin/$1 --listen $HOST:$PORT --admin-listen $HOST:$ADMIN" ;;
+    nbiohub-naive) echo "bin/nbiohub --flavour naive --listen $HOST:$PORT --admin-listen $HOST:$ADMIN" ;;
     *) echo "unknown server $1" >&2; exit 2 ;;
   esac
 }
