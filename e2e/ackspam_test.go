@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"errors"
+	"fmt"
 	"strings"
 	"sync"
 	"syscall"
@@ -38,6 +39,10 @@ func TestAckSpammersAreClosed(t *testing.T) {
 	for range 10 {
 		spammers = append(spammers, spammer{`"` + strings.Repeat("y", 64) + `"`, "slow consumer"})
 	}
+	// What each spammer saw, for the failure message: a count that is off
+	// says which connection the node let go some other way.
+	outcomes := make([]string, len(spammers))
+	start := time.Now()
 	var wg sync.WaitGroup
 	for i, s := range spammers {
 		wg.Go(func() {
@@ -50,14 +55,17 @@ func TestAckSpammersAreClosed(t *testing.T) {
 			frame := []byte(`{"type":"subscribe","channel":"spam","id":` + s.id + `}`)
 			// Write until the server gives up on us (or 64 MiB, far past any
 			// buffer), then read what it sent: its last word is the close.
-			for sent := 0; sent < 64<<20; sent += len(frame) {
-				if err := c.WriteText(frame); err != nil {
+			sent, writeErr := 0, error(nil)
+			for ; sent < 64<<20; sent += len(frame) {
+				if writeErr = c.WriteText(frame); writeErr != nil {
 					break
 				}
 			}
+			wrote := time.Since(start)
 			_ = c.SetReadDeadline(time.Now().Add(30 * time.Second))
 			for {
 				_, _, err := c.ReadMessage()
+				outcomes[i] = fmt.Sprintf("spammer %d (%s): wrote %d B until %v (%v), read until %v: %v", i, s.reason, sent, wrote.Round(time.Millisecond), writeErr, time.Since(start).Round(time.Millisecond), err)
 				var ce *wstest.CloseError
 				if errors.As(err, &ce) {
 					if ce.Code != ws.StatusPolicyViolation || ce.Reason != s.reason {
@@ -82,7 +90,11 @@ func TestAckSpammersAreClosed(t *testing.T) {
 	}
 	st := n.stats(t)["stats"].(map[string]any)
 	if st["slow_consumer_closes"].(float64) != 10 {
-		t.Errorf("slow consumer closes %v, want 10", st["slow_consumer_closes"])
+		t.Errorf("slow consumer closes %v, want 10 (closes sent %v, pong timeouts %v, error frames %v, connections %v)",
+			st["slow_consumer_closes"], st["closes_sent"], st["pong_timeouts"], st["error_frames"], st["connections"])
+		for _, o := range outcomes {
+			t.Log(o)
+		}
 	}
 }
 
