@@ -22,6 +22,7 @@
 # only; every step has a timeout; about 6 minutes at the defaults.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. bench/lib.sh
 : "${ROUNDS:=5}"
 : "${IDLE_CONNS:=10000}"
 : "${BCAST_CONNS:=10000}"
@@ -74,7 +75,7 @@ for round in $(seq "$ROUNDS"); do
       # shellcheck disable=SC2086
       "$bindir/wsgate" $NODE 2>/dev/null &
       pid=$!
-      for _ in $(seq 100); do (exec 3<>/dev/tcp/$HOST/$ADMIN) 2>/dev/null && break; sleep 0.1; done
+      wait_tcp "$HOST" "$ADMIN" || true
       # shellcheck disable=SC2046,SC2086
       timeout 300 "$bindir/wsbench" $(test_args "$test") $bench_flags --label "deflate-$mode" --server-pid "$pid" \
         --json "$RAW/$mode-$test-$round.json" | grep -E '^(server CPU|server RSS|errors|connections|deflate|wire)' | sed "s/^/round $round $test $mode: /"
@@ -91,10 +92,7 @@ done
   echo "date=$(date -u +%Y-%m-%dT%H:%M:%SZ)"
   echo "rounds=$ROUNDS"
   echo "order=alternating: off first in odd rounds, on first in even ones; a fresh node per run; $(( $(date +%s) - started ))s in all"
-  echo "nproc=$(nproc)"
-  echo "mem=$(awk '/MemTotal/ {print $2 " kB"}' /proc/meminfo)"
-  echo "kernel=$(uname -r)"
-  echo "go=$(go version | awk '{print $3}')"
+  host_meta
   echo "what=One wsgate node (default --compression on, --compression-min-size 256; the same flags in both modes) and wsbench on this host. on: every wsbench connection offers permessage-deflate; client_max_window_bits (wsbench --deflate), the node answers server_no_context_takeover; client_no_context_takeover and sends each publication compressed once for all of them; wsbench inflates every message (its stamps and sequence checks run on the inflated JSON) and fails the run if any connection is refused deflate. off: no connection offers it. The server's CPU and RSS are its own, from /proc (wsbench --server-pid); CPU in 10 ms ticks. Wire B/delivery: the bytes the subscribers read from their sockets over the load and its drain, per delivery (frame headers included). Compressions/publication: the growth of the node's compressions counter (GET /api/stats, wsbench --server-stats) over the load, per publication."
   echo "sizes=idle: $IDLE_CONNS connections over 100 channels opened at 3000/s and held 3s (RSS/conn: the node's growth from before the ramp to the end of the hold, per connection); bcast: $BCAST_CONNS subscribers of one channel, $RATE msg/s of $PAYLOAD-byte JSON (wsbench --payload-kind json) for 15s published on the admin API (CPU/delivery: the node's CPU over the load and its drain per delivery); connections from 127.0.0.2-127.0.0.17"
   echo "targets=bcast|CPU/delivery (µs)|ratio|1.2;idle|RSS/conn (B)|diff|64"

@@ -11,6 +11,7 @@
 # Loopback only; every step has a timeout; about 6 minutes at the defaults.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. bench/lib.sh
 : "${ROUNDS:=5}"
 : "${IDLE_CONNS:=15000}" # CPU times come in 10 ms ticks: 15,000 handshakes span ~30 of them
 : "${BCAST_CONNS:=5000}"
@@ -55,7 +56,7 @@ for round in $(seq "$ROUNDS"); do
       # shellcheck disable=SC2086
       "$bindir/wsgate" $node_flags 2>/dev/null &
       pid=$!
-      for _ in $(seq 100); do (exec 3<>/dev/tcp/$HOST/$ADMIN) 2>/dev/null && break; sleep 0.1; done
+      wait_tcp "$HOST" "$ADMIN" || true
       # shellcheck disable=SC2046,SC2086
       timeout 300 "$bindir/wsbench" $(test_args "$test") $bench_flags --label "proxy-$mode" --server-pid "$pid" \
         --json "$RAW/$mode-$test-$round.json" | grep -E '^(server CPU|errors|connections|proxy)' | sed "s/^/round $round $test $mode: /"
@@ -72,10 +73,7 @@ done
   echo "date=$(date -u +%Y-%m-%dT%H:%M:%SZ)"
   echo "rounds=$ROUNDS"
   echo "order=alternating: off first in odd rounds, on first in even ones; a fresh node per run; $(( $(date +%s) - started ))s in all"
-  echo "nproc=$(nproc)"
-  echo "mem=$(awk '/MemTotal/ {print $2 " kB"}' /proc/meminfo)"
-  echo "kernel=$(uname -r)"
-  echo "go=$(go version | awk '{print $3}')"
+  host_meta
   echo "what=One wsgate node and wsbench on this host. on: the node runs with --proxy-protocol v2 --trusted-proxies 127.0.0.0/8 and every wsbench connection starts with a PROXY v2 header (in the same write as its upgrade request) claiming its own client 10.(i>>16).(i>>8).(i); off: neither. The server's CPU is its own, from /proc (wsbench --server-pid), counted in 10 ms ticks: one tick is $(( 10000000 / IDLE_CONNS )) ns per handshake at these sizes."
   echo "sizes=idle: $IDLE_CONNS connections over 100 channels opened at 3000/s and held 3s (CPU/handshake: the node's CPU over the ramp per connection); bcast: $BCAST_CONNS subscribers of one channel, 10 msg/s of 64 bytes for 15s published on the admin API (CPU/delivery: the node's CPU over the load per delivery); connections from 127.0.0.2-127.0.0.17"
 } > "$RAW/meta.env"

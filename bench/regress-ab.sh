@@ -10,6 +10,7 @@
 # Loopback only; every step has a timeout.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. bench/lib.sh
 : "${BASE:?set BASE to the git ref to compare against}"
 : "${ROUNDS:=3}"
 : "${TESTS:=idle bcast bcastmax echo}"
@@ -48,7 +49,7 @@ for round in $(seq "$ROUNDS"); do
       binary=bin/wsgate; [[ $label == base ]] && binary=bin/wsgate-base
       "$binary" --listen $HOST:$PORT --admin-listen $HOST:$ADMIN --log-level error --max-msg-rate -1 --max-byte-rate -1 2>/dev/null &
       pid=$!
-      for _ in $(seq 100); do (exec 3<>/dev/tcp/$HOST/$ADMIN) 2>/dev/null && break; sleep 0.1; done
+      wait_tcp "$HOST" "$ADMIN" || true
       # shellcheck disable=SC2046
       timeout 600 bin/wsbench $(test_args "$test") --label "$label" --server-pid "$pid" --json "$AB_OUT/$label-$test-$round.json" >/dev/null
       kill -TERM "$pid"; wait "$pid" 2>/dev/null || true; pid=
@@ -63,10 +64,7 @@ done
   echo "date=$(date -u +%Y-%m-%dT%H:%M:%SZ)"
   echo "rounds=$ROUNDS"
   echo "order=alternating: base first in odd rounds, head first in even ones"
-  echo "nproc=$(nproc)"
-  echo "mem=$(awk '/MemTotal/ {print $2 " kB"}' /proc/meminfo)"
-  echo "kernel=$(uname -r)"
-  echo "go=$(go version | awk '{print $3}')"
+  host_meta
   echo "sizes=15,000 idle connections over 100 channels held 5s; 10,000 broadcast subscribers at 10 msg/s for 20s and at max rate (window 64) for 10s; echo on 1,000 connections for 10s; 64-byte payloads; connections opened at 3000/s from 127.0.0.2-127.0.0.17"
 } > "$AB_OUT/meta.env"
 bin/benchmd -ab "$AB_OUT" -out "$AB_SUMMARY"

@@ -12,6 +12,7 @@
 # Loopback only; every step has a timeout; about 5 minutes at the defaults.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. bench/lib.sh
 : "${ROUNDS:=5}"
 : "${IDLE_CONNS:=5000}"
 : "${BCAST_CONNS:=5000}"
@@ -72,7 +73,7 @@ test_args() { # test mode cafile
     bcast) echo "broadcast --url $(url "$2" "$3") --publish-url http://$HOST:$ADMIN --conns $BCAST_CONNS --channels 1 --rate 10 --payload 64 --duration 15s $SIZES" ;;
   esac
 }
-wait_port() { for _ in $(seq 100); do (exec 3<>"/dev/tcp/$HOST/$1") 2>/dev/null && return; sleep 0.1; done; }
+wait_port() { wait_tcp "$HOST" "$1" || true; }
 
 started=$(date +%s)
 for round in $(seq "$ROUNDS"); do
@@ -103,10 +104,7 @@ done
   echo "date=$(date -u +%Y-%m-%dT%H:%M:%SZ)"
   echo "rounds=$ROUNDS"
   echo "order=alternating: plain first in odd rounds, tls first in even ones; a fresh HAProxy and node per run; $(( $(date +%s) - started ))s in all"
-  echo "nproc=$(nproc)"
-  echo "mem=$(awk '/MemTotal/ {print $2 " kB"}' /proc/meminfo)"
-  echo "kernel=$(uname -r)"
-  echo "go=$(go version | awk '{print $3}')"
+  host_meta
   echo "what=wsbench → $(haproxy -v | head -1 | awk '{print "HAProxy", $3}') (mode tcp, $(openssl version | awk '{print $1, $2}'), its default threads) → one wsgate node over plain TCP, all on this host. plain: ws:// to a plain frontend; tls: wss:// to a frontend terminating TLS with a self-signed $( [[ $KEY == ec ]] && echo 'ECDSA P-256' || echo 'RSA 2048') certificate (wsbench verifies it with --tls-ca; a full handshake per connection, no resumption; negotiated: $(jq -r '.settings.tls // empty' "$RAW/tls-idle-1.json" 2>/dev/null | sed 's/.*; //')). CPU is HAProxy's plus the node's, from /proc (wsbench --server-pid both); tls minus plain is what TLS costs the proxy."
   echo "sizes=idle: $IDLE_CONNS connections over 100 channels opened at 2000/s and held 3s (CPU/handshake: the CPU over the ramp per connection, TLS handshake included); bcast: $BCAST_CONNS subscribers of one channel, 10 msg/s of 64 bytes for 15s published on the node's admin API (CPU/delivery: the CPU over the load per delivery); connections from 127.0.0.2-127.0.0.17"
 } > "$RAW/meta.env"
