@@ -95,3 +95,40 @@ func TestServeAgentReportsLoadThenDrain(t *testing.T) {
 		t.Fatalf("Drain: %v", err)
 	}
 }
+
+// TestServeAgentSurvivesAFlood: many checks at once, none of them reading,
+// get at most AgentMaxConns answers in flight; the responder still
+// answers the balancer afterwards and stops when told.
+func TestServeAgentSurvivesAFlood(t *testing.T) {
+	eng := gatewaytest.Start(t, reactor.Config{})
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	served := make(chan error, 1)
+	go func() { served <- admin.ServeAgent(ctx, ln, eng) }()
+	var flood []net.Conn
+	for range 200 {
+		c, err := net.DialTimeout("tcp", ln.Addr().String(), 5*time.Second)
+		if err != nil {
+			t.Fatalf("dial: %v", err)
+		}
+		flood = append(flood, c)
+	}
+	testkit.Eventually(t, 5*time.Second, "a normal check answered after the flood", func() bool {
+		return agentSays(t, ln.Addr().String()) == "up 100%\n"
+	})
+	for _, c := range flood {
+		_ = c.Close()
+	}
+	cancel()
+	select {
+	case err := <-served:
+		if err != nil {
+			t.Fatalf("ServeAgent: %v", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("ServeAgent did not stop")
+	}
+}

@@ -213,3 +213,33 @@ func TestProxyProtocolNeedsTrustedProxies(t *testing.T) {
 		t.Fatal("PROXY protocol without trusted proxies: no error")
 	}
 }
+
+// TestProxyHeaderStallTimesOut: a trusted peer that sends part of a
+// header and stops is closed at the handshake timeout, like any silent
+// socket, and leaves no handshake slot behind.
+func TestProxyHeaderStallTimesOut(t *testing.T) {
+	e := gateway(t, Config{ProxyProtocol: proxy.V2, TrustedProxies: trusted(t, "127.0.0.1/32"),
+		HandshakeTimeout: 300 * time.Millisecond, CloseTimeout: 300 * time.Millisecond, MaxHandshakesPerIP: 1})
+	d := net.Dialer{Timeout: 5 * time.Second}
+	c, err := d.Dial("tcp", e.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if _, err := c.Write(proxyV2("10.1.1.1:1")[:10]); err != nil {
+		t.Fatal(err)
+	}
+	_ = c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	if _, err := c.Read(make([]byte, 512)); err == nil {
+		// The 408 answer may come first; the close follows.
+		_, _ = c.Read(make([]byte, 512))
+	}
+	c.Close()
+	testkit.Eventually(t, waitTimeout, "the stalled header timed out and its slot freed", func() bool {
+		st := e.Stats()
+		return st.HandshakeTimeouts == 1 && st.Handshaking == 0
+	})
+	if s, _ := upgradeFrom(t, e, "127.0.0.1", proxyV2("10.1.1.1:2"), "", 0); s != 101 {
+		t.Fatalf("after the stall: status %d, want 101", s)
+	}
+}
