@@ -93,7 +93,7 @@ type conn struct {
 
 // onTraffic handles bytes that arrived for c. Runs on c's loop.
 func (c *conn) onTraffic() gnet.Action {
-	c.lastRead = c.loop.wheel.now
+	c.lastRead = c.loop.clock()
 	switch c.state {
 	case stateHandshake:
 		return c.readHandshake()
@@ -141,7 +141,7 @@ func (c *conn) readHandshake() gnet.Action {
 	if l.eng.connsPerIP == nil {
 		delete(l.peers, c) // nothing needs the client's address any more
 	}
-	c.lastData = l.wheel.now
+	c.lastData = l.clock()
 	c.fillBuckets()
 	l.scheduleOpen(c)
 	l.eng.stats.handshakes.Add(1)
@@ -200,7 +200,7 @@ func (c *conn) readFrames(buf []byte) gnet.Action {
 		switch m.Op {
 		case ws.OpText, ws.OpBinary:
 			l.stats.messagesIn.Add(1)
-			c.lastData = l.wheel.now
+			c.lastData = c.lastRead // stamped by this read
 			switch {
 			case !c.allow(len(m.Payload)):
 				c.rateLimited()
@@ -336,7 +336,7 @@ func (c *conn) startClosing() {
 		c.setState(stateClosing)
 	}
 	l.leaveAll(c)
-	c.closeAt = l.wheel.now + l.ticks(l.eng.cfg.CloseTimeout)
+	c.closeAt = l.clock() + l.ticks(l.eng.cfg.CloseTimeout)
 	c.tryHalfClose()
 	l.scheduleClosing(c)
 }

@@ -28,6 +28,10 @@ type Engine struct {
 	ran      chan struct{} // closed when gnet.Run has returned, with runErr
 	runErr   error
 	stopTick chan struct{}
+	// kickTick wakes the ticker early: a loop's wheel has a timer due
+	// before tickerAt (unix nanos), when the ticker means to wake next.
+	kickTick chan struct{}
+	tickerAt atomic.Int64
 	draining atomic.Bool
 	stopped  atomic.Bool
 
@@ -69,6 +73,7 @@ func New(cfg Config) (*Engine, error) {
 		booted:          make(chan struct{}),
 		ran:             make(chan struct{}),
 		stopTick:        make(chan struct{}),
+		kickTick:        make(chan struct{}, 1),
 		connsPerIP:      newAddrCounts(cfg.MaxConnsPerIP),
 		handshakesPerIP: newAddrCounts(cfg.MaxHandshakesPerIP),
 	}
@@ -296,33 +301,6 @@ func (e *Engine) waitConns(ctx context.Context) {
 		select {
 		case <-poll.C:
 		case <-ctx.Done():
-		}
-	}
-}
-
-// runTicker posts a tick to every loop at the wheel's resolution. gnet's own
-// OnTick runs off the loops, so ticks are handed over with Execute.
-func (e *Engine) runTicker() {
-	t := time.NewTicker(e.tick)
-	defer t.Stop()
-	var refused [numRefusals]int64
-	var unauthorized, proxyErrors int64
-	nextReport := time.Now().Add(refusalReportEvery)
-	for {
-		select {
-		case <-e.stopTick:
-			return
-		case now := <-t.C:
-			if now.After(nextReport) {
-				e.reportRefusals(&refused)
-				e.reportTokenRefusals(&unauthorized)
-				e.reportProxyErrors(&proxyErrors)
-				nextReport = now.Add(refusalReportEvery)
-			}
-			for _, l := range *e.loops.Load() {
-				l.tickPosted.Store(now.UnixNano())
-				_ = l.el.Execute(context.Background(), l.onTick)
-			}
 		}
 	}
 }

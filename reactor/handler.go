@@ -28,7 +28,7 @@ func (h *handler) OnOpen(gc gnet.Conn) ([]byte, gnet.Action) {
 		return nil, gnet.Close // no context: OnClose only uncounts the socket
 	}
 	l := e.loopFor(gc.EventLoop())
-	c := &conn{gc: gc, loop: l, lastRead: l.wheel.now}
+	c := &conn{gc: gc, loop: l, lastRead: l.clock()}
 	gc.SetContext(c)
 	if trusted && e.cfg.ProxyProtocol != proxy.Off {
 		l.peers[c] = peer{awaitHeader: true}
@@ -44,7 +44,7 @@ func (h *handler) OnOpen(gc gnet.Conn) ([]byte, gnet.Action) {
 			return nil, gnet.None
 		}
 	}
-	l.wheel.schedule(c, l.wheel.now+l.ticks(e.cfg.HandshakeTimeout))
+	l.wheel.schedule(c, c.lastRead+l.ticks(e.cfg.HandshakeTimeout))
 	return nil, gnet.None
 }
 

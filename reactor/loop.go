@@ -69,9 +69,14 @@ type loop struct {
 const maxScratch = 64 << 10
 
 func newLoop(el gnet.EventLoop, eng *Engine, idx int) *loop {
-	l := &loop{el: el, eng: eng, idx: idx, wheel: newWheel(), start: time.Now(), topics: make(map[string]*topic), parked: make(map[*conn]*wsproto.Decoder), peers: make(map[*conn]peer), slow: make(map[*conn]*slowState)}
+	l := &loop{el: el, eng: eng, idx: idx, start: time.Now(), topics: make(map[string]*topic), parked: make(map[*conn]*wsproto.Decoder), peers: make(map[*conn]peer), slow: make(map[*conn]*slowState)}
 	l.resetDecoder()
 	l.onTick = gnet.RunnableFunc(l.tick)
+	l.wheel.lowered = l.lowered
+	// Nothing due yet: the first deadline lowers wake and kicks the
+	// ticker, which may be asleep until its next report.
+	l.wheel.next = never
+	l.wheel.wake.Store(never)
 	l.onInbox = gnet.RunnableFunc(l.drainInbox)
 	return l
 }
@@ -107,18 +112,28 @@ func (l *loop) ticks(d time.Duration) uint32 {
 	return uint32((d + t - 1) / t)
 }
 
+// clock is the current time in wheel ticks. The wheel's own now moves
+// only when the loop is ticked, which an idle loop is not (ticker.go), so
+// timestamps (last read, deadlines) come from here.
+func (l *loop) clock() uint32 { return uint32(time.Since(l.start) / l.eng.tick) }
+
 // tick advances the wheel to the current time, firing due timers, and
 // records how late it ran (the loop's lag). It runs on the loop, posted by
-// the engine's ticker.
+// the engine's ticker when tickDue.
 func (l *loop) tick(context.Context) error {
 	now := time.Now()
 	l.stats.lagNanos.Store(now.UnixNano() - l.tickPosted.Load())
+	l.stats.ticks.Add(1)
 	target := uint32(now.Sub(l.start) / l.eng.tick)
 	for int32(target-l.wheel.now) > 0 {
 		l.wheel.advance(l.fire)
 	}
 	l.wakeWaiting()
 	l.catchUpIdle()
+	l.wheel.settle()
+	if len(l.waiting) > 0 || len(l.slow) > 0 {
+		l.wantTick()
+	}
 	return nil
 }
 
@@ -154,10 +169,12 @@ func (l *loop) fireOpen(c *conn) {
 	case c.draining && l.wheel.due(c.closeAt):
 		c.closeWith(wire.CloseGoingAway, wire.DrainingReason(rand.N(cfg.DrainWindow)))
 		return
-	case cfg.IdleTimeout > 0 && now-c.lastData >= l.ticks(cfg.IdleTimeout):
+	// Signed differences: a tick caught up late may run before a read
+	// stamped by clock.
+	case cfg.IdleTimeout > 0 && int32(now-c.lastData) >= int32(l.ticks(cfg.IdleTimeout)):
 		c.closeWith(wire.CloseNormal, wire.ReasonIdleTimeout)
 		return
-	case c.pingSent && now-c.pingAt >= l.ticks(cfg.PongTimeout):
+	case c.pingSent && int32(now-c.pingAt) >= int32(l.ticks(cfg.PongTimeout)):
 		// The peer is gone or wedged: no point waiting for a closing handshake.
 		l.eng.stats.pongTimeouts.Add(1)
 		c.closeWith(wire.ClosePolicyViolation, wire.ReasonPongTimeout)
@@ -165,8 +182,8 @@ func (l *loop) fireOpen(c *conn) {
 			_ = l.el.Close(c.gc)
 		}
 		return
-	case !c.pingSent && now-c.lastRead >= l.ticks(cfg.PingInterval):
-		c.pingSent, c.pingAt = true, now
+	case !c.pingSent && int32(now-c.lastRead) >= int32(l.ticks(cfg.PingInterval)):
+		c.pingSent, c.pingAt = true, l.clock()
 		if c.endpoint.kind() == endpointHeartbeat {
 			l.out = c.appendHeartbeatPing(l.out)
 		} else {
@@ -236,7 +253,7 @@ func (l *loop) drain(window time.Duration) {
 			_ = l.el.Close(c.gc)
 		case c.state == stateOpen && !c.draining:
 			c.draining = true
-			c.closeAt = l.wheel.now + rand.Uint32N(span)
+			c.closeAt = l.clock() + rand.Uint32N(span)
 			l.scheduleOpen(c)
 		}
 	})

@@ -37,7 +37,7 @@ func newRateLimits(cfg *Config, tick time.Duration) rateLimits {
 // fillBuckets gives a new connection full buckets.
 func (c *conn) fillBuckets() {
 	r := &c.loop.eng.limits
-	c.rateAt = c.loop.wheel.now
+	c.rateAt = c.loop.clock()
 	c.msgCredit, c.byteCredit = int32(r.msgBurst), int32(r.byteBurst)
 }
 
@@ -46,7 +46,7 @@ func (c *conn) fillBuckets() {
 // when either bucket is empty. Runs on c's loop.
 func (c *conn) allow(size int) bool {
 	r := &c.loop.eng.limits
-	now := c.loop.wheel.now
+	now := c.lastRead // the read that brought the message
 	if elapsed := int64(now - c.rateAt); elapsed > 0 {
 		micros := min(elapsed*r.tickMicros, 1_000_000_000) // past 1000 s every bucket is full anyway
 		c.msgCredit = int32(min(int64(c.msgCredit)+micros*r.msgRate/milli, r.msgBurst))

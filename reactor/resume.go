@@ -173,6 +173,7 @@ func (l *loop) readOn(r *resume) {
 		if !r.waiting {
 			r.waiting = true
 			l.waiting = append(l.waiting, r)
+			l.wantTick()
 		}
 		return
 	}
@@ -181,6 +182,7 @@ func (l *loop) readOn(r *resume) {
 		if !r.waiting {
 			r.waiting = true
 			l.waiting = append(l.waiting, r)
+			l.wantTick()
 		}
 	}
 }

@@ -23,11 +23,11 @@ func (c *conn) expireAt() uint32 {
 	d := time.Until(c.claims.ValidUntil)
 	switch {
 	case d <= 0:
-		return l.wheel.now
+		return l.clock()
 	case d >= time.Duration(maxExpiryTicks)*l.eng.tick:
-		return l.wheel.now + maxExpiryTicks
+		return l.clock() + maxExpiryTicks
 	}
-	return l.wheel.now + l.ticks(d)
+	return l.clock() + l.ticks(d)
 }
 
 // expired reports whether c's token has run out.

@@ -123,6 +123,7 @@ func (l *loop) slowOf(c *conn) *slowState {
 	if s == nil {
 		s = &slowState{}
 		l.slow[c] = s
+		l.wantTick() // catchUpIdle looks at it every tick
 	}
 	return s
 }

@@ -62,6 +62,7 @@ type loopStats struct {
 	rateLimited, forbidden                   atomic.Int64 // rate_limited and forbidden error frames
 	channelsRefused                          atomic.Int64 // subscriptions refused by MaxChannels
 	lagNanos                                 atomic.Int64 // delay of the last tick
+	ticks                                    atomic.Int64 // ticks run: only those with a timer due, and the lag probe
 	_                                        cpu.CacheLinePad
 }
 

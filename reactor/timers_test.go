@@ -38,6 +38,55 @@ func TestPingKeepsAnsweringConnectionOpen(t *testing.T) {
 	}
 }
 
+// TestIdleLoopIsNotTickedForNothing shows an idle loop costs nothing per
+// tick: with 5 ms ticks (a 320 ms drain window) and the next ping an hour
+// away, the ticker wakes each loop only for its lag probe, about once a
+// second, where it used to post 200 ticks a second.
+func TestIdleLoopIsNotTickedForNothing(t *testing.T) {
+	e := gateway(t, Config{PingInterval: time.Hour, PongTimeout: time.Minute, DrainWindow: 320 * time.Millisecond})
+	if e.tick != 5*time.Millisecond {
+		t.Fatalf("tick = %v, want 5ms", e.tick)
+	}
+	c := dialWS(t, e, "/ws")
+	if got := send(t, c, `{"type":"subscribe","channel":"quiet","id":1}`); got["type"] != "ack" {
+		t.Fatalf("subscribe: %v", got)
+	}
+	ticks := func() (n int64) {
+		for _, l := range *e.loops.Load() {
+			n += l.stats.ticks.Load()
+		}
+		return n
+	}
+	before := ticks()
+	time.Sleep(time.Second)
+	loops := int64(len(*e.loops.Load()))
+	if n := ticks() - before; n > 3*loops {
+		t.Fatalf("%d ticks ran on %d idle loop(s) in 1s of 5 ms ticks; want at most %d (the lag probe)", n, loops, 3*loops)
+	}
+	// The connection is still served; TestPingKeepsAnsweringConnectionOpen
+	// and the drain tests show due timers still fire.
+	if got := send(t, c, `{"type":"unsubscribe","channel":"quiet","id":2}`); got["type"] != "ack" {
+		t.Fatalf("unsubscribe after the quiet second: %v", got)
+	}
+}
+
+// TestTimersRunOnALoopBornWhileTheTickerSleeps: with no loop yet, the
+// ticker sleeps until its next report (10 s); the first connection's loop
+// must wake it, or the connection's timers wait that long. Its ping, due
+// 100 ms after the upgrade, must come well before.
+func TestTimersRunOnALoopBornWhileTheTickerSleeps(t *testing.T) {
+	e := gateway(t, Config{PingInterval: 100 * time.Millisecond, PongTimeout: 90 * time.Millisecond})
+	time.Sleep(200 * time.Millisecond) // the ticker has looked, found no loop, and gone to sleep
+	c := dialWS(t, e, "/ws")
+	_ = c.SetReadDeadline(time.Now().Add(2 * time.Second))
+	if _, _, err := c.ReadMessage(); !errors.Is(err, os.ErrDeadlineExceeded) {
+		t.Fatalf("want only pings, got %v", err)
+	}
+	if c.Pings == 0 {
+		t.Fatal("no ping in 2s with a 100ms ping interval: the new loop's timers did not run")
+	}
+}
+
 // rawUpgrade opens a connection and completes the handshake by hand, so the
 // test decides whether anything is ever read or answered.
 func rawUpgrade(t *testing.T, e *Engine, path string) net.Conn {
