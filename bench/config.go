@@ -28,6 +28,12 @@ const (
 	PublishNATS = "nats" // straight to the bus, on subject <NATSPrefix>.<channel>
 )
 
+// Ways a subscriber joins its channel (Config.SubscribeVia).
+const (
+	SubscribeURL   = "url"   // ?channels= in the upgrade request
+	SubscribeFrame = "frame" // {"type":"subscribe","channel":C,"id":1} after the 101, waiting for the ack
+)
+
 // Defaults for Config; each field's comment names its default.
 const (
 	DefaultConnectRate   = 5000
@@ -66,7 +72,12 @@ type Config struct {
 
 	Channels      int    // broadcast, churn, connect: subscriber i joins channel i % Channels; default 1 (connect: 0, none)
 	ChannelPrefix string // channel names are prefix + number; default "bench."
-	Rate          float64
+	// SubscribeVia is how a subscriber joins its channel: SubscribeURL
+	// (default, ?channels= in the upgrade request) or SubscribeFrame (a
+	// {"type":"subscribe"} frame after the 101; the connection counts as
+	// handshaken when the ack arrives, as a client library waits for it).
+	SubscribeVia string
+	Rate         float64
 	// Rate is messages per second: broadcast and churn publish at it over
 	// all publishers (0: max rate, bounded by Window); echo sends at it over
 	// all connections (0: closed loop, one message in flight per connection).
@@ -162,6 +173,9 @@ func (c Config) withDefaults() Config {
 	if c.PublishVia == "" {
 		c.PublishVia = PublishHTTP
 	}
+	if c.SubscribeVia == "" {
+		c.SubscribeVia = SubscribeURL
+	}
 	if c.Window == 0 {
 		c.Window = DefaultWindow
 	}
@@ -250,6 +264,9 @@ func (c Config) Validate() error {
 	}
 	if c.PayloadKind != PayloadFiller && c.PayloadKind != PayloadJSON {
 		errs = append(errs, fmt.Errorf("payload kind %q: want %s or %s", c.PayloadKind, PayloadFiller, PayloadJSON))
+	}
+	if c.SubscribeVia != SubscribeURL && c.SubscribeVia != SubscribeFrame {
+		errs = append(errs, fmt.Errorf("subscribe via %q: want %s or %s", c.SubscribeVia, SubscribeURL, SubscribeFrame))
 	}
 	if c.ServerStatsURL != "" {
 		if u, err := url.Parse(c.ServerStatsURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
@@ -369,6 +386,7 @@ func (c Config) plans(salt uint64) ([]Plan, error) {
 			ConnectRate:    c.ConnectRate / float64(c.Procs),
 			Channels:       channels,
 			ChannelPrefix:  c.ChannelPrefix,
+			SubscribeFrame: c.SubscribeVia == SubscribeFrame,
 			Echo:           c.Scenario == ScenarioEcho,
 			Publishers:     c.Publishers,
 			Payload:        c.Payload,

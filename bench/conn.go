@@ -2,6 +2,7 @@ package bench
 
 import (
 	"bytes"
+	"strconv"
 
 	"github.com/gobwas/ws"
 	"github.com/panjf2000/gnet/v2"
@@ -48,16 +49,14 @@ type conn struct {
 	dialed int64
 	extra  *connExtra // echo state, or more publishers; nil for most
 
-	id     uint32 // global connection number: picks target, channel and key
-	slot   int32  // index in loop.conns
-	target uint16
-	state  connState
-	role   role
-	stable bool // subscriber from before the load: its losses count
-	opened bool // got its 101
-	// greeted: a first message came; on wsgate's /ws it is the connected
-	// frame, skipped (neither a delivery nor unstamped).
-	greeted bool
+	id      uint32 // global connection number: picks target, channel and key
+	slot    int32  // index in loop.conns
+	target  uint16
+	state   connState
+	role    role
+	stable  bool // subscriber from before the load: its losses count
+	opened  bool // got its 101
+	greeted greeting
 	deflate bool // permessage-deflate negotiated: messages may come compressed
 
 	// dec holds a frame that arrived in part; nil between frames, when
@@ -65,6 +64,16 @@ type conn struct {
 	dec *wsproto.Decoder
 	seq seqTrack // publisher 0
 }
+
+// greeting is where a connection is in its first messages, as seen by
+// readFrames.
+type greeting uint8
+
+const (
+	ungreeted   greeting = iota // nothing yet; on wsgate's /ws the connected frame comes first
+	greeted                     // a first message came (skipped when it is the connected frame)
+	subscribing                 // greeted or not, its subscribe frame is out (Plan.SubscribeFrame) and the handshake counts at the ack
+)
 
 // connExtra is the state only some connections need, kept out of line so
 // an idle subscriber stays at 96 bytes.
@@ -135,13 +144,17 @@ func (c *conn) readHandshake(now int64) gnet.Action {
 	}
 	_, _ = c.gc.Discard(n)
 	l.stats.wireBytes.Add(int64(n))
-	c.state, c.opened, c.deflate = stateOpen, true, deflate
-	l.connect.RecordNanos(now - c.started)
-	l.connectRaw.RecordNanos(now - c.dialed)
-	l.stats.handshakes.Add(1)
+	c.state, c.deflate = stateOpen, deflate
 	l.stats.open.Add(1)
 	if deflate {
 		l.stats.deflated.Add(1)
+	}
+	if ch := l.sh.channelOf(c.id); l.sh.plan.SubscribeFrame && ch >= 0 {
+		c.greeted = subscribing
+		l.pay = appendSubscribe(l.pay[:0], l.sh.plan.ChannelPrefix, ch)
+		l.write(c, ws.OpText, l.pay)
+	} else {
+		l.handshaken(c, now)
 	}
 	if c.role == roleEcho && l.echoing {
 		l.startEcho(c, now)
@@ -171,9 +184,19 @@ func (c *conn) readFrames(buf []byte, now int64) gnet.Action {
 		}
 		switch m.Op {
 		case ws.OpText, ws.OpBinary:
-			first := !c.greeted
-			c.greeted = true
+			first, waiting := c.greeted == ungreeted, c.greeted == subscribing
+			if !waiting {
+				c.greeted = greeted
+			}
 			switch {
+			case waiting && m.Op == ws.OpText && isConnected(m.Payload):
+				// wsgate's greeting, before the ack
+			case waiting && m.Op == ws.OpText && bytes.HasPrefix(m.Payload, []byte(ackPrefix)):
+				c.greeted = greeted
+				l.handshaken(c, now)
+			case waiting && m.Op == ws.OpText && bytes.HasPrefix(m.Payload, []byte(errorPrefix)):
+				c.fail(kindSubscribeRefused)
+				return gnet.Close
 			case c.role == roleEcho:
 				l.onEchoReply(c, m.Payload, now)
 			case first && m.Op == ws.OpText && isConnected(m.Payload):
@@ -190,6 +213,30 @@ func (c *conn) readFrames(buf []byte, now int64) gnet.Action {
 		}
 	}
 	return gnet.None
+}
+
+// handshaken counts c's handshake as done: its 101, or with
+// Plan.SubscribeFrame the ack of its subscription.
+func (l *loop) handshaken(c *conn, now int64) {
+	c.opened = true // else, closed, it counts as failed (Progress.Failed)
+	l.connect.RecordNanos(now - c.started)
+	l.connectRaw.RecordNanos(now - c.dialed)
+	l.stats.handshakes.Add(1)
+}
+
+// The replies to a subscribe frame: wsgate's ack, or its error frame.
+const (
+	ackPrefix   = `{"type":"ack",`
+	errorPrefix = `{"type":"error",`
+)
+
+// appendSubscribe appends the subscribe command for channel ch (prefix +
+// ch): {"type":"subscribe","channel":"bench.3","id":1}.
+func appendSubscribe(dst []byte, prefix string, ch int) []byte {
+	dst = append(dst, `{"type":"subscribe","channel":"`...)
+	dst = append(dst, prefix...)
+	dst = strconv.AppendInt(dst, int64(ch), 10)
+	return append(dst, `","id":1}`...)
 }
 
 // connectedPrefix starts the connected frame wsgate sends first on /ws:

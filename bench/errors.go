@@ -34,6 +34,7 @@ const (
 	kindTLSHandshake     = "tls_handshake_failed"
 	kindTLSCertificate   = "tls_bad_certificate" // the server's certificate did not verify
 	kindDeflateDeclined  = "deflate_declined"    // --deflate, and the 101 accepted no permessage-deflate
+	kindSubscribeRefused = "subscribe_refused"   // --subscribe-via frame, answered with an error frame
 )
 
 // dialErrorKind names a dial failure.

@@ -3,6 +3,7 @@ package bench
 import (
 	"context"
 	"errors"
+	"fmt"
 	"time"
 )
 
@@ -67,6 +68,7 @@ func (r *runner) finish(ctx context.Context) error {
 		}
 	}
 	r.usageFigures(p, selfCPU)
+	r.warnSelf()
 	if len(r.counters) == 2 && r.counters[0] != nil && r.counters[1] != nil {
 		rep.ServerCounters = map[string]float64{}
 		for k, end := range r.counters[1] {
@@ -130,6 +132,7 @@ func (r *runner) usageFigures(p Progress, selfCPU int64) {
 		self.BytesPerConn = float64(after-base) / float64(marginal)
 		self.HeapBytesPerConn = (float64(heapAfter) - float64(heapBase)) / float64(marginal)
 	}
+	self.TotalBytesPerConn = float64(after) / float64(open)
 	self.CPUSeconds = float64(selfCPU) / 1e9
 	if len(r.self) > atReady {
 		self.CoresDuringConnect = float64(r.self[atReady].CPUNanos-r.self[atBefore].CPUNanos) / 1e9 / rampSecs
@@ -167,6 +170,9 @@ func (r *runner) usageFigures(p Progress, selfCPU int64) {
 		}
 		if r.cfg.Scenario == ScenarioConnect {
 			rssLoaded = sv[atLoadEnd].RSS // idle connections, after the hold
+			if r.loadSeconds > 0 {
+				s.CPUIdleUsPerConnSec = s.CPULoadSeconds * 1e6 / float64(open) / r.loadSeconds
+			}
 		}
 		switch {
 		case rep.Messages != nil && p.Delivered > 0:
@@ -187,6 +193,20 @@ func (r *runner) usageFigures(p Progress, selfCPU int64) {
 	s.BytesPerConn = float64(rssLoaded-s.RSSBefore) / float64(open)
 	rep.Server = s
 }
+
+// warnSelf warns when wsbench took most of the host's cores while
+// connecting or during the load: then it may have set the pace.
+func (r *runner) warnSelf() {
+	self, cpus := &r.rep.Self, r.rep.Host.CPUs
+	if busiest := max(self.CoresDuringConnect, self.CoresDuringLoad); cpus > 0 && busiest > maxSelfShare*float64(cpus) {
+		r.rep.Warnings = append(r.rep.Warnings, fmt.Sprintf(
+			"wsbench used %.2f of the host's %d cores (over %.0f%%): it may have set the pace, so rates and latencies may be its own; run it on other cores or another host, or with fewer connections", busiest, cpus, 100*maxSelfShare))
+	}
+}
+
+// maxSelfShare is the share of the host's cores past which wsbench warns
+// that it, not the server, may have set the pace.
+const maxSelfShare = 0.6
 
 // hostLoad fills the host's busy cores during the ramp and the load, and
 // what is left of them after the server and wsbench.

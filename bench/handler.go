@@ -41,7 +41,11 @@ func (h *shardHandler) OnOpen(gc gnet.Conn) ([]byte, gnet.Action) {
 // appendUpgrade appends c's upgrade request.
 func (s *Shard) appendUpgrade(dst []byte, c *conn) []byte {
 	key := connKey(s.salt, uint64(c.id))
-	return appendUpgrade(dst, &s.plan.Targets[c.target], s.plan.ChannelPrefix, s.channelOf(c.id), &key, s.upgradeLines)
+	ch := s.channelOf(c.id)
+	if s.plan.SubscribeFrame {
+		ch = -1 // subscribed by frame once open
+	}
+	return appendUpgrade(dst, &s.plan.Targets[c.target], s.plan.ChannelPrefix, ch, &key, s.upgradeLines)
 }
 
 func (h *shardHandler) OnTraffic(gc gnet.Conn) gnet.Action {

@@ -29,7 +29,7 @@ type loop struct {
 	conns []*conn         // connections on this loop, in any state
 	dec   wsproto.Decoder // decodes for every connection between frames
 	out   []byte          // scratch: one frame or request being written
-	pay   []byte          // scratch: one echo payload
+	pay   []byte          // scratch: one echo payload, or a subscribe command
 	rng   *rand.Rand
 
 	connect    *Hist // connect time from when the dial was due

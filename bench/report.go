@@ -45,6 +45,10 @@ type Report struct {
 	Self           SelfStats          `json:"wsbench"`
 	Load           *HostLoad          `json:"host_load,omitempty"`
 
+	// Warnings say when a figure may not mean what it seems: wsbench
+	// taking most of the CPU it shares with the server, for one.
+	Warnings []string `json:"warnings,omitempty"`
+
 	Timeline []Point `json:"timeline"`
 	// Thresholds are the --fail-if conditions judged against this report
 	// (CheckThresholds), set by the caller before writing it.
@@ -91,11 +95,13 @@ type Settings struct {
 	Deflate     bool     `json:"deflate,omitempty"` // permessage-deflate offered (and required)
 	Publishers  int      `json:"publishers,omitempty"`
 	PublishVia  string   `json:"publish_via,omitempty"`
-	Window      int      `json:"window,omitempty"`
-	ChurnRate   float64  `json:"churn_rate,omitempty"`
-	Procs       int      `json:"procs"`
-	Loops       int      `json:"loops_per_proc"`
-	SourceIPs   string   `json:"source_ips,omitempty"`
+	// SubscribeVia is how subscribers joined: url (?channels=) or frame.
+	SubscribeVia string  `json:"subscribe_via,omitempty"`
+	Window       int     `json:"window,omitempty"`
+	ChurnRate    float64 `json:"churn_rate,omitempty"`
+	Procs        int     `json:"procs"`
+	Loops        int     `json:"loops_per_proc"`
+	SourceIPs    string  `json:"source_ips,omitempty"`
 	// TLS: how a wss:// target was dialled and authenticated, and what the
 	// first handshake negotiated; empty for ws://.
 	TLS           string `json:"tls,omitempty"`
@@ -164,18 +170,21 @@ type ChurnStats struct {
 
 // ServerStats is the server's resource use, from /proc.
 type ServerStats struct {
-	PIDs               []int   `json:"pids"`
-	RSSBefore          int64   `json:"rss_before"`
-	RSSReady           int64   `json:"rss_ready"`
-	RSSEnd             int64   `json:"rss_end"`
-	BytesPerConn       float64 `json:"bytes_per_conn"`
-	CPUConnectSeconds  float64 `json:"cpu_connect_seconds"`
-	CPULoadSeconds     float64 `json:"cpu_load_seconds"`
-	CPUPerHandshakeUs  float64 `json:"cpu_us_per_handshake"`
-	CPUPerDeliveryUs   float64 `json:"cpu_us_per_delivery,omitempty"`
-	CPUPerEchoUs       float64 `json:"cpu_us_per_echo,omitempty"`
-	CoresDuringLoad    float64 `json:"cores_during_load"`
-	CoresDuringConnect float64 `json:"cores_during_connect"`
+	PIDs              []int   `json:"pids"`
+	RSSBefore         int64   `json:"rss_before"`
+	RSSReady          int64   `json:"rss_ready"`
+	RSSEnd            int64   `json:"rss_end"`
+	BytesPerConn      float64 `json:"bytes_per_conn"`
+	CPUConnectSeconds float64 `json:"cpu_connect_seconds"`
+	CPULoadSeconds    float64 `json:"cpu_load_seconds"`
+	CPUPerHandshakeUs float64 `json:"cpu_us_per_handshake"`
+	CPUPerDeliveryUs  float64 `json:"cpu_us_per_delivery,omitempty"`
+	CPUPerEchoUs      float64 `json:"cpu_us_per_echo,omitempty"`
+	// CPUIdleUsPerConnSec is connect's hold: the server's CPU over the
+	// connections held and the seconds held (pings, timers, GC), in µs.
+	CPUIdleUsPerConnSec float64 `json:"cpu_us_per_idle_conn_sec,omitempty"`
+	CoresDuringLoad     float64 `json:"cores_during_load"`
+	CoresDuringConnect  float64 `json:"cores_during_connect"`
 }
 
 // KernelStats is the host kernel's memory growth per connection (both
@@ -191,8 +200,11 @@ type SelfStats struct {
 	RSSReady int64 `json:"rss_ready"`
 	// BytesPerConn is the marginal RSS of a connection: the growth from the
 	// base to all connections open, over the connections added.
-	BytesPerConn       float64 `json:"rss_bytes_per_conn"`
-	HeapBytesPerConn   float64 `json:"heap_bytes_per_conn"`
+	BytesPerConn     float64 `json:"rss_bytes_per_conn"`
+	HeapBytesPerConn float64 `json:"heap_bytes_per_conn"`
+	// TotalBytesPerConn is all of wsbench's RSS with every connection
+	// open over those connections: each process's fixed cost included.
+	TotalBytesPerConn  float64 `json:"rss_total_bytes_per_conn"`
 	CPUSeconds         float64 `json:"cpu_seconds"`
 	CoresDuringLoad    float64 `json:"cores_during_load"`
 	CoresDuringConnect float64 `json:"cores_during_connect"`
@@ -295,6 +307,9 @@ func (r *Report) WriteTable(w io.Writer) {
 		if s.CPUPerEchoUs > 0 {
 			row("server CPU/echo", "%.2f µs (%.2f cores during load)", s.CPUPerEchoUs, s.CoresDuringLoad)
 		}
+		if s.CPUIdleUsPerConnSec > 0 {
+			row("server CPU/idle conn", "%.3f µs per connection per second held (%.3f cores)", s.CPUIdleUsPerConnSec, s.CoresDuringLoad)
+		}
 	}
 	if len(r.ServerCounters) > 0 {
 		keys := make([]string, 0, len(r.ServerCounters))
@@ -314,11 +329,14 @@ func (r *Report) WriteTable(w io.Writer) {
 		row("kernel memory/conn", "slab %.0f B, tcp_mem %.0f B (both ends)", k.SlabPerConn, k.TCPMemPerConn)
 	}
 	s := r.Self
-	row("wsbench memory", "%.0f B RSS/conn, %.0f B heap/conn", s.BytesPerConn, s.HeapBytesPerConn)
+	row("wsbench memory", "%.0f B RSS/conn marginal, %.0f B total; %.0f B heap/conn", s.BytesPerConn, s.TotalBytesPerConn, s.HeapBytesPerConn)
 	row("wsbench CPU", "%.2fs total; %.2f cores while connecting, %.2f during load; %.0f%% of wsbench+server CPU", s.CPUSeconds, s.CoresDuringConnect, s.CoresDuringLoad, 100*s.ShareOfCPU)
 	if h := r.Load; h != nil {
 		row("host CPU", "%.2f cores busy while connecting (%.2f by others), %.2f during load (%.2f by others)",
 			h.BusyCoresDuringConnect, h.OtherCoresDuringConnect, h.BusyCoresDuringLoad, h.OtherCoresDuringLoad)
+	}
+	for _, w := range r.Warnings {
+		row("WARNING", "%s", w)
 	}
 	if len(r.Thresholds) > 0 {
 		held := 0

@@ -51,7 +51,7 @@ func newReport(cfg Config) *Report {
 		Errors: map[string]int64{},
 		Settings: Settings{
 			URLs: cfg.URLs, Conns: cfg.Conns, ChurnConns: cfg.ChurnConns, ConnectRate: cfg.ConnectRate,
-			Channels: cfg.Channels, Rate: cfg.Rate, Payload: cfg.Payload, PayloadKind: cfg.PayloadKind,
+			Channels: cfg.Channels, SubscribeVia: cfg.SubscribeVia, Rate: cfg.Rate, Payload: cfg.Payload, PayloadKind: cfg.PayloadKind,
 			Deflate: cfg.Deflate, Procs: cfg.Procs, Loops: cfg.Loops, SourceIPs: cfg.SourceIPs,
 			Headers: headerNames(cfg.Headers), Subprotocols: redactProtocols(cfg.Subprotocols),
 			PublishHeaders: headerNames(cfg.PublishHeaders),

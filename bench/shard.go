@@ -35,7 +35,8 @@ type Plan struct {
 	ConnectRate    float64       `json:"connect_rate"`   // per second; 0: as fast as the dialers go
 	Channels       int           `json:"channels"`       // connection id subscribes to id % Channels; 0: none
 	ChannelPrefix  string        `json:"channel_prefix"`
-	Echo           bool          `json:"echo"` // connections are echo clients, not subscribers
+	SubscribeFrame bool          `json:"subscribe_frame,omitempty"` // subscribe with a frame after the 101, not ?channels=
+	Echo           bool          `json:"echo"`                      // connections are echo clients, not subscribers
 	Publishers     int           `json:"publishers"`
 	Payload        int           `json:"payload"`
 	PayloadKind    string        `json:"payload_kind,omitempty"` // echo messages: PayloadFiller or PayloadJSON

@@ -196,6 +196,7 @@ func newFlagSet(cfg *bench.Config, opts *options, stderr io.Writer) *flag.FlagSe
 	fs.BoolVar(&cfg.Deflate, "deflate", false, "every connection (the WebSocket publisher's too) offers permessage-deflate (RFC 7692) and inflates what comes compressed; a server that declines fails the run (deflate_declined)")
 	fs.IntVar(&cfg.Publishers, "publishers", 1, "publishers, each sequential with its own sequence numbers")
 	fs.StringVar(&cfg.PublishVia, "publish-via", bench.PublishHTTP, "how publishers send: http (admin API), ws (publish frames on /ws) or nats (straight on the bus, see --nats-url)")
+	fs.StringVar(&cfg.SubscribeVia, "subscribe-via", bench.SubscribeURL, "how subscribers join their channel: url (?channels= in the upgrade) or frame (a subscribe frame after the 101; the handshake counts at its ack)")
 	fs.StringVar(&cfg.NATSURL, "nats-url", "", "NATS server `URL` for --publish-via nats (the one the wsgate nodes share)")
 	fs.StringVar(&cfg.NATSPrefix, "nats-prefix", "wsgate.ch", "subject `prefix` for --publish-via nats: channel C is published on PREFIX.C")
 	fs.Var((*listFlag)(&cfg.PublishURLs), "publish-url", "admin API base `URL` for --publish-via http, e.g. http://127.0.0.1:8081 (repeatable: publisher i uses URL i mod N)")
