@@ -111,10 +111,22 @@ type clientFrame struct {
 // that take them (a field another command does not take is ignored, as an
 // unknown field is), and null counts as absent.
 func ParseCommand(payload []byte, maxData int) (Command, *Error) {
-	var f clientFrame
-	if len(payload) == 0 || payload[0] != '{' || json.Unmarshal(payload, &f) != nil {
+	if len(payload) == 0 || payload[0] != '{' {
 		return Command{}, ErrNotJSON
 	}
+	if f, ok := scanSimple(payload); ok {
+		cmd, err := f.command(maxData)
+		return cmd.own(), err
+	}
+	var f clientFrame
+	if json.Unmarshal(payload, &f) != nil {
+		return Command{}, ErrNotJSON
+	}
+	return f.command(maxData)
+}
+
+// command validates f as ParseCommand does.
+func (f *clientFrame) command(maxData int) (Command, *Error) {
 	if len(f.ID) > 0 && !ValidID(f.ID) {
 		return Command{}, ErrBadID
 	}
@@ -223,8 +235,16 @@ func parseKey(raw json.RawMessage) (string, bool) {
 	if absent(raw) {
 		return "", true
 	}
+	if raw[0] != '"' {
+		return "", false
+	}
 	var key string
-	if raw[0] != '"' || json.Unmarshal(raw, &key) != nil || !ValidKey(key) {
+	if bytes.IndexByte(raw, '\\') < 0 {
+		key = unquoted(raw) // no escape: the bytes are the key (ParseCommand owns them)
+	} else if json.Unmarshal(raw, &key) != nil {
+		return "", false
+	}
+	if !ValidKey(key) {
 		return "", false
 	}
 	return key, true
@@ -287,8 +307,45 @@ func ValidID(id json.RawMessage) bool {
 	if id[0] == '"' {
 		return true // json.Unmarshal has already checked it is a valid string
 	}
-	var n json.Number
-	return json.Unmarshal(id, &n) == nil
+	return string(id) == "null" || jsonNumber(id) // what json.Number takes
+}
+
+// jsonNumber reports whether b is one JSON number (RFC 8259 §6):
+// -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?
+func jsonNumber(b []byte) bool {
+	i := 0
+	digitsFrom := func() int {
+		n := 0
+		for i < len(b) && b[i] >= '0' && b[i] <= '9' {
+			i, n = i+1, n+1
+		}
+		return n
+	}
+	if i < len(b) && b[i] == '-' {
+		i++
+	}
+	switch {
+	case i < len(b) && b[i] == '0':
+		i++
+	case digitsFrom() == 0:
+		return false
+	}
+	if i < len(b) && b[i] == '.' {
+		i++
+		if digitsFrom() == 0 {
+			return false
+		}
+	}
+	if i < len(b) && (b[i] == 'e' || b[i] == 'E') {
+		i++
+		if i < len(b) && (b[i] == '+' || b[i] == '-') {
+			i++
+		}
+		if digitsFrom() == 0 {
+			return false
+		}
+	}
+	return i == len(b)
 }
 
 // ValidEpoch reports whether epoch is an epoch: 1 to MaxEpochBytes bytes of
