@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # The standard benchmark suite (make bench): starts each server in turn on
-# this machine, runs the same wsbench invocations against each, and writes
-# BENCHMARKS.md from the JSON reports.
+# this machine, runs the same wsbench invocations against each, BENCH_REPEAT
+# times in one random order, keeps a summary of every run (the report less
+# its per-second timeline) in $BENCH_OUT/runs/ -- committed -- and writes
+# BENCHMARKS.md from those: medians with their range.
 #
 # Every test gets a fresh server process, so its RSS starts clean. Sizes
 # come from the environment; the defaults are the standard sizes the
@@ -18,7 +20,7 @@ cd "$(dirname "$0")/.."
 # A run is standard when no size below comes from the environment.
 standard=yes
 for name in IDLE_CONNS IDLE_CHANNELS HOLD CONNECT_RATE BCAST_SUBS BCAST_RATE BCAST_DURATION MAX_DURATION \
-  WINDOW PAYLOAD ECHO_CONNS ECHO_DURATION; do
+  WINDOW PAYLOAD ECHO_CONNS ECHO_DURATION REPEAT; do
   v=BENCH_$name
   [[ -z "${!v+set}" ]] || standard=no
 done
@@ -28,11 +30,11 @@ done
 : "${BENCH_SERVERS:=wsgate gnetws nbiohub nbiohub-naive gorillahub}"
 : "${BENCH_IDLE_CONNS:=15000}"      # idle subscribed connections (RSS, CPU per handshake)
 : "${BENCH_IDLE_CHANNELS:=100}"     # channels they subscribe to, ?channels=
-: "${BENCH_HOLD:=5s}"               # how long they are held
+: "${BENCH_HOLD:=20s}"              # how long they are held (the idle CPU figure is over the hold)
 : "${BENCH_CONNECT_RATE:=3000}"     # connections/s (the host tops out near 4,300)
 : "${BENCH_BCAST_SUBS:=10000}"      # broadcast subscribers, one channel
-: "${BENCH_BCAST_RATE:=10}"         # msgs/s for the fixed-rate broadcast
-: "${BENCH_BCAST_DURATION:=20s}"
+: "${BENCH_BCAST_RATE:=10}"         # msgs/s for the fixed-rate broadcast (bcast; bcast2 is at 2/s)
+: "${BENCH_BCAST_DURATION:=15s}"    # each fixed-rate broadcast
 : "${BENCH_MAX_DURATION:=10s}"      # max-rate broadcast
 : "${BENCH_WINDOW:=64}"             # max rate: messages in flight per subscriber
 : "${BENCH_PAYLOAD:=64}"            # bytes of JSON data per message
@@ -40,7 +42,7 @@ done
 : "${BENCH_ECHO_DURATION:=10s}"
 : "${BENCH_SOURCE_IPS:=127.0.0.2-127.0.0.17}"
 : "${BENCH_PROFILE:=1}"             # profile wsgate too (CPU and heap summaries)
-: "${BENCH_REPEAT:=2}"              # runs of each test; the one least disturbed by other load is reported
+: "${BENCH_REPEAT:=3}"              # runs of each test, all in one random order; tables give the median and range
 : "${BENCH_OUT:=bench/results}"
 : "${BENCH_MD:=BENCHMARKS.md}"
 PORT=${BENCH_PORT:-28080}
@@ -54,7 +56,7 @@ go build -o bin/benchmd ./bench/benchmd
 (cd bench/baselines && go build -o ../../bin/ ./...)
 
 rm -rf "$BENCH_OUT"
-mkdir -p "$BENCH_OUT/profiles" "$BENCH_OUT/runs"
+mkdir -p "$BENCH_OUT/profiles" "$BENCH_OUT/raw"
 LOGS=${BENCH_LOGS:-$(mktemp -d /tmp/wsbench-logs.XXXXXX)}
 echo "server logs in $LOGS"
 {
@@ -118,7 +120,9 @@ test_args() { # test name → wsbench arguments
   local common="--connect-rate $BENCH_CONNECT_RATE --source-ips $BENCH_SOURCE_IPS --quiet"
   case $1 in
     idle) echo "connect --url $ws/ws --conns $BENCH_IDLE_CONNS --channels $BENCH_IDLE_CHANNELS --hold $BENCH_HOLD $common" ;;
+    idle-frame) echo "$(test_args idle) --subscribe-via frame" ;;
     bcast) echo "broadcast --url $ws/ws --publish-url $pub --conns $BENCH_BCAST_SUBS --channels 1 --rate $BENCH_BCAST_RATE --payload $BENCH_PAYLOAD --duration $BENCH_BCAST_DURATION $common" ;;
+    bcast2) echo "broadcast --url $ws/ws --publish-url $pub --conns $BENCH_BCAST_SUBS --channels 1 --rate 2 --payload $BENCH_PAYLOAD --duration $BENCH_BCAST_DURATION $common" ;;
     bcastmax) echo "broadcast --url $ws/ws --publish-url $pub --conns $BENCH_BCAST_SUBS --channels 1 --rate 0 --window $BENCH_WINDOW --payload $BENCH_PAYLOAD --duration $BENCH_MAX_DURATION $common" ;;
     echo) echo "echo --url $ws/echo --conns $BENCH_ECHO_CONNS --payload $BENCH_PAYLOAD --duration $BENCH_ECHO_DURATION $common" ;;
   esac
@@ -148,18 +152,24 @@ run_test() { # server test output-prefix [profile]
   sleep 2 # let the kernel retire the closed sockets before the next server's baseline
 }
 
+# Every run of every server and test, in one random order, so no server
+# always runs first, or after the same neighbour.
+TESTS="idle idle-frame bcast bcast2 bcastmax echo"
 for r in $(seq "$BENCH_REPEAT"); do
-  for test in idle bcast bcastmax echo; do
+  for test in $TESTS; do
     for server in $BENCH_SERVERS; do
-      run_test "$server" "$test" "$BENCH_OUT/runs/$server-$test-$r"
+      # subscribing by frame is wsgate's protocol; the baselines have no subscribe command
+      [[ "$test" == idle-frame && "$server" != wsgate ]] && continue
+      echo "$server $test $r"
     done
   done
-done
-for test in idle bcast bcastmax echo; do
-  for server in $BENCH_SERVERS; do
-    bin/benchmd -pick "$BENCH_OUT/$server-$test" "$BENCH_OUT"/runs/"$server-$test"-*.json
-  done
-  echo "wsbench $(test_args "$test") --label <server> --server-pid <pid> --json $BENCH_OUT/<server>-$test.json" > "$BENCH_OUT/cmd-$test.txt"
+done | shuf > "$BENCH_OUT/order.txt"
+while read -r server test r <&3; do # fd 3: the servers and wsbench must not eat the list
+  run_test "$server" "$test" "$BENCH_OUT/raw/$server-$test-$r"
+done 3< "$BENCH_OUT/order.txt"
+bin/benchmd -summarize "$BENCH_OUT/raw" -results "$BENCH_OUT"
+for test in $TESTS; do
+  echo "wsbench $(test_args "$test") --label <server> --server-pid <pid> --json $BENCH_OUT/raw/<server>-$test-<n>.json" > "$BENCH_OUT/cmd-$test.txt"
 done
 
 if [[ "$BENCH_PROFILE" == 1 && " $BENCH_SERVERS " == *" wsgate "* ]]; then

@@ -9,7 +9,6 @@
 package main
 
 import (
-	"bufio"
 	"encoding/json"
 	"flag"
 	"fmt"
@@ -32,20 +31,22 @@ var servers = []struct{ name, what string }{
 	{"gorillahub", "gorilla/websocket hub, goroutines per connection (bench/baselines/gorillahub)"},
 }
 
-var tests = []string{"idle", "bcast", "bcastmax", "echo"}
+// tests are run-suite.sh's: idle-frame (subscribing by frame) is wsgate's
+// alone, the baselines having no subscribe command.
+var tests = []string{"idle", "idle-frame", "bcast", "bcast2", "bcastmax", "echo"}
 
 type results struct {
 	dir      string
 	scaleDir string
 	meta     map[string]string
-	reports  map[string]*bench.Report // "server-test"
+	runs     map[string][]*bench.Report // "server-test": every run's summary, in run order
 }
 
 func main() {
 	dir := flag.String("results", "bench/results", "`directory` written by bench/run-suite.sh")
 	out := flag.String("out", "BENCHMARKS.md", "`file` to write")
 	scale := flag.String("scale-out", "bench/scale-out-results", "`directory` written by bench/scale-out.sh (optional)")
-	pick := flag.String("pick", "", "instead: copy the least contended of the reports given as arguments to `prefix`.json and .txt")
+	summarizeRuns := flag.String("summarize", "", "instead: write each wsbench report in `directory` to -results/runs/, its per-second timeline left out (the committed summaries)")
 	ab := flag.String("ab", "", "instead: write to -out the A/B table of the `directory` bench/regress-ab.sh filled")
 	history := flag.String("history", "", "instead: write to -out the summary of the `directory` bench/history.sh filled")
 	pair := flag.String("pair", "", "instead: write to -out the table of the `directory` bench/proxy-ab.sh or bench/tls-ab.sh filled (two modes of one setup)")
@@ -68,8 +69,8 @@ func main() {
 			return
 		}
 	}
-	if *pick != "" {
-		if err := pickLeastContended(*pick, flag.Args()); err != nil {
+	if *summarizeRuns != "" {
+		if err := writeSummaries(*summarizeRuns, filepath.Join(*dir, "runs")); err != nil {
 			log.Fatal(err)
 		}
 		return
@@ -99,36 +100,40 @@ func summarize(dir, out string, write func(*strings.Builder, string, map[string]
 	return os.WriteFile(out, []byte(b.String()), 0o644)
 }
 
+// load reads meta.env and every run summary in dir/runs
+// (<server>-<test>-<n>.json).
 func load(dir string) (*results, error) {
-	r := &results{dir: dir, meta: map[string]string{}, reports: map[string]*bench.Report{}}
-	f, err := os.Open(filepath.Join(dir, "meta.env"))
-	if err != nil {
+	r := &results{dir: dir, runs: map[string][]*bench.Report{}}
+	var err error
+	if r.meta, err = readMeta(filepath.Join(dir, "meta.env")); err != nil {
 		return nil, err
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		if k, v, ok := strings.Cut(sc.Text(), "="); ok {
-			r.meta[k] = v
-		}
 	}
 	for _, s := range servers {
 		for _, t := range tests {
-			b, err := os.ReadFile(filepath.Join(dir, s.name+"-"+t+".json"))
-			if err != nil {
-				continue
+			for n := 1; ; n++ {
+				b, err := os.ReadFile(filepath.Join(dir, "runs", fmt.Sprintf("%s-%s-%d.json", s.name, t, n)))
+				if err != nil {
+					break
+				}
+				var rep bench.Report
+				if err := json.Unmarshal(b, &rep); err != nil {
+					return nil, fmt.Errorf("%s-%s-%d: %w", s.name, t, n, err)
+				}
+				r.runs[s.name+"-"+t] = append(r.runs[s.name+"-"+t], &rep)
 			}
-			var rep bench.Report
-			if err := json.Unmarshal(b, &rep); err != nil {
-				return nil, fmt.Errorf("%s-%s: %w", s.name, t, err)
-			}
-			r.reports[s.name+"-"+t] = &rep
 		}
 	}
 	return r, nil
 }
 
-func (r *results) get(server, test string) *bench.Report { return r.reports[server+"-"+test] }
+// get returns a test's first run, for what is not a figure (commands,
+// settings), or nil.
+func (r *results) get(server, test string) *bench.Report {
+	if runs := r.runs[server+"-"+test]; len(runs) > 0 {
+		return runs[0]
+	}
+	return nil
+}
 
 // metric reads one figure from a report; ok is false when it is missing.
 type metric func(*bench.Report) (float64, bool)
@@ -149,6 +154,22 @@ var (
 	cpuPerDelivery  = serverField(func(s *bench.ServerStats) float64 { return s.CPUPerDeliveryUs })
 	cpuPerEcho      = serverField(func(s *bench.ServerStats) float64 { return s.CPUPerEchoUs })
 )
+
+// cpuIdle is the server's CPU per idle connection per second held; zero
+// is a figure here (less than /proc's 10 ms tick over the hold).
+func cpuIdle(rep *bench.Report) (float64, bool) {
+	if rep == nil || rep.Server == nil || rep.Scenario != bench.ScenarioConnect {
+		return 0, false
+	}
+	return rep.Server.CPUIdleUsPerConnSec, true
+}
+
+func connectP99(rep *bench.Report) (float64, bool) {
+	if rep == nil || rep.ConnectTime.Count == 0 {
+		return 0, false
+	}
+	return float64(rep.ConnectTime.P99), true
+}
 
 // wireBytesPerDelivery is what subscribers read off their sockets per
 // delivery (the reports before wsbench counted it have none).
@@ -191,22 +212,27 @@ func echoPerSec(rep *bench.Report) (float64, bool) {
 	return rep.Echo.PerSec, true
 }
 
-// ratio is server's figure over wsgate's, as text.
+// ratio is server's median over wsgate's, as text.
 func (r *results) ratio(m metric, server, test string) string {
-	v, ok1 := m(r.get(server, test))
-	w, ok2 := m(r.get("wsgate", test))
-	if !ok1 || !ok2 || w == 0 {
-		return "–"
-	}
-	return fmt.Sprintf("%.2f×", v/w)
+	return r.ratioTo(m, server, test, test)
 }
 
-func num(m metric, rep *bench.Report, format string) string {
-	v, ok := m(rep)
-	if !ok {
+// ratioTo is server's median in test over wsgate's in ref.
+func (r *results) ratioTo(m metric, server, test, ref string) string {
+	v, w := r.values(m, server, test), r.values(m, "wsgate", ref)
+	if len(v) == 0 || len(w) == 0 || median(w) == 0 {
 		return "–"
 	}
-	return commas(fmt.Sprintf(format, v))
+	return fmt.Sprintf("%.2f×", median(v)/median(w))
+}
+
+// num is a test's median with its range over the runs, as text.
+func (r *results) num(m metric, server, test, format string) string {
+	v := r.values(m, server, test)
+	if len(v) == 0 {
+		return "–"
+	}
+	return spread(v, format)
 }
 
 // commas groups the integer digits of a formatted number.
@@ -237,19 +263,46 @@ func us(v int64) string {
 	return fmt.Sprintf("%d µs", v)
 }
 
-func latency(rep *bench.Report) (p50, p99, p999 string) {
-	if rep == nil || rep.Latency == nil || rep.Latency.Count == 0 {
-		return "–", "–", "–"
+func latencyAt(q func(bench.Summary) int64) metric {
+	return func(rep *bench.Report) (float64, bool) {
+		if rep == nil || rep.Latency == nil || rep.Latency.Count == 0 {
+			return 0, false
+		}
+		return float64(q(*rep.Latency)), true
 	}
-	return us(rep.Latency.P50), us(rep.Latency.P99), us(rep.Latency.P999)
 }
 
-func lost(rep *bench.Report) string {
-	if rep == nil || rep.Messages == nil {
+var (
+	p50  = latencyAt(func(s bench.Summary) int64 { return s.P50 })
+	p99  = latencyAt(func(s bench.Summary) int64 { return s.P99 })
+	p999 = latencyAt(func(s bench.Summary) int64 { return s.P999 })
+)
+
+// latency is a test's median percentiles over its runs.
+func (r *results) latency(server, test string) (a, b, c string) {
+	med := func(m metric) string {
+		v := r.values(m, server, test)
+		if len(v) == 0 {
+			return "–"
+		}
+		return us(int64(median(v)))
+	}
+	return med(p50), med(p99), med(p999)
+}
+
+// lost sums the lost, duplicated and out-of-order messages over the runs.
+func (r *results) lost(server, test string) string {
+	runs := r.runs[server+"-"+test]
+	var l, d, o int64
+	for _, rep := range runs {
+		if m := rep.Messages; m != nil {
+			l, d, o = l+m.Lost, d+m.Duplicates, o+m.OutOfOrder
+		}
+	}
+	if len(runs) == 0 {
 		return "–"
 	}
-	m := rep.Messages
-	return fmt.Sprintf("%d / %d / %d", m.Lost, m.Duplicates, m.OutOfOrder)
+	return fmt.Sprintf("%d / %d / %d", l, d, o)
 }
 
 func write(b *strings.Builder, r *results) {
@@ -264,49 +317,53 @@ func write(b *strings.Builder, r *results) {
 	for _, k := range []string{"date", "commit", "nproc", "mem", "cpu", "kernel", "go", "nofile"} {
 		p("| %s | %s |\n", k, m[k])
 	}
-	p("\nSizes: %s idle connections subscribed over %s channels, held %s, opened at %s/s; broadcast to %s\nsubscribers of one channel, %s-byte messages, at %s msg/s for %s and at max rate (window %s messages per\nsubscriber) for %s; echo on %s connections, closed loop, for %s. Client source addresses %s.\n\n",
+	p("\nSizes: %s idle connections subscribed over %s channels, held %s, opened at %s/s; broadcast to %s\nsubscribers of one channel, %s-byte messages, at %s msg/s and at 2 msg/s for %s each and at max rate (window %s\nmessages per subscriber) for %s; echo on %s connections, closed loop, for %s. Client source addresses %s.\n\n",
 		atoi(m["BENCH_IDLE_CONNS"]), m["BENCH_IDLE_CHANNELS"], m["BENCH_HOLD"], m["BENCH_CONNECT_RATE"], commas(m["BENCH_BCAST_SUBS"]),
 		m["BENCH_PAYLOAD"], m["BENCH_BCAST_RATE"], m["BENCH_BCAST_DURATION"], m["BENCH_WINDOW"], m["BENCH_MAX_DURATION"],
 		commas(m["BENCH_ECHO_CONNS"]), m["BENCH_ECHO_DURATION"], m["BENCH_SOURCE_IPS"])
-	p("Each test ran %s times per server, interleaved; the table reports the run in which the rest of\nthe host used the least CPU (the host is shared), and every run is kept in `%s/runs/`.\n\n", m["BENCH_REPEAT"], r.dir)
+	p("Each test ran %s times per server, every run of every server and test in one random order\n(`%s/order.txt`). Each figure is the **median** over the runs with its range (min–max) after it;\nratios are of medians. Every run's report, its per-second timeline left out, is committed in\n`%s/runs/` (`<server>-<test>-<n>.json`): this file is regenerated from them with\n`go run ./bench/benchmd -results %s`.\n\n", m["BENCH_REPEAT"], r.dir, r.dir, r.dir)
 	p("Servers (each test starts a fresh process; client and server share the 2 cores):\n\n")
 	for _, s := range servers {
 		p("- **%s**: %s\n", s.name, s.what)
 	}
-	p("\nHow to read the figures: server RSS per connection is the growth of the server's VmRSS from\nbefore the ramp to the end of the hold, over the connections open; CPU is the server's\nutime+stime from /proc (10 ms ticks) over the ramp (per handshake) or over the load and its\ndrain (per delivery, per echo). On loopback the kernel runs part of the server's TCP handshake\nin the connecting process, so every server's CPU per handshake leaves out the same share of\nkernel work. Latency is end to end (publisher's intended send time to the subscriber's\nreceipt), from HdrHistogram.\n\n")
+	p("\nHow to read the figures: server RSS per connection is the growth of the server's VmRSS from\nbefore the ramp to the end of the hold, over the connections open; CPU is the server's\nutime+stime from /proc (10 ms ticks) over the ramp (per handshake), over the hold (per idle\nconnection per second: pings, timers, GC) or over the load and its drain (per delivery, per echo).\nOn loopback the kernel runs part of the server's TCP handshake in the connecting process, so every\nserver's CPU per handshake leaves out the same share of kernel work. Latency is end to end\n(publisher's intended send time to the subscriber's receipt), from HdrHistogram.\n\n")
 
 	p("## Idle subscribed connections\n\n")
-	p("| server | RSS/conn | × wsgate | CPU/handshake | × wsgate | connect p50 | connect p99 | failed |\n|---|---:|---:|---:|---:|---:|---:|---:|\n")
-	for _, s := range servers {
-		rep := r.get(s.name, "idle")
-		cp50, cp99, failed := "–", "–", "–"
-		if rep != nil {
-			cp50, cp99 = us(rep.ConnectTime.P50), us(rep.ConnectTime.P99)
-			failed = fmt.Sprint(rep.Connections.Failed)
+	p("Subscribed in the upgrade request (`?channels=`); the last row is wsgate with the same clients\nsubscribing by frame after the 101 and waiting for the ack (`wsbench --subscribe-via frame`), as\nclient libraries do.\n\n")
+	p("| server | RSS/conn | × wsgate | CPU/handshake | × wsgate | idle CPU/conn/s | × wsgate | connect p99 | failed |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|\n")
+	row := func(name, server, test string) {
+		failed := int64(0)
+		for _, rep := range r.runs[server+"-"+test] {
+			failed += rep.Connections.Failed
 		}
-		p("| %s | %s B | %s | %s µs | %s | %s | %s | %s |\n", s.name, num(rssPerConn, rep, "%.0f"), r.ratio(rssPerConn, s.name, "idle"),
-			num(cpuPerHandshake, rep, "%.1f"), r.ratio(cpuPerHandshake, s.name, "idle"), cp50, cp99, failed)
+		ratio := func(m metric) string { return r.ratioTo(m, server, test, "idle") }
+		p("| %s | %s B | %s | %s µs | %s | %s µs | %s | %s | %d |\n", name, r.num(rssPerConn, server, test, "%.0f"), ratio(rssPerConn),
+			r.num(cpuPerHandshake, server, test, "%.1f"), ratio(cpuPerHandshake),
+			r.num(cpuIdle, server, test, "%.3f"), ratio(cpuIdle), r.num(connectP99, server, test, "%.0f")+" µs", failed)
 	}
+	for _, s := range servers {
+		row(s.name, s.name, "idle")
+	}
+	row("wsgate, by frame", "wsgate", "idle-frame")
 	for _, t := range []struct{ test, title string }{
 		{"bcast", fmt.Sprintf("Broadcast at %s msg/s", m["BENCH_BCAST_RATE"])},
+		{"bcast2", "Broadcast at 2 msg/s"},
 		{"bcastmax", "Broadcast at max rate"},
 	} {
 		p("\n## %s\n\n", t.title)
-		p("| server | deliveries/s | × wsgate | CPU/delivery | × wsgate | p50 | p99 | p99.9 | lost / dup / out of order |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|\n")
+		p("| server | deliveries/s | × wsgate | CPU/delivery | × wsgate | p50 | p99 | p99.9 | lost / dup / out of order (all runs) |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|\n")
 		for _, s := range servers {
-			rep := r.get(s.name, t.test)
-			p50, p99, p999 := latency(rep)
-			p("| %s | %s | %s | %s µs | %s | %s | %s | %s | %s |\n", s.name, num(deliveriesPerSec, rep, "%.0f"), r.ratio(deliveriesPerSec, s.name, t.test),
-				num(cpuPerDelivery, rep, "%.3f"), r.ratio(cpuPerDelivery, s.name, t.test), p50, p99, p999, lost(rep))
+			l50, l99, l999 := r.latency(s.name, t.test)
+			p("| %s | %s | %s | %s µs | %s | %s | %s | %s | %s |\n", s.name, r.num(deliveriesPerSec, s.name, t.test, "%.0f"), r.ratio(deliveriesPerSec, s.name, t.test),
+				r.num(cpuPerDelivery, s.name, t.test, "%.3f"), r.ratio(cpuPerDelivery, s.name, t.test), l50, l99, l999, r.lost(s.name, t.test))
 		}
 	}
 	p("\n## Echo, closed loop\n\n")
 	p("| server | msgs/s | × wsgate | CPU/msg | × wsgate | p50 | p99 | p99.9 |\n|---|---:|---:|---:|---:|---:|---:|---:|\n")
 	for _, s := range servers {
-		rep := r.get(s.name, "echo")
-		p50, p99, p999 := latency(rep)
-		p("| %s | %s | %s | %s µs | %s | %s | %s | %s |\n", s.name, num(echoPerSec, rep, "%.0f"), r.ratio(echoPerSec, s.name, "echo"),
-			num(cpuPerEcho, rep, "%.2f"), r.ratio(cpuPerEcho, s.name, "echo"), p50, p99, p999)
+		l50, l99, l999 := r.latency(s.name, "echo")
+		p("| %s | %s | %s | %s µs | %s | %s | %s | %s |\n", s.name, r.num(echoPerSec, s.name, "echo", "%.0f"), r.ratio(echoPerSec, s.name, "echo"),
+			r.num(cpuPerEcho, s.name, "echo", "%.2f"), r.ratio(cpuPerEcho, s.name, "echo"), l50, l99, l999)
 	}
 	writeTargets(b, r)
 	writeSelf(b, r)
@@ -461,46 +518,4 @@ func writeCommands(b *strings.Builder, r *results) {
 		}
 	}
 	p("```\n\n(the same with `--label`, `--server-pid` and `--json` naming each server). The raw reports, with\nconnect-time and latency percentiles, error counts and per-second timelines, are in `%s/`.\n", r.dir)
-}
-
-// pickLeastContended copies, of several repeats of one test, the report
-// measured with the least CPU used by the rest of the host (during the
-// load, or the ramp for connect) to prefix.json, and its table to
-// prefix.txt. Every repeat stays in the results directory.
-func pickLeastContended(prefix string, reports []string) error {
-	best, bestOthers := "", 0.0
-	for _, path := range reports {
-		raw, err := os.ReadFile(path)
-		if err != nil {
-			return err
-		}
-		var rep bench.Report
-		if err := json.Unmarshal(raw, &rep); err != nil {
-			return fmt.Errorf("%s: %w", path, err)
-		}
-		others := 0.0
-		if rep.Load != nil {
-			others = rep.Load.OtherCoresDuringLoad
-			if rep.Scenario == bench.ScenarioConnect {
-				others = rep.Load.OtherCoresDuringConnect
-			}
-		}
-		if best == "" || others < bestOthers {
-			best, bestOthers = path, others
-		}
-	}
-	if best == "" {
-		return fmt.Errorf("no reports to pick from")
-	}
-	for _, ext := range []string{".json", ".txt"} {
-		b, err := os.ReadFile(strings.TrimSuffix(best, ".json") + ext)
-		if err != nil {
-			return err
-		}
-		if err := os.WriteFile(prefix+ext, b, 0o644); err != nil {
-			return err
-		}
-	}
-	fmt.Printf("picked %s (others used %.2f cores)\n", best, bestOthers)
-	return nil
 }
