@@ -19,6 +19,9 @@ func (r *runner) broadcast(ctx context.Context) error {
 	if stable == 0 {
 		return errors.New("bench: no subscriber is open: nothing to broadcast to")
 	}
+	if err := r.idleBefore(ctx); err != nil {
+		return err
+	}
 	var expected atomic.Int64 // deliveries the published messages owe stable subscribers
 	window := int64(r.cfg.Window) * stable
 	gate := func(ctx context.Context) bool {
@@ -134,4 +137,31 @@ func (r *runner) publishers(ctx context.Context, gate func(context.Context) bool
 		pubs = append(pubs, p)
 	}
 	return pubs, nil
+}
+
+// idleBefore holds the connections idle for Config.IdleBefore, if set,
+// and measures the server's CPU over it: per idle connection per second
+// (pings, timers, GC), at the run's scale.
+func (r *runner) idleBefore(ctx context.Context) error {
+	if r.cfg.IdleBefore <= 0 || len(r.cfg.ServerPIDs) == 0 {
+		return nil
+	}
+	from, err := SampleProcs(r.cfg.ServerPIDs)
+	if err != nil {
+		return err
+	}
+	start := time.Now()
+	select {
+	case <-time.After(r.cfg.IdleBefore):
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	to, err := SampleProcs(r.cfg.ServerPIDs)
+	if err != nil {
+		return err
+	}
+	if open := r.progress().Open; open > 0 {
+		r.idleCPU = float64(to.CPUNanos-from.CPUNanos) / 1e3 / float64(open) / time.Since(start).Seconds()
+	}
+	return nil
 }

@@ -28,6 +28,12 @@ const (
 	PublishNATS = "nats" // straight to the bus, on subject <NATSPrefix>.<channel>
 )
 
+// How churn's sessions arrive (Config.Arrivals).
+const (
+	ArrivalsUniform = "uniform"
+	ArrivalsPoisson = "poisson"
+)
+
 // Ways a subscriber joins its channel (Config.SubscribeVia).
 const (
 	SubscribeURL   = "url"   // ?channels= in the upgrade request
@@ -65,10 +71,18 @@ type Config struct {
 	Scenario string   // connect, broadcast, echo or churn
 	URLs     []string // ws:// or wss:// targets; connections are spread over them round-robin
 
-	Conns       int           // connections (connect, echo) or subscribers (broadcast, churn)
-	ConnectRate float64       // new connections per second over all processes; default 5000
-	Hold        time.Duration // connect: how long to hold them open; default 5s
-	Duration    time.Duration // broadcast, echo, churn: load duration; default 10s
+	Conns       int     // connections (connect, echo) or subscribers (broadcast, churn)
+	ConnectRate float64 // new connections per second over all processes; default 5000
+	// RampStages, if any, replace ConnectRate: the ramp opens connections
+	// at each stage's rate (over all processes) for its time, then at the
+	// last stage's rate until all are dialled.
+	RampStages []RampStage
+	Hold       time.Duration // connect: how long to hold them open; default 5s
+	Duration   time.Duration // broadcast, echo, churn: load duration; default 10s
+	// IdleBefore (broadcast, churn) holds the connections idle this long
+	// before the load and reports the server's CPU per idle connection per
+	// second over it; 0: none.
+	IdleBefore time.Duration
 
 	Channels      int    // broadcast, churn, connect: subscriber i joins channel i % Channels; default 1 (connect: 0, none)
 	ChannelPrefix string // channel names are prefix + number; default "bench."
@@ -92,15 +106,24 @@ type Config struct {
 	NATSPrefix  string   // --publish-via nats: subject prefix; default "wsgate.ch"
 	Window      int      // max rate: messages per subscriber in flight before the publisher waits; default 64
 
-	ChurnRate  float64 // churn: reconnects per second
-	ChurnConns int     // churn: subscribers that are churned (beside Conns stable ones); default Conns/10
+	ChurnRate float64 // churn: reconnects per second
+	// Arrivals is how churn's sessions arrive at ChurnRate: ArrivalsUniform
+	// (default, evenly spaced) or ArrivalsPoisson (exponential gaps, as
+	// independent users arrive). Either way an open model: due by the
+	// clock, not when the server is done with the last.
+	Arrivals   string
+	ChurnConns int // churn: subscribers that are churned (beside Conns stable ones); default Conns/10
 
 	SourceIPs      string // "127.0.0.2-127.0.0.250,…": local addresses to connect from
 	Procs          int    // processes holding connections; 0: as many as the open-files limit needs
 	Loops          int    // event loops per process; default GOMAXPROCS / Procs, at least 1
 	Dialers        int    // dialing goroutines per process; default 8
 	ConnectTimeout time.Duration
-	DrainTimeout   time.Duration // after the load: the longest wait for messages in flight; default 10s
+	// RampStall is how long the ramp may go with no connection opening or
+	// failing before the run fails; default ConnectTimeout + 30 s. The
+	// ramp has no other deadline: it goes at the pace the host sustains.
+	RampStall    time.Duration
+	DrainTimeout time.Duration // after the load: the longest wait for messages in flight; default 10s
 
 	TLSCAFile     string // wss://: PEM roots to trust; default the system's
 	TLSInsecure   bool   // wss://: do not verify the server's certificate (reported loudly)
@@ -176,6 +199,9 @@ func (c Config) withDefaults() Config {
 	if c.SubscribeVia == "" {
 		c.SubscribeVia = SubscribeURL
 	}
+	if c.Arrivals == "" {
+		c.Arrivals = ArrivalsUniform
+	}
 	if c.Window == 0 {
 		c.Window = DefaultWindow
 	}
@@ -197,6 +223,9 @@ func (c Config) withDefaults() Config {
 	if c.ConnectTimeout == 0 {
 		c.ConnectTimeout = DefaultConnectTimeout
 	}
+	if c.RampStall == 0 {
+		c.RampStall = c.ConnectTimeout + 30*time.Second
+	}
 	if c.DrainTimeout == 0 {
 		c.DrainTimeout = DefaultDrainTimeout
 	}
@@ -210,6 +239,18 @@ func (c Config) withDefaults() Config {
 		c.Worker = []string{"worker"}
 	}
 	return c
+}
+
+// perProc divides each stage's rate among procs processes.
+func perProc(stages []RampStage, procs int) []RampStage {
+	if len(stages) == 0 {
+		return nil
+	}
+	out := make([]RampStage, len(stages))
+	for i, s := range stages {
+		out[i] = RampStage{Rate: s.Rate / float64(procs), For: s.For}
+	}
+	return out
 }
 
 // fdLimit is this process's hard open-files limit, which a worker process
@@ -264,6 +305,9 @@ func (c Config) Validate() error {
 	}
 	if c.PayloadKind != PayloadFiller && c.PayloadKind != PayloadJSON {
 		errs = append(errs, fmt.Errorf("payload kind %q: want %s or %s", c.PayloadKind, PayloadFiller, PayloadJSON))
+	}
+	if c.Arrivals != ArrivalsUniform && c.Arrivals != ArrivalsPoisson {
+		errs = append(errs, fmt.Errorf("arrivals %q: want %s or %s", c.Arrivals, ArrivalsUniform, ArrivalsPoisson))
 	}
 	if c.SubscribeVia != SubscribeURL && c.SubscribeVia != SubscribeFrame {
 		errs = append(errs, fmt.Errorf("subscribe via %q: want %s or %s", c.SubscribeVia, SubscribeURL, SubscribeFrame))
@@ -384,6 +428,7 @@ func (c Config) plans(salt uint64) ([]Plan, error) {
 			ChurnFirstID:   uint64(c.Conns + clo),
 			Churn:          chi - clo,
 			ConnectRate:    c.ConnectRate / float64(c.Procs),
+			RampStages:     perProc(c.RampStages, c.Procs),
 			Channels:       channels,
 			ChannelPrefix:  c.ChannelPrefix,
 			SubscribeFrame: c.SubscribeVia == SubscribeFrame,
@@ -394,6 +439,7 @@ func (c Config) plans(salt uint64) ([]Plan, error) {
 			Deflate:        c.Deflate,
 			EchoRate:       echoRate,
 			ChurnRate:      c.ChurnRate / float64(c.Procs),
+			Poisson:        c.Arrivals == ArrivalsPoisson,
 			Loops:          c.Loops,
 			Dialers:        c.Dialers,
 			ConnectTimeout: c.ConnectTimeout,

@@ -115,7 +115,10 @@ const (
 // costs: the server's from /proc, wsbench's own from its processes.
 func (r *runner) usageFigures(p Progress, selfCPU int64) {
 	rep := r.rep
-	open := max(rep.Connections.OpenAtReady, 1)
+	open := rep.Connections.OpenAtReady
+	if open == 0 {
+		return // nothing was held: no figure per connection, none from zeros
+	}
 	rampSecs := max(r.readyAt.Sub(r.startedAt).Seconds(), 1e-9)
 	var base, after, baseOpen int64
 	var heapBase, heapAfter uint64
@@ -168,6 +171,7 @@ func (r *runner) usageFigures(p Progress, selfCPU int64) {
 		if r.loadSeconds > 0 {
 			s.CoresDuringLoad = s.CPULoadSeconds / r.loadSeconds
 		}
+		s.CPUIdleUsPerConnSec = r.idleCPU // broadcast's IdleBefore, if any
 		if r.cfg.Scenario == ScenarioConnect {
 			rssLoaded = sv[atLoadEnd].RSS // idle connections, after the hold
 			if r.loadSeconds > 0 {

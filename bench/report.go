@@ -45,6 +45,9 @@ type Report struct {
 	Self           SelfStats          `json:"wsbench"`
 	Load           *HostLoad          `json:"host_load,omitempty"`
 
+	// Failure says where a failed run stopped and what it had reached;
+	// nil for a run that completed.
+	Failure *Failure `json:"failure,omitempty"`
 	// Warnings say when a figure may not mean what it seems: wsbench
 	// taking most of the CPU it shares with the server, for one.
 	Warnings []string `json:"warnings,omitempty"`
@@ -56,6 +59,17 @@ type Report struct {
 
 	latency *Hist // for --plot
 	connect *Hist
+}
+
+// Failure is where a run stopped: the stage ("ramp" or "load"), why, and
+// the connections it had reached then.
+type Failure struct {
+	Stage   string `json:"stage"`
+	Reason  string `json:"reason"`
+	Planned int64  `json:"planned"`
+	Opened  int64  `json:"opened"`
+	Failed  int64  `json:"failed"`
+	Open    int64  `json:"open"`
 }
 
 // HostInfo identifies the machine a report was measured on.
@@ -82,23 +96,25 @@ func hostInfo() HostInfo {
 
 // Settings are the resolved parameters of the run.
 type Settings struct {
-	URLs        []string `json:"urls"`
-	Conns       int      `json:"conns"`
-	ChurnConns  int      `json:"churn_conns,omitempty"`
-	ConnectRate float64  `json:"connect_rate"`
-	Hold        string   `json:"hold,omitempty"`
-	Duration    string   `json:"duration,omitempty"`
-	Channels    int      `json:"channels"`
-	Rate        float64  `json:"rate"`
-	Payload     int      `json:"payload"`
-	PayloadKind string   `json:"payload_kind,omitempty"`
-	Deflate     bool     `json:"deflate,omitempty"` // permessage-deflate offered (and required)
-	Publishers  int      `json:"publishers,omitempty"`
-	PublishVia  string   `json:"publish_via,omitempty"`
+	URLs        []string    `json:"urls"`
+	Conns       int         `json:"conns"`
+	ChurnConns  int         `json:"churn_conns,omitempty"`
+	ConnectRate float64     `json:"connect_rate"`
+	RampStages  []RampStage `json:"ramp_stages,omitempty"`
+	Hold        string      `json:"hold,omitempty"`
+	Duration    string      `json:"duration,omitempty"`
+	Channels    int         `json:"channels"`
+	Rate        float64     `json:"rate"`
+	Payload     int         `json:"payload"`
+	PayloadKind string      `json:"payload_kind,omitempty"`
+	Deflate     bool        `json:"deflate,omitempty"` // permessage-deflate offered (and required)
+	Publishers  int         `json:"publishers,omitempty"`
+	PublishVia  string      `json:"publish_via,omitempty"`
 	// SubscribeVia is how subscribers joined: url (?channels=) or frame.
 	SubscribeVia string  `json:"subscribe_via,omitempty"`
 	Window       int     `json:"window,omitempty"`
 	ChurnRate    float64 `json:"churn_rate,omitempty"`
+	Arrivals     string  `json:"arrivals,omitempty"` // churn: uniform or poisson
 	Procs        int     `json:"procs"`
 	Loops        int     `json:"loops_per_proc"`
 	SourceIPs    string  `json:"source_ips,omitempty"`
@@ -252,6 +268,9 @@ func (r *Report) WriteTable(w io.Writer) {
 		title += " (" + r.Label + ")"
 	}
 	row("scenario", "%s, %d process(es), %d loop(s) each", title, r.Settings.Procs, r.Settings.Loops)
+	if f := r.Failure; f != nil {
+		row("RUN FAILED", "at the %s: %s; reached %d of %d planned connections (%d failed, %d open then)", f.Stage, f.Reason, f.Opened, f.Planned, f.Failed, f.Open)
+	}
 	if r.Settings.TLS != "" {
 		row("tls", "%s", r.Settings.TLS)
 	}
@@ -329,6 +348,10 @@ func (r *Report) WriteTable(w io.Writer) {
 		row("kernel memory/conn", "slab %.0f B, tcp_mem %.0f B (both ends)", k.SlabPerConn, k.TCPMemPerConn)
 	}
 	s := r.Self
+	if c.OpenAtReady == 0 {
+		_ = tw.Flush()
+		return // nothing was held: no figure per connection
+	}
 	row("wsbench memory", "%.0f B RSS/conn marginal, %.0f B total; %.0f B heap/conn", s.BytesPerConn, s.TotalBytesPerConn, s.HeapBytesPerConn)
 	row("wsbench CPU", "%.2fs total; %.2f cores while connecting, %.2f during load; %.0f%% of wsbench+server CPU", s.CPUSeconds, s.CoresDuringConnect, s.CoresDuringLoad, 100*s.ShareOfCPU)
 	if h := r.Load; h != nil {

@@ -51,7 +51,7 @@ func newReport(cfg Config) *Report {
 		Errors: map[string]int64{},
 		Settings: Settings{
 			URLs: cfg.URLs, Conns: cfg.Conns, ChurnConns: cfg.ChurnConns, ConnectRate: cfg.ConnectRate,
-			Channels: cfg.Channels, SubscribeVia: cfg.SubscribeVia, Rate: cfg.Rate, Payload: cfg.Payload, PayloadKind: cfg.PayloadKind,
+			RampStages: cfg.RampStages, Channels: cfg.Channels, SubscribeVia: cfg.SubscribeVia, Rate: cfg.Rate, Payload: cfg.Payload, PayloadKind: cfg.PayloadKind,
 			Deflate: cfg.Deflate, Procs: cfg.Procs, Loops: cfg.Loops, SourceIPs: cfg.SourceIPs,
 			Headers: headerNames(cfg.Headers), Subprotocols: redactProtocols(cfg.Subprotocols),
 			PublishHeaders: headerNames(cfg.PublishHeaders),
@@ -73,6 +73,9 @@ func newReport(cfg Config) *Report {
 			rep.Settings.Window = cfg.Window
 		}
 		rep.Settings.ChurnRate = cfg.ChurnRate
+		if cfg.Scenario == ScenarioChurn {
+			rep.Settings.Arrivals = cfg.Arrivals
+		}
 	case ScenarioEcho:
 		rep.Settings.Duration = cfg.Duration.String()
 	}
@@ -97,6 +100,7 @@ type runner struct {
 	ready        []Ready
 	counters     []map[string]float64 // Config.ServerStatsURL at load start and end
 	declined     bool                 // the deflate_declined failure is reported
+	idleCPU      float64              // broadcast's IdleBefore: server µs per idle connection per second
 }
 
 // start launches the shards: in this process, or one worker process each.
@@ -171,29 +175,47 @@ func (r *runner) progress() Progress {
 // run waits for the ramp, then runs the scenario's load.
 func (r *runner) run(ctx context.Context) error {
 	if err := r.waitReady(ctx); err != nil {
+		r.failed("ramp", err)
 		return err
 	}
 	if err := r.checkDeflate(r.progress()); err != nil {
+		r.failed("ramp", err)
 		return err
 	}
+	var err error
 	switch r.cfg.Scenario {
 	case ScenarioConnect:
-		return r.hold(ctx)
+		err = r.hold(ctx)
 	case ScenarioEcho:
-		return r.echo(ctx)
+		err = r.echo(ctx)
 	default:
-		return r.broadcast(ctx)
+		err = r.broadcast(ctx)
 	}
+	if err != nil {
+		r.failed("load", err)
+	}
+	return err
+}
+
+// failed records that the run failed at stage, and the counts it reached,
+// unless a failure is recorded already.
+func (r *runner) failed(stage string, err error) {
+	if r.rep.Failure != nil {
+		return
+	}
+	p := r.progress()
+	r.rep.Failure = &Failure{Stage: stage, Reason: err.Error(), Planned: int64(r.cfg.Conns + r.cfg.ChurnConns),
+		Opened: p.Handshakes, Failed: p.Failed, Open: p.Open}
 }
 
 // waitReady waits until every shard has opened or failed every planned
-// connection: at most the ramp's planned time, plus the connect timeout,
-// plus 30 s.
+// connection. Its deadline follows progress, not the plan: the ramp fails
+// only when no connection opened or failed for Config.RampStall, so a host that
+// sustains less than the planned rate still ramps, at its own pace.
 func (r *runner) waitReady(ctx context.Context) error {
-	total := r.cfg.Conns + r.cfg.ChurnConns
-	limit := time.Duration(float64(total)/r.cfg.ConnectRate*float64(time.Second)) + r.cfg.ConnectTimeout + 30*time.Second
-	ctx, cancel := context.WithTimeout(ctx, limit)
-	defer cancel()
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	go r.watchRamp(ctx, cancel)
 	r.stableByChan = make([]int64, max(r.cfg.Channels, 1))
 	var mu sync.Mutex
 	var wg sync.WaitGroup
@@ -216,6 +238,10 @@ func (r *runner) waitReady(ctx context.Context) error {
 		}()
 	}
 	wg.Wait()
+	err := errors.Join(errs...)
+	if cause := context.Cause(ctx); err != nil && cause != nil && !errors.Is(cause, context.Canceled) {
+		err = cause // the stall, once, rather than as each shard saw it
+	}
 	r.readyAt = time.Now()
 	r.sample() // ready
 	negotiated := ""
@@ -226,7 +252,34 @@ func (r *runner) waitReady(ctx context.Context) error {
 			r.rep.Settings.TLS += "; " + negotiated
 		}
 	}
-	return errors.Join(errs...)
+	return err
+}
+
+// watchRamp cancels the ramp, with the stage and counts reached, when it
+// stalls (Config.RampStall).
+func (r *runner) watchRamp(ctx context.Context, cancel context.CancelCauseFunc) {
+	t := time.NewTicker(time.Second)
+	defer t.Stop()
+	planned := int64(r.cfg.Conns + r.cfg.ChurnConns)
+	last, lastAt := int64(-1), time.Now()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		p := r.progress()
+		if n := p.Handshakes + p.Failed; n != last {
+			last, lastAt = n, time.Now()
+			continue
+		}
+		if time.Since(lastAt) >= r.cfg.RampStall {
+			r.rep.Failure = &Failure{Stage: "ramp", Planned: planned, Opened: p.Handshakes, Failed: p.Failed, Open: p.Open,
+				Reason: fmt.Sprintf("no connection opened or failed for %s", r.cfg.RampStall)}
+			cancel(fmt.Errorf("bench: ramp stalled: %s, at %d of %d planned (%d open, %d failed)", r.rep.Failure.Reason, last, planned, p.Open, p.Failed))
+			return
+		}
+	}
 }
 
 // hold keeps the connections open for Hold (connect), sampling at the end.

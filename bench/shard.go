@@ -28,12 +28,13 @@ import (
 type Plan struct {
 	Targets        []Target      `json:"targets"`
 	SourceIPs      []netip.Addr  `json:"source_ips,omitempty"`
-	FirstID        uint64        `json:"first_id"`       // global number of the first connection
-	Count          int           `json:"count"`          // connections FirstID.. opened by the ramp
-	ChurnFirstID   uint64        `json:"churn_first_id"` // global number of the first churn subscriber
-	Churn          int           `json:"churn"`          // churn subscribers ChurnFirstID.., opened after the others
-	ConnectRate    float64       `json:"connect_rate"`   // per second; 0: as fast as the dialers go
-	Channels       int           `json:"channels"`       // connection id subscribes to id % Channels; 0: none
+	FirstID        uint64        `json:"first_id"`              // global number of the first connection
+	Count          int           `json:"count"`                 // connections FirstID.. opened by the ramp
+	ChurnFirstID   uint64        `json:"churn_first_id"`        // global number of the first churn subscriber
+	Churn          int           `json:"churn"`                 // churn subscribers ChurnFirstID.., opened after the others
+	ConnectRate    float64       `json:"connect_rate"`          // per second; 0: as fast as the dialers go
+	RampStages     []RampStage   `json:"ramp_stages,omitempty"` // this process's share of Config.RampStages; they replace ConnectRate
+	Channels       int           `json:"channels"`              // connection id subscribes to id % Channels; 0: none
 	ChannelPrefix  string        `json:"channel_prefix"`
 	SubscribeFrame bool          `json:"subscribe_frame,omitempty"` // subscribe with a frame after the 101, not ?channels=
 	Echo           bool          `json:"echo"`                      // connections are echo clients, not subscribers
@@ -43,6 +44,7 @@ type Plan struct {
 	Deflate        bool          `json:"deflate,omitempty"`      // offer permessage-deflate; a 101 without it fails the connection
 	EchoRate       float64       `json:"echo_rate"`              // per connection per second; 0: closed loop
 	ChurnRate      float64       `json:"churn_rate"`             // reconnects per second
+	Poisson        bool          `json:"poisson,omitempty"`      // churn arrivals are a Poisson process, not evenly spaced
 	Loops          int           `json:"loops"`
 	Dialers        int           `json:"dialers"`
 	ConnectTimeout time.Duration `json:"connect_timeout"`
@@ -210,7 +212,7 @@ func (s *Shard) Start() error {
 }
 
 // ramp queues the connections at the planned rate. A dial is due at
-// start + k/rate; when the dialers fall behind, the queue blocks and the
+// start + k/rate (or along the ramp's stages); when the dialers fall behind, the queue blocks and the
 // connect time, counted from the due time, shows it.
 //
 // Once baselineAt connections are open it pauses to take the memory
@@ -224,15 +226,15 @@ func (s *Shard) ramp() {
 	for k := range total {
 		if k == baselineAt {
 			s.takeBaseline(int64(k))
-			start = time.Now().Add(-time.Duration(float64(k) / max(s.plan.ConnectRate, 1e-9) * float64(time.Second)))
+			start = time.Now().Add(-dialOffset(k, s.plan.ConnectRate, s.plan.RampStages))
 		}
 		id := s.plan.FirstID + uint64(k)
 		if k >= s.plan.Count {
 			id = s.plan.ChurnFirstID + uint64(k-s.plan.Count)
 		}
 		due := start
-		if s.plan.ConnectRate > 0 {
-			due = start.Add(time.Duration(float64(k) / s.plan.ConnectRate * float64(time.Second)))
+		if s.plan.ConnectRate > 0 || len(s.plan.RampStages) > 0 {
+			due = start.Add(dialOffset(k, s.plan.ConnectRate, s.plan.RampStages))
 			if wait := time.Until(due); wait > 0 {
 				select {
 				case <-time.After(wait):

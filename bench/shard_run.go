@@ -4,17 +4,23 @@ import (
 	"context"
 	"fmt"
 	"maps"
+	"math/rand/v2"
 	"sync"
 	"time"
 )
 
 // churn closes a random churn subscriber and dials a replacement, at
-// ChurnRate per second, until StopLoad.
+// ChurnRate per second, until StopLoad. It is an open model: a session's
+// arrival is due by the clock (evenly spaced, or with Plan.Poisson a
+// Poisson process of that rate), whatever the server did with the last,
+// and its connect time counts from when it was due.
 func (s *Shard) churn() {
 	defer s.churnWG.Done()
-	start := time.Now()
+	due := time.Now()
 	for k := 0; ; k++ {
-		due := start.Add(time.Duration(float64(k) / s.plan.ChurnRate * float64(time.Second)))
+		if k > 0 {
+			due = due.Add(arrivalGap(s.plan.ChurnRate, s.plan.Poisson, rand.ExpFloat64))
+		}
 		if wait := time.Until(due); wait > 0 {
 			select {
 			case <-time.After(wait):
@@ -39,6 +45,16 @@ func (s *Shard) churn() {
 			return
 		}
 	}
+}
+
+// arrivalGap is the time to the next session at rate per second: 1/rate,
+// or with poisson an exponential gap of that mean (exp draws one of mean 1).
+func arrivalGap(rate float64, poisson bool, exp func() float64) time.Duration {
+	gap := 1 / rate
+	if poisson {
+		gap *= exp()
+	}
+	return time.Duration(gap * float64(time.Second))
 }
 
 // churnOne closes one open churn subscriber of l, picked at random. Runs on

@@ -20,6 +20,7 @@ type options struct {
 	failIf        []bench.Threshold // --fail-if, all lists joined
 	tokenFile     string            // --token-file: a JWT, sent as tokenIn says
 	tokenIn       string            // tokenInHeader or tokenInProtocol
+	timelineCSV   string            // --timeline-csv
 }
 
 // Where --token-file's token travels.
@@ -186,8 +187,14 @@ func newFlagSet(cfg *bench.Config, opts *options, stderr io.Writer) *flag.FlagSe
 	fs.Var((*listFlag)(&cfg.URLs), "url", "ws:// or wss:// `URL` of a server endpoint (repeatable or comma-separated; connections go round-robin), e.g. ws://127.0.0.1:8080/ws; wss:// goes through a TLS proxy in front of wsgate")
 	fs.IntVar(&cfg.Conns, "conns", 1000, "connections (connect, echo) or stable subscribers (broadcast, churn)")
 	fs.Float64Var(&cfg.ConnectRate, "connect-rate", bench.DefaultConnectRate, "new connections per `second`, over all processes")
+	fs.Func("ramp", "a staged ramp in place of --connect-rate: `RATE/s:DURATION,...` (e.g. 500/s:10s,2000/s:30s), each rate over all processes, the last kept until every connection is dialled", func(v string) error {
+		stages, err := bench.ParseRampStages(v)
+		cfg.RampStages = stages
+		return err
+	})
 	fs.DurationVar(&cfg.Hold, "hold", bench.DefaultHold, "connect: how long to hold the connections open")
 	fs.DurationVar(&cfg.Duration, "duration", bench.DefaultDuration, "broadcast, echo, churn: how long the load runs")
+	fs.DurationVar(&cfg.IdleBefore, "idle-before", 0, "broadcast, churn: hold the connections idle this long before the load and report the server's CPU per idle connection per second (needs --server-pid)")
 	fs.IntVar(&cfg.Channels, "channels", 0, "channels; subscriber i joins channel i mod N with ?channels= (default 1; connect: 0, no subscription)")
 	fs.StringVar(&cfg.ChannelPrefix, "channel-prefix", bench.DefaultChannelPrefix, "channel names are this `prefix` plus a number")
 	fs.Float64Var(&cfg.Rate, "rate", 0, "messages per `second`: broadcast/churn publishing over all publishers (0: max rate, see --window); echo over all connections (0: closed loop)")
@@ -203,6 +210,7 @@ func newFlagSet(cfg *bench.Config, opts *options, stderr io.Writer) *flag.FlagSe
 	fs.BoolVar(&cfg.PublishAll, "publish-all", false, "post every message to every --publish-url (nodes that share no bus)")
 	fs.IntVar(&cfg.Window, "window", bench.DefaultWindow, "max rate: messages per subscriber in flight before the publishers wait")
 	fs.Float64Var(&cfg.ChurnRate, "churn-rate", 0, "churn: disconnects (each followed by a new connection) per `second`")
+	fs.StringVar(&cfg.Arrivals, "arrivals", bench.ArrivalsUniform, "churn: how sessions arrive at --churn-rate, an open model either way: uniform (evenly spaced) or poisson (exponential gaps, as independent users)")
 	fs.IntVar(&cfg.ChurnConns, "churn-conns", 0, "churn: subscribers that are churned, beside the stable ones (default conns/10)")
 	fs.StringVar(&cfg.SourceIPs, "source-ips", "", "local `addresses` to connect from, comma-separated addresses and ranges (127.0.0.2-127.0.0.250); each allows ~28k connections per server address")
 	fs.Func("procs", "`N` processes holding connections, or auto: enough for the open-files limit (default auto)", func(v string) error {
@@ -220,6 +228,7 @@ func newFlagSet(cfg *bench.Config, opts *options, stderr io.Writer) *flag.FlagSe
 	fs.IntVar(&cfg.Loops, "loops", 0, "event loops per process (default GOMAXPROCS/procs, at least 1)")
 	fs.IntVar(&cfg.Dialers, "dialers", bench.DefaultDialers, "dialing goroutines per process")
 	fs.DurationVar(&cfg.ConnectTimeout, "connect-timeout", bench.DefaultConnectTimeout, "time for one connection's dial and handshake")
+	fs.DurationVar(&cfg.RampStall, "ramp-stall", 0, "fail the run when no connection opens or fails for this long during the ramp (default connect-timeout + 30s); the ramp has no other deadline")
 	fs.DurationVar(&cfg.DrainTimeout, "drain-timeout", bench.DefaultDrainTimeout, "after the load, the longest wait for messages in flight")
 	fs.StringVar(&cfg.TLSCAFile, "tls-ca", "", "wss://: PEM `file` of the roots to trust (default the system's)")
 	fs.BoolVar(&cfg.TLSInsecure, "tls-insecure", false, "wss://: do not verify the server's certificate (a warning says so)")
@@ -239,6 +248,7 @@ func newFlagSet(cfg *bench.Config, opts *options, stderr io.Writer) *flag.FlagSe
 	fs.StringVar(&cfg.ServerStatsURL, "server-stats", "", "`URL` of the server's JSON counters (wsgate: http://ADMIN/api/stats), read at the load's start and end: the report gives each one's growth")
 	fs.StringVar(&cfg.JSONFile, "json", "", "write the report as JSON to `file`")
 	fs.StringVar(&cfg.PlotFile, "plot", "", "write a latency-distribution and connections-over-time chart to `file` (.svg or .png)")
+	fs.StringVar(&opts.timelineCSV, "timeline-csv", "", "write the run's per-second timeline (open connections, rate, p99, attempts) as CSV to `file`")
 	fs.StringVar(&cfg.Label, "label", "", "name of the run in the report (e.g. the server under test)")
 	fs.Func("header", "`Name: value` added to every upgrade request, the WebSocket publisher's too (repeatable), e.g. 'Authorization: Bearer JWT'; at most 8 KiB of extra lines with the subprotocols", headerFlag(&cfg.Headers))
 	fs.Var((*listFlag)(&cfg.Subprotocols), "subprotocol", "`names` offered in Sec-WebSocket-Protocol (comma-separated or repeatable), e.g. wsgate.v1; the 101 must choose one (else handshake_no_subprotocol or handshake_unoffered_subprotocol)")

@@ -100,6 +100,11 @@ func run(args []string, stdout, stderr io.Writer) int {
 				err = errors.Join(err, werr)
 			}
 		}
+		if opts.timelineCSV != "" {
+			if cerr := rep.WriteTimelineCSV(opts.timelineCSV); cerr != nil {
+				err = errors.Join(err, cerr)
+			}
+		}
 		if cfg.PlotFile != "" {
 			if perr := bench.Plot(rep, cfg.PlotFile); perr != nil {
 				err = errors.Join(err, perr)
