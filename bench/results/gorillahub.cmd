@@ -1,0 +1,1 @@
+bin/gorillahub --listen 127.0.0.1:28080 --admin-listen 127.0.0.1:28081
