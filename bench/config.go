@@ -107,6 +107,10 @@ type Config struct {
 	Window      int      // max rate: messages per subscriber in flight before the publisher waits; default 64
 
 	ChurnRate float64 // churn: reconnects per second
+	// Reconnect redials a stable subscriber the server drops (its node
+	// killed, drained), to the next URL after a random delay of up to 2 s;
+	// the loss that counts is then the survivors' (MessageStats).
+	Reconnect bool
 	// Arrivals is how churn's sessions arrive at ChurnRate: ArrivalsUniform
 	// (default, evenly spaced) or ArrivalsPoisson (exponential gaps, as
 	// independent users arrive). Either way an open model: due by the
@@ -440,6 +444,7 @@ func (c Config) plans(salt uint64) ([]Plan, error) {
 			EchoRate:       echoRate,
 			ChurnRate:      c.ChurnRate / float64(c.Procs),
 			Poisson:        c.Arrivals == ArrivalsPoisson,
+			Reconnect:      c.Reconnect,
 			Loops:          c.Loops,
 			Dialers:        c.Dialers,
 			ConnectTimeout: c.ConnectTimeout,

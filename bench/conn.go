@@ -106,6 +106,17 @@ func (c *conn) track(p uint32, max int) *seqTrack {
 	return &x.more[p-1]
 }
 
+// trackOf returns c's tracker of publisher p, or nil when it has none.
+func (c *conn) trackOf(p int) *seqTrack {
+	if p == 0 {
+		return &c.seq
+	}
+	if c.extra == nil || p > len(c.extra.more) {
+		return nil
+	}
+	return &c.extra.more[p-1]
+}
+
 // onTraffic handles bytes from the server, counting every byte taken off
 // the socket (loopStats.wireBytes). Runs on c's loop.
 func (c *conn) onTraffic(now int64) gnet.Action {

@@ -117,10 +117,24 @@
 // talk JSON lines over stdin/stdout (see worker.go) and send their
 // histograms encoded, so the merged percentiles are exact.
 //
+// # Ramps, arrivals and lost connections
+//
+// The ramp dials at Config.ConnectRate, or along Config.RampStages, but its
+// pace is the host's: it has no deadline from the plan, and fails only
+// when no connection opens or fails for Config.RampStall. A failed run
+// says where (Report.Failure: the ramp or the load, why, and the counts
+// reached), and no figure per connection is computed when none was held.
+// Churn is an open model: sessions are due by the clock at ChurnRate,
+// evenly spaced or as a Poisson process (Config.Arrivals), whatever the
+// server did with the last. With Config.Reconnect a stable subscriber the
+// server drops redials the next URL; the loss that counts is then the
+// survivors' (the stable subscribers connected throughout), each
+// publisher's highest number less what each survivor received.
+//
 // # Bounds
 //
 // Every phase has a deadline: connecting (Config.ConnectTimeout per
-// connection, and the ramp), the hold or load duration, the drain after the
-// last message (Config.DrainTimeout) and teardown. A run always ends by
-// itself.
+// connection, and Config.RampStall for the ramp), the hold or load
+// duration, the drain after the last message (Config.DrainTimeout) and
+// teardown. A run always ends by itself.
 package bench

@@ -20,8 +20,8 @@ func (r *runner) finish(ctx context.Context) error {
 
 	connect, connectRaw, latency, latencyRaw := NewHist(), NewHist(), NewHist(), NewHist()
 	var p Progress
-	var lostChurn uint64
-	var selfCPU int64
+	var lostChurn, lostSurvivors uint64
+	var survivors, selfCPU int64
 	for _, res := range results {
 		if res.Connect == nil {
 			continue
@@ -34,6 +34,7 @@ func (r *runner) finish(ctx context.Context) error {
 			rep.Errors[k] += v
 		}
 		lostChurn += res.LostChurn
+		survivors, lostSurvivors = survivors+res.Survivors, lostSurvivors+res.LostSurvivors
 		addProgress(&p, res.Progress)
 		selfCPU += res.End.CPUNanos
 	}
@@ -57,6 +58,7 @@ func (r *runner) finish(ctx context.Context) error {
 	if m := rep.Messages; m != nil {
 		m.Delivered, m.Unique, m.Duplicates, m.OutOfOrder, m.Foreign = p.Delivered, p.Unique, p.Duplicates, p.Late, p.Foreign
 		m.Lost = max(m.Expected-m.Unique, 0) + int64(lostChurn)
+		m.Survivors, m.LostSurvivors, m.Reconnects = survivors, int64(lostSurvivors), p.Reconnects
 		if secs := m.LoadSeconds + m.DrainSeconds; secs > 0 {
 			m.DeliveriesPerSec = float64(m.Delivered) / secs
 		}
@@ -98,6 +100,7 @@ func addProgress(p *Progress, q Progress) {
 	p.EchoRecv += q.EchoRecv
 	p.ChurnClosed += q.ChurnClosed
 	p.ChurnDone += q.ChurnDone
+	p.Reconnects += q.Reconnects
 	p.WireBytes += q.WireBytes
 	p.Deflated += q.Deflated
 	p.DeflateDeclined += q.DeflateDeclined

@@ -88,6 +88,9 @@ func (s *Shard) connClosed(c *conn, err error) {
 	if opened && !c.stable && c.role == roleSubscriber {
 		l.lostChurn += c.gaps()
 	}
+	if c.stable && !l.finishing && s.plan.Reconnect {
+		s.redial(c)
+	}
 	if c.state == stateClosing {
 		l.stats.churnDone.Add(1)
 	}

@@ -115,6 +115,7 @@ type Settings struct {
 	Window       int     `json:"window,omitempty"`
 	ChurnRate    float64 `json:"churn_rate,omitempty"`
 	Arrivals     string  `json:"arrivals,omitempty"` // churn: uniform or poisson
+	Reconnect    bool    `json:"reconnect,omitempty"`
 	Procs        int     `json:"procs"`
 	Loops        int     `json:"loops_per_proc"`
 	SourceIPs    string  `json:"source_ips,omitempty"`
@@ -144,19 +145,26 @@ type ConnStats struct {
 
 // MessageStats is the broadcast accounting.
 type MessageStats struct {
-	Published        int64            `json:"published"`
-	PublishErrors    map[string]int64 `json:"publish_errors,omitempty"`
-	Expected         int64            `json:"expected"` // deliveries to stable subscribers
-	Delivered        int64            `json:"delivered"`
-	Unique           int64            `json:"unique"` // distinct deliveries to stable subscribers
-	Lost             int64            `json:"lost"`
-	Duplicates       int64            `json:"duplicates"`
-	OutOfOrder       int64            `json:"out_of_order"`
-	Foreign          int64            `json:"unstamped"`
-	LoadSeconds      float64          `json:"load_seconds"`
-	DrainSeconds     float64          `json:"drain_seconds"`
-	PublishedPerSec  float64          `json:"published_per_sec"`
-	DeliveriesPerSec float64          `json:"deliveries_per_sec"`
+	Published     int64            `json:"published"`
+	PublishErrors map[string]int64 `json:"publish_errors,omitempty"`
+	Expected      int64            `json:"expected"` // deliveries to stable subscribers
+	Delivered     int64            `json:"delivered"`
+	Unique        int64            `json:"unique"` // distinct deliveries to stable subscribers
+	Lost          int64            `json:"lost"`
+	// Survivors are the stable subscribers connected from ready to the end,
+	// and LostSurvivors the messages they missed: the loss that counts when
+	// connections were lost on purpose (a node killed). Reconnects are the
+	// stable subscribers dropped and redialled (--reconnect).
+	Survivors        int64   `json:"survivors"`
+	LostSurvivors    int64   `json:"lost_survivors"`
+	Reconnects       int64   `json:"reconnects,omitempty"`
+	Duplicates       int64   `json:"duplicates"`
+	OutOfOrder       int64   `json:"out_of_order"`
+	Foreign          int64   `json:"unstamped"`
+	LoadSeconds      float64 `json:"load_seconds"`
+	DrainSeconds     float64 `json:"drain_seconds"`
+	PublishedPerSec  float64 `json:"published_per_sec"`
+	DeliveriesPerSec float64 `json:"deliveries_per_sec"`
 	// WireBytes is what the subscribers read from their sockets from the
 	// load's start to the end of its drain: frame headers and payloads as
 	// they came, compressed or not (after TLS for wss://).
@@ -304,6 +312,9 @@ func (r *Report) WriteTable(w io.Writer) {
 		row("published", "%d msgs in %.2fs (%.3g/s); errors %v", m.Published, m.LoadSeconds, m.PublishedPerSec, m.PublishErrors)
 		row("deliveries", "%d (%.0f/s), expected %d, drained in %.2fs", m.Delivered, m.DeliveriesPerSec, m.Expected, m.DrainSeconds)
 		row("lost / dup / out of order", "%d / %d / %d", m.Lost, m.Duplicates, m.OutOfOrder)
+		if m.Survivors != c.OpenAtReady || m.Reconnects > 0 {
+			row("survivors", "%d stable subscribers connected throughout lost %d; %d dropped and redialled", m.Survivors, m.LostSurvivors, m.Reconnects)
+		}
 		row("wire bytes/delivery", "%.1f B (%s %s payload; %s read)", m.WireBytesPerDelivery, bytesStr(int64(r.Settings.Payload)), r.Settings.PayloadKind, bytesStr(m.WireBytes))
 	}
 	if e := r.Echo; e != nil {
@@ -327,7 +338,7 @@ func (r *Report) WriteTable(w io.Writer) {
 			row("server CPU/echo", "%.2f µs (%.2f cores during load)", s.CPUPerEchoUs, s.CoresDuringLoad)
 		}
 		if s.CPUIdleUsPerConnSec > 0 {
-			row("server CPU/idle conn", "%.3f µs per connection per second held (%.3f cores)", s.CPUIdleUsPerConnSec, s.CoresDuringLoad)
+			row("server CPU/idle conn", "%.3f µs per connection per second held (%.3f cores for the %d)", s.CPUIdleUsPerConnSec, s.CPUIdleUsPerConnSec*float64(c.OpenAtReady)/1e6, c.OpenAtReady)
 		}
 	}
 	if len(r.ServerCounters) > 0 {

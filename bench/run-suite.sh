@@ -20,7 +20,7 @@ cd "$(dirname "$0")/.."
 # A run is standard when no size below comes from the environment.
 standard=yes
 for name in IDLE_CONNS IDLE_CHANNELS HOLD CONNECT_RATE BCAST_SUBS BCAST_RATE BCAST_DURATION MAX_DURATION \
-  WINDOW PAYLOAD ECHO_CONNS ECHO_DURATION REPEAT; do
+  WINDOW PAYLOAD ECHO_CONNS ECHO_DURATION REPEAT TESTS; do
   v=BENCH_$name
   [[ -z "${!v+set}" ]] || standard=no
 done
@@ -79,6 +79,8 @@ server_cmd() { # name → command line
     # The same node under the Go profiler: CPU from start to exit, the heap
     # on SIGUSR1 (sent while the idle connections are held) or at SIGTERM.
     wsgate-prof) echo "$(server_cmd wsgate) --cpuprofile $2.cpu.prof --memprofile $2.heap.prof" ;;
+    # idle-ping: a ping every second, so the idle CPU is about one ping and its pong per connection.
+    wsgate-ping) echo "$(server_cmd wsgate) --ping-interval 1s" ;;
     gnetws|nbiohub|gorillahub) echo "bin/$1 --listen $HOST:$PORT --admin-listen $HOST:$ADMIN" ;;
     nbiohub-naive) echo "bin/nbiohub --flavour naive --listen $HOST:$PORT --admin-listen $HOST:$ADMIN" ;;
     *) echo "unknown server $1" >&2; exit 2 ;;
@@ -121,6 +123,7 @@ test_args() { # test name → wsbench arguments
   case $1 in
     idle) echo "connect --url $ws/ws --conns $BENCH_IDLE_CONNS --channels $BENCH_IDLE_CHANNELS --hold $BENCH_HOLD $common" ;;
     idle-frame) echo "$(test_args idle) --subscribe-via frame" ;;
+    idle-ping) test_args idle ;;
     bcast) echo "broadcast --url $ws/ws --publish-url $pub --conns $BENCH_BCAST_SUBS --channels 1 --rate $BENCH_BCAST_RATE --payload $BENCH_PAYLOAD --duration $BENCH_BCAST_DURATION $common" ;;
     bcast2) echo "broadcast --url $ws/ws --publish-url $pub --conns $BENCH_BCAST_SUBS --channels 1 --rate 2 --payload $BENCH_PAYLOAD --duration $BENCH_BCAST_DURATION $common" ;;
     bcastmax) echo "broadcast --url $ws/ws --publish-url $pub --conns $BENCH_BCAST_SUBS --channels 1 --rate 0 --window $BENCH_WINDOW --payload $BENCH_PAYLOAD --duration $BENCH_MAX_DURATION $common" ;;
@@ -132,6 +135,8 @@ run_test() { # server test output-prefix [profile]
   local server=$1 test=$2 out=$3 wsb
   if [[ "${4:-}" == profile ]]; then
     start_server wsgate-prof "$out"
+  elif [[ "$test" == idle-ping ]]; then
+    start_server wsgate-ping
   else
     start_server "$server"
   fi
@@ -154,12 +159,12 @@ run_test() { # server test output-prefix [profile]
 
 # Every run of every server and test, in one random order, so no server
 # always runs first, or after the same neighbour.
-TESTS="idle idle-frame bcast bcast2 bcastmax echo"
+TESTS=${BENCH_TESTS:-idle idle-frame idle-ping bcast bcast2 bcastmax echo}
 for r in $(seq "$BENCH_REPEAT"); do
   for test in $TESTS; do
     for server in $BENCH_SERVERS; do
-      # subscribing by frame is wsgate's protocol; the baselines have no subscribe command
-      [[ "$test" == idle-frame && "$server" != wsgate ]] && continue
+      # subscribing by frame is wsgate's protocol, and pings its; the baselines have neither
+      [[ ( "$test" == idle-frame || "$test" == idle-ping ) && "$server" != wsgate ]] && continue
       echo "$server $test $r"
     done
   done

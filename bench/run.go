@@ -72,7 +72,7 @@ func newReport(cfg Config) *Report {
 		if cfg.Rate == 0 {
 			rep.Settings.Window = cfg.Window
 		}
-		rep.Settings.ChurnRate = cfg.ChurnRate
+		rep.Settings.ChurnRate, rep.Settings.Reconnect = cfg.ChurnRate, cfg.Reconnect
 		if cfg.Scenario == ScenarioChurn {
 			rep.Settings.Arrivals = cfg.Arrivals
 		}
@@ -101,6 +101,7 @@ type runner struct {
 	counters     []map[string]float64 // Config.ServerStatsURL at load start and end
 	declined     bool                 // the deflate_declined failure is reported
 	idleCPU      float64              // broadcast's IdleBefore: server µs per idle connection per second
+	lastServer   map[int]ProcSample   // each server's last sample, for one that exits during the run
 }
 
 // start launches the shards: in this process, or one worker process each.
@@ -141,7 +142,10 @@ func (r *runner) sample() {
 		r.counters = append(r.counters, c)
 	}
 	if len(r.cfg.ServerPIDs) > 0 {
-		s, err := SampleProcs(r.cfg.ServerPIDs)
+		if r.lastServer == nil {
+			r.lastServer = map[int]ProcSample{}
+		}
+		s, err := sampleProcsSince(r.cfg.ServerPIDs, r.lastServer)
 		if err != nil {
 			fmt.Fprintf(r.cfg.Log, "wsbench: sampling server: %v\n", err)
 		}

@@ -45,6 +45,7 @@ type Plan struct {
 	EchoRate       float64       `json:"echo_rate"`              // per connection per second; 0: closed loop
 	ChurnRate      float64       `json:"churn_rate"`             // reconnects per second
 	Poisson        bool          `json:"poisson,omitempty"`      // churn arrivals are a Poisson process, not evenly spaced
+	Reconnect      bool          `json:"reconnect,omitempty"`    // a stable subscriber the server drops redials the next URL (Config.Reconnect)
 	Loops          int           `json:"loops"`
 	Dialers        int           `json:"dialers"`
 	ConnectTimeout time.Duration `json:"connect_timeout"`
@@ -60,8 +61,11 @@ type Plan struct {
 }
 
 // churnIDBase starts the numbers of replacement connections opened while
-// churning, far above any ramp's.
-const churnIDBase = 1 << 31
+// churning, far above any ramp's; reconnectIDBase those of reconnects.
+const (
+	churnIDBase     = 1 << 31
+	reconnectIDBase = 1 << 30
+)
 
 // Shard holds one process's client connections on gnet event loops.
 type Shard struct {
@@ -95,6 +99,7 @@ type Shard struct {
 	dialFailed atomic.Int64 // dial or enroll failures
 	unopened   atomic.Int64 // connections closed before their 101
 	churnSeq   atomic.Uint64
+	redials    atomic.Uint64 // stable subscribers redialled (Plan.Reconnect)
 	dialErrMu  sync.Mutex
 	dialErrs   map[string]int64
 
@@ -107,6 +112,10 @@ type Shard struct {
 type dialJob struct {
 	id       uint64
 	intended int64 // unix nanos
+	// target, when retarget is set, is the URL to dial (a reconnect moves
+	// on to the next); otherwise id picks it.
+	target   int
+	retarget bool
 }
 
 // NewShard checks plan and prepares a shard; Start opens connections.
@@ -284,6 +293,9 @@ func (s *Shard) dial(job dialJob) {
 	s.attempted.Add(1)
 	now := time.Now().UnixNano()
 	ti := int(job.id % uint64(len(s.plan.Targets)))
+	if job.retarget {
+		ti = job.target
+	}
 	c := &conn{id: uint32(job.id), target: uint16(ti), slot: -1, started: job.intended, dialed: now}
 	if s.plan.Echo {
 		c.role = roleEcho

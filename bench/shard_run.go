@@ -2,6 +2,7 @@ package bench
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"maps"
 	"math/rand/v2"
@@ -47,6 +48,50 @@ func (s *Shard) churn() {
 	}
 }
 
+// survivor reports whether c is a stable subscriber still open.
+func (c *conn) survivor() bool {
+	return c.stable && c.state == stateOpen && c.role == roleSubscriber
+}
+
+// survivorHighs is, for each of n publishers, the highest number any of
+// l's survivors received. Runs on the loop.
+func (l *loop) survivorHighs(n int) []uint32 {
+	highs := make([]uint32, n)
+	for _, c := range l.conns {
+		if !c.survivor() {
+			continue
+		}
+		for p := range highs {
+			if t := c.trackOf(p); t != nil {
+				highs[p] = max(highs[p], t.high)
+			}
+		}
+	}
+	return highs
+}
+
+// survivorLoss counts l's survivors and the messages they lack: for each
+// publisher, highs less the distinct numbers each received. Runs on the
+// loop.
+func (l *loop) survivorLoss(highs []uint32) (n int64, lost uint64) {
+	for _, c := range l.conns {
+		if !c.survivor() {
+			continue
+		}
+		n++
+		for p, high := range highs {
+			var got uint32
+			if t := c.trackOf(p); t != nil {
+				got = t.unique
+			}
+			if high > got {
+				lost += uint64(high - got)
+			}
+		}
+	}
+	return n, lost
+}
+
 // arrivalGap is the time to the next session at rate per second: 1/rate,
 // or with poisson an exponential gap of that mean (exp draws one of mean 1).
 func arrivalGap(rate float64, poisson bool, exp func() float64) time.Duration {
@@ -90,6 +135,7 @@ type Progress struct {
 	EchoRecv    int64 `json:"echo_recv"`    // echo replies received
 	ChurnClosed int64 `json:"churn_closed"` // churn disconnects started
 	ChurnDone   int64 `json:"churn_done"`   // churn disconnects completed
+	Reconnects  int64 `json:"reconnects"`   // stable subscribers dropped by the server and redialled (Config.Reconnect)
 	WireBytes   int64 `json:"wire_bytes"`   // bytes read from the sockets (after TLS), handshakes included
 	Deflated    int64 `json:"deflated"`     // handshakes that negotiated permessage-deflate
 	// DeflateDeclined counts 101s without permessage-deflate when it was
@@ -123,6 +169,7 @@ func (s *Shard) Progress() Progress {
 		p.DeflateDeclined += st.deflateDeclined.Load()
 	}
 	p.Errors += s.dialFailed.Load()
+	p.Reconnects = int64(s.redials.Load())
 	return p
 }
 
@@ -138,14 +185,22 @@ func (s *Shard) IntervalHist() *Hist {
 
 // ShardResult is what a shard reports at the end of a run.
 type ShardResult struct {
-	Progress   Progress         `json:"progress"`
-	Errors     map[string]int64 `json:"errors"`
-	LostChurn  uint64           `json:"lost_churn"`
-	Connect    *Hist            `json:"-"`
-	ConnectRaw *Hist            `json:"-"`
-	Latency    *Hist            `json:"-"`
-	LatencyRaw *Hist            `json:"-"`
-	End        ProcSample       `json:"end"` // own usage at the end
+	Progress  Progress         `json:"progress"`
+	Errors    map[string]int64 `json:"errors"`
+	LostChurn uint64           `json:"lost_churn"`
+	// Survivors are the stable subscribers still connected at the end,
+	// and LostSurvivors the messages they missed: for each publisher, the
+	// highest number any survivor of this shard received, less the
+	// distinct numbers each survivor received. With no connection lost
+	// this is the run's loss; with a node killed it is the loss of the
+	// connections that stayed up.
+	Survivors     int64      `json:"survivors"`
+	LostSurvivors uint64     `json:"lost_survivors"`
+	Connect       *Hist      `json:"-"`
+	ConnectRaw    *Hist      `json:"-"`
+	Latency       *Hist      `json:"-"`
+	LatencyRaw    *Hist      `json:"-"`
+	End           ProcSample `json:"end"` // own usage at the end
 }
 
 // Finish stops dialing, closes every connection and returns the shard's
@@ -163,7 +218,24 @@ func (s *Shard) Finish(ctx context.Context) (ShardResult, error) {
 		LatencyRaw: NewHist(),
 	}
 	var mu sync.Mutex
+	// The survivors' loss, in two passes on the loops: the highest number
+	// of each publisher any survivor got, then what each survivor lacks.
+	highs := make([]uint32, max(s.plan.Publishers, 1))
 	err := s.onLoops(ctx, func(l *loop) {
+		mine := l.survivorHighs(len(highs))
+		mu.Lock()
+		for p, h := range mine {
+			highs[p] = max(highs[p], h)
+		}
+		mu.Unlock()
+	})
+	err = errors.Join(err, s.onLoops(ctx, func(l *loop) {
+		n, lost := l.survivorLoss(highs)
+		mu.Lock()
+		r.Survivors, r.LostSurvivors = r.Survivors+n, r.LostSurvivors+lost
+		mu.Unlock()
+	}))
+	err = errors.Join(err, s.onLoops(ctx, func(l *loop) {
 		l.finishing = true
 		for i := len(l.conns) - 1; i >= 0; i-- {
 			l.closeConn(l.conns[i])
@@ -178,7 +250,7 @@ func (s *Shard) Finish(ctx context.Context) (ShardResult, error) {
 		for k, v := range l.errors {
 			r.Errors[k] += v
 		}
-	})
+	}))
 	s.dialErrMu.Lock()
 	maps.Copy(r.Errors, s.dialErrs)
 	s.dialErrMu.Unlock()

@@ -26,7 +26,14 @@ import (
 // after --close-timeout, so the node's counter tells). Either way the
 // node's RSS stays within 16 MiB of where it started.
 func TestAckSpammersAreClosed(t *testing.T) {
-	n := startNode(t, "--max-outbound-bytes", "65536", "--max-msg-rate", "-1", "--max-byte-rate", "-1")
+	// Pings every 10 minutes: a spammer never reads, so it answers no
+	// ping, and on a loaded machine (make test's packages in parallel,
+	// -race) the kernel's send buffer can take its replies for longer than
+	// the default 25 s ping interval and the pong timeout; it was then
+	// closed for the pong timeout before its replies reached
+	// --max-outbound-bytes, which is what this test is about (2 of ~10
+	// clean-clone CI runs saw 8 or 9 slow-consumer closes of 10).
+	n := startNode(t, "--max-outbound-bytes", "65536", "--max-msg-rate", "-1", "--max-byte-rate", "-1", "--ping-interval", "10m")
 	base := rssBytes(t, n.cmd.Process.Pid)
 	type spammer struct {
 		id     string

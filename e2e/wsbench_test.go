@@ -258,3 +258,42 @@ func TestBenchRunBroadcastOverNATS(t *testing.T) {
 		t.Fatalf("messages = %+v", m)
 	}
 }
+
+// TestBenchRunNodeKilledSurvivorsLoseNothing: wsbench --reconnect through
+// a node's death. Half the subscribers are on node b, SIGKILLed during
+// the load: they redial node a, and the loss that counts is that of the
+// subscribers that stayed connected, none.
+func TestBenchRunNodeKilledSurvivorsLoseNothing(t *testing.T) {
+	ns := startNATS(t)
+	var nodes []*node
+	var urls []string
+	for range 2 {
+		n := startNode(t, "--nats", "nats://"+ns.addr)
+		nodes, urls = append(nodes, n), append(urls, n.url("/ws"))
+		c, err := wstest.Dial(n.url("/ws?channels=bench.0"), 5*time.Second)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { c.Close() })
+	}
+	testkit.Eventually(t, 10*time.Second, "both nodes' interest on NATS", func() bool { return ns.subscriptions(t) >= 2 })
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	killed := time.AfterFunc(1500*time.Millisecond, func() { _ = nodes[1].cmd.Process.Kill() })
+	defer killed.Stop()
+	rep, err := bench.Run(ctx, bench.Config{
+		Scenario: bench.ScenarioBroadcast, URLs: urls, PublishVia: bench.PublishNATS, NATSURL: "nats://" + ns.addr,
+		Conns: 100, Channels: 1, Rate: 100, Duration: 3 * time.Second, Procs: 1, ConnectRate: 5000, Reconnect: true,
+	})
+	if rep == nil {
+		t.Fatal(err)
+	}
+	m := rep.Messages
+	t.Logf("err %v; messages %+v; errors %v", err, m, rep.Errors)
+	if m == nil || m.Survivors != 50 || m.LostSurvivors != 0 || m.Reconnects != 50 || m.Duplicates != 0 || m.OutOfOrder != 0 {
+		t.Fatalf("want 50 survivors (node a's) that lost nothing and 50 reconnects (node b's); got %+v", m)
+	}
+	if m.Lost == 0 {
+		t.Fatal("the killed node's subscribers lost nothing: the kill came too late to test anything")
+	}
+}

@@ -10,9 +10,10 @@ const (
 	KernelBytesPerConn = 4096
 
 	// UserBytesPerConn is wsgate's own resident memory per idle connection
-	// subscribed to one channel: measured 882 B at 5,000 and 786 B at
-	// 9,000 connections (go test -run '^$' -bench IdleSubscribed
-	// -benchtime 1x ./e2e/, see BENCHMARKS.md), rounded up to 1 KiB.
+	// subscribed to one channel, rounded up to 1 KiB from the figures in
+	// BENCHMARKS.md ("Idle subscribed connections", "Scale-out" and the
+	// IdleSubscribed Go benchmark), which are the source; none is copied
+	// here.
 	UserBytesPerConn = 1024
 
 	// BytesPerConn is the whole idle budget of one connection.

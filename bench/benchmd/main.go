@@ -31,9 +31,10 @@ var servers = []struct{ name, what string }{
 	{"gorillahub", "gorilla/websocket hub, goroutines per connection (bench/baselines/gorillahub)"},
 }
 
-// tests are run-suite.sh's: idle-frame (subscribing by frame) is wsgate's
-// alone, the baselines having no subscribe command.
-var tests = []string{"idle", "idle-frame", "bcast", "bcast2", "bcastmax", "echo"}
+// tests are run-suite.sh's: idle-frame (subscribing by frame) and
+// idle-ping (a ping every second, for what a ping costs) are wsgate's
+// alone, the baselines having no subscribe command and no pings.
+var tests = []string{"idle", "idle-frame", "idle-ping", "bcast", "bcast2", "bcastmax", "echo"}
 
 type results struct {
 	dir      string
@@ -329,7 +330,7 @@ func write(b *strings.Builder, r *results) {
 	p("\nHow to read the figures: server RSS per connection is the growth of the server's VmRSS from\nbefore the ramp to the end of the hold, over the connections open; CPU is the server's\nutime+stime from /proc (10 ms ticks) over the ramp (per handshake), over the hold (per idle\nconnection per second: pings, timers, GC) or over the load and its drain (per delivery, per echo).\nOn loopback the kernel runs part of the server's TCP handshake in the connecting process, so every\nserver's CPU per handshake leaves out the same share of kernel work. Latency is end to end\n(publisher's intended send time to the subscriber's receipt), from HdrHistogram.\n\n")
 
 	p("## Idle subscribed connections\n\n")
-	p("Subscribed in the upgrade request (`?channels=`); the last row is wsgate with the same clients\nsubscribing by frame after the 101 and waiting for the ack (`wsbench --subscribe-via frame`), as\nclient libraries do.\n\n")
+	p("Subscribed in the upgrade request (`?channels=`). \"By frame\" is wsgate with the same clients\nsubscribing by frame after the 101 and waiting for the ack (`wsbench --subscribe-via frame`), as\nclient libraries do; \"a ping every 1 s\" is wsgate with `--ping-interval 1s`, so its idle CPU is about\nthe cost of one ping and its pong per connection (docs/tuning.md scales it to other intervals).\n\n")
 	p("| server | RSS/conn | × wsgate | CPU/handshake | × wsgate | idle CPU/conn/s | × wsgate | connect p99 | failed |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|\n")
 	row := func(name, server, test string) {
 		failed := int64(0)
@@ -345,6 +346,9 @@ func write(b *strings.Builder, r *results) {
 		row(s.name, s.name, "idle")
 	}
 	row("wsgate, by frame", "wsgate", "idle-frame")
+	if len(r.runs["wsgate-idle-ping"]) > 0 {
+		row("wsgate, a ping every 1 s", "wsgate", "idle-ping")
+	}
 	for _, t := range []struct{ test, title string }{
 		{"bcast", fmt.Sprintf("Broadcast at %s msg/s", m["BENCH_BCAST_RATE"])},
 		{"bcast2", "Broadcast at 2 msg/s"},
@@ -422,9 +426,16 @@ func writeScaleOut(b *strings.Builder, r *results) {
 	if !strings.Contains(string(cmd), "nats=none") {
 		p("The nodes share one NATS server: each broadcast is published once, on the first node's admin API,\nand reaches the other nodes' subscribers through NATS. Server CPU per delivery includes the pings every\nconnection gets once idle for 25 s (the ramp is longer).\n\n")
 	}
+	if f := rep.Failure; f != nil {
+		p("> **This run failed at the %s**: %s. It had reached %s of %s planned connections (%s failed, %s open\n> then). The figures below cover what was reached; none is computed from a stage that did not happen.\n\n",
+			f.Stage, f.Reason, commas(fmt.Sprint(f.Opened)), commas(fmt.Sprint(f.Planned)), commas(fmt.Sprint(f.Failed)), commas(fmt.Sprint(f.Open)))
+	}
+	if _, err := os.Stat(filepath.Join(r.scaleDir, "timeline.svg")); err == nil {
+		p("![connections and deliveries over the run](%s/timeline.svg)\n\n", r.scaleDir)
+	}
 	p("| | |\n|---|---|\n")
 	c := rep.Connections
-	p("| connections held | %s of %s planned (%s failed), %d wsbench processes |\n", commas(fmt.Sprint(c.OpenAtReady)), commas(fmt.Sprint(c.Planned)), commas(fmt.Sprint(c.Failed)), rep.Settings.Procs)
+	p("| connections held | %s of %s planned (%s failed), %d wsbench processes; ramp %.0f s (%.0f/s) |\n", commas(fmt.Sprint(c.OpenAtReady)), commas(fmt.Sprint(c.Planned)), commas(fmt.Sprint(c.Failed)), rep.Settings.Procs, c.RampSeconds, c.PerSecond)
 	p("| open at the end | %s |\n", commas(fmt.Sprint(c.OpenAtEnd)))
 	if len(rep.Errors) > 0 {
 		p("| errors | %v |\n", rep.Errors)
@@ -439,11 +450,16 @@ func writeScaleOut(b *strings.Builder, r *results) {
 	if s := rep.Server; s != nil {
 		p("| server RSS per connection | %.0f B (all nodes: %s before, %s ready) |\n", s.BytesPerConn, mib(s.RSSBefore), mib(s.RSSReady))
 		p("| server CPU | %.1f µs per handshake, %.3f µs per delivery |\n", s.CPUPerHandshakeUs, s.CPUPerDeliveryUs)
+		if s.CPUIdleUsPerConnSec > 0 {
+			p("| server CPU per idle connection | %.3f µs per second (pings, timers, GC; over the quiet period before the load) |\n", s.CPUIdleUsPerConnSec)
+		}
 	}
 	if k := rep.Kernel; k != nil {
 		p("| kernel memory per connection | %.0f B slab, %.0f B tcp_mem (client and server ends together) |\n", k.SlabPerConn, k.TCPMemPerConn)
 	}
-	p("| wsbench RSS per connection | %.0f B (heap %.0f B) |\n", rep.Self.BytesPerConn, rep.Self.HeapBytesPerConn)
+	if c.OpenAtReady > 0 {
+		p("| wsbench RSS per connection | %.0f B marginal, %.0f B with each process's fixed cost (heap %.0f B) |\n", rep.Self.BytesPerConn, rep.Self.TotalBytesPerConn, rep.Self.HeapBytesPerConn)
+	}
 	if h := rep.Load; h != nil {
 		p("| other load on the host | %.2f cores while connecting, %.2f during the broadcasts |\n", h.OtherCoresDuringConnect, h.OtherCoresDuringLoad)
 	}
