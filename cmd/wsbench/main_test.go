@@ -82,7 +82,7 @@ func TestHelpListsEveryScenario(t *testing.T) {
 var flagSamples = map[string]string{
 	"url": "ws://10.0.0.1:9/x", "conns": "7", "connect-rate": "3", "hold": "3s", "duration": "4s",
 	"channels": "5", "channel-prefix": "p.", "rate": "9", "payload": "99", "publishers": "3",
-	"publish-via": "ws", "subscribe-via": "frame", "ramp": "100/s:2s", "arrivals": "poisson", "idle-before": "3s", "ramp-stall": "7s", "timeline-csv": "t.csv", "nats-url": "nats://10.0.0.1:4222", "nats-prefix": "n", "publish-url": "http://10.0.0.1:1",
+	"publish-via": "ws", "subscribe-via": "frame", "ramp": "100/s:2s", "reconnect": "true", "arrivals": "poisson", "idle-before": "3s", "ramp-stall": "7s", "timeline-csv": "t.csv", "nats-url": "nats://10.0.0.1:4222", "nats-prefix": "n", "publish-url": "http://10.0.0.1:1",
 	"publish-all": "true", "window": "17", "churn-rate": "2", "churn-conns": "3", "source-ips": "127.0.0.2",
 	"procs": "2", "loops": "3", "dialers": "5", "connect-timeout": "3s", "drain-timeout": "4s",
 	"tls-ca": "ca.pem", "tls-insecure": "true", "tls-server-name": "wsgate.test",
