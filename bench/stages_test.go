@@ -57,3 +57,19 @@ func TestArrivalGaps(t *testing.T) {
 		}
 	}
 }
+
+// TestDialersSendNoKeepAlive: every dialer turns TCP keep-alive off (Go's
+// default probes every 15 s, a load of its own at scale).
+func TestDialersSendNoKeepAlive(t *testing.T) {
+	ips, err := ParseSourceIPs("127.0.0.2-127.0.0.4")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, plan := range []Plan{{}, {SourceIPs: ips}} {
+		for i, d := range makeDialers(plan) {
+			if d.KeepAlive >= 0 {
+				t.Errorf("dialer %d of %d source addresses: KeepAlive %v, want off (negative)", i, len(plan.SourceIPs), d.KeepAlive)
+			}
+		}
+	}
+}
