@@ -108,7 +108,8 @@ type Config struct {
 
 	ChurnRate float64 // churn: reconnects per second
 	// Reconnect redials a stable subscriber the server drops (its node
-	// killed, drained), to the next URL after a random delay of up to 2 s;
+	// killed, drained), to another URL at random after a random delay of
+	// up to 2 s;
 	// the loss that counts is then the survivors' (MessageStats).
 	Reconnect bool
 	// Arrivals is how churn's sessions arrive at ChurnRate: ArrivalsUniform

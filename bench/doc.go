@@ -127,7 +127,7 @@
 // Churn is an open model: sessions are due by the clock at ChurnRate,
 // evenly spaced or as a Poisson process (Config.Arrivals), whatever the
 // server did with the last. With Config.Reconnect a stable subscriber the
-// server drops redials the next URL; the loss that counts is then the
+// server drops redials another URL; the loss that counts is then the
 // survivors' (the stable subscribers connected throughout), each
 // publisher's highest number less what each survivor received.
 //

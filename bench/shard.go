@@ -45,7 +45,7 @@ type Plan struct {
 	EchoRate       float64       `json:"echo_rate"`              // per connection per second; 0: closed loop
 	ChurnRate      float64       `json:"churn_rate"`             // reconnects per second
 	Poisson        bool          `json:"poisson,omitempty"`      // churn arrivals are a Poisson process, not evenly spaced
-	Reconnect      bool          `json:"reconnect,omitempty"`    // a stable subscriber the server drops redials the next URL (Config.Reconnect)
+	Reconnect      bool          `json:"reconnect,omitempty"`    // a stable subscriber the server drops redials another URL (Config.Reconnect)
 	Loops          int           `json:"loops"`
 	Dialers        int           `json:"dialers"`
 	ConnectTimeout time.Duration `json:"connect_timeout"`

@@ -73,3 +73,18 @@ func TestDialersSendNoKeepAlive(t *testing.T) {
 		}
 	}
 }
+
+// TestRedialsSpreadOverTheOtherTargets: a dead node's clients redial every
+// other node, never the dead one.
+func TestRedialsSpreadOverTheOtherTargets(t *testing.T) {
+	seen := map[int]int{}
+	for range 5000 {
+		seen[otherTarget(3, 6)]++
+	}
+	if seen[3] != 0 || len(seen) != 5 {
+		t.Fatalf("redials went to %v: want the 5 other targets, never 3", seen)
+	}
+	if otherTarget(0, 1) != 0 {
+		t.Fatal("a single target must be redialled")
+	}
+}

@@ -211,7 +211,7 @@ func newFlagSet(cfg *bench.Config, opts *options, stderr io.Writer) *flag.FlagSe
 	fs.IntVar(&cfg.Window, "window", bench.DefaultWindow, "max rate: messages per subscriber in flight before the publishers wait")
 	fs.Float64Var(&cfg.ChurnRate, "churn-rate", 0, "churn: disconnects (each followed by a new connection) per `second`")
 	fs.StringVar(&cfg.Arrivals, "arrivals", bench.ArrivalsUniform, "churn: how sessions arrive at --churn-rate, an open model either way: uniform (evenly spaced) or poisson (exponential gaps, as independent users)")
-	fs.BoolVar(&cfg.Reconnect, "reconnect", false, "a stable subscriber the server drops (its node killed or drained) redials the next --url after up to 2 s; the report then gives the loss of the subscribers that stayed connected")
+	fs.BoolVar(&cfg.Reconnect, "reconnect", false, "a stable subscriber the server drops (its node killed or drained) redials another --url, at random, after up to 2 s; the report then gives the loss of the subscribers that stayed connected")
 	fs.IntVar(&cfg.ChurnConns, "churn-conns", 0, "churn: subscribers that are churned, beside the stable ones (default conns/10)")
 	fs.StringVar(&cfg.SourceIPs, "source-ips", "", "local `addresses` to connect from, comma-separated addresses and ranges (127.0.0.2-127.0.0.250); each allows ~28k connections per server address")
 	fs.Func("procs", "`N` processes holding connections, or auto: enough for the open-files limit (default auto)", func(v string) error {
