@@ -487,6 +487,9 @@ func writeScaleOutRun(b *strings.Builder, dir string) bool {
 	if h := rep.Load; h != nil {
 		p("| other load on the host | %.2f cores while connecting, %.2f during the broadcasts |\n", h.OtherCoresDuringConnect, h.OtherCoresDuringLoad)
 	}
+	for _, w := range rep.Warnings {
+		p("| **warning** | %s |\n", w)
+	}
 	return true
 }
 
