@@ -359,12 +359,10 @@ func (r *Report) WriteTable(w io.Writer) {
 		row("kernel memory/conn", "slab %.0f B, tcp_mem %.0f B (both ends)", k.SlabPerConn, k.TCPMemPerConn)
 	}
 	s := r.Self
-	if c.OpenAtReady == 0 {
-		_ = tw.Flush()
-		return // nothing was held: no figure per connection
+	if c.OpenAtReady > 0 { // else nothing was held: no figure per connection
+		row("wsbench memory", "%.0f B RSS/conn marginal, %.0f B total; %.0f B heap/conn", s.BytesPerConn, s.TotalBytesPerConn, s.HeapBytesPerConn)
+		row("wsbench CPU", "%.2fs total; %.2f cores while connecting, %.2f during load; %.0f%% of wsbench+server CPU", s.CPUSeconds, s.CoresDuringConnect, s.CoresDuringLoad, 100*s.ShareOfCPU)
 	}
-	row("wsbench memory", "%.0f B RSS/conn marginal, %.0f B total; %.0f B heap/conn", s.BytesPerConn, s.TotalBytesPerConn, s.HeapBytesPerConn)
-	row("wsbench CPU", "%.2fs total; %.2f cores while connecting, %.2f during load; %.0f%% of wsbench+server CPU", s.CPUSeconds, s.CoresDuringConnect, s.CoresDuringLoad, 100*s.ShareOfCPU)
 	if h := r.Load; h != nil {
 		row("host CPU", "%.2f cores busy while connecting (%.2f by others), %.2f during load (%.2f by others)",
 			h.BusyCoresDuringConnect, h.OtherCoresDuringConnect, h.BusyCoresDuringLoad, h.OtherCoresDuringLoad)

@@ -110,13 +110,9 @@ func (w *wheel) nextFarPour() uint32 {
 	return (block(w.now)/coarseSlots + 1) * coarseSlots << fineBits
 }
 
-// linked reports whether c is in a list: it has a predecessor or heads
-// the list of its deadline (a flag would cost the connection a byte it
-// does not have).
-func (w *wheel) linked(c *conn) bool {
-	return c.prev != nil || w.fine[c.at%fineSlots] == c || w.coarse[block(c.at)%coarseSlots] == c || w.far == c
-}
-
+// remove unlinks c from whichever list it is in, if any: it has a
+// predecessor, or heads the list of its deadline (a flag would cost the
+// connection a byte it does not have).
 func (w *wheel) remove(c *conn) {
 	if c.prev != nil {
 		c.prev.next = c.next
