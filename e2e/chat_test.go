@@ -40,7 +40,7 @@ func TestChatExample(t *testing.T) {
 	defer cancel()
 	page := origin + "/examples/chat/?ws=" + n.url("/ws") + "&room=lobby&name=page&say=hello+from+the+page"
 	out, err := exec.CommandContext(ctx, chromium, "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-		"--no-first-run", "--user-data-dir="+t.TempDir(), "--virtual-time-budget=5000", "--dump-dom", page).Output()
+		"--no-first-run", "--user-data-dir="+t.TempDir(), "--virtual-time-budget=15000", "--dump-dom", page).Output()
 	if err != nil {
 		t.Fatalf("chromium: %v", err)
 	}
