@@ -278,9 +278,9 @@ func (r *runner) watchRamp(ctx context.Context, cancel context.CancelCauseFunc) 
 			continue
 		}
 		if time.Since(lastAt) >= r.cfg.RampStall {
-			r.rep.Failure = &Failure{Stage: "ramp", Planned: planned, Opened: p.Handshakes, Failed: p.Failed, Open: p.Open,
-				Reason: fmt.Sprintf("no connection opened or failed for %s", r.cfg.RampStall)}
-			cancel(fmt.Errorf("bench: ramp stalled: %s, at %d of %d planned (%d open, %d failed)", r.rep.Failure.Reason, last, planned, p.Open, p.Failed))
+			reason := fmt.Errorf("no connection opened or failed for %s", r.cfg.RampStall)
+			r.failed("ramp", reason)
+			cancel(fmt.Errorf("bench: ramp stalled: %w, at %d of %d planned (%d open, %d failed)", reason, last, planned, p.Open, p.Failed))
 			return
 		}
 	}
