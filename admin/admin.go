@@ -37,6 +37,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/wsgate/wsgate/control"
 	"github.com/wsgate/wsgate/reactor"
 	"github.com/wsgate/wsgate/relay"
 	"github.com/wsgate/wsgate/wire"
@@ -55,8 +56,10 @@ type Config struct {
 	// NodeID prefixes the message ids the publish endpoint hands out.
 	NodeID string
 	// APIKey, when not empty, is required in the X-API-Key header of
-	// POST /api/publish.
+	// POST /api/publish and of the control API.
 	APIKey string
+	// Control, when set, serves the control API (connections.go).
+	Control *control.Plane
 }
 
 // Server is the admin API of one node.
@@ -66,11 +69,14 @@ type Server struct {
 	keySum atomic.Pointer[[sha256.Size]byte] // SHA-256 of the API key, nil without one
 	seq    atomic.Uint64
 	mux    *http.ServeMux
+
+	ctl     *control.Plane
+	control chan struct{} // control requests in flight, at most MaxControlInFlight
 }
 
 // New returns the admin API for eng.
 func New(eng *reactor.Engine, cfg Config) *Server {
-	s := &Server{eng: eng, nodeID: cfg.NodeID, mux: http.NewServeMux()}
+	s := &Server{eng: eng, nodeID: cfg.NodeID, mux: http.NewServeMux(), ctl: cfg.Control}
 	s.SetAPIKey(cfg.APIKey)
 	s.mux.HandleFunc("POST /api/publish", s.publish)
 	s.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
@@ -80,6 +86,7 @@ func New(eng *reactor.Engine, cfg Config) *Server {
 	s.mux.Handle("GET /metrics", promhttp.HandlerFor(newRegistry(eng), promhttp.HandlerOpts{}))
 	s.mux.HandleFunc("GET /api/stats", s.stats)
 	s.mux.HandleFunc("GET /api/history", s.history)
+	s.routeControl()
 	return s
 }
 

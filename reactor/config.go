@@ -301,6 +301,9 @@ func (c Config) Validate() error {
 	if c.Loops < 0 {
 		errs = append(errs, fmt.Errorf("loops must not be negative, got %d", c.Loops))
 	}
+	if c.NodeID != "" && !ValidNodeID(c.NodeID) {
+		errs = append(errs, fmt.Errorf("node ID %q: it names the node in connection IDs and bus subjects: 1-64 letters, digits, _ and -", c.NodeID))
+	}
 	if c.ReusePort && c.SingleListener {
 		errs = append(errs, errors.New("reuse port and single listener exclude each other: a single listener does not share its port"))
 	}

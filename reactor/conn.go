@@ -1,7 +1,7 @@
 package reactor
 
 import (
-	"strconv"
+	"time"
 
 	"github.com/gobwas/ws"
 	"github.com/panjf2000/gnet/v2"
@@ -28,7 +28,7 @@ func (c *conn) closing() bool { return c.state == stateClosing || c.state == sta
 
 // endpoint is what an upgraded connection speaks: a kind, and whether it
 // negotiated permessage-deflate and the Protobuf protocol (flag bits, so
-// the conn stays 128 bytes).
+// the conn stays within its size class).
 type endpoint uint8
 
 const (
@@ -89,6 +89,12 @@ type conn struct {
 	dropped       uint32 // publications dropped or conflated and not yet caught up (loop.slow)
 
 	subs subscriptions
+
+	// Identity and traffic, for the control API (identity.go, control.go).
+	gen               uint32 // this connection's generation on its descriptor; 0 before it has an ID
+	since             uint32 // when it was greeted, unix seconds
+	msgsIn, msgsOut   uint32 // data messages from the peer; publications and pushes to it
+	bytesIn, bytesOut uint64 // bytes read and written, frames and all
 }
 
 // onTraffic handles bytes that arrived for c. Runs on c's loop.
@@ -100,6 +106,7 @@ func (c *conn) onTraffic() gnet.Action {
 	case stateOpen:
 		buf, _ := c.gc.Next(-1)
 		c.loop.stats.bytesIn.Add(int64(len(buf)))
+		c.bytesIn += uint64(len(buf))
 		return c.readFrames(buf)
 	default: // after our close, what still arrives is ignored
 		_, _ = c.gc.Discard(-1)
@@ -149,22 +156,44 @@ func (c *conn) readHandshake() gnet.Action {
 	return c.readFrames(rest)
 }
 
-// greet queues the connected frame, the first a /ws client gets: who it is,
-// which node it is on, and how often the server pings. The client id is
-// unique on the node (loop and a per-loop count); the node does not keep
-// it.
+// greet queues the connected frame, the first a /ws client gets: its
+// connection ID (identity.go), which node it is on, and how often the
+// server pings.
 func (c *conn) greet() {
+	cfg := &c.loop.eng.cfg
+	c.queueConnected(c.identify(), cfg.NodeID, cfg.Version, cfg.PingInterval.Milliseconds())
+}
+
+// identify gives c its connection ID, once, and indexes it by descriptor
+// and user; it returns the ID ("" when the descriptor is past the table).
+func (c *conn) identify() string {
 	l := c.loop
-	cfg := &l.eng.cfg
-	l.clients++
-	id := l.idBuf[:0]
-	id = append(id, cfg.NodeID...)
-	id = append(id, '.')
-	id = strconv.AppendInt(id, int64(l.idx), 36)
-	id = append(id, '.')
-	id = strconv.AppendUint(id, l.clients, 36)
-	l.idBuf = id
-	c.queueConnected(string(id), cfg.NodeID, cfg.Version, cfg.PingInterval.Milliseconds())
+	e := l.eng
+	if c.gen == 0 {
+		for c.gen == 0 {
+			c.gen = e.ids.gen.Add(1)
+		}
+		c.since = uint32(time.Now().Unix())
+		if !e.ids.conns.store(c.gc.Fd(), c) {
+			return ""
+		}
+		if u := c.user(); u != "" {
+			e.users.add(u, c)
+		}
+	}
+	return e.ids.format(&l.idBuf, c.gc.Fd(), c.gen)
+}
+
+// unidentify undoes identify when c closes.
+func (c *conn) unidentify() {
+	if c.gen == 0 {
+		return
+	}
+	e := c.loop.eng
+	e.ids.conns.forget(c.gc.Fd(), c)
+	if u := c.user(); u != "" {
+		e.users.remove(u, c)
+	}
 }
 
 // reject answers a refused handshake with its HTTP status and closes.
@@ -200,6 +229,7 @@ func (c *conn) readFrames(buf []byte) gnet.Action {
 		switch m.Op {
 		case ws.OpText, ws.OpBinary:
 			l.stats.messagesIn.Add(1)
+			c.msgsIn++
 			c.lastData = c.lastRead // stamped by this read
 			switch {
 			case !c.allow(len(m.Payload)):
@@ -313,6 +343,7 @@ func (c *conn) flush() {
 func (c *conn) write() {
 	l := c.loop
 	if len(l.out) > 0 && c.state != stateClosed {
+		c.bytesOut += uint64(len(l.out))
 		_, _ = c.gc.Write(l.out)
 	}
 	l.resetOut()

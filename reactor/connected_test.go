@@ -32,17 +32,17 @@ func connectedOnWS(t *testing.T, e *reactor.Engine, path string) (*rawClient, []
 }
 
 // wantConnected checks that p is, byte for byte, the connected frame for
-// node, version and ping interval, with a client id "<node>.<loop>.<n>"
-// (loop and n in base 36), and returns the id.
+// node, version and ping interval, with a connection ID "<node>.<32 hex digits>" (identity.go), and returns
+// the ID.
 func wantConnected(t *testing.T, p []byte, node, version string, ping time.Duration) string {
 	t.Helper()
 	hello, err := wstest.ParseConnected(p)
 	if err != nil {
 		t.Fatal(err)
 	}
-	idPattern := regexp.MustCompile(`^` + regexp.QuoteMeta(node) + `\.[0-9a-z]+\.[0-9a-z]+$`)
+	idPattern := regexp.MustCompile(`^` + regexp.QuoteMeta(node) + `\.[0-9a-f]{32}$`)
 	if !idPattern.MatchString(hello.Client) {
-		t.Errorf("client id %q, want %s.<loop>.<n>", hello.Client, node)
+		t.Errorf("client id %q, want %s.<32 hex digits>", hello.Client, node)
 	}
 	quote := func(s string) string {
 		b, err := json.Marshal(s)

@@ -5,7 +5,7 @@
 // # Loops own connections
 //
 // There is no goroutine per connection. Each event loop (Config.Loops, one
-// per CPU by default) owns its connections outright: their state (conn, 128
+// per CPU by default) owns its connections outright: their state (conn, 160
 // bytes, guarded by a size test), their place in the loop's timing wheel
 // (handshake, ping, pong, idle, close and drain deadlines, O(1) to move),
 // and their subscriptions in the loop's topics. Nothing a loop owns is

@@ -52,6 +52,9 @@ type Engine struct {
 
 	history *historyPool // reads of channel history, off the loops; set by Start
 
+	ids   *connIDs // connection IDs (identity.go)
+	users users    // connections by user, for the control API
+
 	stats engineStats
 }
 
@@ -76,6 +79,7 @@ func New(cfg Config) (*Engine, error) {
 		kickTick:        make(chan struct{}, 1),
 		connsPerIP:      newAddrCounts(cfg.MaxConnsPerIP),
 		handshakesPerIP: newAddrCounts(cfg.MaxHandshakesPerIP),
+		ids:             newConnIDs(cfg.NodeID),
 	}
 	e.limits = newRateLimits(&cfg, e.tick)
 	e.loops.Store(&[]*loop{})

@@ -175,4 +175,6 @@ func (c *conn) send(frames [][]byte) {
 	}
 	l.stats.framesOut.Add(int64(count))
 	l.stats.bytesOut.Add(int64(size))
+	c.msgsOut += uint32(count)
+	c.bytesOut += uint64(size)
 }

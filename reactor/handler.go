@@ -58,6 +58,7 @@ func (h *handler) OnClose(gc gnet.Conn, _ error) gnet.Action {
 		l.wheel.remove(c)
 		l.leaveAll(c)
 		l.forgetSlow(c)
+		c.unidentify()
 		h.eng.release(c)
 		c.setState(stateClosed)
 		c.unpark()

@@ -42,8 +42,7 @@ type loop struct {
 	touched  []*conn      // scratch: connections written in a batch
 	channels []string     // scratch: the channels of one upgrade request
 	iovecs   []unix.Iovec // scratch: writev's argument
-	idBuf    []byte       // scratch: a client id
-	clients  uint64       // /ws connections greeted, for their ids
+	idBuf    []byte       // scratch: a connection ID
 
 	inboxMu     sync.Mutex
 	inbox       []delivery // deliveries waiting for the loop

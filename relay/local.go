@@ -22,6 +22,7 @@ type Handler interface {
 // loops take (the reactor calls Interest under its hub lock).
 type Relay interface {
 	Historian
+	Control
 	// Start begins delivering publications to h. It is called once.
 	Start(h Handler) error
 	// Publish sends data (a JSON value) to every subscriber of channel on
@@ -81,7 +82,8 @@ var ErrNotStarted = errors.New("relay: not started")
 // anything but that Handler.
 type Local struct {
 	h    atomic.Pointer[Handler]
-	hist *memHistory // nil: history off
+	ctl  atomic.Pointer[controlServer] // set by ServeControl (control.go)
+	hist *memHistory                   // nil: history off
 	keys *keyWindow
 }
 

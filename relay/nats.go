@@ -31,6 +31,9 @@ type NATS struct {
 	hist      *jsHistory // nil: history off
 	keys      *keyWindow // idempotency keys of publications without history
 
+	ctl   atomic.Pointer[controlServer] // set by ServeControl (control.go)
+	alive liveNodes                     // nodes heard from, for AskAll
+
 	h       Handler     // set by Start, before started
 	started atomic.Bool // Start was called
 
@@ -97,6 +100,7 @@ func DialNATS(cfg NATSConfig) (*NATS, error) {
 		busDone:   make(chan struct{}),
 		done:      make(chan struct{}),
 		keys:      newKeyWindow(cfg.History.DedupWindow),
+		alive:     liveNodes{every: cfg.ControlHeartbeat},
 	}
 	urls := strings.Join(cfg.URLs, ",")
 	opts := append(r.natsOptions(), cfg.Options...)
@@ -339,3 +343,7 @@ func (r *NATS) Close() error {
 	})
 	return nil
 }
+
+// Conn is the relay's NATS connection, for the node's other users of the
+// bus (presence). They must not close it.
+func (r *NATS) Conn() *nats.Conn { return r.nc }

@@ -14,6 +14,8 @@ import (
 // Defaults for NATSConfig.
 const (
 	DefaultSubjectPrefix     = "wsgate.ch"
+	DefaultControlPrefix     = "wsgate.ctl"
+	DefaultControlHeartbeat  = time.Second
 	DefaultPublishBuffer     = 8 << 20 // bytes of publications waiting for NATS
 	DefaultPublishBufferMsgs = 65536   // publications waiting for NATS
 	DefaultInboxSize         = 65536   // messages from NATS waiting for the dispatcher
@@ -77,6 +79,14 @@ type NATSConfig struct {
 	// Logger receives connection state changes. Default slog.Default().
 	Logger *slog.Logger
 
+	// ControlPrefix is the subject prefix of the control API's requests
+	// between nodes (control.go); it must not overlap Prefix, or a channel
+	// could name a control subject. Default "wsgate.ctl".
+	ControlPrefix string
+	// ControlHeartbeat is how often a node announces itself to the others'
+	// control planes; one unheard of for 3 beats is dead. Default 1s.
+	ControlHeartbeat time.Duration
+
 	// History, when its Size is not 0, keeps every channel's history in a
 	// JetStream stream (see jetstream.go), created or updated at each
 	// connection. Stream, HistorySubject and LiveSubject name the stream
@@ -110,6 +120,15 @@ func (cfg NATSConfig) Validate() error {
 	}
 	if err := checkSubjectPrefix(cfg.Prefix); cfg.Prefix != "" && err != nil {
 		errs = append(errs, fmt.Errorf("relay: subject prefix %q: %w", cfg.Prefix, err))
+	}
+	if err := checkSubjectPrefix(cfg.ControlPrefix); cfg.ControlPrefix != "" && err != nil {
+		errs = append(errs, fmt.Errorf("relay: control subject prefix %q: %w", cfg.ControlPrefix, err))
+	}
+	if d := cfg.WithDefaults(); overlaps(d.Prefix, d.ControlPrefix) {
+		errs = append(errs, fmt.Errorf("relay: control subject prefix %q overlaps the channel prefix %q: a channel could name a control subject", d.ControlPrefix, d.Prefix))
+	}
+	if cfg.ControlHeartbeat < 0 {
+		errs = append(errs, fmt.Errorf("relay: control heartbeat must not be negative, got %s", cfg.ControlHeartbeat))
 	}
 	for _, f := range []struct {
 		name string
@@ -203,6 +222,12 @@ func (cfg NATSConfig) WithDefaults() NATSConfig {
 	if cfg.Prefix == "" {
 		cfg.Prefix = DefaultSubjectPrefix
 	}
+	if cfg.ControlPrefix == "" {
+		cfg.ControlPrefix = DefaultControlPrefix
+	}
+	if cfg.ControlHeartbeat <= 0 {
+		cfg.ControlHeartbeat = DefaultControlHeartbeat
+	}
 	if cfg.PublishBuffer <= 0 {
 		cfg.PublishBuffer = DefaultPublishBuffer
 	}
@@ -255,3 +280,9 @@ var (
 	// ErrClosed: Publish after Close.
 	ErrClosed = errors.New("relay: closed")
 )
+
+// overlaps reports whether one subject prefix is the other or a token
+// prefix of it ("a.b" and "a.b.c"): then some subject falls under both.
+func overlaps(a, b string) bool {
+	return a == b || strings.HasPrefix(a, b+".") || strings.HasPrefix(b, a+".")
+}

@@ -17,6 +17,7 @@ func TestNATSConfigValidate(t *testing.T) {
 		{URLs: []string{"a:4222", " nats://b:4222 ", "tls://c:4443"}},
 		{URLs: []string{"ws://a:8080", "wss://b"}},
 		{URLs: []string{"nats://user:pass@a:4222"}, Prefix: "acme.ws-1"},
+		{URLs: []string{"nats://a"}, Prefix: "x.ch", ControlPrefix: "x.chat"}, // a prefix of the string, not of the tokens
 		{URLs: []string{"nats://a"}, PublishBuffer: 1, PublishBufferMsgs: 1, InboxSize: 1,
 			ReplayDelay: time.Millisecond, CloseGrace: time.Millisecond, WriteTimeout: time.Millisecond, PingInterval: time.Millisecond},
 	} {
@@ -48,6 +49,11 @@ func TestNATSConfigValidate(t *testing.T) {
 		{relay.NATSConfig{URLs: []string{"nats://a"}, CloseGrace: -1}, "relay: close grace must not be negative"},
 		{relay.NATSConfig{URLs: []string{"nats://a"}, WriteTimeout: -1}, "relay: write timeout must not be negative"},
 		{relay.NATSConfig{URLs: []string{"nats://a"}, PingInterval: -1}, "relay: ping interval must not be negative"},
+		{relay.NATSConfig{URLs: []string{"nats://a"}, ControlPrefix: "a.*"}, `relay: control subject prefix "a.*": a wildcard`},
+		{relay.NATSConfig{URLs: []string{"nats://a"}, ControlPrefix: "wsgate.ch"}, `overlaps the channel prefix "wsgate.ch"`},
+		{relay.NATSConfig{URLs: []string{"nats://a"}, Prefix: "x", ControlPrefix: "x.ctl"}, `relay: control subject prefix "x.ctl" overlaps the channel prefix "x": a channel could name a control subject`},
+		{relay.NATSConfig{URLs: []string{"nats://a"}, Prefix: "x.ch.y", ControlPrefix: "x.ch"}, `overlaps`},
+		{relay.NATSConfig{URLs: []string{"nats://a"}, ControlHeartbeat: -1}, "relay: control heartbeat must not be negative"},
 	} {
 		err := tc.cfg.Validate()
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
@@ -111,6 +117,8 @@ func TestNATSConfigWithDefaults(t *testing.T) {
 		Stream:            "WSGATE_HISTORY",
 		HistorySubject:    "wsgate.hist",
 		LiveSubject:       "wsgate.live",
+		ControlPrefix:     "wsgate.ctl",
+		ControlHeartbeat:  time.Second,
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("WithDefaults:\n got %+v\nwant %+v", got, want)
@@ -120,6 +128,7 @@ func TestNATSConfigWithDefaults(t *testing.T) {
 		ReplayDelay: 4, CloseGrace: 5, WriteTimeout: 6, PingInterval: 7, Logger: slog.New(slog.DiscardHandler),
 		History: relay.HistoryConfig{Size: 8, TTL: 9, MaxBytes: 10, Replicas: 3, DedupWindow: 11},
 		Stream:  "S", HistorySubject: "h.s", LiveSubject: "l.s",
+		ControlPrefix: "c", ControlHeartbeat: 12,
 	}
 	if got := set.WithDefaults(); !reflect.DeepEqual(got, set) {
 		t.Errorf("WithDefaults changed set fields:\n got %+v\nwant %+v", got, set)

@@ -16,6 +16,7 @@ const (
 	Refresh                            // {"type":"refresh","token":T}: replace the connection's token
 	History                            // {"type":"history","channel":C,"since":S,"limit":N}: read C's past publications
 	Pong                               // {"type":"pong"}: the answer to the heartbeat's {"type":"ping"}; no reply
+	Send                               // {"type":"send","data":D}: D to the backend's message hook, not to a channel
 )
 
 // String returns the kind's "type" on the wire.
@@ -33,6 +34,8 @@ func (k CommandKind) String() string {
 		return "history"
 	case Pong:
 		return "pong"
+	case Send:
+		return "send"
 	}
 	return "invalid"
 }
@@ -79,6 +82,9 @@ type Command struct {
 	Since   *Since          // Subscribe, History: the position to resume after, nil without one; else nil
 	Limit   int             // History: 1 to MaxHistoryLimit (DefaultHistoryLimit without one); else 0
 	Key     string          // Publish: the "idempotency_key", 1 to MaxKeyBytes bytes of 0x21-0x7e, "" without one; else ""
+	// Presence: a Subscribe's "presence": true asks for the channel's
+	// join and leave frames (channels with presence only).
+	Presence bool
 }
 
 // clientFrame is the JSON shape of every client command. The fields whose
@@ -93,6 +99,9 @@ type clientFrame struct {
 	Since   json.RawMessage `json:"since"`
 	Limit   json.RawMessage `json:"limit"`
 	Key     json.RawMessage `json:"idempotency_key"`
+	// Presence is kept raw for the same reason: a wrong type is a
+	// bad_request of its own.
+	Presence json.RawMessage `json:"presence"`
 }
 
 // ParseCommand decodes and validates one client text frame; maxData bounds
@@ -146,6 +155,15 @@ func (f *clientFrame) command(maxData int) (Command, *Error) {
 		cmd.Kind = History
 	case "pong":
 		return Command{Kind: Pong, ID: cmd.ID}, nil
+	case "send":
+		if len(f.Data) == 0 {
+			return refuse(ErrSendWithoutData)
+		}
+		if len(f.Data) > maxData {
+			return refuse(ErrDataTooLarge)
+		}
+		cmd.Kind, cmd.Channel, cmd.Data = Send, "", f.Data
+		return cmd, nil
 	case "refresh":
 		if f.Token == "" {
 			return refuse(ErrRefreshWithoutToken)
@@ -178,6 +196,15 @@ func (f *clientFrame) command(maxData int) (Command, *Error) {
 			return refuse(ErrBadSince)
 		}
 		cmd.Since = since
+		if cmd.Kind == Subscribe {
+			switch string(f.Presence) {
+			case "", "null", "false":
+			case "true":
+				cmd.Presence = true
+			default:
+				return refuse(ErrBadPresence)
+			}
+		}
 		if cmd.Kind == History {
 			if cmd.Limit, ok = parseLimit(f.Limit); !ok {
 				return refuse(ErrBadLimit)

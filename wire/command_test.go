@@ -244,7 +244,7 @@ func TestErrBadIDStatesTheBound(t *testing.T) {
 func TestCommandKindString(t *testing.T) {
 	for kind, want := range map[wire.CommandKind]string{
 		wire.Subscribe: "subscribe", wire.Unsubscribe: "unsubscribe", wire.Publish: "publish",
-		wire.Refresh: "refresh", wire.History: "history", wire.Pong: "pong", 0: "invalid", wire.Pong + 1: "invalid",
+		wire.Refresh: "refresh", wire.History: "history", wire.Pong: "pong", wire.Send: "send", 0: "invalid", wire.Send + 1: "invalid",
 	} {
 		if got := kind.String(); got != want {
 			t.Errorf("%d: %q, want %q", kind, got, want)
@@ -259,5 +259,38 @@ func TestParsePong(t *testing.T) {
 	}
 	if !json.Valid(wire.Ping) {
 		t.Fatal("the heartbeat ping is not JSON")
+	}
+}
+
+// A send carries data for the backend and no channel; a subscribe may ask
+// for presence frames with a boolean, and nothing else.
+func TestParseSendAndPresence(t *testing.T) {
+	cmd, err := wire.ParseCommand([]byte(`{"type":"send","data":{"q":1},"id":3,"channel":"ignored"}`), 100)
+	if err != nil || cmd.Kind != wire.Send || string(cmd.Data) != `{"q":1}` || cmd.Channel != "" || string(cmd.ID) != "3" {
+		t.Fatalf("send: %+v, %v", cmd, err)
+	}
+	for frame, want := range map[string]*wire.Error{
+		`{"type":"send"}`:                     wire.ErrSendWithoutData,
+		`{"type":"send","data":null}`:         nil, // null is a JSON value: the backend gets it
+		`{"type":"send","data":"0123456789"}`: wire.ErrDataTooLarge,
+	} {
+		if _, err := wire.ParseCommand([]byte(frame), 10); err != want {
+			t.Errorf("%s: %v, want %v", frame, err, want)
+		}
+	}
+	for frame, want := range map[string]bool{
+		`{"type":"subscribe","channel":"a","presence":true}`:       true,
+		`{"type":"subscribe","channel":"a","presence":false}`:      false,
+		`{"type":"subscribe","channel":"a","presence":null}`:       false,
+		`{"type":"subscribe","channel":"a"}`:                       false,
+		`{"type":"publish","channel":"a","data":1,"presence":"x"}`: false, // not a field of publish
+	} {
+		cmd, err := wire.ParseCommand([]byte(frame), 100)
+		if err != nil || cmd.Presence != want {
+			t.Errorf("%s: presence %v, %v; want %v", frame, cmd.Presence, err, want)
+		}
+	}
+	if _, err := wire.ParseCommand([]byte(`{"type":"subscribe","channel":"a","presence":1}`), 100); err != wire.ErrBadPresence {
+		t.Errorf("presence 1: %v, want %v", err, wire.ErrBadPresence)
 	}
 }

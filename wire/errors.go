@@ -51,7 +51,9 @@ var (
 	ErrBadID               = &Error{CodeBadRequest, `"id" must be a number or a string of at most 64 bytes`} // MaxIDBytes
 	ErrPublishWithoutData  = &Error{CodeBadRequest, `publish needs "data"`}
 	ErrRefreshWithoutToken = &Error{CodeBadRequest, `refresh needs "token"`}
-	ErrUnknownType         = &Error{CodeUnknownType, `"type" must be subscribe, unsubscribe, publish, history, refresh or pong`}
+	ErrSendWithoutData     = &Error{CodeBadRequest, `send needs "data"`}
+	ErrBadPresence         = &Error{CodeBadRequest, `"presence" must be true or false`}
+	ErrUnknownType         = &Error{CodeUnknownType, `"type" must be subscribe, unsubscribe, publish, history, refresh, send or pong`}
 	ErrBadChannel          = &Error{CodeBadChannel, ChannelRule}
 	ErrDataTooLarge        = &Error{CodeTooLarge, "data exceeds the publish size limit"}
 	ErrBadSince            = &Error{CodeBadSince, `"since" must be {"offset":N,"epoch":"E"}: N an integer 0 to 2^64-1 in digits, E 1-64 bytes of letters, digits and ._:-`} // MaxEpochBytes

@@ -260,3 +260,39 @@ func appendString(dst []byte, s string) []byte {
 	dst = append(dst, s[start:]...)
 	return append(dst, '"')
 }
+
+// UnsubscribedServer is the "reason" of an unsubscribed notice: the
+// backend ended the subscription (DELETE-style control API).
+const UnsubscribedServer = "server"
+
+// AppendPush appends a message the backend sent to this connection alone
+// (the control API's send, or the message hook's reply):
+// {"type":"push","data":D}. data must be a JSON value.
+func AppendPush(dst []byte, data []byte) []byte {
+	dst = append(dst, `{"type":"push","data":`...)
+	dst = append(dst, data...)
+	return append(dst, '}')
+}
+
+// AppendPresence appends a presence change of a channel to a subscriber
+// that asked for them: {"type":"join"|"leave","channel":C,"conn":ID,
+// "user":U,"node":N,"joined":MS}. joined is the member's join time in
+// unix milliseconds. channel must be valid (ValidChannel); the others are
+// escaped like AppendConnected's.
+func AppendPresence(dst []byte, join bool, channel, conn, user, node string, joinedMS int64) []byte {
+	if join {
+		dst = append(dst, `{"type":"join","channel":"`...)
+	} else {
+		dst = append(dst, `{"type":"leave","channel":"`...)
+	}
+	dst = append(dst, channel...)
+	dst = append(dst, `","conn":`...)
+	dst = appendString(dst, conn)
+	dst = append(dst, `,"user":`...)
+	dst = appendString(dst, user)
+	dst = append(dst, `,"node":`...)
+	dst = appendString(dst, node)
+	dst = append(dst, `,"joined":`...)
+	dst = strconv.AppendInt(dst, joinedMS, 10)
+	return append(dst, '}')
+}

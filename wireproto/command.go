@@ -36,7 +36,9 @@ func ParseCommand(payload []byte, maxData int) (wire.Command, *wire.Error) {
 	}
 	switch c := f.Command.(type) {
 	case *ClientFrame_Subscribe:
-		return channelCommand(wire.Subscribe, c.Subscribe.GetChannel(), c.Subscribe.GetId(), c.Subscribe.GetSince(), 0)
+		cmd, err := channelCommand(wire.Subscribe, c.Subscribe.GetChannel(), c.Subscribe.GetId(), c.Subscribe.GetSince(), 0)
+		cmd.Presence = err == nil && c.Subscribe.GetPresence()
+		return cmd, err
 	case *ClientFrame_Unsubscribe:
 		return channelCommand(wire.Unsubscribe, c.Unsubscribe.GetChannel(), c.Unsubscribe.GetId(), nil, 0)
 	case *ClientFrame_History:
@@ -63,6 +65,12 @@ func ParseCommand(payload []byte, maxData int) (wire.Command, *wire.Error) {
 		return wire.Command{Kind: wire.Refresh, Token: c.Refresh.GetToken(), ID: id}, nil
 	case *ClientFrame_Pong:
 		return wire.Command{Kind: wire.Pong}, nil
+	case *ClientFrame_Send:
+		id := idOf(c.Send.GetId())
+		if len(c.Send.GetData()) > maxData {
+			return wire.Command{ID: id}, wire.ErrDataTooLarge
+		}
+		return wire.Command{Kind: wire.Send, Data: wire.PublishData(c.Send.GetData()), ID: id}, nil
 	}
 	return wire.Command{}, ErrNoCommand
 }

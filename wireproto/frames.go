@@ -150,6 +150,18 @@ func AppendConnected(dst []byte, client, node, version string, pingIntervalMS in
 	return appendFrame(dst, &ServerFrame{Frame: &ServerFrame_Connected{Connected: c}})
 }
 
+// AppendPush appends a message the backend sent to this connection alone;
+// data (a JSON value) as in AppendMessage.
+func AppendPush(dst []byte, data []byte) []byte {
+	return appendFrame(dst, &ServerFrame{Frame: &ServerFrame_Push{Push: &Push{Data: Bytes(data)}}})
+}
+
+// AppendPresence appends a member's join (join true) or leave of channel.
+func AppendPresence(dst []byte, join bool, channel, conn, user, node string, joinedMS int64) []byte {
+	p := &Presence{Channel: channel, Join: join, Conn: validUTF8(conn), User: validUTF8(user), Node: validUTF8(node), JoinedMs: joinedMS}
+	return appendFrame(dst, &ServerFrame{Frame: &ServerFrame_Presence{Presence: p}})
+}
+
 // validUTF8 replaces invalid UTF-8 with U+FFFD, as wire's JSON escaping
 // does: a Protobuf string must be UTF-8.
 func validUTF8(s string) string { return strings.ToValidUTF8(s, "\uFFFD") }

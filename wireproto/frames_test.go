@@ -140,3 +140,27 @@ func BenchmarkEncodePublication(b *testing.B) {
 		}
 	}
 }
+
+// A push carries the backend's data as a message does; a presence frame
+// names the member and its channel; a send parses to wire.Send.
+func TestPushPresenceAndSend(t *testing.T) {
+	if got := decode(t, wireproto.AppendPush(nil, []byte(`{"a":1}`))).GetPush().GetData(); string(got) != `{"a":1}` {
+		t.Errorf("push data %q", got)
+	}
+	p := decode(t, wireproto.AppendPresence(nil, false, "room", "n.ff", "ann", "n", 12)).GetPresence()
+	if p.GetChannel() != "room" || p.GetJoin() || p.GetConn() != "n.ff" || p.GetUser() != "ann" || p.GetNode() != "n" || p.GetJoinedMs() != 12 {
+		t.Errorf("presence %v", p)
+	}
+	b, _ := proto.Marshal(&wireproto.ClientFrame{Command: &wireproto.ClientFrame_Send{Send: &wireproto.Send{Data: []byte(`[1]`), Id: 4}}})
+	cmd, err := wireproto.ParseCommand(b, 10)
+	if err != nil || cmd.Kind != wire.Send || string(cmd.Data) != `[1]` || string(cmd.ID) != "4" {
+		t.Errorf("send: %+v, %v", cmd, err)
+	}
+	if _, err := wireproto.ParseCommand(b, 2); err != wire.ErrDataTooLarge {
+		t.Errorf("send over the limit: %v", err)
+	}
+	b, _ = proto.Marshal(&wireproto.ClientFrame{Command: &wireproto.ClientFrame_Subscribe{Subscribe: &wireproto.Subscribe{Channel: "room", Presence: true}}})
+	if cmd, err := wireproto.ParseCommand(b, 10); err != nil || !cmd.Presence {
+		t.Errorf("subscribe with presence: %+v, %v", cmd, err)
+	}
+}

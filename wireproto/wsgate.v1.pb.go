@@ -44,6 +44,7 @@ type ClientFrame struct {
 	//	*ClientFrame_History
 	//	*ClientFrame_Refresh
 	//	*ClientFrame_Pong
+	//	*ClientFrame_Send
 	Command       isClientFrame_Command `protobuf_oneof:"command"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -140,6 +141,15 @@ func (x *ClientFrame) GetPong() *Pong {
 	return nil
 }
 
+func (x *ClientFrame) GetSend() *Send {
+	if x != nil {
+		if x, ok := x.Command.(*ClientFrame_Send); ok {
+			return x.Send
+		}
+	}
+	return nil
+}
+
 type isClientFrame_Command interface {
 	isClientFrame_Command()
 }
@@ -168,6 +178,10 @@ type ClientFrame_Pong struct {
 	Pong *Pong `protobuf:"bytes,6,opt,name=pong,proto3,oneof"`
 }
 
+type ClientFrame_Send struct {
+	Send *Send `protobuf:"bytes,7,opt,name=send,proto3,oneof"`
+}
+
 func (*ClientFrame_Subscribe) isClientFrame_Command() {}
 
 func (*ClientFrame_Unsubscribe) isClientFrame_Command() {}
@@ -179,6 +193,8 @@ func (*ClientFrame_History) isClientFrame_Command() {}
 func (*ClientFrame_Refresh) isClientFrame_Command() {}
 
 func (*ClientFrame_Pong) isClientFrame_Command() {}
+
+func (*ClientFrame_Send) isClientFrame_Command() {}
 
 // Since is a position in a channel's history: resume after offset, in
 // epoch (1-64 bytes of letters, digits and ._:-).
@@ -238,7 +254,8 @@ type Subscribe struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Channel       string                 `protobuf:"bytes,1,opt,name=channel,proto3" json:"channel,omitempty"`
 	Id            uint64                 `protobuf:"varint,2,opt,name=id,proto3" json:"id,omitempty"`
-	Since         *Since                 `protobuf:"bytes,3,opt,name=since,proto3" json:"since,omitempty"` // channels with history only: resume after it
+	Since         *Since                 `protobuf:"bytes,3,opt,name=since,proto3" json:"since,omitempty"`        // channels with history only: resume after it
+	Presence      bool                   `protobuf:"varint,4,opt,name=presence,proto3" json:"presence,omitempty"` // channels with presence only: send its Presence frames
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -292,6 +309,13 @@ func (x *Subscribe) GetSince() *Since {
 		return x.Since
 	}
 	return nil
+}
+
+func (x *Subscribe) GetPresence() bool {
+	if x != nil {
+		return x.Presence
+	}
+	return false
 }
 
 type Unsubscribe struct {
@@ -575,6 +599,60 @@ func (*Pong) Descriptor() ([]byte, []int) {
 	return file_wsgate_v1_proto_rawDescGZIP(), []int{7}
 }
 
+// Send hands data to the backend's message hook (--hook-message), not to a
+// channel; the backend may answer with a Push.
+type Send struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Data          []byte                 `protobuf:"bytes,1,opt,name=data,proto3" json:"data,omitempty"` // at most --max-data-size bytes
+	Id            uint64                 `protobuf:"varint,2,opt,name=id,proto3" json:"id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Send) Reset() {
+	*x = Send{}
+	mi := &file_wsgate_v1_proto_msgTypes[8]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Send) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Send) ProtoMessage() {}
+
+func (x *Send) ProtoReflect() protoreflect.Message {
+	mi := &file_wsgate_v1_proto_msgTypes[8]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Send.ProtoReflect.Descriptor instead.
+func (*Send) Descriptor() ([]byte, []int) {
+	return file_wsgate_v1_proto_rawDescGZIP(), []int{8}
+}
+
+func (x *Send) GetData() []byte {
+	if x != nil {
+		return x.Data
+	}
+	return nil
+}
+
+func (x *Send) GetId() uint64 {
+	if x != nil {
+		return x.Id
+	}
+	return 0
+}
+
 // ServerFrame is one frame of the server.
 type ServerFrame struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -588,6 +666,8 @@ type ServerFrame struct {
 	//	*ServerFrame_Unsubscribed
 	//	*ServerFrame_Dropped
 	//	*ServerFrame_Ping
+	//	*ServerFrame_Push
+	//	*ServerFrame_Presence
 	Frame         isServerFrame_Frame `protobuf_oneof:"frame"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -595,7 +675,7 @@ type ServerFrame struct {
 
 func (x *ServerFrame) Reset() {
 	*x = ServerFrame{}
-	mi := &file_wsgate_v1_proto_msgTypes[8]
+	mi := &file_wsgate_v1_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -607,7 +687,7 @@ func (x *ServerFrame) String() string {
 func (*ServerFrame) ProtoMessage() {}
 
 func (x *ServerFrame) ProtoReflect() protoreflect.Message {
-	mi := &file_wsgate_v1_proto_msgTypes[8]
+	mi := &file_wsgate_v1_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -620,7 +700,7 @@ func (x *ServerFrame) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ServerFrame.ProtoReflect.Descriptor instead.
 func (*ServerFrame) Descriptor() ([]byte, []int) {
-	return file_wsgate_v1_proto_rawDescGZIP(), []int{8}
+	return file_wsgate_v1_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *ServerFrame) GetFrame() isServerFrame_Frame {
@@ -702,6 +782,24 @@ func (x *ServerFrame) GetPing() *Ping {
 	return nil
 }
 
+func (x *ServerFrame) GetPush() *Push {
+	if x != nil {
+		if x, ok := x.Frame.(*ServerFrame_Push); ok {
+			return x.Push
+		}
+	}
+	return nil
+}
+
+func (x *ServerFrame) GetPresence() *Presence {
+	if x != nil {
+		if x, ok := x.Frame.(*ServerFrame_Presence); ok {
+			return x.Presence
+		}
+	}
+	return nil
+}
+
 type isServerFrame_Frame interface {
 	isServerFrame_Frame()
 }
@@ -738,6 +836,14 @@ type ServerFrame_Ping struct {
 	Ping *Ping `protobuf:"bytes,8,opt,name=ping,proto3,oneof"`
 }
 
+type ServerFrame_Push struct {
+	Push *Push `protobuf:"bytes,9,opt,name=push,proto3,oneof"`
+}
+
+type ServerFrame_Presence struct {
+	Presence *Presence `protobuf:"bytes,10,opt,name=presence,proto3,oneof"`
+}
+
 func (*ServerFrame_Connected) isServerFrame_Frame() {}
 
 func (*ServerFrame_Ack) isServerFrame_Frame() {}
@@ -754,6 +860,10 @@ func (*ServerFrame_Dropped) isServerFrame_Frame() {}
 
 func (*ServerFrame_Ping) isServerFrame_Frame() {}
 
+func (*ServerFrame_Push) isServerFrame_Frame() {}
+
+func (*ServerFrame_Presence) isServerFrame_Frame() {}
+
 // Connected is the first frame of every connection.
 type Connected struct {
 	state          protoimpl.MessageState `protogen:"open.v1"`
@@ -767,7 +877,7 @@ type Connected struct {
 
 func (x *Connected) Reset() {
 	*x = Connected{}
-	mi := &file_wsgate_v1_proto_msgTypes[9]
+	mi := &file_wsgate_v1_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -779,7 +889,7 @@ func (x *Connected) String() string {
 func (*Connected) ProtoMessage() {}
 
 func (x *Connected) ProtoReflect() protoreflect.Message {
-	mi := &file_wsgate_v1_proto_msgTypes[9]
+	mi := &file_wsgate_v1_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -792,7 +902,7 @@ func (x *Connected) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Connected.ProtoReflect.Descriptor instead.
 func (*Connected) Descriptor() ([]byte, []int) {
-	return file_wsgate_v1_proto_rawDescGZIP(), []int{9}
+	return file_wsgate_v1_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *Connected) GetClient() string {
@@ -840,7 +950,7 @@ type Ack struct {
 
 func (x *Ack) Reset() {
 	*x = Ack{}
-	mi := &file_wsgate_v1_proto_msgTypes[10]
+	mi := &file_wsgate_v1_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -852,7 +962,7 @@ func (x *Ack) String() string {
 func (*Ack) ProtoMessage() {}
 
 func (x *Ack) ProtoReflect() protoreflect.Message {
-	mi := &file_wsgate_v1_proto_msgTypes[10]
+	mi := &file_wsgate_v1_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -865,7 +975,7 @@ func (x *Ack) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Ack.ProtoReflect.Descriptor instead.
 func (*Ack) Descriptor() ([]byte, []int) {
-	return file_wsgate_v1_proto_rawDescGZIP(), []int{10}
+	return file_wsgate_v1_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *Ack) GetId() uint64 {
@@ -915,7 +1025,7 @@ type Error struct {
 
 func (x *Error) Reset() {
 	*x = Error{}
-	mi := &file_wsgate_v1_proto_msgTypes[11]
+	mi := &file_wsgate_v1_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -927,7 +1037,7 @@ func (x *Error) String() string {
 func (*Error) ProtoMessage() {}
 
 func (x *Error) ProtoReflect() protoreflect.Message {
-	mi := &file_wsgate_v1_proto_msgTypes[11]
+	mi := &file_wsgate_v1_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -940,7 +1050,7 @@ func (x *Error) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Error.ProtoReflect.Descriptor instead.
 func (*Error) Descriptor() ([]byte, []int) {
-	return file_wsgate_v1_proto_rawDescGZIP(), []int{11}
+	return file_wsgate_v1_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *Error) GetId() uint64 {
@@ -980,7 +1090,7 @@ type Message struct {
 
 func (x *Message) Reset() {
 	*x = Message{}
-	mi := &file_wsgate_v1_proto_msgTypes[12]
+	mi := &file_wsgate_v1_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -992,7 +1102,7 @@ func (x *Message) String() string {
 func (*Message) ProtoMessage() {}
 
 func (x *Message) ProtoReflect() protoreflect.Message {
-	mi := &file_wsgate_v1_proto_msgTypes[12]
+	mi := &file_wsgate_v1_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1005,7 +1115,7 @@ func (x *Message) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Message.ProtoReflect.Descriptor instead.
 func (*Message) Descriptor() ([]byte, []int) {
-	return file_wsgate_v1_proto_rawDescGZIP(), []int{12}
+	return file_wsgate_v1_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *Message) GetChannel() string {
@@ -1052,7 +1162,7 @@ type HistoryReply struct {
 
 func (x *HistoryReply) Reset() {
 	*x = HistoryReply{}
-	mi := &file_wsgate_v1_proto_msgTypes[13]
+	mi := &file_wsgate_v1_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1064,7 +1174,7 @@ func (x *HistoryReply) String() string {
 func (*HistoryReply) ProtoMessage() {}
 
 func (x *HistoryReply) ProtoReflect() protoreflect.Message {
-	mi := &file_wsgate_v1_proto_msgTypes[13]
+	mi := &file_wsgate_v1_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1077,7 +1187,7 @@ func (x *HistoryReply) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HistoryReply.ProtoReflect.Descriptor instead.
 func (*HistoryReply) Descriptor() ([]byte, []int) {
-	return file_wsgate_v1_proto_rawDescGZIP(), []int{13}
+	return file_wsgate_v1_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *HistoryReply) GetId() uint64 {
@@ -1142,7 +1252,7 @@ type Publication struct {
 
 func (x *Publication) Reset() {
 	*x = Publication{}
-	mi := &file_wsgate_v1_proto_msgTypes[14]
+	mi := &file_wsgate_v1_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1154,7 +1264,7 @@ func (x *Publication) String() string {
 func (*Publication) ProtoMessage() {}
 
 func (x *Publication) ProtoReflect() protoreflect.Message {
-	mi := &file_wsgate_v1_proto_msgTypes[14]
+	mi := &file_wsgate_v1_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1167,7 +1277,7 @@ func (x *Publication) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Publication.ProtoReflect.Descriptor instead.
 func (*Publication) Descriptor() ([]byte, []int) {
-	return file_wsgate_v1_proto_rawDescGZIP(), []int{14}
+	return file_wsgate_v1_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *Publication) GetOffset() uint64 {
@@ -1203,7 +1313,7 @@ type Unsubscribed struct {
 
 func (x *Unsubscribed) Reset() {
 	*x = Unsubscribed{}
-	mi := &file_wsgate_v1_proto_msgTypes[15]
+	mi := &file_wsgate_v1_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1215,7 +1325,7 @@ func (x *Unsubscribed) String() string {
 func (*Unsubscribed) ProtoMessage() {}
 
 func (x *Unsubscribed) ProtoReflect() protoreflect.Message {
-	mi := &file_wsgate_v1_proto_msgTypes[15]
+	mi := &file_wsgate_v1_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1228,7 +1338,7 @@ func (x *Unsubscribed) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Unsubscribed.ProtoReflect.Descriptor instead.
 func (*Unsubscribed) Descriptor() ([]byte, []int) {
-	return file_wsgate_v1_proto_rawDescGZIP(), []int{15}
+	return file_wsgate_v1_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *Unsubscribed) GetChannel() string {
@@ -1260,7 +1370,7 @@ type Dropped struct {
 
 func (x *Dropped) Reset() {
 	*x = Dropped{}
-	mi := &file_wsgate_v1_proto_msgTypes[16]
+	mi := &file_wsgate_v1_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1272,7 +1382,7 @@ func (x *Dropped) String() string {
 func (*Dropped) ProtoMessage() {}
 
 func (x *Dropped) ProtoReflect() protoreflect.Message {
-	mi := &file_wsgate_v1_proto_msgTypes[16]
+	mi := &file_wsgate_v1_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1285,7 +1395,7 @@ func (x *Dropped) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Dropped.ProtoReflect.Descriptor instead.
 func (*Dropped) Descriptor() ([]byte, []int) {
-	return file_wsgate_v1_proto_rawDescGZIP(), []int{16}
+	return file_wsgate_v1_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *Dropped) GetChannel() string {
@@ -1319,7 +1429,7 @@ type Ping struct {
 
 func (x *Ping) Reset() {
 	*x = Ping{}
-	mi := &file_wsgate_v1_proto_msgTypes[17]
+	mi := &file_wsgate_v1_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1331,7 +1441,7 @@ func (x *Ping) String() string {
 func (*Ping) ProtoMessage() {}
 
 func (x *Ping) ProtoReflect() protoreflect.Message {
-	mi := &file_wsgate_v1_proto_msgTypes[17]
+	mi := &file_wsgate_v1_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1344,29 +1454,163 @@ func (x *Ping) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Ping.ProtoReflect.Descriptor instead.
 func (*Ping) Descriptor() ([]byte, []int) {
-	return file_wsgate_v1_proto_rawDescGZIP(), []int{17}
+	return file_wsgate_v1_proto_rawDescGZIP(), []int{18}
+}
+
+// Push is a message the backend sent to this connection alone (the admin
+// API's send, or the message hook's reply).
+type Push struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Data          []byte                 `protobuf:"bytes,1,opt,name=data,proto3" json:"data,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Push) Reset() {
+	*x = Push{}
+	mi := &file_wsgate_v1_proto_msgTypes[19]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Push) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Push) ProtoMessage() {}
+
+func (x *Push) ProtoReflect() protoreflect.Message {
+	mi := &file_wsgate_v1_proto_msgTypes[19]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Push.ProtoReflect.Descriptor instead.
+func (*Push) Descriptor() ([]byte, []int) {
+	return file_wsgate_v1_proto_rawDescGZIP(), []int{19}
+}
+
+func (x *Push) GetData() []byte {
+	if x != nil {
+		return x.Data
+	}
+	return nil
+}
+
+// Presence is a member joining (join true) or leaving a channel the
+// connection subscribed to with presence.
+type Presence struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Channel       string                 `protobuf:"bytes,1,opt,name=channel,proto3" json:"channel,omitempty"`
+	Join          bool                   `protobuf:"varint,2,opt,name=join,proto3" json:"join,omitempty"`
+	Conn          string                 `protobuf:"bytes,3,opt,name=conn,proto3" json:"conn,omitempty"`
+	User          string                 `protobuf:"bytes,4,opt,name=user,proto3" json:"user,omitempty"`
+	Node          string                 `protobuf:"bytes,5,opt,name=node,proto3" json:"node,omitempty"`
+	JoinedMs      int64                  `protobuf:"varint,6,opt,name=joined_ms,json=joinedMs,proto3" json:"joined_ms,omitempty"` // unix milliseconds
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Presence) Reset() {
+	*x = Presence{}
+	mi := &file_wsgate_v1_proto_msgTypes[20]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Presence) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Presence) ProtoMessage() {}
+
+func (x *Presence) ProtoReflect() protoreflect.Message {
+	mi := &file_wsgate_v1_proto_msgTypes[20]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Presence.ProtoReflect.Descriptor instead.
+func (*Presence) Descriptor() ([]byte, []int) {
+	return file_wsgate_v1_proto_rawDescGZIP(), []int{20}
+}
+
+func (x *Presence) GetChannel() string {
+	if x != nil {
+		return x.Channel
+	}
+	return ""
+}
+
+func (x *Presence) GetJoin() bool {
+	if x != nil {
+		return x.Join
+	}
+	return false
+}
+
+func (x *Presence) GetConn() string {
+	if x != nil {
+		return x.Conn
+	}
+	return ""
+}
+
+func (x *Presence) GetUser() string {
+	if x != nil {
+		return x.User
+	}
+	return ""
+}
+
+func (x *Presence) GetNode() string {
+	if x != nil {
+		return x.Node
+	}
+	return ""
+}
+
+func (x *Presence) GetJoinedMs() int64 {
+	if x != nil {
+		return x.JoinedMs
+	}
+	return 0
 }
 
 var File_wsgate_v1_proto protoreflect.FileDescriptor
 
 const file_wsgate_v1_proto_rawDesc = "" +
 	"\n" +
-	"\x0fwsgate.v1.proto\x12\twsgate.v1\"\xc1\x02\n" +
+	"\x0fwsgate.v1.proto\x12\twsgate.v1\"\xe8\x02\n" +
 	"\vClientFrame\x124\n" +
 	"\tsubscribe\x18\x01 \x01(\v2\x14.wsgate.v1.SubscribeH\x00R\tsubscribe\x12:\n" +
 	"\vunsubscribe\x18\x02 \x01(\v2\x16.wsgate.v1.UnsubscribeH\x00R\vunsubscribe\x12.\n" +
 	"\apublish\x18\x03 \x01(\v2\x12.wsgate.v1.PublishH\x00R\apublish\x12.\n" +
 	"\ahistory\x18\x04 \x01(\v2\x12.wsgate.v1.HistoryH\x00R\ahistory\x12.\n" +
 	"\arefresh\x18\x05 \x01(\v2\x12.wsgate.v1.RefreshH\x00R\arefresh\x12%\n" +
-	"\x04pong\x18\x06 \x01(\v2\x0f.wsgate.v1.PongH\x00R\x04pongB\t\n" +
+	"\x04pong\x18\x06 \x01(\v2\x0f.wsgate.v1.PongH\x00R\x04pong\x12%\n" +
+	"\x04send\x18\a \x01(\v2\x0f.wsgate.v1.SendH\x00R\x04sendB\t\n" +
 	"\acommand\"5\n" +
 	"\x05Since\x12\x16\n" +
 	"\x06offset\x18\x01 \x01(\x04R\x06offset\x12\x14\n" +
-	"\x05epoch\x18\x02 \x01(\tR\x05epoch\"]\n" +
+	"\x05epoch\x18\x02 \x01(\tR\x05epoch\"y\n" +
 	"\tSubscribe\x12\x18\n" +
 	"\achannel\x18\x01 \x01(\tR\achannel\x12\x0e\n" +
 	"\x02id\x18\x02 \x01(\x04R\x02id\x12&\n" +
-	"\x05since\x18\x03 \x01(\v2\x10.wsgate.v1.SinceR\x05since\"7\n" +
+	"\x05since\x18\x03 \x01(\v2\x10.wsgate.v1.SinceR\x05since\x12\x1a\n" +
+	"\bpresence\x18\x04 \x01(\bR\bpresence\"7\n" +
 	"\vUnsubscribe\x12\x18\n" +
 	"\achannel\x18\x01 \x01(\tR\achannel\x12\x0e\n" +
 	"\x02id\x18\x02 \x01(\x04R\x02id\"p\n" +
@@ -1383,7 +1627,10 @@ const file_wsgate_v1_proto_rawDesc = "" +
 	"\aRefresh\x12\x14\n" +
 	"\x05token\x18\x01 \x01(\tR\x05token\x12\x0e\n" +
 	"\x02id\x18\x02 \x01(\x04R\x02id\"\x06\n" +
-	"\x04Pong\"\x95\x03\n" +
+	"\x04Pong\"*\n" +
+	"\x04Send\x12\x12\n" +
+	"\x04data\x18\x01 \x01(\fR\x04data\x12\x0e\n" +
+	"\x02id\x18\x02 \x01(\x04R\x02id\"\xef\x03\n" +
 	"\vServerFrame\x124\n" +
 	"\tconnected\x18\x01 \x01(\v2\x14.wsgate.v1.ConnectedH\x00R\tconnected\x12\"\n" +
 	"\x03ack\x18\x02 \x01(\v2\x0e.wsgate.v1.AckH\x00R\x03ack\x12(\n" +
@@ -1392,7 +1639,10 @@ const file_wsgate_v1_proto_rawDesc = "" +
 	"\ahistory\x18\x05 \x01(\v2\x17.wsgate.v1.HistoryReplyH\x00R\ahistory\x12=\n" +
 	"\funsubscribed\x18\x06 \x01(\v2\x17.wsgate.v1.UnsubscribedH\x00R\funsubscribed\x12.\n" +
 	"\adropped\x18\a \x01(\v2\x12.wsgate.v1.DroppedH\x00R\adropped\x12%\n" +
-	"\x04ping\x18\b \x01(\v2\x0f.wsgate.v1.PingH\x00R\x04pingB\a\n" +
+	"\x04ping\x18\b \x01(\v2\x0f.wsgate.v1.PingH\x00R\x04ping\x12%\n" +
+	"\x04push\x18\t \x01(\v2\x0f.wsgate.v1.PushH\x00R\x04push\x121\n" +
+	"\bpresence\x18\n" +
+	" \x01(\v2\x13.wsgate.v1.PresenceH\x00R\bpresenceB\a\n" +
 	"\x05frame\"{\n" +
 	"\tConnected\x12\x16\n" +
 	"\x06client\x18\x01 \x01(\tR\x06client\x12\x12\n" +
@@ -1435,7 +1685,16 @@ const file_wsgate_v1_proto_rawDesc = "" +
 	"\achannel\x18\x01 \x01(\tR\achannel\x12\x14\n" +
 	"\x05count\x18\x02 \x01(\x04R\x05count\x12\x16\n" +
 	"\x06offset\x18\x03 \x01(\x04R\x06offset\"\x06\n" +
-	"\x04PingB$Z\"github.com/wsgate/wsgate/wireprotob\x06proto3"
+	"\x04Ping\"\x1a\n" +
+	"\x04Push\x12\x12\n" +
+	"\x04data\x18\x01 \x01(\fR\x04data\"\x91\x01\n" +
+	"\bPresence\x12\x18\n" +
+	"\achannel\x18\x01 \x01(\tR\achannel\x12\x12\n" +
+	"\x04join\x18\x02 \x01(\bR\x04join\x12\x12\n" +
+	"\x04conn\x18\x03 \x01(\tR\x04conn\x12\x12\n" +
+	"\x04user\x18\x04 \x01(\tR\x04user\x12\x12\n" +
+	"\x04node\x18\x05 \x01(\tR\x04node\x12\x1b\n" +
+	"\tjoined_ms\x18\x06 \x01(\x03R\bjoinedMsB$Z\"github.com/wsgate/wsgate/wireprotob\x06proto3"
 
 var (
 	file_wsgate_v1_proto_rawDescOnce sync.Once
@@ -1449,7 +1708,7 @@ func file_wsgate_v1_proto_rawDescGZIP() []byte {
 	return file_wsgate_v1_proto_rawDescData
 }
 
-var file_wsgate_v1_proto_msgTypes = make([]protoimpl.MessageInfo, 18)
+var file_wsgate_v1_proto_msgTypes = make([]protoimpl.MessageInfo, 21)
 var file_wsgate_v1_proto_goTypes = []any{
 	(*ClientFrame)(nil),  // 0: wsgate.v1.ClientFrame
 	(*Since)(nil),        // 1: wsgate.v1.Since
@@ -1459,16 +1718,19 @@ var file_wsgate_v1_proto_goTypes = []any{
 	(*History)(nil),      // 5: wsgate.v1.History
 	(*Refresh)(nil),      // 6: wsgate.v1.Refresh
 	(*Pong)(nil),         // 7: wsgate.v1.Pong
-	(*ServerFrame)(nil),  // 8: wsgate.v1.ServerFrame
-	(*Connected)(nil),    // 9: wsgate.v1.Connected
-	(*Ack)(nil),          // 10: wsgate.v1.Ack
-	(*Error)(nil),        // 11: wsgate.v1.Error
-	(*Message)(nil),      // 12: wsgate.v1.Message
-	(*HistoryReply)(nil), // 13: wsgate.v1.HistoryReply
-	(*Publication)(nil),  // 14: wsgate.v1.Publication
-	(*Unsubscribed)(nil), // 15: wsgate.v1.Unsubscribed
-	(*Dropped)(nil),      // 16: wsgate.v1.Dropped
-	(*Ping)(nil),         // 17: wsgate.v1.Ping
+	(*Send)(nil),         // 8: wsgate.v1.Send
+	(*ServerFrame)(nil),  // 9: wsgate.v1.ServerFrame
+	(*Connected)(nil),    // 10: wsgate.v1.Connected
+	(*Ack)(nil),          // 11: wsgate.v1.Ack
+	(*Error)(nil),        // 12: wsgate.v1.Error
+	(*Message)(nil),      // 13: wsgate.v1.Message
+	(*HistoryReply)(nil), // 14: wsgate.v1.HistoryReply
+	(*Publication)(nil),  // 15: wsgate.v1.Publication
+	(*Unsubscribed)(nil), // 16: wsgate.v1.Unsubscribed
+	(*Dropped)(nil),      // 17: wsgate.v1.Dropped
+	(*Ping)(nil),         // 18: wsgate.v1.Ping
+	(*Push)(nil),         // 19: wsgate.v1.Push
+	(*Presence)(nil),     // 20: wsgate.v1.Presence
 }
 var file_wsgate_v1_proto_depIdxs = []int32{
 	2,  // 0: wsgate.v1.ClientFrame.subscribe:type_name -> wsgate.v1.Subscribe
@@ -1477,22 +1739,25 @@ var file_wsgate_v1_proto_depIdxs = []int32{
 	5,  // 3: wsgate.v1.ClientFrame.history:type_name -> wsgate.v1.History
 	6,  // 4: wsgate.v1.ClientFrame.refresh:type_name -> wsgate.v1.Refresh
 	7,  // 5: wsgate.v1.ClientFrame.pong:type_name -> wsgate.v1.Pong
-	1,  // 6: wsgate.v1.Subscribe.since:type_name -> wsgate.v1.Since
-	1,  // 7: wsgate.v1.History.since:type_name -> wsgate.v1.Since
-	9,  // 8: wsgate.v1.ServerFrame.connected:type_name -> wsgate.v1.Connected
-	10, // 9: wsgate.v1.ServerFrame.ack:type_name -> wsgate.v1.Ack
-	11, // 10: wsgate.v1.ServerFrame.error:type_name -> wsgate.v1.Error
-	12, // 11: wsgate.v1.ServerFrame.message:type_name -> wsgate.v1.Message
-	13, // 12: wsgate.v1.ServerFrame.history:type_name -> wsgate.v1.HistoryReply
-	15, // 13: wsgate.v1.ServerFrame.unsubscribed:type_name -> wsgate.v1.Unsubscribed
-	16, // 14: wsgate.v1.ServerFrame.dropped:type_name -> wsgate.v1.Dropped
-	17, // 15: wsgate.v1.ServerFrame.ping:type_name -> wsgate.v1.Ping
-	14, // 16: wsgate.v1.HistoryReply.publications:type_name -> wsgate.v1.Publication
-	17, // [17:17] is the sub-list for method output_type
-	17, // [17:17] is the sub-list for method input_type
-	17, // [17:17] is the sub-list for extension type_name
-	17, // [17:17] is the sub-list for extension extendee
-	0,  // [0:17] is the sub-list for field type_name
+	8,  // 6: wsgate.v1.ClientFrame.send:type_name -> wsgate.v1.Send
+	1,  // 7: wsgate.v1.Subscribe.since:type_name -> wsgate.v1.Since
+	1,  // 8: wsgate.v1.History.since:type_name -> wsgate.v1.Since
+	10, // 9: wsgate.v1.ServerFrame.connected:type_name -> wsgate.v1.Connected
+	11, // 10: wsgate.v1.ServerFrame.ack:type_name -> wsgate.v1.Ack
+	12, // 11: wsgate.v1.ServerFrame.error:type_name -> wsgate.v1.Error
+	13, // 12: wsgate.v1.ServerFrame.message:type_name -> wsgate.v1.Message
+	14, // 13: wsgate.v1.ServerFrame.history:type_name -> wsgate.v1.HistoryReply
+	16, // 14: wsgate.v1.ServerFrame.unsubscribed:type_name -> wsgate.v1.Unsubscribed
+	17, // 15: wsgate.v1.ServerFrame.dropped:type_name -> wsgate.v1.Dropped
+	18, // 16: wsgate.v1.ServerFrame.ping:type_name -> wsgate.v1.Ping
+	19, // 17: wsgate.v1.ServerFrame.push:type_name -> wsgate.v1.Push
+	20, // 18: wsgate.v1.ServerFrame.presence:type_name -> wsgate.v1.Presence
+	15, // 19: wsgate.v1.HistoryReply.publications:type_name -> wsgate.v1.Publication
+	20, // [20:20] is the sub-list for method output_type
+	20, // [20:20] is the sub-list for method input_type
+	20, // [20:20] is the sub-list for extension type_name
+	20, // [20:20] is the sub-list for extension extendee
+	0,  // [0:20] is the sub-list for field type_name
 }
 
 func init() { file_wsgate_v1_proto_init() }
@@ -1507,8 +1772,9 @@ func file_wsgate_v1_proto_init() {
 		(*ClientFrame_History)(nil),
 		(*ClientFrame_Refresh)(nil),
 		(*ClientFrame_Pong)(nil),
+		(*ClientFrame_Send)(nil),
 	}
-	file_wsgate_v1_proto_msgTypes[8].OneofWrappers = []any{
+	file_wsgate_v1_proto_msgTypes[9].OneofWrappers = []any{
 		(*ServerFrame_Connected)(nil),
 		(*ServerFrame_Ack)(nil),
 		(*ServerFrame_Error)(nil),
@@ -1517,15 +1783,17 @@ func file_wsgate_v1_proto_init() {
 		(*ServerFrame_Unsubscribed)(nil),
 		(*ServerFrame_Dropped)(nil),
 		(*ServerFrame_Ping)(nil),
+		(*ServerFrame_Push)(nil),
+		(*ServerFrame_Presence)(nil),
 	}
-	file_wsgate_v1_proto_msgTypes[10].OneofWrappers = []any{}
+	file_wsgate_v1_proto_msgTypes[11].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_wsgate_v1_proto_rawDesc), len(file_wsgate_v1_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   18,
+			NumMessages:   21,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -40,6 +40,7 @@ import (
 	"golang.org/x/net/netutil"
 
 	"github.com/wsgate/wsgate/admin"
+	"github.com/wsgate/wsgate/control"
 	"github.com/wsgate/wsgate/reactor"
 )
 
@@ -131,7 +132,13 @@ func run(args []string, stderr io.Writer) int {
 		return 1
 	}
 	defer stopAgent()
-	adminAPI := admin.New(eng, admin.Config{NodeID: opts.nodeID, APIKey: opts.sec.apiKey})
+	plane, err := control.New(eng, rel, control.Config{})
+	if err != nil {
+		logger.Error("cannot start the control API", "err", err)
+		_ = eng.Shutdown(context.Background())
+		return 1
+	}
+	adminAPI := admin.New(eng, admin.Config{NodeID: opts.nodeID, APIKey: opts.sec.apiKey, Control: plane})
 	api := admin.NewHTTPServer(opts.adminListen, adminAPI)
 	go func() {
 		if err := api.Serve(adminLn); err != nil && !errors.Is(err, http.ErrServerClosed) {
