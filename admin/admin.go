@@ -38,6 +38,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/wsgate/wsgate/control"
+	"github.com/wsgate/wsgate/hook"
 	"github.com/wsgate/wsgate/reactor"
 	"github.com/wsgate/wsgate/relay"
 	"github.com/wsgate/wsgate/wire"
@@ -215,12 +216,18 @@ func (s *Server) ready(w http.ResponseWriter, _ *http.Request) {
 }
 
 func (s *Server) stats(w http.ResponseWriter, _ *http.Request) {
+	var hooks *hook.Stats
+	if h := s.eng.Config().Hooks; h != nil {
+		st := h.Stats()
+		hooks = &st
+	}
 	writeJSON(w, http.StatusOK, struct {
 		Node   string         `json:"node"`
 		Stats  reactor.Stats  `json:"stats"`
 		Relay  relay.Stats    `json:"relay"`
+		Hooks  *hook.Stats    `json:"hooks,omitempty"`
 		Limits reactor.Bounds `json:"limits"`
-	}{s.nodeID, s.eng.Stats(), s.eng.RelayStats(), s.eng.Config().Bounds()})
+	}{s.nodeID, s.eng.Stats(), s.eng.RelayStats(), hooks, s.eng.Config().Bounds()})
 }
 
 func writeError(w http.ResponseWriter, status int, code, message string) {

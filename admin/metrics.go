@@ -23,6 +23,9 @@ func newRegistry(eng *reactor.Engine) *prometheus.Registry {
 		mustSnapshotCollector(eng.RelayStats),
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	if h := eng.Config().Hooks; h != nil {
+		reg.MustRegister(mustSnapshotCollector(h.Stats))
+	}
 	return reg
 }
 

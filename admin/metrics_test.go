@@ -10,6 +10,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/wsgate/wsgate/hook"
 	"github.com/wsgate/wsgate/reactor"
 	"github.com/wsgate/wsgate/relay"
 )
@@ -94,7 +95,8 @@ func TestMetricsNamesAndHelp(t *testing.T) {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(
 		mustSnapshotCollector(func() reactor.Stats { return stats }),
-		mustSnapshotCollector(func() relay.Stats { return relay.Stats{} }))
+		mustSnapshotCollector(func() relay.Stats { return relay.Stats{} }),
+		mustSnapshotCollector(func() hook.Stats { return hook.Stats{} }))
 	mfs, err := reg.Gather()
 	if err != nil {
 		t.Fatal(err)

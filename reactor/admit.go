@@ -64,6 +64,19 @@ func (e *Engine) admit(c *conn, req *wsproto.Request) ([]byte, error) {
 	}
 	if c.endpoint.kind() != endpointEcho {
 		protocol = negotiateProtobuf(c, req, protocol)
+		if e.cfg.Hooks != nil && e.cfg.HookConnect {
+			v := c.loop.verdicts[c]
+			if v == nil {
+				if err := e.askConnect(c, req, channels); err != nil {
+					return nil, err
+				}
+				v = c.loop.verdicts[c]
+			}
+			delete(c.loop.verdicts, c)
+			if err := e.applyVerdict(c, v); err != nil {
+				return nil, err
+			}
+		}
 	}
 	for _, ch := range channels {
 		if !c.maySubscribe(ch) {
@@ -111,7 +124,8 @@ func (e *Engine) admit(c *conn, req *wsproto.Request) ([]byte, error) {
 
 // authenticate finds and verifies the handshake's token, setting c.claims,
 // and returns the subprotocol to echo. Without a token c stays anonymous,
-// which AuthRequired refuses unless there are public channels to read.
+// which AuthRequired refuses unless there are public channels to read or
+// a connect hook to ask.
 // Verifying costs up to ~70 µs (ES256) of the loop's time, once per
 // connection. Runs on c's loop.
 func (e *Engine) authenticate(c *conn, req *wsproto.Request) ([]byte, error) {
@@ -126,7 +140,10 @@ func (e *Engine) authenticate(c *conn, req *wsproto.Request) ([]byte, error) {
 	case e.cfg.Auth == nil:
 		return protocol, nil // no key: tokens are not looked at
 	case errors.Is(err, auth.ErrNoToken):
-		if e.cfg.AuthRequired && len(e.cfg.PublicChannels) == 0 {
+		// With a connect hook the backend may admit a client by its own
+		// session (a cookie, say): the hook decides, and grants channels.
+		hooked := e.cfg.Hooks != nil && e.cfg.HookConnect
+		if e.cfg.AuthRequired && len(e.cfg.PublicChannels) == 0 && !hooked {
 			return nil, e.refuseToken(err)
 		}
 		return protocol, nil

@@ -30,6 +30,10 @@ var notBounds = map[string]string{
 	"TrustedProxies":       "who the client is behind a proxy, not a bound",
 	"ForwardedHeader":      "who the client is behind a proxy, not a bound",
 	"AllowUntrustedDirect": "who the client is behind a proxy, not a bound",
+	"Hooks":                "a handle: its own bounds (hook.Config) and counters show under /api/stats hooks",
+	"HookConnect":          "a feature switch, not a bound",
+	"HookPublish":          "a feature switch, not a bound",
+	"HookMessage":          "a feature switch, not a bound",
 }
 
 // TestBoundsCoverConfig: every Config field shows in Bounds under its own

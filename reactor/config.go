@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/wsgate/wsgate/auth"
+	"github.com/wsgate/wsgate/hook"
 	"github.com/wsgate/wsgate/proxy"
 	"github.com/wsgate/wsgate/relay"
 	"github.com/wsgate/wsgate/wsproto"
@@ -283,6 +284,13 @@ type Config struct {
 
 	// Relay carries publications between nodes. Default relay.NewLocal().
 	Relay relay.Relay
+	// Hooks, when set, calls the backend's event hooks (package hook,
+	// hooks.go): disconnect, subscribe and unsubscribe events always; the
+	// connect hook for every /ws handshake with HookConnect, the publish
+	// hook for client publications with HookPublish, and the message hook
+	// for send frames with HookMessage (without it send is refused).
+	Hooks                                 *hook.Client
+	HookConnect, HookPublish, HookMessage bool
 	// NodeID and Version name this node and its build in the connected
 	// frame every /ws client gets first. Defaults "wsgate" and "dev".
 	NodeID, Version string

@@ -20,6 +20,7 @@ const (
 	stateClosing                    // our close frame sent; waiting for the peer to go
 	stateRefused                    // stateClosing for a refused handshake: it keeps its handshake slot
 	stateClosed                     // gnet closed it (OnClose ran); nothing may touch its fd
+	stateHook                       // stateHandshake waiting for the connect hook's verdict (hooks.go)
 )
 
 // closing reports whether c is waiting for its peer to go after our close
@@ -108,6 +109,14 @@ func (c *conn) onTraffic() gnet.Action {
 		c.loop.stats.bytesIn.Add(int64(len(buf)))
 		c.bytesIn += uint64(len(buf))
 		return c.readFrames(buf)
+	case stateHook:
+		// The request stays in gnet's buffer for the verdict; a client may
+		// send its first frames, not more than a handshake's worth.
+		if c.gc.InboundBuffered() > 2*c.loop.eng.cfg.Limits.MaxHeaderBytes {
+			c.state = stateHandshake
+			return c.reject(errHookInput)
+		}
+		return gnet.None
 	default: // after our close, what still arrives is ignored
 		_, _ = c.gc.Discard(-1)
 		return gnet.None
@@ -136,6 +145,9 @@ func (c *conn) readHandshake() gnet.Action {
 		return c.reject(err)
 	}
 	protocol, err := l.eng.admit(c, &req)
+	if err == errHookPending {
+		return gnet.None // connectVerdict runs this again
+	}
 	if err != nil {
 		return c.reject(err)
 	}
@@ -160,12 +172,20 @@ func (c *conn) readHandshake() gnet.Action {
 // connection ID (identity.go), which node it is on, and how often the
 // server pings.
 func (c *conn) greet() {
-	cfg := &c.loop.eng.cfg
-	c.queueConnected(c.identify(), cfg.NodeID, cfg.Version, cfg.PingInterval.Milliseconds())
+	e := c.loop.eng
+	id := c.identify()
+	c.since = uint32(time.Now().Unix())
+	if u := c.user(); u != "" {
+		e.users.add(u, c)
+	}
+	c.subs.each(func(t *topic) { c.hookEvent("subscribe", t.name) })
+	c.queueConnected(id, e.cfg.NodeID, e.cfg.Version, e.cfg.PingInterval.Milliseconds())
 }
 
-// identify gives c its connection ID, once, and indexes it by descriptor
-// and user; it returns the ID ("" when the descriptor is past the table).
+// identify gives c its connection ID, once, and indexes it by
+// descriptor; it returns the ID ("" when the descriptor is past the
+// table). The connect hook learns the ID before the upgrade; greet
+// indexes c by user once the hook has had its say.
 func (c *conn) identify() string {
 	l := c.loop
 	e := l.eng
@@ -173,27 +193,28 @@ func (c *conn) identify() string {
 		for c.gen == 0 {
 			c.gen = e.ids.gen.Add(1)
 		}
-		c.since = uint32(time.Now().Unix())
 		if !e.ids.conns.store(c.gc.Fd(), c) {
 			return ""
-		}
-		if u := c.user(); u != "" {
-			e.users.add(u, c)
 		}
 	}
 	return e.ids.format(&l.idBuf, c.gc.Fd(), c.gen)
 }
 
-// unidentify undoes identify when c closes.
+// unidentify undoes identify and greet when c closes, telling the
+// backend's hooks it is gone.
 func (c *conn) unidentify() {
 	if c.gen == 0 {
 		return
 	}
 	e := c.loop.eng
 	e.ids.conns.forget(c.gc.Fd(), c)
+	if c.since == 0 {
+		return // never greeted
+	}
 	if u := c.user(); u != "" {
 		e.users.remove(u, c)
 	}
+	c.hookEvent("disconnect", "")
 }
 
 // reject answers a refused handshake with its HTTP status and closes.
@@ -297,8 +318,9 @@ func (c *conn) unpark() {
 // echos the status code it received"); the caller then closes TCP, as the
 // server should (§7.1.1).
 func (c *conn) answerClose(payload []byte) {
-	code, _, _ := wsproto.ParseClose(payload)
+	code, reason, _ := wsproto.ParseClose(payload)
 	c.loop.eng.stats.closeReceived(code)
+	c.noteClose(code, string(reason))
 	if code == ws.StatusNoStatusRcvd {
 		c.loop.out = wsproto.AppendFrame(c.loop.out, ws.OpClose, true, nil)
 	} else {
@@ -319,6 +341,7 @@ func (c *conn) closeWith(code ws.StatusCode, reason string) {
 		return
 	}
 	c.loop.eng.stats.closeSent(code)
+	c.noteClose(code, reason)
 	c.loop.out = wsproto.AppendClose(c.loop.out, code, reason)
 	c.write()
 	c.startClosing()
@@ -361,7 +384,7 @@ func (c *conn) startClosing() {
 		return // gnet closed it while we wrote: its fd may already be reused
 	}
 	l := c.loop
-	if c.state == stateHandshake {
+	if c.state == stateHandshake || c.state == stateHook {
 		c.setState(stateRefused)
 	} else {
 		c.setState(stateClosing)

@@ -213,15 +213,18 @@ func (c *conn) apply(op ConnOp) error {
 				}
 				return errors.New(e.Message)
 			}
+			c.hookEvent("subscribe", op.Channel)
 			return nil
 		}
 		if _, err := l.subscribe(c, op.Channel); err != nil {
 			return ErrChannelLimit
 		}
+		c.hookEvent("subscribe", op.Channel)
 	case OpUnsubscribe:
 		if !l.unsubscribe(c, op.Channel) {
 			return ErrNotSubscribed
 		}
+		c.hookEvent("unsubscribe", op.Channel)
 		c.queueUnsubscribed(op.Channel, wire.UnsubscribedServer)
 		c.flush()
 	}

@@ -59,6 +59,8 @@ func (h *handler) OnClose(gc gnet.Conn, _ error) gnet.Action {
 		l.leaveAll(c)
 		l.forgetSlow(c)
 		c.unidentify()
+		delete(l.verdicts, c)
+		delete(l.closes, c)
 		h.eng.release(c)
 		c.setState(stateClosed)
 		c.unpark()

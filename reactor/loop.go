@@ -11,6 +11,7 @@ import (
 	"github.com/panjf2000/gnet/v2"
 	"golang.org/x/sys/unix"
 
+	"github.com/wsgate/wsgate/hook"
 	"github.com/wsgate/wsgate/wire"
 	"github.com/wsgate/wsgate/wsproto"
 )
@@ -33,6 +34,10 @@ type loop struct {
 	parked map[*conn]*wsproto.Decoder
 	// peers are the clients of connections behind a trusted proxy (peer.go).
 	peers map[*conn]peer
+	// verdicts hold the connect hook's answers for the handshakes they
+	// resume, and closes how hooked connections closed (hooks.go).
+	verdicts map[*conn]*hook.ConnectResult
+	closes   map[*conn]closeNote
 	// fwd holds a request's forwarded headers while admit reads them.
 	fwd forwardedHeaders
 
@@ -68,7 +73,7 @@ type loop struct {
 const maxScratch = 64 << 10
 
 func newLoop(el gnet.EventLoop, eng *Engine, idx int) *loop {
-	l := &loop{el: el, eng: eng, idx: idx, start: time.Now(), topics: make(map[string]*topic), parked: make(map[*conn]*wsproto.Decoder), peers: make(map[*conn]peer), slow: make(map[*conn]*slowState)}
+	l := &loop{el: el, eng: eng, idx: idx, start: time.Now(), topics: make(map[string]*topic), parked: make(map[*conn]*wsproto.Decoder), peers: make(map[*conn]peer), verdicts: make(map[*conn]*hook.ConnectResult), closes: make(map[*conn]closeNote), slow: make(map[*conn]*slowState)}
 	l.resetDecoder()
 	l.onTick = gnet.RunnableFunc(l.tick)
 	l.wheel.lowered = l.lowered
@@ -139,7 +144,7 @@ func (l *loop) tick(context.Context) error {
 // fire handles a connection whose timer came due.
 func (l *loop) fire(c *conn) {
 	switch c.state {
-	case stateHandshake:
+	case stateHandshake, stateHook:
 		l.eng.stats.handshakeTimeouts.Add(1)
 		c.reject(errHandshakeTimeout)
 	case stateOpen:
@@ -248,7 +253,7 @@ func (l *loop) drain(window time.Duration) {
 	span := max(l.ticks(window), 1)
 	l.wheel.each(func(c *conn) {
 		switch {
-		case c.state == stateHandshake:
+		case c.state == stateHandshake, c.state == stateHook:
 			_ = l.el.Close(c.gc)
 		case c.state == stateOpen && !c.draining:
 			c.draining = true
@@ -263,7 +268,7 @@ func (l *loop) drain(window time.Duration) {
 func (l *loop) goAway() {
 	l.wheel.each(func(c *conn) {
 		switch c.state {
-		case stateHandshake:
+		case stateHandshake, stateHook:
 			_ = l.el.Close(c.gc)
 		case stateOpen:
 			c.closeWith(wire.CloseGoingAway, wire.ReasonShuttingDown)

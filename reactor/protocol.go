@@ -27,6 +27,9 @@ func (c *conn) onPubSubMessage(m wsproto.Message) {
 	switch cmd.Kind {
 	case wire.Pong:
 		return // any frame answers a ping (readFrames); this one asks for nothing
+	case wire.Send:
+		c.hookMessage(cmd) // answered when the backend has
+		return
 	case wire.Subscribe:
 		if !c.maySubscribe(cmd.Channel) {
 			c.forbid(cmd.ID, wire.ErrSubscribeForbidden)
@@ -47,21 +50,31 @@ func (c *conn) onPubSubMessage(m wsproto.Message) {
 				c.replyError(cmd.ID, e)
 				return
 			}
+			c.hookEvent("subscribe", cmd.Channel)
 			c.errors = 0
 			return
 		}
-		if _, err := l.subscribe(c, cmd.Channel); err != nil {
+		added, err := l.subscribe(c, cmd.Channel)
+		if err != nil {
 			c.replyError(cmd.ID, wire.ErrTooManyChannels)
 			return
+		}
+		if added {
+			c.hookEvent("subscribe", cmd.Channel)
 		}
 	case wire.Unsubscribe:
 		if !l.unsubscribe(c, cmd.Channel) {
 			c.replyError(cmd.ID, wire.ErrNotSubscribed)
 			return
 		}
+		c.hookEvent("unsubscribe", cmd.Channel)
 	case wire.Publish:
 		if !c.mayPublish(cmd.Channel) {
 			c.forbid(cmd.ID, wire.ErrPublishForbidden)
+			return
+		}
+		if l.eng.cfg.Hooks != nil && l.eng.cfg.HookPublish {
+			c.hookPublish(cmd) // answered when the backend has decided
 			return
 		}
 		if err := l.eng.publish(cmd.Channel, cmd.Data, cmd.Key, sourceClient); err != nil {

@@ -109,6 +109,7 @@ func (c *conn) refresh(cmd wire.Command) bool {
 	for _, t := range revoked {
 		c.queueUnsubscribed(t.name, wire.UnsubscribedForbidden)
 		l.leave(c, t)
+		c.hookEvent("unsubscribe", t.name)
 	}
 	l.scheduleOpen(c)
 	return true

@@ -151,8 +151,8 @@ func (e *Engine) handshakeDone(c *conn) {
 // or is gone: a refused handshake (stateRefused) holds it while its socket
 // lingers.
 func (c *conn) setState(next connState) {
-	holds := c.state == stateHandshake || c.state == stateRefused
-	keeps := next == stateHandshake || next == stateRefused
+	holds := c.state == stateHandshake || c.state == stateHook || c.state == stateRefused
+	keeps := next == stateHandshake || next == stateHook || next == stateRefused
 	if holds && !keeps {
 		c.loop.eng.handshakeDone(c)
 	}

@@ -32,6 +32,8 @@ type engineStats struct {
 	handshakeRateLimited atomic.Int64 // handshakes refused with 429
 	tokenExpiries        atomic.Int64 // connections closed with 4001
 	refreshes            atomic.Int64 // tokens replaced by a refresh frame
+	hookDenied           atomic.Int64 // handshakes the connect hook refused
+	hookFailures         atomic.Int64 // hook calls that failed (the fail-open/closed outcome applied)
 	publishes            [numSources]atomic.Int64
 	publishErrors        atomic.Int64
 	closesSent           closeCounts
@@ -115,6 +117,8 @@ type Stats struct {
 	ForbiddenFrames      int64            `json:"forbidden_frames" metric:"wsgate_forbidden_total,counter" help:"Subscribe or publish commands refused by the token's channel patterns."`
 	TokenExpiries        int64            `json:"token_expiries" metric:"wsgate_token_expiries_total,counter" help:"Connections closed because their token expired (4001)."`
 	Refreshes            int64            `json:"refreshes" metric:"wsgate_token_refreshes_total,counter" help:"Tokens replaced by a refresh frame."`
+	HookDenied           int64            `json:"hook_denied" metric:"wsgate_hook_denied_total,counter" help:"Handshakes the connect hook refused."`
+	HookFailures         int64            `json:"hook_failures" metric:"wsgate_hook_failures_total,counter" help:"Connect, publish and message hook calls that failed or timed out."`
 	MessagesIn           int64            `json:"messages_in" metric:"wsgate_messages_in_total,counter" help:"Data messages received from clients."`
 	BytesIn              int64            `json:"bytes_in" metric:"wsgate_bytes_in_total,counter" help:"Bytes received from upgraded clients."`
 	FramesOut            int64            `json:"frames_out" metric:"wsgate_messages_out_total,counter" help:"Fan-out frames written to clients."`
@@ -162,6 +166,8 @@ func (e *Engine) Stats() Stats {
 		HandshakeRateLimited: e.stats.handshakeRateLimited.Load(),
 		TokenExpiries:        e.stats.tokenExpiries.Load(),
 		Refreshes:            e.stats.refreshes.Load(),
+		HookDenied:           e.stats.hookDenied.Load(),
+		HookFailures:         e.stats.hookFailures.Load(),
 		Channels:             int64(e.hub.channelCount()),
 		PublishesClient:      e.stats.publishes[sourceClient].Load(),
 		PublishesAPI:         e.stats.publishes[sourceAPI].Load(),

@@ -29,6 +29,8 @@ const (
 	CodeNoHistory            = "no_history"             // a since or a history on a channel that keeps no history
 	CodeHistoryUnavailable   = "history_unavailable"    // the history store could not be read: retry
 	CodeBadProtobuf          = "bad_protobuf"           // wsgate.v1.proto: the binary frame is not a ClientFrame
+	CodeBusy                 = "busy"                   // the backend's hooks are saturated: retry later
+	CodeHookUnavailable      = "hook_unavailable"       // the backend's hook failed or did not answer in time
 )
 
 // Error is an error frame's code and text. The values below are sentinels,
@@ -52,6 +54,9 @@ var (
 	ErrPublishWithoutData  = &Error{CodeBadRequest, `publish needs "data"`}
 	ErrRefreshWithoutToken = &Error{CodeBadRequest, `refresh needs "token"`}
 	ErrSendWithoutData     = &Error{CodeBadRequest, `send needs "data"`}
+	ErrNoMessageHook       = &Error{CodeUnsupported, "send needs the node's message hook (--hook-message), which is off"}
+	ErrHookBusy            = &Error{CodeBusy, "the backend's hooks are busy: retry later"}
+	ErrHookUnavailable     = &Error{CodeHookUnavailable, "the backend's hook failed or did not answer in time"}
 	ErrBadPresence         = &Error{CodeBadRequest, `"presence" must be true or false`}
 	ErrUnknownType         = &Error{CodeUnknownType, `"type" must be subscribe, unsubscribe, publish, history, refresh, send or pong`}
 	ErrBadChannel          = &Error{CodeBadChannel, ChannelRule}

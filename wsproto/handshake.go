@@ -194,6 +194,18 @@ func (r *Request) Header(name string) []byte {
 	return nil
 }
 
+// Headers yields every header field's name and value, in order (the
+// connect hook hands them to the backend).
+func (r *Request) Headers() iter.Seq2[[]byte, []byte] {
+	return func(yield func([]byte, []byte) bool) {
+		for n, v := range headerLines(r.headers) {
+			if n != nil && !yield(n, v) {
+				return
+			}
+		}
+	}
+}
+
 // Values yields the value of every header field called name
 // (case-insensitive), in order.
 func (r *Request) Values(name string) iter.Seq[[]byte] {

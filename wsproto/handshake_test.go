@@ -685,3 +685,22 @@ func TestBrowserRequestValid(t *testing.T) {
 		t.Fatalf("net/http does not accept it either: %v", err)
 	}
 }
+
+// Headers yields every field, in order, names as sent.
+func TestRequestHeaders(t *testing.T) {
+	t.Parallel()
+	r, err := ParseRequest(request("GET /ws HTTP/1.1", append(baseHeaders, "Cookie: s=1", "x-a:  b ")...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for n, v := range r.Headers() {
+		got = append(got, string(n)+"="+string(v))
+	}
+	if len(got) != len(baseHeaders)+2 || got[len(got)-2] != "Cookie=s=1" || got[len(got)-1] != "x-a=b" {
+		t.Fatalf("headers %q", got)
+	}
+	for range r.Headers() {
+		break // stopping early is allowed
+	}
+}

@@ -27,6 +27,7 @@ type options struct {
 	sec  securityOptions // security.go
 	prof profileOptions  // profile.go
 	edge edgeOptions     // edge.go
+	hook hookOptions     // hooks.go
 }
 
 // parseConfig fills the reactor's Config and the command's options from, in

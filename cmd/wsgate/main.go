@@ -100,6 +100,12 @@ func run(args []string, stderr io.Writer) int {
 	defer stopRelay()
 	cfg.Relay = rel
 	cfg.NodeID, cfg.Version = opts.nodeID, buildVersion()
+	stopHooks, err := startHooks(&cfg, &opts.hook, logger)
+	if err != nil {
+		logger.Error("invalid hook configuration", "err", err)
+		return 2
+	}
+	defer stopHooks() // after the drain: the disconnect events go out
 
 	eng, err := reactor.New(cfg)
 	if err != nil {

@@ -1,0 +1,258 @@
+package reactor
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"net/textproto"
+	"strings"
+	"time"
+
+	"github.com/gobwas/ws"
+	"github.com/panjf2000/gnet/v2"
+
+	"github.com/wsgate/wsgate/auth"
+	"github.com/wsgate/wsgate/hook"
+	"github.com/wsgate/wsgate/wire"
+	"github.com/wsgate/wsgate/wsproto"
+)
+
+// The backend's event hooks (package hook does the HTTP): a loop never
+// waits for one. The connect hook parks the handshake in stateHook, its
+// bytes left in gnet's inbound buffer, and the verdict comes back through
+// Execute and runs the handshake again with it; the handshake timeout and
+// the handshake limits (per node, per address) still hold while it waits,
+// so pending hooks are bounded like handshakes. Publish and message hooks
+// answer their command later, the same way. Disconnect, subscribe and
+// unsubscribe events are queued (hook.Client.Emit never blocks).
+
+// errHookPending is admit's answer while the connect hook decides.
+var errHookPending = errors.New("reactor: waiting for the connect hook")
+
+// errHookInput refuses a handshake whose client keeps sending while the
+// connect hook decides: it may send its first frames, not more than a
+// handshake's worth.
+var errHookInput = &wsproto.RejectError{Status: http.StatusBadRequest, Reason: "too much data before the handshake completed"}
+
+// askConnect hands the handshake to the connect hook. It returns
+// errHookPending when the hook was asked, nil when it could not be (all
+// its slots busy) and the busy outcome was recorded as the verdict
+// instead, or the refusal. Runs on c's loop.
+func (e *Engine) askConnect(c *conn, req *wsproto.Request, channels []string) error {
+	headers := make(map[string][]string)
+	for n, v := range req.Headers() {
+		k := textproto.CanonicalMIMEHeaderKey(string(n))
+		headers[k] = append(headers[k], string(v))
+	}
+	hr := hook.ConnectRequest{
+		Conn: c.identify(), Node: e.cfg.NodeID, RemoteAddr: e.clientAddr(c),
+		Path: string(req.Path), Query: string(req.Query), Headers: headers,
+		Channels: make([]string, len(channels)), User: c.user(),
+	}
+	for i, ch := range channels {
+		hr.Channels[i] = strings.Clone(ch) // channels alias the request
+	}
+	if e.cfg.Hooks.Connect(hr, func(res hook.ConnectResult) { e.connectVerdict(c, res) }) {
+		c.state = stateHook
+		return errHookPending
+	}
+	res := e.cfg.Hooks.Busy()
+	c.loop.verdicts[c] = &res
+	return nil
+}
+
+// connectVerdict takes the connect hook's verdict back to c's loop and
+// runs the handshake again with it. Any goroutine.
+func (e *Engine) connectVerdict(c *conn, res hook.ConnectResult) {
+	l := c.loop
+	_ = l.el.Execute(context.Background(), gnet.RunnableFunc(func(context.Context) error {
+		if c.state != stateHook {
+			return nil // timed out or closed meanwhile
+		}
+		c.state = stateHandshake
+		l.verdicts[c] = &res
+		if c.readHandshake() == gnet.Close {
+			_ = l.el.Close(c.gc)
+		}
+		return nil
+	}))
+}
+
+// applyVerdict applies the connect hook's verdict to c: a refusal, or the
+// user and extra grants it names. Runs on c's loop.
+func (e *Engine) applyVerdict(c *conn, v *hook.ConnectResult) error {
+	if v.Err != nil {
+		e.stats.hookFailures.Add(1)
+	}
+	if !v.Allow {
+		status := v.Status
+		if status < 400 || status > 599 {
+			status = http.StatusForbidden
+		}
+		reason := v.Reason
+		if reason == "" {
+			reason = "refused by the connect hook"
+		}
+		e.stats.hookDenied.Add(1)
+		return &wsproto.RejectError{Status: status, Reason: reason}
+	}
+	if v.User == "" && len(v.Subscribe) == 0 && len(v.Publish) == 0 {
+		return nil
+	}
+	sub, err := auth.CompilePatterns(v.Subscribe)
+	if err != nil {
+		return errHookGrants
+	}
+	pub, err := auth.CompilePatterns(v.Publish)
+	if err != nil {
+		return errHookGrants
+	}
+	claims := &auth.Claims{ValidUntil: farFuture}
+	if c.claims != nil {
+		*claims = *c.claims
+	}
+	if v.User != "" {
+		claims.Subject = v.User
+	}
+	claims.Subscribe = append(claims.Subscribe[:len(claims.Subscribe):len(claims.Subscribe)], sub...)
+	claims.Publish = append(claims.Publish[:len(claims.Publish):len(claims.Publish)], pub...)
+	c.setClaims(claims)
+	return nil
+}
+
+// farFuture is the expiry of claims the connect hook made for a
+// connection without a token: they do not expire.
+var farFuture = time.Date(9999, 1, 1, 0, 0, 0, 0, time.UTC)
+
+var errHookGrants = &wsproto.RejectError{Status: http.StatusBadGateway, Reason: "the connect hook's channel patterns are invalid"}
+
+// clientAddr is c's client's address: learnt behind a trusted proxy, else
+// the socket's peer.
+func (e *Engine) clientAddr(c *conn) string {
+	if p, ok := c.loop.peers[c]; ok && p.addr.IsValid() {
+		return p.addr.String()
+	}
+	if a := c.gc.RemoteAddr(); a != nil {
+		return a.String()
+	}
+	return ""
+}
+
+// hookEvent queues an event about c for the backend, if hooks are on.
+// Runs on c's loop.
+func (c *conn) hookEvent(kind, channel string) {
+	e := c.loop.eng
+	if e.cfg.Hooks == nil {
+		return
+	}
+	ev := hook.Event{Type: kind, Conn: c.identify(), User: c.user(), Node: e.cfg.NodeID, Channel: channel}
+	if kind == "disconnect" {
+		ev.Code, ev.Reason = int(ws.StatusAbnormalClosure), ""
+		if n, ok := c.loop.closes[c]; ok {
+			ev.Code, ev.Reason = int(n.code), n.reason
+			delete(c.loop.closes, c)
+		}
+	}
+	e.cfg.Hooks.Emit(ev)
+}
+
+// closeNote is how a connection's closing handshake went, for its
+// disconnect event.
+type closeNote struct {
+	code   ws.StatusCode
+	reason string
+}
+
+// noteClose records the first close code of c's closing handshake (ours,
+// or the peer's), when hooks want it. Runs on c's loop.
+func (c *conn) noteClose(code ws.StatusCode, reason string) {
+	l := c.loop
+	if l.eng.cfg.Hooks == nil || c.since == 0 {
+		return
+	}
+	if _, ok := l.closes[c]; !ok {
+		l.closes[c] = closeNote{code, reason}
+	}
+}
+
+// hookPublish hands a client publication to the publish hook, which
+// decides, and publishes it (as is, or rewritten) if allowed; the client
+// gets its ack or error then. Runs on c's loop.
+func (c *conn) hookPublish(cmd wire.Command) {
+	e := c.loop.eng
+	req := hook.PublishRequest{Conn: c.identify(), User: c.user(), Node: e.cfg.NodeID, Channel: cmd.Channel, Data: cmd.Data}
+	ok := e.cfg.Hooks.Publish(req, func(res hook.PublishResult) {
+		var reply *wire.Error
+		switch {
+		case res.Err != nil:
+			e.stats.hookFailures.Add(1)
+			reply = wire.ErrHookUnavailable
+		case !res.Allow:
+			reason := res.Reason
+			if reason == "" {
+				reason = "refused by the publish hook"
+			}
+			reply = &wire.Error{Code: wire.CodeForbidden, Message: reason}
+		default:
+			data := cmd.Data
+			if res.Data != nil {
+				data = res.Data
+			}
+			if err := e.publish(cmd.Channel, data, cmd.Key, sourceClient); err != nil {
+				reply = &wire.Error{Code: wire.CodePublishFailed, Message: err.Error()}
+			}
+		}
+		c.answerLater(cmd.ID, reply, nil)
+	})
+	if !ok {
+		c.replyError(cmd.ID, wire.ErrHookBusy)
+	}
+}
+
+// hookMessage hands a send command's data to the message hook; the
+// backend's reply, if any, comes back as a push before the ack. Runs on
+// c's loop.
+func (c *conn) hookMessage(cmd wire.Command) {
+	e := c.loop.eng
+	if e.cfg.Hooks == nil || !e.cfg.HookMessage {
+		c.replyError(cmd.ID, wire.ErrNoMessageHook)
+		return
+	}
+	req := hook.MessageRequest{Conn: c.identify(), User: c.user(), Node: e.cfg.NodeID, Data: cmd.Data}
+	ok := e.cfg.Hooks.Message(req, func(res hook.MessageResult) {
+		if res.Err != nil {
+			e.stats.hookFailures.Add(1)
+			c.answerLater(cmd.ID, wire.ErrHookUnavailable, nil)
+			return
+		}
+		c.answerLater(cmd.ID, nil, res.Reply)
+	})
+	if !ok {
+		c.replyError(cmd.ID, wire.ErrHookBusy)
+	}
+}
+
+// answerLater sends a hook's outcome to c on its loop, if c is still
+// open: push (if not nil), then the error or, for a command with an id,
+// the ack. Any goroutine.
+func (c *conn) answerLater(id []byte, e *wire.Error, push []byte) {
+	l := c.loop
+	_ = l.el.Execute(context.Background(), gnet.RunnableFunc(func(context.Context) error {
+		if c.state != stateOpen {
+			return nil
+		}
+		if push != nil {
+			c.queuePush(push)
+			c.msgsOut++
+		}
+		switch {
+		case e != nil:
+			c.replyError(id, e)
+		case len(id) > 0:
+			c.errors = 0
+			c.queueAck(id)
+		}
+		c.flush()
+		return nil
+	}))
+}
