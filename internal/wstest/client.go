@@ -48,7 +48,7 @@ type Conn struct {
 const PubSubPath = "/ws"
 
 // Connected is the frame a wsgate node sends first on /ws:
-// {"type":"connected","client":"<node>.<loop>.<n>","node":"<node id>",
+// {"type":"connected","client":"<node>.<32 hex digits>","node":"<node id>",
 // "version":"<build>","ping_interval_ms":<ms>}.
 type Connected struct {
 	Client         string `json:"client"`
