@@ -108,8 +108,13 @@ func (e *Engine) applyVerdict(c *conn, v *hook.ConnectResult) error {
 		return errHookGrants
 	}
 	claims := &auth.Claims{ValidUntil: farFuture}
-	if c.claims != nil {
+	switch {
+	case c.claims != nil:
 		*claims = *c.claims
+	case !e.cfg.AuthRequired:
+		// An anonymous client of a node without required tokens may use
+		// any channel: naming its user must not take that away.
+		claims.Subscribe, claims.Publish = anyChannel, anyChannel
 	}
 	if v.User != "" {
 		claims.Subject = v.User
@@ -119,6 +124,15 @@ func (e *Engine) applyVerdict(c *conn, v *hook.ConnectResult) error {
 	c.setClaims(claims)
 	return nil
 }
+
+// anyChannel is the pattern list that allows every channel.
+var anyChannel = func() []auth.Pattern {
+	p, err := auth.CompilePatterns([]string{">"})
+	if err != nil {
+		panic(err)
+	}
+	return p
+}()
 
 // farFuture is the expiry of claims the connect hook made for a
 // connection without a token: they do not expire.
