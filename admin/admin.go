@@ -39,6 +39,7 @@ import (
 
 	"github.com/wsgate/wsgate/control"
 	"github.com/wsgate/wsgate/hook"
+	"github.com/wsgate/wsgate/presence"
 	"github.com/wsgate/wsgate/reactor"
 	"github.com/wsgate/wsgate/relay"
 	"github.com/wsgate/wsgate/wire"
@@ -88,6 +89,7 @@ func New(eng *reactor.Engine, cfg Config) *Server {
 	s.mux.HandleFunc("GET /api/stats", s.stats)
 	s.mux.HandleFunc("GET /api/history", s.history)
 	s.routeControl()
+	s.routePresence()
 	return s
 }
 
@@ -221,13 +223,19 @@ func (s *Server) stats(w http.ResponseWriter, _ *http.Request) {
 		st := h.Stats()
 		hooks = &st
 	}
+	var pres *presence.Stats
+	if p := s.eng.Config().Presence; p != nil {
+		st := p.Stats()
+		pres = &st
+	}
 	writeJSON(w, http.StatusOK, struct {
-		Node   string         `json:"node"`
-		Stats  reactor.Stats  `json:"stats"`
-		Relay  relay.Stats    `json:"relay"`
-		Hooks  *hook.Stats    `json:"hooks,omitempty"`
-		Limits reactor.Bounds `json:"limits"`
-	}{s.nodeID, s.eng.Stats(), s.eng.RelayStats(), hooks, s.eng.Config().Bounds()})
+		Node     string          `json:"node"`
+		Stats    reactor.Stats   `json:"stats"`
+		Relay    relay.Stats     `json:"relay"`
+		Hooks    *hook.Stats     `json:"hooks,omitempty"`
+		Presence *presence.Stats `json:"presence,omitempty"`
+		Limits   reactor.Bounds  `json:"limits"`
+	}{s.nodeID, s.eng.Stats(), s.eng.RelayStats(), hooks, pres, s.eng.Config().Bounds()})
 }
 
 func writeError(w http.ResponseWriter, status int, code, message string) {

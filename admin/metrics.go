@@ -26,6 +26,9 @@ func newRegistry(eng *reactor.Engine) *prometheus.Registry {
 	if h := eng.Config().Hooks; h != nil {
 		reg.MustRegister(mustSnapshotCollector(h.Stats))
 	}
+	if p := eng.Config().Presence; p != nil {
+		reg.MustRegister(mustSnapshotCollector(p.Stats))
+	}
 	return reg
 }
 

@@ -137,3 +137,52 @@ func BenchmarkLocalList100k(b *testing.B) {
 		}
 	}
 }
+
+// memoryMembers is how many members the memory benchmarks hold.
+const memoryMembers = 20_000
+
+// BenchmarkMemberMemory is the node's heap per presence member (B/member):
+// what the store keeps in the gateway's process for each member it joined
+// (the NATS server's own storage of the bucket is not counted).
+func BenchmarkMemberMemory(b *testing.B) {
+	b.Run("local", func(b *testing.B) {
+		for b.Loop() {
+			l := NewLocal()
+			b.ReportMetric(heapPerMember("m", func(m Member) { l.Join("room", m) }, func() {}), "B/member")
+			_ = l.Close()
+		}
+	})
+	b.Run("nats", func(b *testing.B) {
+		srv := startJetStream(b)
+		for i := 0; b.Loop(); i++ {
+			node := fmt.Sprint("m", i)
+			n, _ := newNode(b, srv.ClientURL(), node)
+			b.ReportMetric(heapPerMember(node, func(m Member) {
+				n.Join("room", m)
+				if n.unwritten.Load() > DefaultQueueSize/2 {
+					waitWritten(n)
+				}
+			}, func() { waitWritten(n) }), "B/member")
+			_ = n.Close()
+		}
+	})
+}
+
+// heapPerMember joins memoryMembers members of node with join, waits with settle,
+// and returns the live heap's growth per member.
+func heapPerMember(node string, join func(Member), settle func()) float64 {
+	members := make([]Member, memoryMembers)
+	for i := range members {
+		members[i] = member(node, i, fmt.Sprint("user", i))
+	}
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	for _, m := range members {
+		join(m)
+	}
+	settle()
+	runtime.GC()
+	runtime.ReadMemStats(&after)
+	return float64(int64(after.HeapAlloc)-int64(before.HeapAlloc)) / memoryMembers
+}

@@ -119,7 +119,7 @@ func (n *NATS) startNodeWatcher() (ready <-chan struct{}, err error) {
 	n.lifecycle.Lock()
 	defer n.lifecycle.Unlock()
 	if n.closed.Load() {
-		_ = w.Stop()
+		stopWatcher(w)
 		cancel()
 		return nil, ErrClosed
 	}
@@ -135,7 +135,7 @@ func (n *NATS) startNodeWatcher() (ready <-chan struct{}, err error) {
 // goroutine. n.lifecycle must be held.
 func (n *NATS) stopNodeWatcher() {
 	if n.nodesW != nil {
-		_ = n.nodesW.Stop()
+		stopWatcher(n.nodesW)
 		n.nodesCancel()
 		n.nodesW, n.nodesCancel = nil, nil
 	}

@@ -27,13 +27,26 @@ func watch(parent context.Context, kv jetstream.KeyValue, filter string, opts ..
 	w, err := kv.Watch(ctx, filter, opts...)
 	if !timer.Stop() && err == nil {
 		err = context.DeadlineExceeded // created, but canceled at the deadline
-		_ = w.Stop()
+		stopWatcher(w)
 	}
 	if err != nil {
 		cancel()
 		return nil, nil, err
 	}
 	return w, cancel, nil
+}
+
+// stopWatcher stops w and reads what is left of its updates until nats.go
+// closes them: its subscription's callback sends each entry on the
+// updates channel holding the watcher's lock, so a watcher stopped while
+// an entry waits would block that callback (and the close that follows)
+// forever.
+func stopWatcher(w jetstream.KeyWatcher) {
+	_ = w.Stop()
+	go func() {
+		for range w.Updates() {
+		}
+	}()
 }
 
 // scan calls f with the current entry of each key of kv matching filter,
@@ -55,7 +68,7 @@ func scan(ctx context.Context, kv jetstream.KeyValue, filter string, metaOnly bo
 		return err
 	}
 	defer cancel()
-	defer func() { _ = w.Stop() }()
+	defer stopWatcher(w)
 	for {
 		select {
 		case <-ctx.Done():

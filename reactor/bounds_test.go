@@ -34,6 +34,8 @@ var notBounds = map[string]string{
 	"HookConnect":          "a feature switch, not a bound",
 	"HookPublish":          "a feature switch, not a bound",
 	"HookMessage":          "a feature switch, not a bound",
+	"Presence":             "a handle: its bounds are the store's (package presence), its counters under /api/stats presence",
+	"PresenceChannels":     "which channels keep presence: patterns, not a bound",
 }
 
 // TestBoundsCoverConfig: every Config field shows in Bounds under its own

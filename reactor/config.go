@@ -9,6 +9,7 @@ import (
 
 	"github.com/wsgate/wsgate/auth"
 	"github.com/wsgate/wsgate/hook"
+	"github.com/wsgate/wsgate/presence"
 	"github.com/wsgate/wsgate/proxy"
 	"github.com/wsgate/wsgate/relay"
 	"github.com/wsgate/wsgate/wsproto"
@@ -291,6 +292,11 @@ type Config struct {
 	// for send frames with HookMessage (without it send is refused).
 	Hooks                                 *hook.Client
 	HookConnect, HookPublish, HookMessage bool
+	// Presence, when set, keeps the members of PresenceChannels (package
+	// presence, presence.go): every connection subscribed to one is a
+	// member, and a subscriber that asks gets join and leave frames.
+	Presence         presence.Store
+	PresenceChannels []auth.Pattern
 	// NodeID and Version name this node and its build in the connected
 	// frame every /ws client gets first. Defaults "wsgate" and "dev".
 	NodeID, Version string

@@ -178,7 +178,7 @@ func (c *conn) greet() {
 	if u := c.user(); u != "" {
 		e.users.add(u, c)
 	}
-	c.subs.each(func(t *topic) { c.hookEvent("subscribe", t.name) })
+	c.subs.each(func(t *topic) { c.subscribedTo(t.name) })
 	c.queueConnected(id, e.cfg.NodeID, e.cfg.Version, e.cfg.PingInterval.Milliseconds())
 }
 

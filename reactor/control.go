@@ -213,13 +213,13 @@ func (c *conn) apply(op ConnOp) error {
 				}
 				return errors.New(e.Message)
 			}
-			c.hookEvent("subscribe", op.Channel)
+			c.subscribedTo(op.Channel)
 			return nil
 		}
 		if _, err := l.subscribe(c, op.Channel); err != nil {
 			return ErrChannelLimit
 		}
-		c.hookEvent("subscribe", op.Channel)
+		c.subscribedTo(op.Channel)
 	case OpUnsubscribe:
 		if !l.unsubscribe(c, op.Channel) {
 			return ErrNotSubscribed

@@ -55,6 +55,8 @@ type Engine struct {
 	ids   *connIDs // connection IDs (identity.go)
 	users users    // connections by user, for the control API
 
+	watches watches // loops with presence watchers, by channel (presence.go)
+
 	stats engineStats
 }
 
@@ -94,6 +96,11 @@ func (e *Engine) Start() error {
 		return fmt.Errorf("reactor: start relay: %w", err)
 	}
 	e.history = newHistoryPool(e.cfg.Relay)
+	if e.cfg.Presence != nil {
+		if err := e.cfg.Presence.Start(e.presenceEvent); err != nil {
+			return e.failStart(fmt.Errorf("reactor: start presence: %w", err))
+		}
+	}
 	listen, release, err := e.prepareListen()
 	if err != nil {
 		return e.failStart(fmt.Errorf("reactor: listen on %s: %w", e.cfg.Listen, err))

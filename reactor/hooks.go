@@ -170,6 +170,13 @@ func (c *conn) hookEvent(kind, channel string) {
 	e.cfg.Hooks.Emit(ev)
 }
 
+// subscribedTo tells the hooks and presence that c, greeted, subscribed
+// to channel. Runs on c's loop.
+func (c *conn) subscribedTo(channel string) {
+	c.hookEvent("subscribe", channel)
+	c.presenceJoin(channel)
+}
+
 // closeNote is how a connection's closing handshake went, for its
 // disconnect event.
 type closeNote struct {

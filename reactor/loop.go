@@ -38,6 +38,9 @@ type loop struct {
 	// resume, and closes how hooked connections closed (hooks.go).
 	verdicts map[*conn]*hook.ConnectResult
 	closes   map[*conn]closeNote
+	// watchers are the connections that asked for a channel's presence
+	// frames (presence.go).
+	watchers map[string]map[*conn]struct{}
 	// fwd holds a request's forwarded headers while admit reads them.
 	fwd forwardedHeaders
 
@@ -73,7 +76,7 @@ type loop struct {
 const maxScratch = 64 << 10
 
 func newLoop(el gnet.EventLoop, eng *Engine, idx int) *loop {
-	l := &loop{el: el, eng: eng, idx: idx, start: time.Now(), topics: make(map[string]*topic), parked: make(map[*conn]*wsproto.Decoder), peers: make(map[*conn]peer), verdicts: make(map[*conn]*hook.ConnectResult), closes: make(map[*conn]closeNote), slow: make(map[*conn]*slowState)}
+	l := &loop{el: el, eng: eng, idx: idx, start: time.Now(), topics: make(map[string]*topic), parked: make(map[*conn]*wsproto.Decoder), peers: make(map[*conn]peer), verdicts: make(map[*conn]*hook.ConnectResult), closes: make(map[*conn]closeNote), watchers: make(map[string]map[*conn]struct{}), slow: make(map[*conn]*slowState)}
 	l.resetDecoder()
 	l.onTick = gnet.RunnableFunc(l.tick)
 	l.wheel.lowered = l.lowered

@@ -44,13 +44,20 @@ func (c *conn) onPubSubMessage(m wsproto.Message) {
 			c.replyError(cmd.ID, wire.ErrTooManySubscriptions)
 			return
 		}
+		if cmd.Presence && !l.eng.hasPresence(cmd.Channel) {
+			c.replyError(cmd.ID, wire.ErrNoPresence)
+			return
+		}
 		if history {
 			// The ack comes with the channel's position (resume.go).
 			if e := l.subscribeHistory(c, cmd.Channel, cmd.ID, cmd.Since); e != nil {
 				c.replyError(cmd.ID, e)
 				return
 			}
-			c.hookEvent("subscribe", cmd.Channel)
+			c.subscribedTo(cmd.Channel)
+			if cmd.Presence {
+				l.watch(c, cmd.Channel)
+			}
 			c.errors = 0
 			return
 		}
@@ -60,7 +67,10 @@ func (c *conn) onPubSubMessage(m wsproto.Message) {
 			return
 		}
 		if added {
-			c.hookEvent("subscribe", cmd.Channel)
+			c.subscribedTo(cmd.Channel)
+		}
+		if cmd.Presence {
+			l.watch(c, cmd.Channel)
 		}
 	case wire.Unsubscribe:
 		if !l.unsubscribe(c, cmd.Channel) {

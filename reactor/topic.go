@@ -150,6 +150,8 @@ func (l *loop) unsubscribe(c *conn, channel string) bool {
 // leave removes c from t, moving the topic's last subscriber into c's place,
 // and drops the topic when it empties.
 func (l *loop) leave(c *conn, t *topic) {
+	c.presenceLeave(t.name)
+	l.unwatch(c, t.name)
 	if c.dropped > 0 {
 		l.forgetTopic(c, t) // nothing is owed on a channel it left
 	}

@@ -30,6 +30,7 @@ const (
 	CodeHistoryUnavailable   = "history_unavailable"    // the history store could not be read: retry
 	CodeBadProtobuf          = "bad_protobuf"           // wsgate.v1.proto: the binary frame is not a ClientFrame
 	CodeBusy                 = "busy"                   // the backend's hooks are saturated: retry later
+	CodeNoPresence           = "no_presence"            // "presence": true on a channel that keeps no presence
 	CodeHookUnavailable      = "hook_unavailable"       // the backend's hook failed or did not answer in time
 )
 
@@ -54,6 +55,7 @@ var (
 	ErrPublishWithoutData  = &Error{CodeBadRequest, `publish needs "data"`}
 	ErrRefreshWithoutToken = &Error{CodeBadRequest, `refresh needs "token"`}
 	ErrSendWithoutData     = &Error{CodeBadRequest, `send needs "data"`}
+	ErrNoPresence          = &Error{CodeNoPresence, "this channel keeps no presence (--presence)"}
 	ErrNoMessageHook       = &Error{CodeUnsupported, "send needs the node's message hook (--hook-message), which is off"}
 	ErrHookBusy            = &Error{CodeBusy, "the backend's hooks are busy: retry later"}
 	ErrHookUnavailable     = &Error{CodeHookUnavailable, "the backend's hook failed or did not answer in time"}

@@ -28,6 +28,7 @@ type options struct {
 	prof profileOptions  // profile.go
 	edge edgeOptions     // edge.go
 	hook hookOptions     // hooks.go
+	pres presenceOptions // presence.go
 }
 
 // parseConfig fills the reactor's Config and the command's options from, in

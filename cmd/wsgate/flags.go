@@ -96,6 +96,7 @@ Flags:
 	opts.sec.addFlags(fs, cfg)
 	opts.edge.addFlags(fs, cfg)
 	opts.hook.addFlags(fs)
+	opts.pres.addFlags(fs)
 	fs.IntVar(&cfg.MessageRate, "max-msg-rate", reactor.DefaultMessageRate, "messages per second a /ws client may send, -1 for no limit (over: error rate_limited, then close 1008)")
 	fs.IntVar(&cfg.MessageBurst, "msg-burst", reactor.DefaultMessageBurst, "messages a /ws client may send in a burst")
 	sizeVar(fs, &cfg.ByteRate, "max-byte-rate", reactor.DefaultByteRate, "`size` of the data a /ws client may send per second, -1 for no limit (over: error rate_limited)").noLimit = true

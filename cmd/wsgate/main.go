@@ -92,6 +92,7 @@ func run(args []string, stderr io.Writer) int {
 		opts.nodeID = randomID()
 	}
 
+	opts.nats.jetStream = opts.pres.on() // presence keeps its members in JetStream KV
 	rel, stopRelay, err := startRelay(&opts, opts.nodeID, logger)
 	if err != nil {
 		logger.Error("cannot start the relay", "err", err)
@@ -106,6 +107,12 @@ func run(args []string, stderr io.Writer) int {
 		return 2
 	}
 	defer stopHooks() // after the drain: the disconnect events go out
+	stopPresence, err := startPresence(&cfg, &opts.pres, rel, opts.nodeID, logger)
+	if err != nil {
+		logger.Error("cannot start presence", "err", err)
+		return 1
+	}
+	defer stopPresence() // after the drain: the members' leaves are written first
 
 	eng, err := reactor.New(cfg)
 	if err != nil {

@@ -19,6 +19,7 @@ import (
 type natsOptions struct {
 	relay.NATSConfig
 	listen, monitor string // embedded server
+	jetStream       bool   // the embedded server runs JetStream for presence, history or not
 	maxConns        int    // embedded server; 0: relay.DefaultEmbeddedMaxConns
 	creds, token    string
 	user, password  string
@@ -137,7 +138,7 @@ func startEmbedded(o *natsOptions, h *historyOptions, logger *slog.Logger) (*rel
 		Token: o.token, User: o.user, Password: o.password,
 		TLSCert: o.cert, TLSKey: o.key, TLSCA: o.ca,
 		MaxConns:  o.maxConns,
-		JetStream: h.Enabled(), StoreDir: h.dataDir,
+		JetStream: h.Enabled() || o.jetStream, StoreDir: h.dataDir,
 	})
 	if errors.Is(err, relay.ErrEmbeddedOpen) {
 		// Validate reports every problem: keep the others, and say how to
