@@ -51,9 +51,10 @@ func startNATSPort(t testing.TB, port string) *natsServer {
 	return s
 }
 
-// subscriptionsAt counts the subscriptions that wsgate nodes hold on NATS
-// (connections named wsgate-*; the server's own internal ones are left
-// out), from its monitoring endpoint, or -1 while it does not answer.
+// subscriptionsAt counts the channel subscriptions that wsgate nodes hold
+// on NATS (connections named wsgate-*; the server's own internal ones, and
+// the nodes' control and presence subjects, are left out), from its
+// monitoring endpoint, or -1 while it does not answer.
 func subscriptionsAt(monitor string) int {
 	resp, err := http.Get("http://" + monitor + "/connz?subs=1")
 	if err != nil {
@@ -71,8 +72,15 @@ func subscriptionsAt(monitor string) int {
 	}
 	n := 0
 	for _, c := range v.Connections {
-		if strings.HasPrefix(c.Name, "wsgate-") {
-			n += len(c.Subs)
+		if !strings.HasPrefix(c.Name, "wsgate-") {
+			continue
+		}
+		for _, sub := range c.Subs {
+			// The control plane's and presence's own subjects, and
+			// request inboxes, are not channel interest.
+			if !strings.HasPrefix(sub, "wsgate.ctl.") && !strings.HasPrefix(sub, "wsgate.presence.") && !strings.HasPrefix(sub, "_INBOX.") && !strings.HasPrefix(sub, "$") {
+				n++
+			}
 		}
 	}
 	return n
