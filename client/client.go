@@ -36,6 +36,7 @@ type Client struct {
 	ids      uint64
 	pending  map[uint64]*request
 	subs     map[string]*Subscription
+	pushes   *queue // Options.OnPush's delivery; nil until the first push
 	clientID string
 	node     string
 	rs       *runState // the connection goroutine; nil when not running
@@ -112,8 +113,12 @@ func New(urls []string, opts Options) *Client {
 	return c
 }
 
-// ClientID is the server's name for the current (or last) connection, from
-// its connected frame.
+// ClientID is the current (or last) connection's ID, from its connected
+// frame: "<node>.<32 hex digits>", unguessable, what the backend's control
+// API, hooks and presence (Member.ConnID) name the connection by
+// (docs/backend.md, "Connection IDs"). Every connection has a new one: a
+// backend that keeps it must learn the new ID after a reconnection (from
+// its connect hook, or from the client).
 func (c *Client) ClientID() string {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -268,8 +273,9 @@ func (c *Client) Close() error {
 }
 
 // shutLocked fails every waiting call with err and ends every
-// subscription: silently (Close: handlers stop at once), or with an
-// EventEnded after what is queued (a final refusal). c.mu is held.
+// subscription and the delivery of pushes: silently (Close: handlers stop
+// at once), or after what is queued, with an EventEnded for each
+// subscription (a final refusal). c.mu is held.
 func (c *Client) shutLocked(err error, silent bool) {
 	for id, req := range c.pending {
 		delete(c.pending, id)
@@ -277,6 +283,13 @@ func (c *Client) shutLocked(err error, silent bool) {
 	}
 	for _, sub := range c.subs {
 		c.endLocked(sub, Event{Kind: EventEnded, Channel: sub.channel, Err: err}, silent)
+	}
+	if c.pushes != nil {
+		if silent {
+			c.pushes.stop()
+		} else {
+			c.pushes.finish()
+		}
 	}
 }
 

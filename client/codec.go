@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"github.com/gobwas/ws"
@@ -74,14 +75,15 @@ func newCodec(f Format) codec {
 // command is one client command (docs/protocol.md, "Client → server"),
 // whatever the format.
 type command struct {
-	kind    cmdKind
-	channel string
-	since   *Position // subscribe, history: nil for none
-	limit   int       // history: 0 for the server's default
-	token   string    // refresh
-	data    []byte    // publish: what codec.data made
-	key     string    // publish: the idempotency key
-	id      uint64    // 0: none (pong)
+	kind     cmdKind
+	channel  string
+	since    *Position // subscribe, history: nil for none
+	presence bool      // subscribe: ask for the channel's join and leave frames
+	limit    int       // history: 0 for the server's default
+	token    string    // refresh
+	data     []byte    // publish, send: what codec.data made
+	key      string    // publish: the idempotency key
+	id       uint64    // 0: none (pong)
 }
 
 // frameKind is what a server frame is.
@@ -97,6 +99,9 @@ const (
 	frameUnsubscribed
 	frameDropped // JSON: an error frame with code "dropped" and no id
 	framePing    // the application heartbeat (/ws?heartbeat=1)
+	framePush    // data from the backend for this connection alone
+	frameJoin    // a member joined a channel subscribed with presence
+	frameLeave   // a member left it
 )
 
 // frame is one server frame as both codecs give it: the union of the
@@ -118,6 +123,7 @@ type frame struct {
 	count        uint64 // frameDropped, when the format gives it (Protobuf)
 	publications []Publication
 	hello        connected // frameConnected
+	member       Member    // frameJoin, frameLeave (its Channel is channel)
 }
 
 // connected is the content of the first frame of a connection.
@@ -144,14 +150,15 @@ func (jsonCodec) opcode() ws.OpCode   { return ws.OpText }
 // UTF-8), anything else through encoding/json ([]byte as a base64 string).
 func (jsonCodec) data(v any) ([]byte, error) { return marshalData(v) }
 
-// jsonCommand is a command's JSON, publish and pong aside.
+// jsonCommand is a command's JSON, publish, send and pong aside.
 type jsonCommand struct {
-	Type    string    `json:"type"`
-	Channel string    `json:"channel,omitempty"`
-	Since   *Position `json:"since,omitempty"`
-	Limit   int       `json:"limit,omitempty"`
-	Token   string    `json:"token,omitempty"`
-	ID      uint64    `json:"id"`
+	Type     string    `json:"type"`
+	Channel  string    `json:"channel,omitempty"`
+	Since    *Position `json:"since,omitempty"`
+	Presence bool      `json:"presence,omitempty"`
+	Limit    int       `json:"limit,omitempty"`
+	Token    string    `json:"token,omitempty"`
+	ID       uint64    `json:"id"`
 }
 
 func (jsonCodec) encode(cmd command) []byte {
@@ -159,6 +166,8 @@ func (jsonCodec) encode(cmd command) []byte {
 	switch cmd.kind {
 	case cmdPublish:
 		return publishFrame(cmd.channel, cmd.data, cmd.key, cmd.id)
+	case cmdSend:
+		return sendFrame(cmd.data, cmd.id)
 	case cmdPong:
 		return []byte(`{"type":"pong"}`)
 	case cmdSubscribe:
@@ -172,7 +181,7 @@ func (jsonCodec) encode(cmd command) []byte {
 	default:
 		panic(fmt.Sprintf("wsgate: no command of kind %d", cmd.kind))
 	}
-	b, err := json.Marshal(jsonCommand{Type: typ, Channel: cmd.channel, Since: cmd.since, Limit: cmd.limit, Token: cmd.token, ID: cmd.id})
+	b, err := json.Marshal(jsonCommand{Type: typ, Channel: cmd.channel, Since: cmd.since, Presence: cmd.presence, Limit: cmd.limit, Token: cmd.token, ID: cmd.id})
 	if err != nil {
 		panic(err) // strings and numbers always marshal
 	}
@@ -191,6 +200,17 @@ func publishFrame(channel string, data []byte, key string, id uint64) []byte {
 	b = append(b, data...)
 	b = append(b, `,"idempotency_key":`...)
 	b = append(b, k...)
+	b = append(b, `,"id":`...)
+	b = strconv.AppendUint(b, id, 10)
+	return append(b, '}')
+}
+
+// sendFrame builds a send command around data, byte for byte, as
+// publishFrame does.
+func sendFrame(data []byte, id uint64) []byte {
+	b := make([]byte, 0, len(data)+40)
+	b = append(b, `{"type":"send","data":`...)
+	b = append(b, data...)
 	b = append(b, `,"id":`...)
 	b = strconv.AppendUint(b, id, 10)
 	return append(b, '}')
@@ -215,6 +235,9 @@ type jsonFrame struct {
 	Node           string          `json:"node"`
 	Version        string          `json:"version"`
 	PingIntervalMS int64           `json:"ping_interval_ms"`
+	Conn           string          `json:"conn"`   // join, leave
+	User           string          `json:"user"`   // join, leave
+	Joined         int64           `json:"joined"` // join, leave: unix ms
 }
 
 var jsonKinds = map[string]frameKind{
@@ -225,6 +248,9 @@ var jsonKinds = map[string]frameKind{
 	"history":      frameHistory,
 	"unsubscribed": frameUnsubscribed,
 	"ping":         framePing,
+	"push":         framePush,
+	"join":         frameJoin,
+	"leave":        frameLeave,
 }
 
 func (jsonCodec) decode(payload []byte, f *frame) error {
@@ -251,12 +277,27 @@ func (jsonCodec) decode(payload []byte, f *frame) error {
 		message:      j.Message,
 		reason:       j.Reason,
 		publications: j.Publications,
-		hello:        connected{Client: j.Client, Node: j.Node, Version: j.Version, PingIntervalMS: j.PingIntervalMS},
+	}
+	switch f.kind {
+	case frameConnected:
+		f.hello = connected{Client: j.Client, Node: j.Node, Version: j.Version, PingIntervalMS: j.PingIntervalMS}
+	case frameJoin, frameLeave:
+		f.member = member(j.Channel, j.Conn, j.User, j.Node, j.Joined)
 	}
 	if f.kind == frameError && id == 0 && j.Code == wire.CodeDropped {
 		f.kind = frameDropped
 	}
 	return nil
+}
+
+// member is who a join or leave frame names; joined 0 (absent) is the
+// zero time.
+func member(channel, conn, user, node string, joinedMS int64) Member {
+	m := Member{Channel: channel, ConnID: conn, User: user, Node: node}
+	if joinedMS != 0 {
+		m.Joined = time.UnixMilli(joinedMS)
+	}
+	return m
 }
 
 // val is an optional number's value, 0 when absent.
@@ -333,7 +374,7 @@ func (protoCodec) encode(cmd command) []byte {
 	}
 	switch cmd.kind {
 	case cmdSubscribe:
-		f.Command = &wireproto.ClientFrame_Subscribe{Subscribe: &wireproto.Subscribe{Channel: cmd.channel, Id: cmd.id, Since: since()}}
+		f.Command = &wireproto.ClientFrame_Subscribe{Subscribe: &wireproto.Subscribe{Channel: cmd.channel, Id: cmd.id, Since: since(), Presence: cmd.presence}}
 	case cmdUnsubscribe:
 		f.Command = &wireproto.ClientFrame_Unsubscribe{Unsubscribe: &wireproto.Unsubscribe{Channel: cmd.channel, Id: cmd.id}}
 	case cmdPublish:
@@ -344,6 +385,8 @@ func (protoCodec) encode(cmd command) []byte {
 		// A Protobuf string must be UTF-8; a token that is not is
 		// refused by the server either way (JSON escapes it alike).
 		f.Command = &wireproto.ClientFrame_Refresh{Refresh: &wireproto.Refresh{Token: strings.ToValidUTF8(cmd.token, "\uFFFD"), Id: cmd.id}}
+	case cmdSend:
+		f.Command = &wireproto.ClientFrame_Send{Send: &wireproto.Send{Data: cmd.data, Id: cmd.id}}
 	case cmdPong:
 		f.Command = &wireproto.ClientFrame_Pong{Pong: &wireproto.Pong{}}
 	default:
@@ -407,6 +450,18 @@ func (protoCodec) decode(payload []byte, f *frame) error {
 		f.code, f.message = wire.CodeDropped, droppedText(d.GetCount())
 	case *wireproto.ServerFrame_Ping:
 		f.kind = framePing
+	case *wireproto.ServerFrame_Push:
+		f.kind, f.data = framePush, x.Push.GetData()
+		if f.data == nil {
+			f.data = []byte{} // as a message's
+		}
+	case *wireproto.ServerFrame_Presence:
+		p := x.Presence
+		f.kind, f.channel = frameLeave, p.GetChannel()
+		if p.GetJoin() {
+			f.kind = frameJoin
+		}
+		f.member = member(p.GetChannel(), p.GetConn(), p.GetUser(), p.GetNode(), p.GetJoinedMs())
 	default:
 		f.kind = frameUnknown // a frame of a later version
 	}

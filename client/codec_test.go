@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"reflect"
 	"testing"
+	"time"
 
 	"github.com/gobwas/ws"
 
@@ -33,9 +34,13 @@ func TestCodecCommandsAgree(t *testing.T) {
 		{kind: cmdHistory, channel: "news", since: since, limit: 50, id: 7},
 		{kind: cmdHistory, channel: "news", limit: 5000, id: 8}, // lowered to 1000 by both
 		{kind: cmdRefresh, token: "a.b.c", id: 9},
+		{kind: cmdSubscribe, channel: "room.1", presence: true, id: 10},
+		{kind: cmdSubscribe, channel: "room.1", since: since, presence: true, id: 11},
+		{kind: cmdSend, data: data, id: 12},
+		{kind: cmdSend, data: []byte(`null`), id: 13},
 		{kind: cmdPong},
 	} {
-		name := map[cmdKind]string{cmdSubscribe: "subscribe", cmdUnsubscribe: "unsubscribe", cmdPublish: "publish", cmdHistory: "history", cmdRefresh: "refresh", cmdPong: "pong"}[cmd.kind]
+		name := map[cmdKind]string{cmdSubscribe: "subscribe", cmdUnsubscribe: "unsubscribe", cmdPublish: "publish", cmdHistory: "history", cmdRefresh: "refresh", cmdSend: "send", cmdPong: "pong"}[cmd.kind]
 		t.Run(fmt.Sprintf("%s/%d", name, cmd.id), func(t *testing.T) {
 			j, jerr := wire.ParseCommand(jsonCodec{}.encode(cmd), 1<<16)
 			p, perr := wireproto.ParseCommand(protoCodec{}.encode(cmd), 1<<16)
@@ -48,13 +53,17 @@ func TestCodecCommandsAgree(t *testing.T) {
 			if cmd.id != 0 && string(j.ID) != fmt.Sprint(cmd.id) {
 				t.Fatalf("id %s, want %d", j.ID, cmd.id)
 			}
+			if j.Presence != cmd.presence || (cmd.kind == cmdSend && (j.Kind != wire.Send || string(j.Data) != string(cmd.data))) {
+				t.Fatalf("read as %+v", j)
+			}
 		})
 	}
 }
 
-// TestProtoPublishData: Publish's data in Protobuf: a []byte as it is,
-// any bytes (the server wraps those that are not JSON for JSON
-// subscribers); a json.RawMessage and other values as in JSON.
+// TestProtoPublishData: Publish's (and Send's) data in Protobuf: a
+// []byte as it is, any bytes (the server wraps those that are not JSON
+// for JSON subscribers and the backend); a json.RawMessage and other
+// values as in JSON.
 func TestProtoPublishData(t *testing.T) {
 	for _, c := range []struct {
 		in         any
@@ -75,6 +84,11 @@ func TestProtoPublishData(t *testing.T) {
 		if string(d) != c.sent || werr != nil || string(cmd.Data) != c.json {
 			t.Errorf("%#v: sent %q, JSON subscribers get %s (%v); want %q, %s", c.in, d, cmd.Data, werr, c.sent, c.json)
 		}
+		// Send's data goes alike: the backend gets the JSON value.
+		cmd, werr = wireproto.ParseCommand(protoCodec{}.encode(command{kind: cmdSend, data: d, id: 2}), 1<<16)
+		if werr != nil || cmd.Kind != wire.Send || string(cmd.Data) != c.json {
+			t.Errorf("%#v: send read as %+v (%v), data want %s", c.in, cmd, werr, c.json)
+		}
 	}
 	if _, err := (protoCodec{}).data(json.RawMessage(`{`)); err == nil {
 		t.Error("invalid json.RawMessage accepted")
@@ -92,6 +106,8 @@ func TestProtoPublishData(t *testing.T) {
 // in Protobuf, in the message's text in JSON).
 func TestCodecFramesAgree(t *testing.T) {
 	yes, no := true, false
+	const hex32 = "5f0c3d9e8a7b6c5d4e3f2a1b0c9d8e7f"
+	const joined = 1765100000123
 	id := json.RawMessage("42")
 	entries := []wire.HistoryEntry{{Offset: 3, Prev: 1, Data: []byte(`{"a":1}`)}, {Offset: 5, Prev: 3, Data: []byte(`"x"`)}}
 	for _, c := range []struct {
@@ -142,8 +158,22 @@ func TestCodecFramesAgree(t *testing.T) {
 			func(f *frame) bool { return !*f.recovered && !f.more && len(f.publications) == 0 }, 0},
 		{"unsubscribed", wire.AppendUnsubscribed(nil, "news", wire.UnsubscribedForbidden), wireproto.AppendUnsubscribed(nil, "news", wire.UnsubscribedForbidden), frameUnsubscribed,
 			func(f *frame) bool { return f.channel == "news" && f.reason == wire.UnsubscribedForbidden }, 0},
+		{"unsubscribed by the server", wire.AppendUnsubscribed(nil, "news", wire.UnsubscribedServer), wireproto.AppendUnsubscribed(nil, "news", wire.UnsubscribedServer), frameUnsubscribed,
+			func(f *frame) bool { return f.channel == "news" && f.reason == "server" }, 0},
+		{"push", wire.AppendPush(nil, []byte(`{"to":"you"}`)), wireproto.AppendPush(nil, []byte(`{"to":"you"}`)), framePush,
+			func(f *frame) bool { return string(f.data) == `{"to":"you"}` && f.id == 0 }, 0},
+		{"join", wire.AppendPresence(nil, true, "room.1", "n1."+hex32, "ann", "n1", joined), wireproto.AppendPresence(nil, true, "room.1", "n1."+hex32, "ann", "n1", joined), frameJoin,
+			func(f *frame) bool {
+				return f.channel == "room.1" && f.member == Member{Channel: "room.1", ConnID: "n1." + hex32, User: "ann", Node: "n1", Joined: time.UnixMilli(joined)}
+			}, 0},
+		{"leave, anonymous", wire.AppendPresence(nil, false, "room.1", "n2."+hex32, "", "n2", joined), wireproto.AppendPresence(nil, false, "room.1", "n2."+hex32, "", "n2", joined), frameLeave,
+			func(f *frame) bool {
+				return f.member == Member{Channel: "room.1", ConnID: "n2." + hex32, Node: "n2", Joined: time.UnixMilli(joined)}
+			}, 0},
+		{"leave, no join time", wire.AppendPresence(nil, false, "room.1", "n2.x", "ü", "n2", 0), wireproto.AppendPresence(nil, false, "room.1", "n2.x", "ü", "n2", 0), frameLeave,
+			func(f *frame) bool { return f.member.Joined.IsZero() && f.member.User == "ü" }, 0},
 		{"ping", wire.Ping, wireproto.PingFrame, framePing, func(*frame) bool { return true }, 0},
-		{"unknown", []byte(`{"type":"future","id":3}`), []byte{9<<3 | 2, 0}, frameUnknown, func(*frame) bool { return true }, 0},
+		{"unknown", []byte(`{"type":"future","id":3}`), []byte{15<<3 | 2, 0}, frameUnknown, func(*frame) bool { return true }, 0},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			var j, p frame
@@ -172,7 +202,7 @@ func TestCodecFramesAgree(t *testing.T) {
 
 // TestCodecBinaryData: data published as bytes that are not JSON reaches
 // a JSON client as the $binary object and a Protobuf client as the bytes,
-// in messages and in history.
+// in messages, in history and in pushes.
 func TestCodecBinaryData(t *testing.T) {
 	held := wire.PublishData([]byte{0xff, 0, 1}) // as the gateway holds it
 	var j, p frame
@@ -191,6 +221,18 @@ func TestCodecBinaryData(t *testing.T) {
 	}
 	if string(p.publications[0].Data) != "\xff\x00\x01" || p.publications[1].Data == nil || len(p.publications[1].Data) != 0 {
 		t.Fatalf("history %+v", p.publications)
+	}
+	// A push of bytes that are not JSON (the control API takes JSON, but
+	// a Protobuf client's send reaches the backend as $binary, which it
+	// may echo): the same rule.
+	if err := (jsonCodec{}).decode(wire.AppendPush(nil, held), &j); err != nil || string(j.data) != `{"$binary":"/wAB"}` {
+		t.Fatalf("JSON push %s, %v", j.data, err)
+	}
+	if err := (protoCodec{}).decode(wireproto.AppendPush(nil, held), &p); err != nil || string(p.data) != "\xff\x00\x01" {
+		t.Fatalf("Protobuf push %q, %v", p.data, err)
+	}
+	if err := (protoCodec{}).decode(wireproto.AppendPush(nil, wire.PublishData(nil)), &p); err != nil || p.data == nil || len(p.data) != 0 {
+		t.Fatalf("empty push: %q (nil %v), %v", p.data, p.data == nil, err)
 	}
 	// Empty bytes published are empty data, not none.
 	if err := (protoCodec{}).decode(wireproto.AppendMessage(nil, "c", 0, 0, wire.PublishData(nil)), &p); err != nil || p.data == nil || len(p.data) != 0 {

@@ -5,7 +5,8 @@
 // saying that cannot be (docs/protocol.md, docs/history.md).
 //
 //	c := client.New([]string{"wss://a.example/ws", "wss://b.example/ws"}, client.Options{
-//		Token: func(ctx context.Context) (string, error) { return myAuth.Token(ctx) },
+//		Token:  func(ctx context.Context) (string, error) { return myAuth.Token(ctx) },
+//		OnPush: func(data json.RawMessage) { ... }, // from the backend, for this connection
 //	})
 //	defer c.Close()
 //	if err := c.Connect(ctx); err != nil { ... }
@@ -13,6 +14,9 @@
 //		client.WithEvents(func(e client.Event) { ... }))
 //	err = c.Publish(ctx, "orders", order)          // acknowledged, idempotent across reconnections
 //	page, err := c.History(ctx, "orders", nil, 100) // retained publications
+//	err = c.Send(ctx, map[string]any{"cmd": "hi"})  // to the backend's message hook
+//	room, err := c.Subscribe(ctx, "room.42", onMessage,
+//		client.WithPresence(onJoin, onLeave))      // who joins and leaves the channel
 //
 // # Design
 //
@@ -22,12 +26,14 @@
 // drains a queue of frames (so no caller ever writes to the socket, or
 // waits for it, under the mutex, and frames go out in the order they were
 // queued), one token refresher per connection when the token has an exp,
-// and one delivery goroutine per subscription that calls its handler. The
-// reader never waits for a handler: each subscription queues its messages
-// and events without bound, in order, so a slow handler costs memory, not
-// the connection (the server's slow-consumer policy never sees it). Close
-// stops them all and returns once they have ended, handlers included: it
-// must not be called from a handler, an event callback or OnState.
+// one delivery goroutine per subscription that calls its handler, and,
+// from the first push, one that calls Options.OnPush. The reader never
+// waits for a handler: each subscription queues its messages, events and
+// presence changes without bound, in order (and the client its pushes),
+// so a slow handler costs memory, not the connection (the server's
+// slow-consumer policy never sees it). Close stops them all and returns
+// once they have ended, handlers included: it must not be called from a
+// handler, an event callback or OnState.
 //
 // The handshake is wsproto's client side (the one bench and the test
 // client use), with the token in "Authorization: Bearer" rather than the
@@ -55,7 +61,10 @@
 // (Options.PublishTimeout at most) ends; subscriptions are subscribed
 // again; an unsubscribe is done (the server forgot the connection's
 // subscriptions); a token refresh fails (the next connection presents a
-// fresh token anyway).
+// fresh token anyway); a send fails with ErrConnectionLost (it has no
+// idempotency key: sent again it could reach the backend twice).
+// Publications, history reads, subscribes and sends made while
+// disconnected wait for the next connection.
 //
 // # Reconnecting
 //
@@ -152,7 +161,10 @@
 //     once instead of waiting for the channel's next message.
 //   - unsubscribed with reason history_unavailable: the client subscribes
 //     again with since after 1 to 2 s. With forbidden (a refreshed token
-//     no longer allows the channel) the subscription ends (EventEnded).
+//     no longer allows the channel) or server (the backend unsubscribed
+//     the connection through its control API) the subscription ends
+//     (EventEnded, Reason and Err's Code the reason) and is not
+//     subscribed again on later connections.
 //   - A resubscription refused with history_unavailable,
 //     too_many_channels or rate_limited is retried after 1 to 2 s on the
 //     same connection, as long as it is refused; with no_history (the
@@ -169,6 +181,31 @@
 // A Subscription's Position can be kept to resume in a later run
 // (WithSince; the zero Position of a channel without history subscribes
 // without since).
+//
+// # The backend: sends, pushes, presence
+//
+// A node with hooks and the control API (docs/backend.md) talks to one
+// connection at a time, by its ID: ClientID, "<node>.<32 hex digits>",
+// new on every connection.
+//
+//   - Send hands data to the backend's message hook; the hook's reply, if
+//     any, comes back as a push before Send's acknowledgement.
+//   - Options.OnPush gets each push: the hook's replies and what the
+//     backend sends the connection (or its user) through the control API.
+//     Pushes are not stored: one sent while the client is disconnected is
+//     lost.
+//   - WithPresence asks, in every subscribe of the subscription (after
+//     each reconnection too), for the channel's join and leave frames,
+//     passed to its callbacks in order with its messages. They are
+//     changes, not a list; see WithPresence.
+//   - A subscription the backend ends is an EventEnded with Reason
+//     wire.UnsubscribedServer; one the backend makes (control API
+//     subscribe) is silent, and its messages, which name a channel the
+//     client has no Subscription for, are dropped.
+//
+// With a publish hook, Publish may also fail with wire.CodeBusy,
+// wire.CodeHookUnavailable, or wire.CodeForbidden and the backend's reason
+// as Message.
 //
 // # Tokens
 //

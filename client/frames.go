@@ -36,6 +36,10 @@ func (c *Client) handle(cn *conn, payload []byte) {
 	case framePing:
 		// The application heartbeat (/ws?heartbeat=1): answer it.
 		cn.send(c.codec.encode(command{kind: cmdPong}))
+	case framePush:
+		c.onPushLocked(&f)
+	case frameJoin, frameLeave:
+		c.onPresenceLocked(&f)
 	case frameConnected:
 	default:
 		c.log.Debug("wsgate: unknown frame", "frame", truncate(payload))
@@ -134,7 +138,21 @@ func (c *Client) onUnsubscribedLocked(cn *conn, f *frame) {
 		c.retrySubscribeLocked(cn, sub)
 		return
 	}
-	c.endLocked(sub, Event{Kind: EventEnded, Channel: f.channel, Reason: f.reason}, false)
+	// forbidden, server: over, and not subscribed again on the next
+	// connection (endLocked forgets it).
+	err := &Error{Code: f.reason, Message: unsubscribedText(f.reason)}
+	c.endLocked(sub, Event{Kind: EventEnded, Channel: f.channel, Reason: f.reason, Err: err}, false)
+}
+
+// unsubscribedText says what an unsubscribed notice's reason means.
+func unsubscribedText(reason string) string {
+	switch reason {
+	case wire.UnsubscribedForbidden:
+		return "the refreshed token does not allow the channel"
+	case wire.UnsubscribedServer:
+		return "the backend ended the subscription"
+	}
+	return "the server ended the subscription"
 }
 
 // truncate shortens a frame for a log line.

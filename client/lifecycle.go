@@ -133,8 +133,9 @@ func (c *Client) connect(ctx context.Context, t target) (*conn, error) {
 
 // attach makes cn the connection commands go to: every subscription is
 // sent again (with since when it has a position), then every command
-// still waiting for an answer (publications with their idempotency keys,
-// history reads), in the order they were made.
+// still waiting for an answer and not on a connection (publications with
+// their idempotency keys, history reads, sends made while disconnected),
+// in the order they were made.
 func (c *Client) attach(cn *conn) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -150,7 +151,7 @@ func (c *Client) attach(cn *conn) {
 	}
 	ids := make([]uint64, 0, len(c.pending))
 	for id, req := range c.pending {
-		if req.resend && req.conn == nil {
+		if req.conn == nil {
 			ids = append(ids, id)
 		}
 	}
@@ -167,7 +168,8 @@ func (c *Client) attach(cn *conn) {
 // history reads wait for the next connection (they are sent again, a
 // publication with its key), subscribes are sent again by attach,
 // unsubscribes are done (the server forgot the connection's
-// subscriptions), refreshes fail.
+// subscriptions), refreshes and sends fail (a send has no key: sent
+// again, it could reach the backend twice).
 func (c *Client) detach(cn *conn, err error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -191,6 +193,8 @@ func (c *Client) detach(cn *conn, err error) {
 			req.finish(reply{})
 		case req.kind == cmdSubscribe:
 			// attach subscribes again
+		case c.closed:
+			continue // Close fails it with ErrClosed, as every call still waiting
 		default:
 			req.finish(reply{err: fmt.Errorf("%w: %w", ErrConnectionLost, err)})
 		}

@@ -74,6 +74,16 @@ type Options struct {
 	// Logger receives connection changes and anomalies, never one line
 	// per message. Default: discarded.
 	Logger *slog.Logger
+	// OnPush is called with the data of each push: a message for this
+	// connection alone, from the backend's control API or its message
+	// hook's reply to Send (docs/backend.md). Data is as Message's: the
+	// JSON value with FormatJSON, its bytes with FormatProtobuf (the JSON
+	// text, or the bytes a {"$binary":...} value stands for), the
+	// callback's to keep. It runs on a goroutine of the client's own,
+	// started at the first push, one call at a time, in order; pushes
+	// queue up without bound while it runs. It must not call Close.
+	// nil: pushes are dropped.
+	OnPush func(data json.RawMessage)
 	// OnState is called at every state change, in order, one call at a
 	// time: on the client's connection goroutine, except for the
 	// StateClosed of Close, called on Close's caller. It must return

@@ -1,18 +1,18 @@
 package client
 
 import (
+	"encoding/json"
 	"sync"
 )
 
-// queue is a subscription's delivery: an unbounded FIFO drained by the
-// subscription's goroutine, so the connection's reader never waits for a
-// handler.
+// queue is a subscription's delivery (or the client's, for pushes): an
+// unbounded FIFO drained by its own goroutine, so the connection's reader
+// never waits for a handler.
 type queue struct {
-	handler func(Message)
-	onEvent func(Event)
+	h handlers
 
 	mu    sync.Mutex
-	items []any // Message or Event
+	items []any // Message, Event, presenceChange or pushed
 	state uint8 // queueRunning, queueFinishing, queueStopped
 	wake  chan struct{}
 }
@@ -23,8 +23,25 @@ const (
 	queueStopped   // end now
 )
 
-func newQueue(handler func(Message), onEvent func(Event)) *queue {
-	return &queue{handler: handler, onEvent: onEvent, wake: make(chan struct{}, 1)}
+// handlers are what a queue delivers its items to; a nil one drops them.
+type handlers struct {
+	message     func(Message)
+	event       func(Event)
+	join, leave func(Member)
+	push        func(json.RawMessage)
+}
+
+// presenceChange is a join (join true) or a leave, queued.
+type presenceChange struct {
+	join   bool
+	member Member
+}
+
+// pushed is a push's data, queued.
+type pushed json.RawMessage
+
+func newQueue(h handlers) *queue {
+	return &queue{h: h, wake: make(chan struct{}, 1)}
 }
 
 func (q *queue) signal() {
@@ -84,14 +101,33 @@ func (q *queue) run() {
 			if q.stopped() {
 				return
 			}
-			switch it := it.(type) {
-			case Message:
-				q.handler(it)
-			case Event:
-				if q.onEvent != nil {
-					q.onEvent(it)
-				}
-			}
+			q.h.deliver(it)
+		}
+	}
+}
+
+// deliver calls the handler of item's kind, if there is one.
+func (h *handlers) deliver(item any) {
+	switch it := item.(type) {
+	case Message:
+		if h.message != nil {
+			h.message(it)
+		}
+	case Event:
+		if h.event != nil {
+			h.event(it)
+		}
+	case presenceChange:
+		fn := h.leave
+		if it.join {
+			fn = h.join
+		}
+		if fn != nil {
+			fn(it.member)
+		}
+	case pushed:
+		if h.push != nil {
+			h.push(json.RawMessage(it))
 		}
 	}
 }

@@ -20,6 +20,7 @@ const (
 	cmdPublish
 	cmdHistory
 	cmdRefresh
+	cmdSend
 	cmdPong // never waits for an answer
 )
 
@@ -30,7 +31,7 @@ type request struct {
 	kind   cmdKind
 	frame  []byte        // the command as sent, id included
 	resend bool          // sent again on the next connection when this one ends unanswered
-	conn   *conn         // the connection it was sent on; nil: not sent (yet, or again)
+	conn   *conn         // the connection it was sent on; nil: not sent (yet, or again): attach sends it
 	sub    *Subscription // cmdSubscribe
 	done   chan reply    // receives exactly one reply
 }
@@ -116,7 +117,10 @@ func (c *Client) commandContext(ctx context.Context) (context.Context, context.C
 // make sure, once).
 //
 // An error frame is returned as an *Error: wire.CodeForbidden,
-// wire.CodeTooLarge, wire.CodeRateLimited, wire.CodePublishFailed, ....
+// wire.CodeTooLarge, wire.CodeRateLimited, wire.CodePublishFailed, ...;
+// on a node with a publish hook also wire.CodeBusy and
+// wire.CodeHookUnavailable (the publication was not made: publish again
+// later), and wire.CodeForbidden with the backend's reason as Message.
 // An acknowledgement means the node took the publication: on a channel
 // with history on NATS, that it queued it for JetStream (docs/history.md).
 func (c *Client) Publish(ctx context.Context, channel string, data any, opts ...PublishOption) error {

@@ -30,10 +30,12 @@ const (
 	// before the gap (0 when not given).
 	EventDropped
 	// EventEnded: the subscription is over and its handler is not called
-	// again. Err says why: an *Error whose Code is the server's reason
-	// (forbidden: a refreshed token no longer allows the channel) or its
-	// refusal of a resubscription, or the client's end (ErrClosed, a final
-	// refusal).
+	// again; it is not subscribed again on later connections. Err says
+	// why: an *Error whose Code is the server's reason, as Reason
+	// (wire.UnsubscribedForbidden: a refreshed token no longer allows the
+	// channel; wire.UnsubscribedServer: the backend ended it through the
+	// control API), or its refusal of a resubscription, or the client's
+	// end (ErrClosed, a final refusal).
 	EventEnded
 )
 
@@ -58,7 +60,7 @@ type Event struct {
 	Kind     EventKind
 	Channel  string
 	Position Position // the position after the event (EventDropped: see there)
-	Reason   string   // EventEnded by the server: its "reason"
+	Reason   string   // EventEnded by an unsubscribed notice: its "reason" (forbidden, server)
 	Message  string   // EventDropped: the server's text
 	Err      error    // EventEnded (always), EventNotRecovered (when history went away)
 }
@@ -67,8 +69,10 @@ type Event struct {
 type SubscribeOption func(*subscribeOptions)
 
 type subscribeOptions struct {
-	since   *Position
-	onEvent func(Event)
+	since           *Position
+	onEvent         func(Event)
+	presence        bool // WithPresence
+	onJoin, onLeave func(Member)
 }
 
 // WithSince resumes from a position kept from an earlier run (a
@@ -90,9 +94,10 @@ func WithEvents(fn func(Event)) SubscribeOption {
 // since on a channel with history, until Unsubscribe, the server ends it,
 // or the client closes.
 type Subscription struct {
-	c       *Client
-	channel string
-	q       *queue
+	c        *Client
+	channel  string
+	presence bool // every subscribe asks for join and leave frames (WithPresence)
+	q        *queue
 
 	// Guarded by c.mu.
 	tr        tracker
@@ -157,7 +162,8 @@ func (c *Client) Subscribe(ctx context.Context, channel string, handler func(Mes
 	for _, o := range opts {
 		o(&so)
 	}
-	sub := &Subscription{c: c, channel: channel, first: make(chan struct{}), q: newQueue(handler, so.onEvent)}
+	sub := &Subscription{c: c, channel: channel, presence: so.presence, first: make(chan struct{}),
+		q: newQueue(handlers{message: handler, event: so.onEvent, join: so.onJoin, leave: so.onLeave})}
 	if so.since != nil && so.since.Epoch != "" {
 		if !wire.ValidEpoch(so.since.Epoch) {
 			return nil, &Error{Code: wire.CodeBadSince, Message: wire.ErrBadSince.Message}
@@ -258,7 +264,7 @@ func (c *Client) subscribeLocked(sub *Subscription) {
 	req.sub = sub
 	req.id = c.nextIDLocked()
 	since := sub.tr.since()
-	req.frame = c.codec.encode(command{kind: cmdSubscribe, channel: sub.channel, since: since, id: req.id})
+	req.frame = c.codec.encode(command{kind: cmdSubscribe, channel: sub.channel, since: since, presence: sub.presence, id: req.id})
 	sub.reqID, sub.sentSince = req.id, since != nil
 	c.pending[req.id] = req
 	c.sendLocked(req)

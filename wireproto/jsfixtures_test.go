@@ -80,6 +80,10 @@ func jsServerFrame(f any) *wireproto.ServerFrame {
 		s.Frame = &wireproto.ServerFrame_Dropped{Dropped: f}
 	case *wireproto.Ping:
 		s.Frame = &wireproto.ServerFrame_Ping{Ping: f}
+	case *wireproto.Push:
+		s.Frame = &wireproto.ServerFrame_Push{Push: f}
+	case *wireproto.Presence:
+		s.Frame = &wireproto.ServerFrame_Presence{Presence: f}
 	default:
 		panic("not a server frame")
 	}
@@ -101,6 +105,8 @@ func jsClientFrame(c any) *wireproto.ClientFrame {
 		f.Command = &wireproto.ClientFrame_Refresh{Refresh: c}
 	case *wireproto.Pong:
 		f.Command = &wireproto.ClientFrame_Pong{Pong: c}
+	case *wireproto.Send:
+		f.Command = &wireproto.ClientFrame_Send{Send: c}
 	default:
 		panic("not a client command")
 	}
@@ -206,6 +212,18 @@ func jsServerFixtures(t *testing.T) []jsFixture {
 			map[string]any{"type": "error", "code": "dropped", "channel": "news", "count": 12, "offset": jsBig, "message": "12" + dropped}},
 		{"dropped, no offset", jsServerFrame(&wireproto.Dropped{Channel: "news", Count: 1}), nil,
 			map[string]any{"type": "error", "code": "dropped", "channel": "news", "count": 1, "message": "1" + dropped}},
+		{"push", jsServerFrame(&wireproto.Push{Data: json1}), nil,
+			map[string]any{"type": "push", "data": jsBytes(json1)}},
+		{"push, empty", jsServerFrame(&wireproto.Push{}), nil,
+			map[string]any{"type": "push", "data": jsBytes(nil)}},
+		{"join", jsServerFrame(&wireproto.Presence{Channel: "room.1", Join: true, Conn: "n1.0123456789abcdef0123456789abcdef", User: "ann", Node: "n1", JoinedMs: 1765100000123}), nil,
+			map[string]any{"type": "join", "channel": "room.1", "conn": "n1.0123456789abcdef0123456789abcdef", "user": "ann", "node": "n1", "joined": 1765100000123}},
+		{"leave, zero values", jsServerFrame(&wireproto.Presence{}), nil,
+			map[string]any{"type": "leave", "channel": "", "conn": "", "user": "", "node": "", "joined": 0}},
+		{"leave, negative time", jsServerFrame(&wireproto.Presence{Channel: "c", JoinedMs: -1}), nil,
+			map[string]any{"type": "leave", "channel": "c", "conn": "", "user": "", "node": "", "joined": -1}},
+		{"join, as the gateway writes it", nil, wireproto.AppendPresence(nil, true, "room.1", "n1.0123456789abcdef0123456789abcdef", "ann", "n1", 5),
+			map[string]any{"type": "join", "channel": "room.1", "conn": "n1.0123456789abcdef0123456789abcdef", "user": "ann", "node": "n1", "joined": 5}},
 		{"ping", jsServerFrame(&wireproto.Ping{}), nil,
 			map[string]any{"type": "ping"}},
 		{"ping, as the gateway writes it", nil, wireproto.PingFrame,
@@ -272,6 +290,12 @@ func jsClientFixtures(t *testing.T) []jsFixture {
 			map[string]any{"type": "refresh", "token": "eyJ.eyJ.sig", "id": 12}, ""},
 		{"pong", &wireproto.Pong{},
 			map[string]any{"type": "pong"}, ""},
+		{"subscribe with presence", &wireproto.Subscribe{Channel: "room.1", Id: 13, Presence: true},
+			map[string]any{"type": "subscribe", "channel": "room.1", "id": 13, "presence": true}, ""},
+		{"send JSON", &wireproto.Send{Data: objJSON, Id: 14},
+			map[string]any{"type": "send", "data": obj, "id": 14}, ""},
+		{"send bytes", &wireproto.Send{Data: bin, Id: 15},
+			map[string]any{"type": "send", "data": jsBytes(bin), "id": 15}, ""},
 	}
 	out := make([]jsFixture, len(cases))
 	for i, c := range cases {

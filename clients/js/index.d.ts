@@ -16,11 +16,13 @@ export type WebSocketConstructor = new (url: string, protocols?: string | string
 
 /** A command the client sends: the JSON protocol's object (docs/protocol.md). */
 export interface Command {
-  type: 'subscribe' | 'unsubscribe' | 'publish' | 'history' | 'refresh' | 'pong'
+  type: 'subscribe' | 'unsubscribe' | 'publish' | 'history' | 'refresh' | 'send' | 'pong'
   /** Numbered from 1 by the client; absent on pong. */
   id?: number
   channel?: string
   since?: Since
+  /** subscribe: ask for the channel's join and leave frames (present only when true). */
+  presence?: true
   limit?: number
   data?: unknown
   idempotency_key?: string
@@ -29,8 +31,8 @@ export interface Command {
 
 /**
  * A server frame as the JSON protocol's object: {type: 'connected' | 'ack' |
- * 'error' | 'message' | 'history' | 'unsubscribed' | 'ping', …}. Anything
- * else (an unknown type, {}) is ignored.
+ * 'error' | 'message' | 'history' | 'unsubscribed' | 'ping' | 'push' |
+ * 'join' | 'leave', …}. Anything else (an unknown type, {}) is ignored.
  */
 export interface Frame {
   type?: string
@@ -83,7 +85,7 @@ export interface ClientOptions {
   maxBackoffMs?: number
   /** A connection up at least this long resets the backoff (default 30000 ms). */
   resetBackoffAfterMs?: number
-  /** A publish not acknowledged within this long (from the call, across reconnections) rejects with code 'timeout' (default 10000 ms). */
+  /** A publish (or send) not acknowledged within this long (from the call, across reconnections) rejects with code 'timeout' (default 10000 ms). */
   publishTimeoutMs?: number
   /** The same for history reads and token refreshes (default 10000 ms). */
   requestTimeoutMs?: number
@@ -123,7 +125,7 @@ export interface StateEvent {
   final?: boolean
   /** disconnected, not final: milliseconds until the next attempt. */
   delayMs?: number
-  /** connected: the server's "client", "node", "version", "ping_interval_ms". */
+  /** connected: the server's "client" (the connection ID, as client.connectionId), "node", "version", "ping_interval_ms". */
   clientId?: string
   node?: string
   version?: string
@@ -133,9 +135,10 @@ export interface StateEvent {
 /** An Error carrying the wire's error code. */
 export interface WsgateError extends Error {
   /**
-   * The error frame's code (docs/protocol.md, "Error codes"), or the
-   * client's: 'timeout', 'closed', 'disconnected', 'bad_frame' (a frame
-   * the codec could not decode).
+   * The error frame's code (docs/protocol.md, "Error codes": 'forbidden',
+   * 'busy', 'hook_unavailable', 'unsupported', …), or the client's:
+   * 'timeout', 'closed', 'disconnected', 'bad_frame' (a frame the codec
+   * could not decode).
    */
   code: string
   /** The error frame, when there was one. */
@@ -169,13 +172,45 @@ export interface SubscribedInfo {
   unsolicited?: true
 }
 
+/**
+ * A connection a join or leave frame names: a subscriber of a channel with
+ * presence (the server's --presence).
+ */
+export interface PresenceMember {
+  channel: string
+  /** Its connection ID ("<node>.<32 hex>"): what the backend's control API names it by. */
+  conn: string
+  /** Its token's subject, or the connect hook's user; '' when anonymous. */
+  user: string
+  node: string
+  /** When it subscribed, in Unix milliseconds. */
+  joined: number
+}
+
 export interface SubscriptionHandlers {
+  /**
+   * Ask for the channel's join and leave frames in every subscribe (after
+   * each reconnection too). They are changes, not a list: read the members
+   * from your backend, again after each reconnection (onSubscribed), and
+   * apply joins and leaves as set operations keyed by conn (one may come
+   * twice). Default false.
+   */
+  presence?: boolean
   /** data: the JSON value; with the protobuf codec, the bytes (Uint8Array: parseJSON reads JSON). */
   onMessage?: (data: any, meta: MessageMeta) => void
   onSubscribed?: (info: SubscribedInfo) => void
   onError?: (err: WsgateError) => void
-  /** reason: the server's ('forbidden'), a refused subscribe's error code, or 'unsubscribe'. */
+  /**
+   * reason: the server's ('forbidden': a refreshed token no longer allows
+   * the channel; 'server': the backend unsubscribed the connection), a
+   * refused subscribe's error code, or 'unsubscribe'. The subscription is
+   * over: it is not subscribed again after a reconnection.
+   */
   onUnsubscribed?: (reason: string) => void
+  /** presence: a connection subscribed to the channel. */
+  onJoin?: (member: PresenceMember) => void
+  /** presence: a connection unsubscribed from the channel, or closed. */
+  onLeave?: (member: PresenceMember) => void
 }
 
 export declare class Subscription {
@@ -185,11 +220,14 @@ export declare class Subscription {
   readonly epoch: string | undefined
   /** False once unsubscribed, by the client or the server. */
   readonly active: boolean
+  /** Every subscribe asks for join and leave frames (handlers.presence). */
+  readonly presence: boolean
   unsubscribe(): void
   on(event: 'message', fn: (data: any, meta: MessageMeta) => void): this
   on(event: 'subscribed', fn: (info: SubscribedInfo) => void): this
   on(event: 'error', fn: (err: WsgateError) => void): this
   on(event: 'unsubscribed', fn: (reason: string) => void): this
+  on(event: 'join' | 'leave', fn: (member: PresenceMember) => void): this
   off(event: string, fn: (...args: any[]) => void): this
 }
 
@@ -210,14 +248,27 @@ export declare class Client {
   readonly urls: string[]
   readonly state: ConnectionState
   /**
+   * The current (or last) connection's ID, "<node>.<32 hex>", from its
+   * "connected" frame: what the backend's control API, hooks and presence
+   * name it by. A new one on every connection; undefined before the first.
+   */
+  readonly connectionId: string | undefined
+  /**
    * Starts connecting, and reconnecting until close() or a final close.
    * Resolves once connected; rejects (code 'closed', closeCode, closeReason)
    * if the client stops first. Unobserved, the rejection is not reported.
    */
   connect(): Promise<void>
-  /** Closes for good; pending publishes and history reads reject with code 'closed'. */
+  /** Closes for good; pending publishes, sends and history reads reject with code 'closed'. */
   close(): void
   on(event: 'state', fn: (e: StateEvent) => void): this
+  /**
+   * A message for this connection alone: the backend's (control API) or its
+   * message hook's reply to send(). data: the JSON value; with the protobuf
+   * codec, the bytes (Uint8Array: parseJSON reads JSON). Not stored: a push
+   * while disconnected is lost.
+   */
+  on(event: 'push', fn: (data: any) => void): this
   /** Errors not tied to a request or a subscription, and exceptions thrown by listeners. */
   on(event: 'error', fn: (err: WsgateError | Error) => void): this
   off(event: string, fn: (...args: any[]) => void): this
@@ -233,6 +284,19 @@ export declare class Client {
    */
   publish(channel: string, data: unknown, options?: { idempotencyKey?: string }): Promise<void>
   history(channel: string, options?: { since?: Since; limit?: number }): Promise<HistoryReply>
+  /**
+   * Hands data to the backend's message hook (a node with --hook-message),
+   * not to a channel: any JSON value; with the protobuf codec also a
+   * Uint8Array or an ArrayBuffer. Resolves on the server's ack, after the
+   * hook's reply, if any, was emitted as 'push'. Rejects with err.code the
+   * error frame's ('unsupported': no message hook; 'busy',
+   * 'hook_unavailable', 'too_large', 'rate_limited', …), 'timeout'
+   * (publishTimeoutMs from the call), 'closed', or 'disconnected' when the
+   * connection it was sent on ended first: it has no idempotency key and is
+   * never sent twice (it may or may not have reached the backend). Made
+   * while disconnected, it waits for the next connection.
+   */
+  send(data: unknown): Promise<void>
 }
 
 // The pure reconnection and token helpers.

@@ -5,9 +5,10 @@ import type { Codec, Command, Frame } from './index.js'
 
 /**
  * The Protobuf codec: ClientFrame and ServerFrame of wsgate.v1.proto in
- * binary frames (binaryType 'arraybuffer'). Message and history data are
- * Uint8Array; publish sends a Uint8Array, any other ArrayBufferView or an
- * ArrayBuffer as raw bytes, any other value as its JSON text in UTF-8.
+ * binary frames (binaryType 'arraybuffer'). Message, history and push data
+ * are Uint8Array; publish and send send a Uint8Array, any other
+ * ArrayBufferView or an ArrayBuffer as raw bytes, any other value as its
+ * JSON text in UTF-8.
  */
 export declare const protobuf: Codec & { subprotocol: 'wsgate.v1.proto'; binaryType: 'arraybuffer' }
 
@@ -25,5 +26,5 @@ export declare function encodeClientFrame(command: Command): Uint8Array
  */
 export declare function decodeServerFrame(data: ArrayBuffer | ArrayBufferView): Frame
 
-/** A publication's data as the bytes the Protobuf codec sends. */
+/** A publication's (or a send's) data as the bytes the Protobuf codec sends. */
 export declare function dataBytes(data: unknown): Uint8Array

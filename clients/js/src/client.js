@@ -24,6 +24,8 @@ const LOCAL = 1006
 const RETRY_MS = 5000
 const SUB_RETRY_MS = 1000
 const RETRYABLE = ['history_unavailable', 'rate_limited', 'too_many_channels']
+// A command's resend mode (_command): sent once, now or at the next connection.
+const ONCE = 'once'
 
 const noop = () => {}
 
@@ -68,8 +70,10 @@ export class Client extends Emitter {
     this._random = o.random || Math.random
     /** 'connecting' | 'connected' | 'disconnected' */
     this.state = 'disconnected'
+    /** The connection ID ("<node>.<32 hex>") of the current or last connection; new on each. */
+    this.connectionId = undefined
     this._subs = new Map() // channel -> Subscription
-    this._req = new Map() // id -> {frame, resend, done, timer}
+    this._req = new Map() // id -> {frame, resend, done, sent, timer}
     this._id = 0
     this._url = -1
     this._attempt = 0
@@ -134,14 +138,15 @@ export class Client extends Emitter {
   }
 
   /**
-   * Closes the connection for good: no reconnection, pending publishes and
-   * history reads rejected with code "closed". Subscriptions are kept for a
-   * later connect().
+   * Closes the connection for good: no reconnection, pending publishes,
+   * sends and history reads rejected with code "closed". Subscriptions are
+   * kept for a later connect().
    */
   close() {
     const was = this._running
     this._gen++
     this._clear(this._reconnectTimer)
+    this._stopped = true // a send in flight rejects 'closed' too (_stop), not 'disconnected'
     this._teardown(true)
     this._stop(1000, 'client closed', !was)
   }
@@ -210,7 +215,7 @@ export class Client extends Emitter {
       sub._retry = null
     }
     for (const [id, r] of this._req) {
-      if (!r.resend) {
+      if (r.resend === false || (r.resend === ONCE && r.sent && !this._stopped)) {
         this._req.delete(id)
         this._clear(r.timer)
         r.done(wsError('disconnected', 'connection lost'))
@@ -303,7 +308,14 @@ export class Client extends Emitter {
           if (!sub._waiting) this._retrySub(sub, wsError(f.reason, 'history unavailable during replay', f))
           return
         }
-        return this._ended(sub, f.reason)
+        return this._ended(sub, f.reason) // forbidden, server: over, not subscribed again
+      case 'push':
+        return this._emit('push', f.data)
+      case 'join':
+      case 'leave':
+        // not replayed: delivered even while a resubscribe waits for its ack
+        if (sub && sub.presence) sub._presence(f)
+        return
     }
   }
 
@@ -313,6 +325,7 @@ export class Client extends Emitter {
     this._connectTimer = null
     this._upAt = this._now()
     this.state = 'connected'
+    this.connectionId = f.client
     const p = f.ping_interval_ms
     if (this.options.heartbeat && p > 0) {
       this._hbMs = p + Math.max(5000, p / 2)
@@ -320,7 +333,7 @@ export class Client extends Emitter {
     }
     this._scheduleRefresh()
     for (const sub of this._subs.values()) this._subscribeFrame(sub)
-    for (const r of this._req.values()) if (r.resend) this._send(r.frame)
+    for (const r of this._req.values()) if (r.resend === true || (r.resend === ONCE && !r.sent)) r.sent = this._send(r.frame)
     this._settle()
     this._state('connected', { clientId: f.client, node: f.node, version: f.version, pingIntervalMs: p, url: this.urls[this._url] })
   }
@@ -368,11 +381,18 @@ export class Client extends Emitter {
     )
   }
 
-  /** Sends a command with a fresh id; done(err, reply) gets its answer. */
+  /**
+   * Sends a command with a fresh id; done(err, reply) gets its answer.
+   * resend: true, sent again on every new connection until answered
+   * (publish, history); false, sent now if connected, and failed with
+   * 'disconnected' when its connection ends (subscribe, refresh, …); ONCE,
+   * sent now or on the next connection, and failed when the connection it
+   * went out on ends (send: no idempotency key, so never sent twice).
+   */
   _command(frame, resend, done, timeoutMs) {
     const id = ++this._id
     frame.id = id
-    const r = { frame, resend, done }
+    const r = { frame, resend, done, sent: false }
     if (timeoutMs) {
       r.timer = this._after(timeoutMs, () => {
         this._req.delete(id)
@@ -380,7 +400,7 @@ export class Client extends Emitter {
       })
     }
     this._req.set(id, r)
-    if (this.state === 'connected') this._send(frame)
+    if (this.state === 'connected') r.sent = this._send(frame)
     return id
   }
 
@@ -401,8 +421,10 @@ export class Client extends Emitter {
 
   /**
    * Subscribes to channel. handlers: onMessage(data, meta), onSubscribed(info),
-   * onError(err), onUnsubscribed(reason); the same as events of the returned
-   * Subscription ('message', 'subscribed', 'error', 'unsubscribed').
+   * onError(err), onUnsubscribed(reason), and with presence: true (asked in
+   * every subscribe, after each reconnection too) onJoin(member),
+   * onLeave(member); the same as events of the returned Subscription
+   * ('message', 'subscribed', 'error', 'unsubscribed', 'join', 'leave').
    */
   subscribe(channel, handlers) {
     if (this._subs.has(channel)) throw new Error('wsgate: already subscribed to ' + channel)
@@ -425,6 +447,7 @@ export class Client extends Emitter {
     const frame = { type: 'subscribe', channel: sub.channel }
     const since = sub._since()
     if (since) frame.since = since
+    if (sub.presence) frame.presence = true
     const id = (sub._id = this._command(frame, false, (e, f) => {
       if (sub._id !== id || !sub.active) return // superseded, or gone
       if (!e) return sub._ack(f, false)
@@ -477,6 +500,21 @@ export class Client extends Emitter {
     const frame = { type: 'publish', channel, data: data === undefined ? null : data }
     frame.idempotency_key = opts.idempotencyKey || newKey()
     return this._request(frame, true, this.options.publishTimeoutMs).then(noop)
+  }
+
+  /**
+   * Hands data (any JSON value; the Protobuf codec also sends bytes) to the
+   * backend's message hook, not to a channel. Resolves on the server's ack,
+   * after the hook's reply, if any, was emitted as 'push'. Rejects with
+   * err.code the error frame's ('unsupported': the node has no message
+   * hook; 'busy', 'hook_unavailable', 'too_large', …), 'timeout',
+   * 'closed', or 'disconnected' when the connection it went out on ended
+   * first: it carries no idempotency key, so it is never sent twice. Made
+   * while disconnected, it waits for the next connection (publishTimeoutMs).
+   */
+  send(data) {
+    const frame = { type: 'send', data: data === undefined ? null : data }
+    return this._request(frame, ONCE, this.options.publishTimeoutMs).then(noop)
   }
 
   /** Reads channel's retained publications: resolves with the history reply. */

@@ -71,6 +71,20 @@ class Reader {
     return this.uint() !== 0
   }
 
+  /**
+   * An int64: two's complement on 10 bytes when negative, read as
+   * -(~v + 1) from the complement of each 7-bit group (bit 63 alone in the
+   * last), since v itself is past 2^53 and not exact as a number.
+   */
+  int() {
+    const start = this.p
+    const v = this.uint()
+    if (v < 2 ** 63) return v
+    let n = 0
+    for (let i = this.p - 1; i >= start; i--) n = n * 128 + (~this.b[i] & (i - start === 9 ? 1 : 127))
+    return -(n + 1)
+  }
+
   /** An embedded message: read reads its fields (with this.e its end). */
   msg(read) {
     const n = this.uint()
@@ -122,10 +136,8 @@ function connected(r) {
     if (t === 10) f.client = r.str()
     else if (t === 18) f.node = r.str()
     else if (t === 26) f.version = r.str()
-    else if (t === 32) {
-      const v = r.uint() // int64: two's complement on 10 bytes when negative
-      f.ping_interval_ms = v >= 2 ** 63 ? v - 2 ** 64 : v
-    } else return false
+    else if (t === 32) f.ping_interval_ms = r.int()
+    else return false
     return true
   })
   return f
@@ -241,6 +253,33 @@ function ping(r) {
   return { type: 'ping' }
 }
 
+function push(r) {
+  const f = { type: 'push', data: undefined }
+  r.fields((t) => {
+    if (t === 10) f.data = r.bytes()
+    else return false
+    return true
+  })
+  if (!f.data) f.data = new Uint8Array(0)
+  return f
+}
+
+// Presence is the JSON protocol's join or leave frame.
+function presence(r) {
+  const f = { type: 'leave', channel: '', conn: '', user: '', node: '', joined: 0 }
+  r.fields((t) => {
+    if (t === 10) f.channel = r.str()
+    else if (t === 16) f.type = r.bool() ? 'join' : 'leave'
+    else if (t === 26) f.conn = r.str()
+    else if (t === 34) f.user = r.str()
+    else if (t === 42) f.node = r.str()
+    else if (t === 48) f.joined = r.int()
+    else return false
+    return true
+  })
+  return f
+}
+
 /** Sets f[k] to v, or leaves it out when v is 0. */
 function put(f, k, v) {
   if (v) f[k] = v
@@ -248,7 +287,7 @@ function put(f, k, v) {
 }
 
 // ServerFrame's oneof, by tag (field number << 3 | 2).
-const FRAMES = { 10: connected, 18: ack, 26: error, 34: message, 42: history, 50: unsubscribed, 58: dropped, 66: ping }
+const FRAMES = { 10: connected, 18: ack, 26: error, 34: message, 42: history, 50: unsubscribed, 58: dropped, 66: ping, 74: push, 82: presence }
 
 /**
  * Decodes a ServerFrame (an ArrayBuffer or a view of one, e.g. a Node
@@ -337,7 +376,7 @@ export function encodeClientFrame(c) {
   switch (c.type) {
     case 'subscribe':
       no = 1
-      body = [[1, S, c.channel], [2, U, c.id], [3, M, since(c.since)]]
+      body = [[1, S, c.channel], [2, U, c.id], [3, M, since(c.since)], [4, U, c.presence ? 1 : 0]]
       break
     case 'unsubscribe':
       no = 2
@@ -359,6 +398,10 @@ export function encodeClientFrame(c) {
       no = 6
       body = []
       break
+    case 'send':
+      no = 7
+      body = [[1, B, dataBytes(c.data)], [2, U, c.id]]
+      break
     default:
       throw bad('unknown command ' + c.type)
   }
@@ -372,9 +415,9 @@ export function parseJSON(data) {
 
 /**
  * The codec of new Client(urls, {codec: protobuf}): binary frames of
- * wsgate.v1.proto. Message and history data arrive as Uint8Array (read JSON
- * with parseJSON); publish sends a Uint8Array or ArrayBuffer as it is, any
- * other value as JSON text.
+ * wsgate.v1.proto. Message, history and push data arrive as Uint8Array
+ * (read JSON with parseJSON); publish and send send a Uint8Array or
+ * ArrayBuffer as it is, any other value as JSON text.
  */
 export const protobuf = {
   subprotocol: 'wsgate.v1.proto',

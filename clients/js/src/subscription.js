@@ -13,6 +13,8 @@ export class Subscription extends Emitter {
     this.epoch = undefined
     /** False once unsubscribed (by the client or the server). */
     this.active = true
+    /** Every subscribe asks for the channel's join and leave frames. */
+    this.presence = !!h.presence
     this._c = client
     this._id = 0 // id of the last subscribe sent on this connection; 0: none
     this._waiting = true // messages are ignored until the ack of subscribe _id
@@ -22,6 +24,8 @@ export class Subscription extends Emitter {
     if (h.onSubscribed) this.on('subscribed', h.onSubscribed)
     if (h.onError) this.on('error', h.onError)
     if (h.onUnsubscribed) this.on('unsubscribed', h.onUnsubscribed)
+    if (h.onJoin) this.on('join', h.onJoin)
+    if (h.onLeave) this.on('leave', h.onLeave)
   }
 
   /** Stops receiving the channel. */
@@ -71,6 +75,11 @@ export class Subscription extends Emitter {
     }
     this._emit('message', f.data, { channel: this.channel, offset: o, prev: f.prev })
     return false
+  }
+
+  /** A join or leave frame: emitted with the member it names. */
+  _presence(f) {
+    this._emit(f.type, { channel: this.channel, conn: f.conn, user: f.user, node: f.node, joined: f.joined })
   }
 
   /**

@@ -674,3 +674,188 @@ test('close() during getToken: nothing opens', async () => {
   await flush()
   assert.equal(WS.sockets.length, 0)
 })
+
+test('connectionId: the connected frame\'s client, new on every connection', () => {
+  const { client, WS, clock } = setup()
+  assert.equal(client.connectionId, undefined)
+  client.connect()
+  WS.last().greet({ client: 'n1.5f0c3d9e8a7b6c5d4e3f2a1b0c9d8e7f' })
+  assert.equal(client.connectionId, 'n1.5f0c3d9e8a7b6c5d4e3f2a1b0c9d8e7f')
+  WS.last().serverClose(1006)
+  assert.equal(client.connectionId, 'n1.5f0c3d9e8a7b6c5d4e3f2a1b0c9d8e7f', 'the last one while disconnected')
+  clock.advance(10000)
+  WS.last().greet({ client: 'n2.00000000000000000000000000000001' })
+  assert.equal(client.connectionId, 'n2.00000000000000000000000000000001')
+})
+
+test('push: emitted with its data, in order; a throwing listener goes to "error"', () => {
+  const { client, WS, errors } = setup()
+  const got = []
+  client.on('push', (d) => got.push(d))
+  client.connect()
+  const ws = WS.last()
+  ws.greet()
+  ws.recv({ type: 'push', data: { to: 'you' } })
+  ws.recv({ type: 'push', data: 'two' })
+  ws.recv({ type: 'push', data: null })
+  assert.deepEqual(got, [{ to: 'you' }, 'two', null])
+  client.on('push', () => {
+    throw new Error('app bug')
+  })
+  ws.recv({ type: 'push', data: 4 })
+  assert.deepEqual(got.length, 4)
+  assert.deepEqual(errors.map((e) => e.message), ['app bug'])
+})
+
+test('send: resolves on the ack after the reply push; rejects with the error code', async () => {
+  const { client, WS } = setup()
+  const pushes = []
+  client.on('push', (d) => pushes.push(d))
+  client.connect()
+  const ws = WS.last()
+  ws.greet()
+  let done = false
+  const p = client.send({ hi: 1 }).then(() => (done = true))
+  const f = ws.last('send')
+  assert.deepEqual(f, { type: 'send', data: { hi: 1 }, id: f.id })
+  ws.recv({ type: 'push', data: { echo: { hi: 1 } } })
+  assert.deepEqual(pushes, [{ echo: { hi: 1 } }], 'the reply, before the ack')
+  await flush()
+  assert.equal(done, false)
+  ws.recv({ type: 'ack', id: f.id })
+  assert.equal(await p, true)
+
+  for (const code of ['unsupported', 'busy', 'hook_unavailable', 'too_large']) {
+    const q = client.send(1)
+    ws.recv({ type: 'error', id: ws.last('send').id, code, message: 'refused: ' + code })
+    await assert.rejects(q, (e) => e.code === code && e.message === 'refused: ' + code)
+  }
+  client.send(undefined)
+  assert.equal(ws.last('send').data, null)
+})
+
+test('send: waits while disconnected; fails "disconnected", never re-sent, when its connection ends', async () => {
+  const { client, WS, clock } = setup({ publishTimeoutMs: 60000 })
+  const early = client.send('early') // before connect()
+  client.connect()
+  let ws = WS.last()
+  ws.greet()
+  const f0 = ws.last('send')
+  assert.equal(f0.data, 'early')
+  ws.recv({ type: 'ack', id: f0.id })
+  await early
+
+  const lost = client.send('lost')
+  const f1 = ws.last('send')
+  const pub = client.publish('news', 'p') // a publish, unlike a send, is re-sent
+  ws.serverClose(1006)
+  await assert.rejects(lost, { code: 'disconnected' })
+  const queued = client.send('while down')
+  clock.advance(5000)
+  ws = WS.last()
+  ws.greet()
+  const sent = ws.of('send')
+  assert.deepEqual(sent.map((f) => f.data), ['while down'], 'the lost send is not sent again')
+  assert.notEqual(sent[0].id, f1.id)
+  assert.deepEqual(ws.of('publish').map((f) => f.data), ['p'])
+  ws.recv({ type: 'ack', id: sent[0].id })
+  ws.recv({ type: 'ack', id: ws.last('publish').id })
+  await queued
+  await pub
+  // sent once: a second reconnection does not send it again either
+  ws.serverClose(1006)
+  clock.advance(5000)
+  WS.last().greet()
+  assert.equal(WS.last().of('send').length, 0)
+})
+
+test('send: timeout from the call; closed', async () => {
+  const { client, WS, clock } = setup({ publishTimeoutMs: 3000 })
+  const p = client.send(1) // never connected
+  clock.advance(3000)
+  await assert.rejects(p, { code: 'timeout' })
+  client.connect()
+  WS.last().greet()
+  assert.equal(WS.last().of('send').length, 0, 'not sent after its timeout')
+  const q = client.send(2)
+  client.close()
+  await assert.rejects(q, { code: 'closed' })
+  await assert.rejects(client.send(3), { code: 'closed' })
+})
+
+test('presence: asked in every subscribe, join and leave to onJoin/onLeave in order with messages', () => {
+  const { client, WS, clock } = setup()
+  const log = []
+  const room = client.subscribe('room.1', {
+    presence: true,
+    onJoin: (m) => log.push(['join', m]),
+    onLeave: (m) => log.push(['leave', m]),
+    onMessage: (d) => log.push(['message', d]),
+  })
+  const lobby = client.subscribe('lobby', { onMessage: (d) => log.push(['lobby', d]) })
+  assert.equal(room.presence, true)
+  assert.equal(lobby.presence, false)
+  const viaOn = []
+  room.on('join', (m) => viaOn.push(m.conn))
+  client.connect()
+  let ws = WS.last()
+  ws.greet()
+  const [s1, s2] = ws.of('subscribe')
+  assert.deepEqual(s1, { type: 'subscribe', channel: 'room.1', presence: true, id: s1.id })
+  assert.deepEqual(s2, { type: 'subscribe', channel: 'lobby', id: s2.id }, 'no presence without the option')
+  ws.recv({ type: 'ack', id: s1.id, channel: 'room.1', offset: 5, epoch: 'E' })
+  ws.recv({ type: 'ack', id: s2.id })
+
+  const ann = { channel: 'room.1', conn: 'n1.a', user: 'ann', node: 'n1', joined: 1765100000123 }
+  ws.recv({ type: 'join', ...ann })
+  ws.recv({ type: 'message', channel: 'room.1', offset: 6, prev: 5, data: 'hi' })
+  ws.recv({ type: 'join', channel: 'lobby', conn: 'n1.b', user: 'bob', node: 'n1', joined: 1 }) // not asked for
+  ws.recv({ type: 'join', channel: 'nowhere', conn: 'n1.b', user: 'bob', node: 'n1', joined: 1 })
+  ws.recv({ type: 'leave', ...ann })
+  assert.deepEqual(log, [['join', ann], ['message', 'hi'], ['leave', ann]])
+  assert.deepEqual(viaOn, ['n1.a'])
+
+  // a reconnection asks again, with since; a change before the ack is delivered
+  ws.serverClose(1006)
+  clock.advance(5000)
+  ws = WS.last()
+  ws.greet()
+  const re = ws.of('subscribe').find((f) => f.channel === 'room.1')
+  assert.deepEqual(re, { type: 'subscribe', channel: 'room.1', since: { offset: 6, epoch: 'E' }, presence: true, id: re.id })
+  ws.recv({ type: 'join', channel: 'room.1', conn: 'n2.c', user: '', node: 'n2', joined: 7 })
+  assert.deepEqual(log[log.length - 1], ['join', { channel: 'room.1', conn: 'n2.c', user: '', node: 'n2', joined: 7 }])
+  // and so does a resubscribe after a gap
+  ws.recv({ type: 'ack', id: re.id, channel: 'room.1', offset: 6, epoch: 'E', recovered: true })
+  ws.recv({ type: 'message', channel: 'room.1', offset: 9, prev: 8, data: 'gap' })
+  assert.equal(ws.last('subscribe').presence, true)
+  // once unsubscribed, nothing more
+  room.unsubscribe()
+  const n = log.length
+  ws.recv({ type: 'leave', channel: 'room.1', conn: 'n2.c', user: '', node: 'n2', joined: 7 })
+  assert.equal(log.length, n)
+})
+
+test('unsubscribed "server": the subscription ends and is not subscribed again after a reconnection', () => {
+  const { client, WS, clock } = setup()
+  const ended = []
+  const got = []
+  const a = client.subscribe('a', { onMessage: (d) => got.push(d), onUnsubscribed: (r) => ended.push(r) })
+  client.subscribe('b', {})
+  client.connect()
+  let ws = WS.last()
+  ws.greet()
+  for (const f of ws.of('subscribe')) ws.recv({ type: 'ack', id: f.id })
+  ws.recv({ type: 'unsubscribed', channel: 'a', reason: 'server' })
+  assert.deepEqual(ended, ['server'])
+  assert.equal(a.active, false)
+  assert.equal(client.getSubscription('a'), undefined)
+  ws.recv({ type: 'message', channel: 'a', data: 1 })
+  assert.deepEqual(got, [])
+  ws.serverClose(1006)
+  clock.advance(5000)
+  ws = WS.last()
+  ws.greet()
+  assert.deepEqual(ws.of('subscribe').map((f) => f.channel), ['b'])
+  client.subscribe('a', {}) // may subscribe again
+  assert.deepEqual(ws.last('subscribe'), { type: 'subscribe', channel: 'a', id: ws.last('subscribe').id })
+})

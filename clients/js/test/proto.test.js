@@ -272,3 +272,88 @@ test('the core entry point never loads the Protobuf codec; the codec imports not
   assert.ok(![...seen].some((u) => u.endsWith('/src/proto.js')), [...seen].join())
   assert.doesNotMatch(readFileSync(new URL('../src/proto.js', import.meta.url), 'utf8'), /^import /m)
 })
+
+// Push, presence and send are in fixtures/frames.json with the rest; what
+// the fixtures cannot show is checked here.
+test('presence and send: int64 joined, presence false, truncated frames', () => {
+  // int64 joined: negative values are ten-byte two's complement, exact to 2^53
+  for (const joined of [-1, -2, -128, -(2 ** 31), -(2 ** 53 - 1), 2 ** 53 - 1]) {
+    const f = { type: 'join', channel: 'c', conn: 'x', user: '', node: 'n', joined }
+    assert.deepEqual(decodeServerFrame(encodeServer(f)), f, String(joined))
+  }
+  // presence false is left out, as proto3 does
+  assert.equal(hexOf(encodeClientFrame({ type: 'subscribe', channel: 'room.1', id: 6, presence: false })), '0a0a0a06726f6f6d2e311006')
+  // truncated: refused like any frame
+  assert.throws(() => decodeServerFrame(u8('523f0a06726f6f6d').buffer), TypeError)
+})
+
+test('protobuf: connectionId, push, send, presence, unsubscribed "server"', async () => {
+  const { client, WS, clock } = setup({ codec: protobuf })
+  const pushes = []
+  client.on('push', (d) => pushes.push(d))
+  const log = []
+  const room = client.subscribe('room.1', {
+    presence: true,
+    onJoin: (m) => log.push(['join', m]),
+    onLeave: (m) => log.push(['leave', m]),
+    onMessage: (d) => log.push(['message', parseJSON(d)]),
+    onUnsubscribed: (r) => log.push(['unsubscribed', r]),
+  })
+  const early = client.send(new Uint8Array([1, 2])) // waits for the connection
+  client.connect()
+  let ws = WS.last()
+  ws.greet({ client: 'n1.5f0c3d9e8a7b6c5d4e3f2a1b0c9d8e7f' })
+  assert.equal(client.connectionId, 'n1.5f0c3d9e8a7b6c5d4e3f2a1b0c9d8e7f')
+  const sub = ws.last('subscribe')
+  assert.deepEqual(sub, { type: 'subscribe', channel: 'room.1', id: sub.id, presence: true })
+  let f = ws.last('send')
+  assert.deepEqual([f.data, f.json], [u8('0102'), undefined])
+  ws.recv({ type: 'ack', id: f.id })
+  await early
+
+  // send: the reply push (bytes) before the ack; an error frame rejects
+  const p = client.send({ hi: 1 })
+  f = ws.last('send')
+  assert.deepEqual(f.json, { hi: 1 })
+  ws.recv({ type: 'push', data: { echo: { hi: 1 } } })
+  ws.recv({ type: 'ack', id: f.id })
+  await p
+  assert.equal(pushes.length, 1)
+  assert.ok(pushes[0] instanceof Uint8Array)
+  assert.deepEqual(parseJSON(pushes[0]), { echo: { hi: 1 } })
+  ws.recv({ type: 'push', data: u8('00ff') })
+  assert.deepEqual(pushes[1], u8('00ff'))
+  const q = client.send('x')
+  ws.recv({ type: 'error', id: ws.last('send').id, code: 'hook_unavailable', message: 'no answer' })
+  await assert.rejects(q, { code: 'hook_unavailable' })
+
+  // presence, in order with messages
+  ws.recv({ type: 'ack', id: sub.id, channel: 'room.1', offset: 5, epoch: 'E' })
+  const ann = { channel: 'room.1', conn: 'n1.a', user: 'ann', node: 'n1', joined: 1765100000123 }
+  ws.recv({ type: 'join', ...ann })
+  ws.recv({ type: 'message', channel: 'room.1', offset: 6, prev: 5, data: 'hi' })
+  ws.recv({ type: 'leave', ...ann })
+  assert.deepEqual(log, [['join', ann], ['message', 'hi'], ['leave', ann]])
+
+  // a send in flight fails with its connection; the subscription asks for presence again
+  const lost = client.send(1)
+  ws.serverClose(1006)
+  await assert.rejects(lost, { code: 'disconnected' })
+  clock.advance(5000)
+  ws = WS.last()
+  ws.greet()
+  assert.equal(ws.of('send').length, 0)
+  const re = ws.last('subscribe')
+  assert.deepEqual(re, { type: 'subscribe', channel: 'room.1', id: re.id, since: { offset: 6, epoch: 'E' }, presence: true })
+  ws.recv({ type: 'ack', id: re.id, channel: 'room.1', offset: 6, epoch: 'E', recovered: true })
+
+  // ended by the backend: not subscribed again
+  ws.recv({ type: 'unsubscribed', channel: 'room.1', reason: 'server' })
+  assert.deepEqual(log[log.length - 1], ['unsubscribed', 'server'])
+  assert.equal(room.active, false)
+  ws.serverClose(1006)
+  clock.advance(5000)
+  WS.last().greet()
+  assert.equal(WS.last().of('subscribe').length, 0)
+  client.close()
+})

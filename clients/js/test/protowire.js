@@ -80,6 +80,15 @@ export function encodeServer(f) {
       no = 8
       body = []
       break
+    case 'push':
+      no = 9
+      body = [[1, bytes(f.data)]]
+      break
+    case 'join':
+    case 'leave':
+      no = 10
+      body = [[1, f.channel], [2, f.type === 'join'], [3, f.conn], [4, f.user], [5, f.node], [6, f.joined]]
+      break
     default:
       throw new Error('encodeServer: ' + f.type)
   }
@@ -122,12 +131,22 @@ function since(f, no) {
   return { offset: one(s, 1) || 0, epoch: str(s, 2) || '' }
 }
 
-const TYPES = [undefined, 'subscribe', 'unsubscribe', 'publish', 'history', 'refresh', 'pong']
+const TYPES = [undefined, 'subscribe', 'unsubscribe', 'publish', 'history', 'refresh', 'pong', 'send']
+
+/** Bytes field no as data, and json: its JSON value when it is JSON. */
+function payload(c, f, no) {
+  c.data = (f[no] && one(f, no).slice()) || new Uint8Array(0)
+  try {
+    c.json = JSON.parse(td.decode(c.data))
+  } catch {
+    // not JSON: bytes
+  }
+}
 
 /**
  * A ClientFrame as the JSON protocol's command, fields left out when the
- * frame leaves them out; a publish's data as bytes (Uint8Array), and
- * json: its JSON value when it is JSON.
+ * frame leaves them out; a publish's or a send's data as bytes
+ * (Uint8Array), and json: its JSON value when it is JSON.
  */
 export function decodeClient(data) {
   const b = data instanceof Uint8Array ? data : new Uint8Array(data)
@@ -138,6 +157,11 @@ export function decodeClient(data) {
   const set = (k, v) => v !== undefined && (c[k] = v)
   switch (c.type) {
     case 'subscribe':
+      set('channel', str(f, 1))
+      set('id', one(f, 2))
+      set('since', since(f, 3))
+      if (one(f, 4)) c.presence = true
+      break
     case 'unsubscribe':
     case 'history':
       set('channel', str(f, 1))
@@ -147,14 +171,13 @@ export function decodeClient(data) {
       break
     case 'publish':
       set('channel', str(f, 1))
-      c.data = (f[2] && one(f, 2).slice()) || new Uint8Array(0)
-      try {
-        c.json = JSON.parse(td.decode(c.data))
-      } catch {
-        // not JSON: bytes
-      }
+      payload(c, f, 2)
       set('idempotency_key', str(f, 3))
       set('id', one(f, 4))
+      break
+    case 'send':
+      payload(c, f, 1)
+      set('id', one(f, 2))
       break
     case 'refresh':
       set('token', str(f, 1))
