@@ -6,7 +6,7 @@ STATICCHECK_VERSION := v0.8.2
 # Test timeout for the whole suite; CI's budget is 20 minutes.
 TEST_TIMEOUT ?= 15m
 
-.PHONY: all build run test test-js vet fmt lint proto fuzz bench bench-ab bench-history bench-listener bench-micro bench-scale-out baselines clean
+.PHONY: all build run test test-js vet fmt lint proto fuzz bench bench-ab bench-history bench-presence bench-listener bench-micro bench-scale-out baselines clean
 
 all: build
 
@@ -83,6 +83,12 @@ bench-ab:
 ## each; medians and targets in bench/history/summary.md (bench/history.sh)
 bench-history:
 	./bench/history.sh
+
+## bench-presence: what a presence member costs a node (RSS, CPU per join
+## and leave, in process and on NATS JetStream KV), COUNT (3) runs each;
+## medians in bench/presence/summary.md (bench/presence.sh)
+bench-presence:
+	./bench/presence.sh
 
 ## bench-micro: the micro-benchmarks (allocations, ns/frame, MB/s)
 bench-micro:

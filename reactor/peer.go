@@ -27,7 +27,7 @@ import (
 //     only: the handshake is then over). A header that names another
 //     trusted proxy defers to the forwarded headers.
 //   - The learnt address is kept in the loop's peers map, not in the
-//     128-byte conn: only connections behind a proxy pay for it, and only
+//     160-byte conn: only connections behind a proxy pay for it, and only
 //     while something needs it (the handshake, or MaxConnsPerIP).
 //
 // The PROXY header shares the handshake timeout: a proxy (or anyone

@@ -12,7 +12,7 @@ import (
 
 // The Protobuf protocol (wireproto, subprotocol "wsgate.v1.proto") on /ws.
 // A connection that negotiated it carries the endpointProto flag bit in
-// conn.endpoint (the conn stays 128 bytes) and speaks binary frames both
+// conn.endpoint (the conn stays in its size class) and speaks binary frames both
 // ways; everything else (subscriptions, limits, history, slow consumers)
 // is the JSON protocol's, since both parse into the same wire.Command.
 //

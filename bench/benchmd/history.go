@@ -142,6 +142,11 @@ func spliceSummaries(path string) error {
 	if err := spliceSection(path, string(history)); err != nil {
 		return err
 	}
+	if presence, err := os.ReadFile(presenceSummary); err == nil {
+		if err := spliceSection(path, string(presence)); err != nil {
+			return err
+		}
+	}
 	ab, err := os.ReadFile(abSummary)
 	if err != nil {
 		return err

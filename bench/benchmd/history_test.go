@@ -71,3 +71,34 @@ func TestSpliceSection(t *testing.T) {
 		}
 	}
 }
+
+// TestWritePresence summarises a synthetic presence run: each figure's
+// median and spread, several figures per benchmark.
+func TestWritePresence(t *testing.T) {
+	dir := t.TempDir()
+	raw := `BenchmarkPresenceMember/nats-2 	1	4859720156 ns/op	1831 B/member	11.58 µs-CPU/join	6.330 µs-CPU/leave
+BenchmarkPresenceMember/nats-2 	1	4859720156 ns/op	1700 B/member	12.00 µs-CPU/join	6.000 µs-CPU/leave
+BenchmarkPresenceMember/nats-2 	1	4859720156 ns/op	1900 B/member	10.00 µs-CPU/join	7.000 µs-CPU/leave
+`
+	for name, body := range map[string]string{"raw.txt": raw, "commands.txt": "go test -bench x\n"} {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var b strings.Builder
+	if err := writePresence(&b, dir, map[string]string{"count": "3", "conns": "5000"}); err != nil {
+		t.Fatal(err)
+	}
+	out := b.String()
+	for _, want := range []string{
+		"## Presence\n",
+		"5,000 subscribers",
+		"| PresenceMember/nats | B/member | 1,831 (1,700–1,900) |",
+		"| PresenceMember/nats | µs-CPU/join | 11.58 (10.00–12.00) |",
+		"| PresenceMember/nats | µs-CPU/leave | 6.33 (6.00–7.00) |",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("summary lacks %q:\n%s", want, out)
+		}
+	}
+}

@@ -50,8 +50,9 @@ func main() {
 	summarizeRuns := flag.String("summarize", "", "instead: write each wsbench report in `directory` to -results/runs/, its per-second timeline left out (the committed summaries)")
 	ab := flag.String("ab", "", "instead: write to -out the A/B table of the `directory` bench/regress-ab.sh filled")
 	history := flag.String("history", "", "instead: write to -out the summary of the `directory` bench/history.sh filled")
+	presence := flag.String("presence", "", "instead: write to -out the summary of the `directory` bench/presence.sh filled")
 	pair := flag.String("pair", "", "instead: write to -out the table of the `directory` bench/proxy-ab.sh or bench/tls-ab.sh filled (two modes of one setup)")
-	splice := flag.Bool("splice", false, "instead: put "+historySummary+" and "+abSummary+" into -out in place of their previous versions (bench/history.sh, bench/regress-ab.sh)")
+	splice := flag.Bool("splice", false, "instead: put "+historySummary+", "+presenceSummary+" and "+abSummary+" into -out in place of their previous versions (bench/history.sh, bench/presence.sh, bench/regress-ab.sh)")
 	flag.Parse()
 	if *splice {
 		if err := spliceSummaries(*out); err != nil {
@@ -62,7 +63,7 @@ func main() {
 	for _, mode := range []struct {
 		dir   string
 		write func(*strings.Builder, string, map[string]string) error
-	}{{*history, writeHistory}, {*ab, writeAB}, {*pair, writePair}} {
+	}{{*history, writeHistory}, {*presence, writePresence}, {*ab, writeAB}, {*pair, writePair}} {
 		if mode.dir != "" {
 			if err := summarize(mode.dir, *out, mode.write); err != nil {
 				log.Fatal(err)
@@ -373,9 +374,11 @@ func write(b *strings.Builder, r *results) {
 	writeSelf(b, r)
 	writeScaleOut(b, r)
 	writeGoBench(b, r)
-	if section, err := os.ReadFile(historySummary); err == nil {
-		b.WriteString("\n")
-		b.Write(section)
+	for _, path := range []string{historySummary, presenceSummary} {
+		if section, err := os.ReadFile(path); err == nil {
+			b.WriteString("\n")
+			b.Write(section)
+		}
 	}
 	if ab, err := os.ReadFile(abSummary); err == nil {
 		title, body, _ := strings.Cut(string(ab), "\n")
