@@ -73,7 +73,11 @@ func startBackend(t *testing.T) *backend {
 		case "message":
 			_, _ = io.WriteString(w, `{"reply":{"echo":`+string(req.Data)+`}}`)
 		case "publish":
-			_, _ = io.WriteString(w, `{"allow":true,"data":{"rewritten":true}}`)
+			if strings.Contains(string(req.Data), "spam") {
+				_, _ = io.WriteString(w, `{"allow":false,"reason":"no spam"}`)
+				return
+			}
+			_, _ = io.WriteString(w, `{"allow":true,"data":{"rewritten":`+string(req.Data)+`}}`)
 		}
 	})}
 	go func() { _ = srv.Serve(ln) }()
@@ -197,7 +201,8 @@ func TestHookConnect(t *testing.T) {
 // TestHookEventsAndDrain: a disconnect event for every closed connection,
 // by the client, by the control API and by a drain, with its code; the
 // subscribe events of handshake channels; the message hook's reply comes
-// back as a push before the send's ack; the publish hook rewrites.
+// back as a push before the send's ack; the publish hook rewrites and
+// denies.
 func TestHookEventsAndDrain(t *testing.T) {
 	b := startBackend(t)
 	n := startNode(t, hookFlags(b, "--hook-message", "--hook-publish", "--api-key", "e2e-key", "--drain-window", "500ms")...)
@@ -227,8 +232,22 @@ func TestHookEventsAndDrain(t *testing.T) {
 	if err := c2.WriteText([]byte(`{"type":"publish","channel":"news","data":{"raw":1}}`)); err != nil {
 		t.Fatal(err)
 	}
-	if got := readPush(t, c3); got != `{"type":"message","channel":"news","data":{"rewritten":true}}` {
+	if got := readPush(t, c3); got != `{"type":"message","channel":"news","data":{"rewritten":{"raw":1}}}` {
 		t.Fatalf("the publish hook's rewrite: %s", got)
+	}
+	// A denial reaches the publisher with the backend's reason, and
+	// nothing reaches the subscribers.
+	if err := c2.WriteText([]byte(`{"type":"publish","channel":"news","data":{"spam":1},"id":"p2"}`)); err != nil {
+		t.Fatal(err)
+	}
+	if got := readPush(t, c2); got != `{"type":"error","id":"p2","code":"forbidden","message":"no spam"}` {
+		t.Fatalf("the publish hook's denial: %s", got)
+	}
+	if err := c2.WriteText([]byte(`{"type":"publish","channel":"news","data":{"n":2}}`)); err != nil {
+		t.Fatal(err)
+	}
+	if got := readPush(t, c3); got != `{"type":"message","channel":"news","data":{"rewritten":{"n":2}}}` {
+		t.Fatalf("after the denial, c3 got %s", got)
 	}
 
 	_ = c1.CloseHandshake()
