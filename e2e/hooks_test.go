@@ -320,3 +320,23 @@ func TestHookBackendDownLosesNoDelivery(t *testing.T) {
 }
 
 func itoa(i int) string { b, _ := json.Marshal(i); return string(b) }
+
+// TestHookConnectFailOpen: with --hook-fail-open a handshake whose connect
+// hook cannot be reached is admitted, and counted as a hook failure.
+func TestHookConnectFailOpen(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dead := "http://" + ln.Addr().String() + "/hooks"
+	_ = ln.Close()
+	n := startNode(t, "--hook-url", dead, "--hook-secret", hookSecret, "--hook-connect", "--hook-fail-open")
+	c, err := wstest.Dial(n.url("/ws?channels=news"), 5*time.Second)
+	if err != nil {
+		t.Fatalf("a fail-open node refused: %v", err)
+	}
+	defer c.Close()
+	if st := n.stats(t)["stats"].(map[string]any); st["hook_failures"].(float64) != 1 || st["hook_denied"].(float64) != 0 {
+		t.Fatalf("hook counters: failures %v, denied %v", st["hook_failures"], st["hook_denied"])
+	}
+}
