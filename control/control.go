@@ -109,7 +109,7 @@ func (p *Plane) Conn(ctx context.Context, id string, op reactor.ConnOp) (reactor
 		return reactor.ConnInfo{}, &Error{http.StatusBadRequest, "bad_request", err.Error()}
 	}
 	node := reactor.NodeOf(id)
-	if node == "" {
+	if !reactor.ValidNodeID(node) {
 		return reactor.ConnInfo{}, errNotFound
 	}
 	ctx, cancel := context.WithTimeout(ctx, p.cfg.Timeout)
@@ -139,9 +139,10 @@ func (p *Plane) Conn(ctx context.Context, id string, op reactor.ConnOp) (reactor
 
 // UserResult is what a per-user request did across the cluster.
 type UserResult struct {
-	Conns     int      `json:"connections"` // connections reached
-	Nodes     []string `json:"nodes"`       // nodes where the user has connections
-	Truncated bool     `json:"truncated"`   // some node held more than the per-node bound
+	Conns     int      `json:"connections"`        // connections reached
+	AtLimit   int      `json:"at_limit,omitempty"` // subscribe: connections (or nodes) at their limit, not subscribed
+	Nodes     []string `json:"nodes"`              // nodes where the user has connections
+	Truncated bool     `json:"truncated"`          // some node held more than the per-node bound
 }
 
 // User runs op on every connection of user, on every node.
@@ -169,6 +170,7 @@ func (p *Plane) User(ctx context.Context, user string, op reactor.ConnOp) (UserR
 		switch {
 		case a.Status == http.StatusOK && a.User != nil:
 			res.Conns += a.User.Conns
+			res.AtLimit += a.User.AtLimit
 			res.Truncated = res.Truncated || a.User.Truncated
 			res.Nodes = append(res.Nodes, node)
 		case a.Status == http.StatusNotFound:
@@ -179,7 +181,7 @@ func (p *Plane) User(ctx context.Context, user string, op reactor.ConnOp) (UserR
 	if len(missing) > 0 {
 		return res, timeout(missing)
 	}
-	if res.Conns == 0 {
+	if res.Conns == 0 && res.AtLimit == 0 && op.Kind != reactor.OpUnsubscribe {
 		return res, &Error{http.StatusNotFound, "not_found", "the user has no connection"}
 	}
 	return res, nil
@@ -205,7 +207,9 @@ func (p *Plane) serve(b []byte) []byte {
 
 // local runs req on this node's connections.
 func (p *Plane) local(req request) answer {
-	ctx, cancel := context.WithTimeout(context.Background(), p.cfg.Timeout)
+	// Shorter than the asker's wait, so that a slow loop is answered as
+	// such rather than as a node that did not answer.
+	ctx, cancel := context.WithTimeout(context.Background(), p.cfg.Timeout*3/4)
 	defer cancel()
 	op := reactor.ConnOp{Kind: req.Op, Data: req.Data, Code: req.Code, Reason: req.Reason, Channel: req.Channel}
 	if req.User != "" {

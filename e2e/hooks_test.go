@@ -13,6 +13,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/golang-jwt/jwt/v5"
+
 	"github.com/wsgate/wsgate/hook"
 	"github.com/wsgate/wsgate/internal/testkit"
 	"github.com/wsgate/wsgate/internal/wstest"
@@ -133,6 +135,39 @@ func TestHookConnect(t *testing.T) {
 		if got := readPush(t, ann); !strings.Contains(got, want) {
 			t.Fatalf("%s: %s, want %s", frame, got, want)
 		}
+	}
+
+	// A token's holder the hook renames keeps its name and grants across
+	// a refresh, which must repeat the token's own subject.
+	tokenFor := func(sub string) string {
+		tok, err := jwt.NewWithClaims(jwt.SigningMethodHS256, jwt.MapClaims{
+			"sub": sub, "exp": time.Now().Add(time.Hour).Unix(), "subscribe": []string{"public.*"},
+		}).SignedString([]byte(controlSecret))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return tok
+	}
+	renamed, err := wstest.Dial(n.url("/ws?who=ann&token="+tokenFor("auth0|abc")), 5*time.Second)
+	if err != nil {
+		t.Fatalf("a token holder the hook admits: %v", err)
+	}
+	defer renamed.Close()
+	for frame, want := range map[string]string{
+		`{"type":"refresh","token":"` + tokenFor("auth0|abc") + `","id":1}`: `{"type":"ack","id":1}`,
+		`{"type":"subscribe","channel":"vip.lounge","id":2}`:                `{"type":"ack","id":2}`,
+		`{"type":"subscribe","channel":"public.news","id":3}`:               `{"type":"ack","id":3}`,
+		`{"type":"refresh","token":"` + tokenFor("ann") + `","id":4}`:       `"code":"unauthorized"`,
+	} {
+		if err := renamed.WriteText([]byte(frame)); err != nil {
+			t.Fatal(err)
+		}
+		if got := readPush(t, renamed); !strings.Contains(got, want) {
+			t.Fatalf("%.60s: %s, want %s", frame, got, want)
+		}
+	}
+	if code, body := n.control(t, "GET", "/api/connections/"+renamed.Connected.Client, ""); code != 200 || !strings.Contains(body, `"user":"ann"`) {
+		t.Fatalf("the renamed connection after its refresh: %d %s", code, body)
 	}
 
 	_, err = wstest.Dial(n.url("/ws?who=mallory"), 5*time.Second)

@@ -58,8 +58,9 @@ func (n *node) members(t *testing.T, channel string) map[string]string {
 
 // TestPresenceAcrossNodes: two nodes on NATS JetStream. Members on both
 // nodes are listed from either; a watcher gets their join and leave frames
-// in order; after SIGKILL of one node its members are gone from the list,
-// and leave frames arrive, within the stated bound (NodeTTL + NodeTTL/3).
+// in order; a node that stops cleanly takes its members with it at once;
+// after SIGKILL of one node its members are gone from the list, and leave
+// frames arrive, within the stated bound (NodeTTL + NodeTTL/3).
 func TestPresenceAcrossNodes(t *testing.T) {
 	addr := testkit.ReserveAddr(t)
 	startNATSJetStream(t, addr, t.TempDir())
@@ -121,6 +122,32 @@ func TestPresenceAcrossNodes(t *testing.T) {
 	}
 	if f := nextPresence(t, w, id1, id2); f.Type != "leave" || f.Conn != id1 {
 		t.Fatalf("third frame %+v, want m1's leave", f)
+	}
+
+	// Node c stops cleanly (SIGTERM): its member goes at once, well
+	// before the TTL could have expired it.
+	c := startNode(t, append([]string{"--node-id", "c", "--drain-window", "200ms"}, flags...)...)
+	m3, err := wstest.Dial(c.url("/ws?channels=room.1"), 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m3.Close()
+	id3 := m3.Connected.Client
+	if f := nextPresence(t, w, id3); f.Type != "join" || f.Node != "c" {
+		t.Fatalf("m3's frame: %+v", f)
+	}
+	stopped := time.Now()
+	if err := c.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	if f := nextPresence(t, w, id3); f.Type != "leave" {
+		t.Fatalf("m3's frame after node c stopped: %+v", f)
+	}
+	if _, listed := a.members(t, "room.1")[id3]; listed || time.Since(stopped) >= ttl {
+		t.Fatalf("node c's member: listed %v %s after a clean stop (TTL %s)", listed, time.Since(stopped), ttl)
+	}
+	if err := c.wait(t, 20*time.Second); err != nil { // m3 does not answer the close frame: 5 s
+		t.Fatalf("node c: %v", err)
 	}
 
 	// Node b dies without a word: m2 must go from the list and leave.

@@ -9,11 +9,17 @@ import (
 
 // acquire takes a call slot and registers the goroutine that will hold it.
 // It reports false, at once, when the Client is closed or every slot is
-// taken (counted in Stats.Busy).
-func (c *Client) acquire() bool {
+// taken (counted in Stats.Busy). Publish and message calls, which clients
+// can make many of, leave a quarter of the slots to connect calls: a
+// flood of them never stops handshakes.
+func (c *Client) acquire(event string) bool {
 	c.callMu.RLock()
 	defer c.callMu.RUnlock()
 	if c.callsClosed {
+		return false
+	}
+	if event != eventConnect && len(c.slots) >= c.cfg.MaxConcurrent-c.cfg.MaxConcurrent/4 {
+		c.stats.busy.Add(1)
 		return false
 	}
 	select {

@@ -62,7 +62,7 @@ type connectBody struct {
 // Connect encodes req before it returns: req's maps and slices may be
 // reused at once. done must not be nil.
 func (c *Client) Connect(req ConnectRequest, done func(ConnectResult)) bool {
-	if !c.acquire() {
+	if !c.acquire(eventConnect) {
 		return false
 	}
 	c.stats.connectCalls.Add(1)

@@ -26,7 +26,8 @@
 //     once. False means "busy": the caller applies Busy's outcome (refuse
 //     with 503, or allow under FailOpen) and Stats.Busy counts it. No
 //     queue: a backlog would only answer handshakes the client has given up
-//     on.
+//     on. Publish and message calls, which clients make at will, may not
+//     take the last quarter of the slots: those stay for connect calls.
 //   - A call holding a slot runs on a goroutine of its own, bounded by
 //     ConnectTimeout (2s) from request to last answer byte, and ends by
 //     calling done exactly once with the result; the slot is freed when
@@ -50,7 +51,10 @@
 // # Asynchronous events: disconnect, subscribe, unsubscribe
 //
 // Nothing waits for these, so Emit only appends to a queue of QueueSize
-// (10,000) events and returns; when the queue is full it drops the event,
+// (10,000) events and returns (subscribe and unsubscribe events only up to
+// three quarters of it: the last quarter is for disconnect events, so
+// clients churning subscriptions cannot crowd out the others'
+// disconnects); when the queue is full it drops the event,
 // counts it (Stats.EventsDropped) and the batcher logs the running total at
 // most once per 10 s (Close logs what is left unlogged). The batcher POSTs up to BatchSize (100) events at a
 // time, after BatchWait (50ms) at most for a partial batch, which turns a

@@ -82,8 +82,14 @@ func (c *Client) Emit(ev Event) bool {
 		ev.At = time.Now().UTC()
 	}
 	q := &c.events
+	limit := c.cfg.QueueSize
+	if ev.Type != "disconnect" {
+		// Subscribe and unsubscribe events, which clients can make many
+		// of, leave a quarter of the queue to disconnect events.
+		limit -= c.cfg.QueueSize / 4
+	}
 	q.mu.Lock()
-	if q.closed || len(q.waiting)+q.sending >= c.cfg.QueueSize {
+	if q.closed || len(q.waiting)+q.sending >= limit {
 		q.mu.Unlock()
 		c.stats.eventsDropped.Add(1)
 		notify(q.dropped)

@@ -75,6 +75,9 @@ func numbered(i int) Event {
 	return Event{Type: "subscribe", Conn: strconv.Itoa(i), Node: "n1", Channel: "chat"}
 }
 
+// disconnected is event i, a disconnect.
+func disconnected(i int) Event { return Event{Type: "disconnect", Conn: strconv.Itoa(i), Node: "n1", Code: 1000} }
+
 // checkSequence fails t unless events are numbered from..to-1 in order,
 // each once.
 func checkSequence(t *testing.T, events []Event, from, to int) {
@@ -86,7 +89,11 @@ func checkSequence(t *testing.T, events []Event, from, to int) {
 		if ev.Conn != strconv.Itoa(from+i) {
 			t.Fatalf("event %d is %q, want %d: order or uniqueness broken", i, ev.Conn, from+i)
 		}
-		if ev.At.IsZero() || ev.Type != "subscribe" || ev.Node != "n1" || ev.Channel != "chat" {
+		want := numbered(from + i)
+		if ev.Type == "disconnect" {
+			want = disconnected(from + i)
+		}
+		if ev.At.IsZero() || ev.Type != want.Type || ev.Node != "n1" || ev.Channel != want.Channel || ev.Code != want.Code {
 			t.Fatalf("event %d arrived as %+v", i, ev)
 		}
 	}
@@ -153,7 +160,7 @@ func TestEventsQueueWhileBackendDown(t *testing.T) {
 	var slowest time.Duration
 	for i := range emitted {
 		start := time.Now()
-		c.Emit(numbered(i))
+		c.Emit(disconnected(i)) // disconnects may fill the whole queue
 		slowest = max(slowest, time.Since(start))
 	}
 	if slowest > time.Second { // a lock held across I/O, not a slow machine
@@ -190,6 +197,26 @@ func TestEventsQueueWhileBackendDown(t *testing.T) {
 	}
 	if !strings.Contains(text, "dropped_total=19000") {
 		t.Errorf("the drop total was never logged:\n%s", text)
+	}
+}
+
+// TestEventsQueueKeepsRoomForDisconnects: subscribe and unsubscribe
+// events fill three quarters of the queue at most; disconnect events may
+// take the rest.
+func TestEventsQueueKeepsRoomForDisconnects(t *testing.T) {
+	addr := testkit.ReserveAddr(t) // refuses connections: nothing leaves the queue
+	c := newClient(t, Config{URL: "http://" + addr, QueueSize: 100, RetryMin: time.Second, RetryMax: time.Second})
+	for i := range 200 {
+		c.Emit(numbered(i))
+	}
+	if s := c.Stats(); s.EventsQueued != 75 || s.EventsDropped != 125 {
+		t.Fatalf("subscribe events: %+v, want 75 queued", s)
+	}
+	for i := range 50 {
+		c.Emit(disconnected(i))
+	}
+	if s := c.Stats(); s.EventsQueued != 100 || s.EventsDropped != 150 {
+		t.Fatalf("then disconnect events: %+v, want 25 more queued", s)
 	}
 }
 

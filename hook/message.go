@@ -34,7 +34,7 @@ type messageBody struct {
 // Message encodes req before it returns, so req.Data may alias memory the
 // caller reuses.
 func (c *Client) Message(req MessageRequest, done func(MessageResult)) bool {
-	if !c.acquire() {
+	if !c.acquire(eventMessage) {
 		return false
 	}
 	c.stats.messageCalls.Add(1)

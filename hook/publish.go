@@ -41,7 +41,7 @@ type publishBody struct {
 // once, later, on a goroutine of the Client. Publish encodes req before it
 // returns, so req.Data may alias memory the caller reuses.
 func (c *Client) Publish(req PublishRequest, done func(PublishResult)) bool {
-	if !c.acquire() {
+	if !c.acquire(eventPublish) {
 		return false
 	}
 	c.stats.publishCalls.Add(1)

@@ -294,7 +294,8 @@ type Config struct {
 	HookConnect, HookPublish, HookMessage bool
 	// Presence, when set, keeps the members of PresenceChannels (package
 	// presence, presence.go): every connection subscribed to one is a
-	// member, and a subscriber that asks gets join and leave frames.
+	// member, and a subscriber that asks gets join and leave frames. The
+	// engine starts it and closes it when it stops, before the relay.
 	Presence         presence.Store
 	PresenceChannels []auth.Pattern
 	// NodeID and Version name this node and its build in the connected

@@ -127,13 +127,16 @@ func (e *Engine) Control(ctx context.Context, id string, op ConnOp) (ConnInfo, e
 
 // UserResult is what a per-user operation did on this node.
 type UserResult struct {
-	Conns     int  `json:"connections"` // the user's connections the operation reached
-	Truncated bool `json:"truncated"`   // the user has more than the fan-out bound here: the rest were not reached
+	Conns     int  `json:"connections"`        // the user's connections the operation reached
+	AtLimit   int  `json:"at_limit,omitempty"` // OpSubscribe: connections at their subscription limit, or the node at its channel limit
+	Truncated bool `json:"truncated"`          // the user has more than the fan-out bound here: the rest were not reached
 }
 
 // ControlUser runs op on each of user's connections on this node, up to
-// limit of them (the fan-out bound). It returns ErrUnknownConn when the
-// user has none here.
+// limit of them (the fan-out bound), one task per loop. It returns
+// ErrUnknownConn when the user has none here (none reached, for an
+// operation other than OpUnsubscribe); a connection that closed meanwhile,
+// or is not on the channel to leave, is skipped.
 func (e *Engine) ControlUser(ctx context.Context, user string, op ConnOp, limit int) (UserResult, error) {
 	if err := e.Check(op); err != nil {
 		return UserResult{}, err
@@ -142,39 +145,76 @@ func (e *Engine) ControlUser(ctx context.Context, user string, op ConnOp, limit 
 	if total == 0 {
 		return UserResult{}, ErrUnknownConn
 	}
-	res := UserResult{Truncated: total > len(conns)}
+	type target struct {
+		c   *conn
+		fd  int
+		gen uint32
+	}
+	byLoop := make(map[*loop][]target)
 	for _, c := range conns {
-		fd, gen := c.gc.Fd(), c.gen
-		switch _, err := e.onConn(ctx, c, fd, gen, op); {
-		case err == nil:
-			res.Conns++
-		case errors.Is(err, ErrUnknownConn), errors.Is(err, ErrNotSubscribed):
-			// closed meanwhile, or not on that channel: nothing to do
-		default:
-			return res, err
+		byLoop[c.loop] = append(byLoop[c.loop], target{c, c.gc.Fd(), c.gen})
+	}
+	type outcome struct{ reached, atLimit int }
+	done := make(chan outcome, len(byLoop))
+	pending := 0
+	for l, targets := range byLoop {
+		err := l.el.Execute(ctx, gnet.RunnableFunc(func(ctx context.Context) error {
+			var o outcome
+			for _, t := range targets {
+				if ctx.Err() != nil {
+					break // the caller has been answered: do no more
+				}
+				if e.ids.conns.load(t.fd) != t.c || t.c.gen != t.gen || t.c.state != stateOpen {
+					continue
+				}
+				switch err := t.c.apply(op); {
+				case err == nil:
+					o.reached++
+				case errors.Is(err, ErrSubscriptionLimit), errors.Is(err, ErrChannelLimit):
+					o.atLimit++
+				}
+			}
+			done <- o
+			return nil
+		}))
+		if err == nil {
+			pending++
 		}
 	}
-	if res.Conns == 0 && op.Kind != OpUnsubscribe {
+	res := UserResult{Truncated: total > len(conns)}
+	for range pending {
+		select {
+		case o := <-done:
+			res.Conns += o.reached
+			res.AtLimit += o.atLimit
+		case <-ctx.Done():
+			return res, ctx.Err()
+		}
+	}
+	if res.Conns == 0 && res.AtLimit == 0 && op.Kind != OpUnsubscribe {
 		return res, ErrUnknownConn
 	}
 	return res, nil
 }
 
 // onConn runs op on c's loop if c is still the connection on fd with
-// generation gen, and open.
+// generation gen, and open, and the caller still waits.
 func (e *Engine) onConn(ctx context.Context, c *conn, fd int, gen uint32, op ConnOp) (ConnInfo, error) {
 	type result struct {
 		info ConnInfo
 		err  error
 	}
 	done := make(chan result, 1)
-	err := c.loop.el.Execute(ctx, gnet.RunnableFunc(func(context.Context) error {
-		if e.ids.conns.load(fd) != c || c.gen != gen || c.state != stateOpen {
+	err := c.loop.el.Execute(ctx, gnet.RunnableFunc(func(ctx context.Context) error {
+		switch {
+		case ctx.Err() != nil:
+			done <- result{err: ctx.Err()} // answered already (a timeout): do not act late
+		case e.ids.conns.load(fd) != c || c.gen != gen || c.state != stateOpen:
 			done <- result{err: ErrUnknownConn}
-			return nil
+		default:
+			err := c.apply(op)
+			done <- result{c.info(), err}
 		}
-		err := c.apply(op)
-		done <- result{c.info(), err}
 		return nil
 	}))
 	if err != nil {

@@ -155,6 +155,7 @@ func (e *Engine) Start() error {
 func (e *Engine) failStart(err error) error {
 	e.stopped.Store(true)
 	e.history.close()
+	e.closePresence()
 	_ = e.cfg.Relay.Close()
 	return err
 }
@@ -295,6 +296,9 @@ func (e *Engine) stop(ctx context.Context) error {
 		}
 	}
 	e.history.close()
+	// Presence before the relay: its leaves and its removal of this
+	// node's members may travel on the relay's bus connection.
+	e.closePresence()
 	if rerr := e.cfg.Relay.Close(); err == nil && rerr != nil {
 		err = rerr
 	}

@@ -61,6 +61,7 @@ func (h *handler) OnClose(gc gnet.Conn, _ error) gnet.Action {
 		c.unidentify()
 		delete(l.verdicts, c)
 		delete(l.closes, c)
+		delete(l.hookGrants, c) // hookCalls go when their answers come back
 		h.eng.release(c)
 		c.setState(stateClosed)
 		c.unpark()

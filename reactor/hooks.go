@@ -99,30 +99,49 @@ func (e *Engine) applyVerdict(c *conn, v *hook.ConnectResult) error {
 	if v.User == "" && len(v.Subscribe) == 0 && len(v.Publish) == 0 {
 		return nil
 	}
-	sub, err := auth.CompilePatterns(v.Subscribe)
-	if err != nil {
+	g := &hookGrant{user: v.User, hadToken: c.claims != nil}
+	var err error
+	if g.sub, err = auth.CompilePatterns(v.Subscribe); err != nil {
 		return errHookGrants
 	}
-	pub, err := auth.CompilePatterns(v.Publish)
-	if err != nil {
+	if g.pub, err = auth.CompilePatterns(v.Publish); err != nil {
 		return errHookGrants
 	}
-	claims := &auth.Claims{ValidUntil: farFuture}
-	switch {
-	case c.claims != nil:
-		*claims = *c.claims
-	case !e.cfg.AuthRequired:
+	if g.hadToken {
+		g.tokenSub = c.claims.Subject
+	} else if !e.cfg.AuthRequired {
 		// An anonymous client of a node without required tokens may use
 		// any channel: naming its user must not take that away.
-		claims.Subscribe, claims.Publish = anyChannel, anyChannel
+		g.sub, g.pub = append(g.sub, anyChannel...), append(g.pub, anyChannel...)
 	}
-	if v.User != "" {
-		claims.Subject = v.User
-	}
-	claims.Subscribe = append(claims.Subscribe[:len(claims.Subscribe):len(claims.Subscribe)], sub...)
-	claims.Publish = append(claims.Publish[:len(claims.Publish):len(claims.Publish)], pub...)
-	c.setClaims(claims)
+	c.loop.hookGrants[c] = g
+	c.setClaims(g.over(c.claims))
 	return nil
+}
+
+// hookGrant is what the connect hook added to a connection: a user and
+// channel patterns, kept apart from its token's claims so that a refresh,
+// which replaces the token, keeps them (security.go).
+type hookGrant struct {
+	user     string // "" keeps the token's subject
+	sub, pub []auth.Pattern
+	hadToken bool   // the connection was admitted with a token
+	tokenSub string // that token's subject, which a refresh must repeat
+}
+
+// over is the connection's claims: the token's (nil without one) with g
+// added. Without a token they do not expire.
+func (g *hookGrant) over(token *auth.Claims) *auth.Claims {
+	claims := &auth.Claims{ValidUntil: farFuture}
+	if token != nil {
+		*claims = *token
+	}
+	if g.user != "" {
+		claims.Subject = g.user
+	}
+	claims.Subscribe = append(claims.Subscribe[:len(claims.Subscribe):len(claims.Subscribe)], g.sub...)
+	claims.Publish = append(claims.Publish[:len(claims.Publish):len(claims.Publish)], g.pub...)
+	return claims
 }
 
 // anyChannel is the pattern list that allows every channel.
@@ -196,11 +215,48 @@ func (c *conn) noteClose(code ws.StatusCode, reason string) {
 	}
 }
 
+// maxHookCallsPerConn bounds the publish and message calls one
+// connection has in flight: one client cannot take the node's hook slots.
+const maxHookCallsPerConn = 8
+
+// hookCall counts a call c starts, refusing it (error busy, not counted
+// as the client's error) past maxHookCallsPerConn. Runs on c's loop.
+func (c *conn) hookCall(id []byte) bool {
+	l := c.loop
+	if l.hookCalls[c] >= maxHookCallsPerConn {
+		c.serverError(id, wire.ErrHookBusy)
+		return false
+	}
+	l.hookCalls[c]++
+	return true
+}
+
+// hookDone undoes hookCall. Runs on c's loop.
+func (c *conn) hookDone() {
+	l := c.loop
+	if n := l.hookCalls[c]; n > 1 {
+		l.hookCalls[c] = n - 1
+	} else {
+		delete(l.hookCalls, c)
+	}
+}
+
+// serverError queues an error frame for a failure that is not the
+// client's doing (the backend busy or down): it does not count toward
+// the consecutive errors that close a broken client. Runs on c's loop.
+func (c *conn) serverError(id []byte, e *wire.Error) {
+	c.loop.stats.errorFrames.Add(1)
+	c.queueError(id, e.Code, e.Message)
+}
+
 // hookPublish hands a client publication to the publish hook, which
 // decides, and publishes it (as is, or rewritten) if allowed; the client
 // gets its ack or error then. Runs on c's loop.
 func (c *conn) hookPublish(cmd wire.Command) {
 	e := c.loop.eng
+	if !c.hookCall(cmd.ID) {
+		return
+	}
 	req := hook.PublishRequest{Conn: c.identify(), User: c.user(), Node: e.cfg.NodeID, Channel: cmd.Channel, Data: cmd.Data}
 	ok := e.cfg.Hooks.Publish(req, func(res hook.PublishResult) {
 		var reply *wire.Error
@@ -208,6 +264,9 @@ func (c *conn) hookPublish(cmd wire.Command) {
 		case res.Err != nil:
 			e.stats.hookFailures.Add(1)
 			reply = wire.ErrHookUnavailable
+		case res.Allow && len(res.Data) > e.cfg.MaxDataSize:
+			e.stats.hookFailures.Add(1)
+			reply = wire.ErrHookUnavailable // the rewrite breaks the node's own bound
 		case !res.Allow:
 			reason := res.Reason
 			if reason == "" {
@@ -226,7 +285,8 @@ func (c *conn) hookPublish(cmd wire.Command) {
 		c.answerLater(cmd.ID, reply, nil)
 	})
 	if !ok {
-		c.replyError(cmd.ID, wire.ErrHookBusy)
+		c.hookDone()
+		c.serverError(cmd.ID, wire.ErrHookBusy)
 	}
 }
 
@@ -239,9 +299,12 @@ func (c *conn) hookMessage(cmd wire.Command) {
 		c.replyError(cmd.ID, wire.ErrNoMessageHook)
 		return
 	}
+	if !c.hookCall(cmd.ID) {
+		return
+	}
 	req := hook.MessageRequest{Conn: c.identify(), User: c.user(), Node: e.cfg.NodeID, Data: cmd.Data}
 	ok := e.cfg.Hooks.Message(req, func(res hook.MessageResult) {
-		if res.Err != nil {
+		if res.Err != nil || len(res.Reply) > e.cfg.MaxDataSize {
 			e.stats.hookFailures.Add(1)
 			c.answerLater(cmd.ID, wire.ErrHookUnavailable, nil)
 			return
@@ -249,16 +312,19 @@ func (c *conn) hookMessage(cmd wire.Command) {
 		c.answerLater(cmd.ID, nil, res.Reply)
 	})
 	if !ok {
-		c.replyError(cmd.ID, wire.ErrHookBusy)
+		c.hookDone()
+		c.serverError(cmd.ID, wire.ErrHookBusy)
 	}
 }
 
-// answerLater sends a hook's outcome to c on its loop, if c is still
-// open: push (if not nil), then the error or, for a command with an id,
-// the ack. Any goroutine.
+// answerLater ends a publish or message call of c on its loop and, if c
+// is still open, sends the outcome: push (if not nil), then the error or,
+// for a command with an id, the ack. The backend's refusals count as the
+// client's errors; its failures do not. Any goroutine.
 func (c *conn) answerLater(id []byte, e *wire.Error, push []byte) {
 	l := c.loop
 	_ = l.el.Execute(context.Background(), gnet.RunnableFunc(func(context.Context) error {
+		c.hookDone()
 		if c.state != stateOpen {
 			return nil
 		}
@@ -267,6 +333,8 @@ func (c *conn) answerLater(id []byte, e *wire.Error, push []byte) {
 			c.msgsOut++
 		}
 		switch {
+		case e == wire.ErrHookUnavailable:
+			c.serverError(id, e)
 		case e != nil:
 			c.replyError(id, e)
 		case len(id) > 0:

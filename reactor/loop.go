@@ -38,6 +38,11 @@ type loop struct {
 	// resume, and closes how hooked connections closed (hooks.go).
 	verdicts map[*conn]*hook.ConnectResult
 	closes   map[*conn]closeNote
+	// hookCalls counts each connection's publish and message hook calls
+	// in flight (hooks.go); hookGrants holds what the connect hook added
+	// to a connection's token (hooks.go).
+	hookCalls  map[*conn]uint8
+	hookGrants map[*conn]*hookGrant
 	// watchers are the connections that asked for a channel's presence
 	// frames (presence.go).
 	watchers map[string]map[*conn]struct{}
@@ -76,7 +81,7 @@ type loop struct {
 const maxScratch = 64 << 10
 
 func newLoop(el gnet.EventLoop, eng *Engine, idx int) *loop {
-	l := &loop{el: el, eng: eng, idx: idx, start: time.Now(), topics: make(map[string]*topic), parked: make(map[*conn]*wsproto.Decoder), peers: make(map[*conn]peer), verdicts: make(map[*conn]*hook.ConnectResult), closes: make(map[*conn]closeNote), watchers: make(map[string]map[*conn]struct{}), slow: make(map[*conn]*slowState)}
+	l := &loop{el: el, eng: eng, idx: idx, start: time.Now(), topics: make(map[string]*topic), parked: make(map[*conn]*wsproto.Decoder), peers: make(map[*conn]peer), verdicts: make(map[*conn]*hook.ConnectResult), closes: make(map[*conn]closeNote), watchers: make(map[string]map[*conn]struct{}), hookCalls: make(map[*conn]uint8), hookGrants: make(map[*conn]*hookGrant), slow: make(map[*conn]*slowState)}
 	l.resetDecoder()
 	l.onTick = gnet.RunnableFunc(l.tick)
 	l.wheel.lowered = l.lowered

@@ -61,6 +61,16 @@ func (l *loop) watch(c *conn, channel string) {
 	w[c] = struct{}{}
 }
 
+// setWatch makes c a watcher of channel or not, as its latest subscribe
+// asked. Runs on c's loop.
+func (l *loop) setWatch(c *conn, channel string, on bool) {
+	if on {
+		l.watch(c, channel)
+	} else {
+		l.unwatch(c, channel)
+	}
+}
+
 // unwatch undoes watch, if c watched channel. Runs on c's loop.
 func (l *loop) unwatch(c *conn, channel string) {
 	w := l.watchers[channel]
@@ -118,6 +128,14 @@ func (w *watches) of(channel string) []int {
 	return append([]int(nil), w.loops[channel]...)
 }
 
+// closePresence closes the store the engine started: a clean close
+// removes this node's members at once.
+func (e *Engine) closePresence() {
+	if e.cfg.Presence != nil {
+		_ = e.cfg.Presence.Close()
+	}
+}
+
 // presenceEvent hands a store event to every loop with watchers of its
 // channel. It runs on the store's goroutine, in the channel's order, and
 // gnet runs each loop's tasks in the order they were queued.
@@ -138,10 +156,14 @@ func (l *loop) presenceFrames(ev presence.Event) {
 			continue
 		}
 		m := ev.Member
+		var joined int64 // 0: unknown (a leave the store could not describe)
+		if !m.Joined.IsZero() {
+			joined = m.Joined.UnixMilli()
+		}
 		if c.endpoint.proto() {
-			c.queue(wireproto.AppendPresence(l.body[:0], ev.Join, ev.Channel, m.Conn, m.User, m.Node, m.Joined.UnixMilli()))
+			c.queue(wireproto.AppendPresence(l.body[:0], ev.Join, ev.Channel, m.Conn, m.User, m.Node, joined))
 		} else {
-			c.queue(wire.AppendPresence(l.body[:0], ev.Join, ev.Channel, m.Conn, m.User, m.Node, m.Joined.UnixMilli()))
+			c.queue(wire.AppendPresence(l.body[:0], ev.Join, ev.Channel, m.Conn, m.User, m.Node, joined))
 		}
 		c.flush()
 	}

@@ -49,15 +49,16 @@ func (c *conn) onPubSubMessage(m wsproto.Message) {
 			return
 		}
 		if history {
+			was := c.subscribed(cmd.Channel)
 			// The ack comes with the channel's position (resume.go).
 			if e := l.subscribeHistory(c, cmd.Channel, cmd.ID, cmd.Since); e != nil {
 				c.replyError(cmd.ID, e)
 				return
 			}
-			c.subscribedTo(cmd.Channel)
-			if cmd.Presence {
-				l.watch(c, cmd.Channel)
+			if !was {
+				c.subscribedTo(cmd.Channel)
 			}
+			l.setWatch(c, cmd.Channel, cmd.Presence)
 			c.errors = 0
 			return
 		}
@@ -69,9 +70,7 @@ func (c *conn) onPubSubMessage(m wsproto.Message) {
 		if added {
 			c.subscribedTo(cmd.Channel)
 		}
-		if cmd.Presence {
-			l.watch(c, cmd.Channel)
-		}
+		l.setWatch(c, cmd.Channel, cmd.Presence)
 	case wire.Unsubscribe:
 		if !l.unsubscribe(c, cmd.Channel) {
 			c.replyError(cmd.ID, wire.ErrNotSubscribed)

@@ -58,7 +58,9 @@ const replayPage = 256
 func (l *loop) subscribeHistory(c *conn, channel string, id json.RawMessage, since *wire.Since) *wire.Error {
 	t := l.topics[channel]
 	if t != nil && c.subs.find(t) != nil {
-		l.leave(c, t) // subscribing again resumes again, from since
+		// Subscribing again resumes again, from since; the connection
+		// stays a member of the channel meanwhile.
+		l.detach(c, t)
 		t = l.topics[channel]
 	}
 	if t == nil {
@@ -120,6 +122,7 @@ func (l *loop) applyPage(r *resume, p relay.Page, err error) {
 			c.queueUnsubscribed(r.t.name, wire.UnsubscribedHistoryUnavailable)
 		}
 		l.leave(c, r.t)
+		c.hookEvent("unsubscribe", r.t.name)
 		c.flush()
 		return
 	}

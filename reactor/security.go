@@ -81,11 +81,12 @@ func (c *conn) rateLimited() {
 func (c *conn) refresh(cmd wire.Command) bool {
 	l := c.loop
 	v := l.eng.cfg.Auth
+	grant := l.hookGrants[c] // what the connect hook added, kept across refreshes
 	switch {
 	case v == nil:
 		c.replyError(cmd.ID, wire.ErrAuthNotConfigured)
 		return false
-	case c.claims == nil:
+	case c.claims == nil, grant != nil && !grant.hadToken:
 		c.replyError(cmd.ID, wire.ErrAnonymousRefresh)
 		return false
 	}
@@ -94,9 +95,16 @@ func (c *conn) refresh(cmd wire.Command) bool {
 		c.replyText(cmd.ID, wire.CodeUnauthorized, err.Error())
 		return false
 	}
-	if claims.Subject != c.claims.Subject {
+	subject := c.claims.Subject
+	if grant != nil {
+		subject = grant.tokenSub
+	}
+	if claims.Subject != subject {
 		c.replyError(cmd.ID, wire.ErrOtherSubject)
 		return false
+	}
+	if grant != nil {
+		claims = grant.over(claims)
 	}
 	c.setClaims(claims)
 	l.eng.stats.refreshes.Add(1)

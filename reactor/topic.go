@@ -152,6 +152,12 @@ func (l *loop) unsubscribe(c *conn, channel string) bool {
 func (l *loop) leave(c *conn, t *topic) {
 	c.presenceLeave(t.name)
 	l.unwatch(c, t.name)
+	l.detach(c, t)
+}
+
+// detach is leave without the presence bookkeeping: for a subscription
+// made again at once (a resume from another since).
+func (l *loop) detach(c *conn, t *topic) {
 	if c.dropped > 0 {
 		l.forgetTopic(c, t) // nothing is owed on a channel it left
 	}

@@ -203,6 +203,8 @@ func (r *NATS) AskAll(ctx context.Context, req []byte) (map[string][]byte, []str
 			node := m.Header.Get(nodeHeader)
 			answers[node] = m.Data
 			delete(waiting, node)
+		case ctx.Err() == nil && !errors.Is(err, context.DeadlineExceeded):
+			return answers, nil, err // the connection closed under it
 		case ctx.Err() != nil:
 			missing := make([]string, 0, len(waiting)+1)
 			for n := range waiting {

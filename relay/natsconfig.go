@@ -281,8 +281,11 @@ var (
 	ErrClosed = errors.New("relay: closed")
 )
 
-// overlaps reports whether one subject prefix is the other or a token
-// prefix of it ("a.b" and "a.b.c"): then some subject falls under both.
+// SubjectsOverlap reports whether one subject prefix is the other or a
+// token prefix of it ("a.b" and "a.b.c"): then some subject falls under
+// both, and a channel could name the other's subject.
+func SubjectsOverlap(a, b string) bool { return overlaps(a, b) }
+
 func overlaps(a, b string) bool {
 	return a == b || strings.HasPrefix(a, b+".") || strings.HasPrefix(b, a+".")
 }

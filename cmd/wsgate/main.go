@@ -22,6 +22,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -42,6 +43,7 @@ import (
 	"github.com/wsgate/wsgate/admin"
 	"github.com/wsgate/wsgate/control"
 	"github.com/wsgate/wsgate/reactor"
+	"github.com/wsgate/wsgate/relay"
 )
 
 func main() {
@@ -93,6 +95,7 @@ func run(args []string, stderr io.Writer) int {
 	}
 
 	opts.nats.jetStream = opts.pres.on() // presence keeps its members in JetStream KV
+	opts.pres.natsPrefix = cmp.Or(opts.nats.Prefix, relay.DefaultSubjectPrefix)
 	rel, stopRelay, err := startRelay(&opts, opts.nodeID, logger)
 	if err != nil {
 		logger.Error("cannot start the relay", "err", err)
@@ -107,12 +110,11 @@ func run(args []string, stderr io.Writer) int {
 		return 2
 	}
 	defer stopHooks() // after the drain: the disconnect events go out
-	stopPresence, err := startPresence(&cfg, &opts.pres, rel, opts.nodeID, logger)
-	if err != nil {
+	// The engine closes the store when it stops, before the relay.
+	if err := startPresence(&cfg, &opts.pres, rel, opts.nodeID, logger); err != nil {
 		logger.Error("cannot start presence", "err", err)
 		return 1
 	}
-	defer stopPresence() // after the drain: the members' leaves are written first
 
 	eng, err := reactor.New(cfg)
 	if err != nil {

@@ -14,8 +14,9 @@ import (
 
 // presenceOptions turn on presence for some channels (docs/backend.md).
 type presenceOptions struct {
-	channels []string
-	nodeTTL  presence.NATSConfig
+	channels   []string
+	nodeTTL    presence.NATSConfig
+	natsPrefix string // the relay's channel subject prefix, set by main
 }
 
 func (o *presenceOptions) addFlags(fs *flag.FlagSet) {
@@ -27,31 +28,34 @@ func (o *presenceOptions) addFlags(fs *flag.FlagSet) {
 func (o *presenceOptions) on() bool { return len(o.channels) > 0 }
 
 // startPresence builds the presence store into cfg: in memory for a
-// single node, on NATS JetStream KV for a cluster. stop removes this
-// node's members.
-func startPresence(cfg *reactor.Config, o *presenceOptions, rel relay.Relay, node string, logger *slog.Logger) (stop func(), err error) {
+// single node, on NATS JetStream KV for a cluster. The engine closes it.
+func startPresence(cfg *reactor.Config, o *presenceOptions, rel relay.Relay, node string, logger *slog.Logger) error {
 	if !o.on() {
-		return func() {}, nil
+		return nil
 	}
+	var err error
 	if cfg.PresenceChannels, err = auth.CompilePatterns(o.channels); err != nil {
-		return nil, fmt.Errorf("--presence: %w", err)
+		return fmt.Errorf("--presence: %w", err)
 	}
 	var store presence.Store
 	switch r := rel.(type) {
 	case *relay.NATS:
+		if relay.SubjectsOverlap(o.natsPrefix, presence.EventSubjectPrefix) {
+			return fmt.Errorf("--presence: the channel subject prefix %q overlaps presence's %q: clients could forge presence events", o.natsPrefix, presence.EventSubjectPrefix)
+		}
 		pc := o.nodeTTL
 		pc.Node, pc.Logger = node, logger
 		n, err := presence.NewNATS(r.Conn(), pc)
 		if err != nil {
-			return nil, fmt.Errorf("--presence needs NATS JetStream (nats-server -js; with --nats-listen, --data-dir): %w", err)
+			return fmt.Errorf("--presence needs NATS JetStream (nats-server -js; with --nats-listen, --data-dir): %w", err)
 		}
 		store = n
 	case *relay.Local:
 		store = presence.NewLocal()
 	default:
-		return nil, errors.New("--presence: unknown relay")
+		return errors.New("--presence: unknown relay")
 	}
 	cfg.Presence = store
 	logger.Info("presence on", "channels", o.channels)
-	return func() { _ = store.Close() }, nil
+	return nil
 }
