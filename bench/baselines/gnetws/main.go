@@ -277,5 +277,6 @@ func main() {
 		gnet.WithMulticore(true),
 		gnet.WithNumEventLoop(runtime.GOMAXPROCS(0)),
 		gnet.WithReusePort(true), // a listener per loop, balanced by the kernel
+		gnet.WithReuseAddr(true), // bind past the previous server's TIME_WAIT sockets, as any restartable server does
 	))
 }
