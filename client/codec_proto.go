@@ -5,9 +5,10 @@ import (
 	"strings"
 
 	"github.com/gobwas/ws"
+	"google.golang.org/protobuf/proto"
+
 	"github.com/wsgate/wsgate/wire"
 	"github.com/wsgate/wsgate/wireproto"
-	"google.golang.org/protobuf/proto"
 )
 
 // protoCodec is the Protobuf protocol (package wireproto's, subprotocol

@@ -76,7 +76,9 @@ func numbered(i int) Event {
 }
 
 // disconnected is event i, a disconnect.
-func disconnected(i int) Event { return Event{Type: "disconnect", Conn: strconv.Itoa(i), Node: "n1", Code: 1000} }
+func disconnected(i int) Event {
+	return Event{Type: "disconnect", Conn: strconv.Itoa(i), Node: "n1", Code: 1000}
+}
 
 // checkSequence fails t unless events are numbered from..to-1 in order,
 // each once.
