@@ -14,6 +14,7 @@ type historyOptions struct {
 	relay.HistoryConfig
 	dataDir  string
 	policies []namespacePolicy // namespaces.go: each namespace's slow policy, in order
+	presence []string          // namespaces.go: the patterns of the namespaces with presence
 }
 
 func (o *historyOptions) addFlags(fs *flag.FlagSet) {

@@ -150,3 +150,29 @@ history_size = 10
 		t.Fatalf("a wrong slow_policy: %v", err)
 	}
 }
+
+// A namespace may keep presence: its pattern joins --presence's.
+func TestParseConfigNamespacePresence(t *testing.T) {
+	path := writeConfig(t, `presence = ["lobby"]
+[[namespace]]
+name = "rooms"
+pattern = "room.>"
+history_size = 0
+presence = true
+[[namespace]]
+name = "news"
+pattern = "news.*"
+history_size = 10
+`)
+	_, opts, err := parse(t, []string{"--config", path}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Join(append(opts.pres.channels, opts.hist.presence...), ","); got != "lobby,room.>" {
+		t.Fatalf("presence patterns %q, want lobby,room.>", got)
+	}
+	bad := writeConfig(t, "[[namespace]]\nname = \"a\"\npattern = \"a.*\"\nhistory_size = 0\npresence = \"yes\"\n")
+	if _, _, err := parse(t, []string{"--config", bad}, nil); err == nil {
+		t.Fatal("presence = \"yes\" was taken")
+	}
+}

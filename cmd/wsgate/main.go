@@ -94,7 +94,8 @@ func run(args []string, stderr io.Writer) int {
 		opts.nodeID = randomID()
 	}
 
-	opts.nats.jetStream = opts.pres.on() // presence keeps its members in JetStream KV
+	opts.pres.channels = append(opts.pres.channels, opts.hist.presence...) // [[namespace]] presence = true
+	opts.nats.jetStream = opts.pres.on()                                   // presence keeps its members in JetStream KV
 	opts.pres.natsPrefix = cmp.Or(opts.nats.Prefix, relay.DefaultSubjectPrefix)
 	rel, stopRelay, err := startRelay(&opts, opts.nodeID, logger)
 	if err != nil {

@@ -22,6 +22,7 @@ import (
 //	history_size = 100      # publications kept per channel (0: no history)
 //	history_ttl = "1h"      # optional
 //	slow_policy = "drop"    # optional: close, drop or conflate (default --slow-policy)
+//	presence = true         # optional: its channels keep presence, as --presence patterns do
 //
 // The first namespace whose pattern matches a channel decides its
 // history; a channel none matches takes --history-size and --history-ttl.
@@ -41,6 +42,7 @@ type namespaceFile struct {
 	HistorySize *int   `toml:"history_size"`
 	HistoryTTL  string `toml:"history_ttl"`
 	SlowPolicy  string `toml:"slow_policy"`
+	Presence    bool   `toml:"presence"`
 }
 
 // namespacePolicy is a namespace's slow-consumer policy.
@@ -81,7 +83,7 @@ func applyNamespaces(md *toml.MetaData, prim toml.Primitive, h *historyOptions) 
 	var errs []error
 	for _, k := range md.Undecoded() {
 		if len(k) > 0 && k[0] == namespaceTable {
-			errs = append(errs, fmt.Errorf("[[%s]]: unknown key %q (want name, pattern, history_size, history_ttl, slow_policy)", namespaceTable, strings.Join(k[1:], ".")))
+			errs = append(errs, fmt.Errorf("[[%s]]: unknown key %q (want name, pattern, history_size, history_ttl, slow_policy, presence)", namespaceTable, strings.Join(k[1:], ".")))
 		}
 	}
 	if len(tables) > MaxNamespaces {
@@ -109,6 +111,9 @@ func applyNamespaces(md *toml.MetaData, prim toml.Primitive, h *historyOptions) 
 			h.policies = append(h.policies, namespacePolicy{match: ns.Match, policy: p})
 		default:
 			errs = append(errs, fmt.Errorf("%s: slow_policy %q: want close, drop or conflate", what, t.SlowPolicy))
+		}
+		if t.Presence {
+			h.presence = append(h.presence, t.Pattern)
 		}
 		h.Namespaces = append(h.Namespaces, ns)
 	}
