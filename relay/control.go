@@ -225,9 +225,10 @@ const maxNodes = 10000
 
 // liveNodes is the set of nodes heard from recently (their heartbeats).
 type liveNodes struct {
-	mu    sync.Mutex
-	every time.Duration
-	last  map[string]time.Time
+	mu     sync.Mutex
+	every  time.Duration
+	last   map[string]time.Time
+	pruned time.Time // the last pruneLocked
 }
 
 func (a *liveNodes) seen(node string) {
@@ -239,8 +240,13 @@ func (a *liveNodes) seen(node string) {
 		a.last = make(map[string]time.Time)
 	}
 	if _, known := a.last[node]; !known && len(a.last) >= maxNodes {
-		a.mu.Unlock()
-		return // a flood of made-up names on the bus: live() prunes the old
+		if time.Since(a.pruned) > a.every { // at most once a beat: a flood must not make each name cost a scan
+			a.pruneLocked()
+		}
+		if len(a.last) >= maxNodes {
+			a.mu.Unlock()
+			return // a flood of made-up names on the bus, still alive
+		}
 	}
 	a.last[node] = time.Now()
 	a.mu.Unlock()
@@ -250,14 +256,22 @@ func (a *liveNodes) seen(node string) {
 func (a *liveNodes) live(self string) map[string]struct{} {
 	a.mu.Lock()
 	defer a.mu.Unlock()
+	a.pruneLocked()
 	out := make(map[string]struct{})
-	for n, t := range a.last {
-		switch {
-		case time.Since(t) > 3*a.every:
-			delete(a.last, n)
-		case n != self:
+	for n := range a.last {
+		if n != self {
 			out[n] = struct{}{}
 		}
 	}
 	return out
+}
+
+// pruneLocked forgets the nodes unheard of for three beats; a.mu is held.
+func (a *liveNodes) pruneLocked() {
+	a.pruned = time.Now()
+	for n, t := range a.last {
+		if time.Since(t) > 3*a.every {
+			delete(a.last, n)
+		}
+	}
 }
