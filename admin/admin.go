@@ -142,10 +142,19 @@ func (s *Server) authorized(r *http.Request) bool {
 	return subtle.ConstantTimeCompare(got[:], want[:]) == 1
 }
 
+// requireKey answers 401 to a request without the API key and reports
+// whether it may go on.
+func (s *Server) requireKey(w http.ResponseWriter, r *http.Request) bool {
+	if s.authorized(r) {
+		return true
+	}
+	w.Header().Set("WWW-Authenticate", `APIKey header="X-API-Key"`)
+	writeError(w, http.StatusUnauthorized, wire.CodeUnauthorized, "missing or wrong X-API-Key header")
+	return false
+}
+
 func (s *Server) publish(w http.ResponseWriter, r *http.Request) {
-	if !s.authorized(r) {
-		w.Header().Set("WWW-Authenticate", `APIKey header="X-API-Key"`)
-		writeError(w, http.StatusUnauthorized, wire.CodeUnauthorized, "missing or wrong X-API-Key header")
+	if !s.requireKey(w, r) {
 		return
 	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxPublishBody))
@@ -270,9 +279,7 @@ type historyEntry struct {
 // wire.MaxHistoryLimit) and about MaxHistoryBytes. History is channel
 // content, so it needs the API key like publishing.
 func (s *Server) history(w http.ResponseWriter, r *http.Request) {
-	if !s.authorized(r) {
-		w.Header().Set("WWW-Authenticate", `APIKey header="X-API-Key"`)
-		writeError(w, http.StatusUnauthorized, wire.CodeUnauthorized, "missing or wrong X-API-Key header")
+	if !s.requireKey(w, r) {
 		return
 	}
 	q := r.URL.Query()

@@ -63,9 +63,7 @@ func (s *Server) routeControl() {
 }
 
 func (s *Server) controlRoute(w http.ResponseWriter, r *http.Request, kind reactor.ConnOpKind) {
-	if !s.authorized(r) {
-		w.Header().Set("WWW-Authenticate", `APIKey header="X-API-Key"`)
-		writeError(w, http.StatusUnauthorized, wire.CodeUnauthorized, "missing or wrong X-API-Key header")
+	if !s.requireKey(w, r) {
 		return
 	}
 	select {

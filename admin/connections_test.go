@@ -2,6 +2,7 @@ package admin_test
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"net/http"
@@ -202,5 +203,50 @@ func TestControlUser(t *testing.T) {
 	}
 	if got := readText(t, b); !bytes.Contains([]byte(got), []byte("still here")) {
 		t.Fatalf("bob got %s", got)
+	}
+}
+
+// stalledBus is a bus whose nodes never answer: every Ask waits for its
+// deadline.
+type stalledBus struct{}
+
+func (stalledBus) ServeControl(string, func([]byte) []byte, []byte) error { return nil }
+func (stalledBus) Ask(ctx context.Context, _ string, _ []byte) ([]byte, error) {
+	<-ctx.Done()
+	return nil, ctx.Err()
+}
+func (stalledBus) AskAll(ctx context.Context, _ []byte) (map[string][]byte, []string, error) {
+	<-ctx.Done()
+	return nil, []string{"n2"}, nil
+}
+
+// TestControlFloodIsBounded: with every node stalled, requests past
+// admin.MaxControlInFlight are refused with 503 at once instead of
+// piling up; the ones in flight end in 504 at the deadline.
+func TestControlFloodIsBounded(t *testing.T) {
+	eng := gatewaytest.Start(t, reactor.Config{NodeID: "n1"})
+	plane, err := control.New(eng, stalledBus{}, control.Config{Timeout: 2 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := gatewaytest.Admin(t, eng, admin.Config{NodeID: "n1", APIKey: "k", Control: plane})
+	id := "n2." + strings.Repeat("0", 32)
+	codes := make(chan int, admin.MaxControlInFlight)
+	for range admin.MaxControlInFlight {
+		go func() {
+			code, _ := call(t, ts, "GET", "/api/connections/"+id, "")
+			codes <- code
+		}()
+	}
+	time.Sleep(500 * time.Millisecond) // all in flight, waiting for node n2
+	start := time.Now()
+	code, out := call(t, ts, "GET", "/api/connections/"+id, "")
+	if code != 503 || out["error"] != "busy" || time.Since(start) > time.Second {
+		t.Fatalf("a request past the bound: %d %v after %s, want 503 busy at once", code, out, time.Since(start))
+	}
+	for range admin.MaxControlInFlight {
+		if code := <-codes; code != 504 {
+			t.Fatalf("a request in flight ended %d, want 504", code)
+		}
 	}
 }

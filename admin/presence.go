@@ -37,9 +37,7 @@ func (s *Server) routePresence() {
 // presenceChannel checks the key and the channel, answering a bad request
 // itself.
 func (s *Server) presenceChannel(w http.ResponseWriter, r *http.Request) (string, bool) {
-	if !s.authorized(r) {
-		w.Header().Set("WWW-Authenticate", `APIKey header="X-API-Key"`)
-		writeError(w, http.StatusUnauthorized, wire.CodeUnauthorized, "missing or wrong X-API-Key header")
+	if !s.requireKey(w, r) {
 		return "", false
 	}
 	channel := r.URL.Query().Get("channel")

@@ -208,3 +208,38 @@ func (c *conn) user() string {
 	}
 	return c.claims.Subject
 }
+
+// identify gives c its connection ID, once, and indexes it by
+// descriptor; it returns the ID ("" when the descriptor is past the
+// table). The connect hook learns the ID before the upgrade; greet
+// indexes c by user once the hook has had its say.
+func (c *conn) identify() string {
+	l := c.loop
+	e := l.eng
+	if c.gen == 0 {
+		for c.gen == 0 {
+			c.gen = e.ids.gen.Add(1)
+		}
+		if !e.ids.conns.store(c.gc.Fd(), c) {
+			return ""
+		}
+	}
+	return e.ids.format(&l.idBuf, c.gc.Fd(), c.gen)
+}
+
+// unidentify undoes identify and greet when c closes, telling the
+// backend's hooks it is gone.
+func (c *conn) unidentify() {
+	if c.gen == 0 {
+		return
+	}
+	e := c.loop.eng
+	e.ids.conns.forget(c.gc.Fd(), c)
+	if c.since == 0 {
+		return // never greeted
+	}
+	if u := c.user(); u != "" {
+		e.users.remove(u, c)
+	}
+	c.hookEvent("disconnect", "")
+}
