@@ -8,6 +8,7 @@
 # process. Every step has a timeout.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. bench/lib.sh
 : "${COUNT:=3}"
 : "${WSGATE_BENCH_CONNS:=5000}"
 export WSGATE_BENCH_CONNS
@@ -27,11 +28,8 @@ run ./presence 'BenchmarkMemberMemory/local' 1x
   echo "commit=$(git rev-parse --short HEAD)$(git diff --quiet HEAD -- '*.go' || echo '+uncommitted')"
   echo "count=$COUNT"
   echo "conns=$WSGATE_BENCH_CONNS"
-  echo "nproc=$(nproc)"
-  echo "mem=$(awk '/MemTotal/ {print $2 " kB"}' /proc/meminfo)"
   echo "cpu=$(awk -F': ' '/model name/ {print $2; exit}' /proc/cpuinfo)"
-  echo "kernel=$(uname -r)"
-  echo "go=$(go version | awk '{print $3}')"
+  host_meta
 } > "$PRESENCE_OUT/meta.env"
 bin/benchmd -presence "$PRESENCE_OUT" -out "$PRESENCE_SUMMARY"
 cat "$PRESENCE_SUMMARY"
