@@ -1,4 +1,4 @@
-# Shell helpers the A/B benchmark scripts share. Sourced from the
+# Shell helpers the benchmark scripts share. Sourced from the
 # repository root (each script cds there first).
 
 # host_meta prints the meta.env lines that describe the machine and the
