@@ -18,6 +18,7 @@ import (
 	"github.com/wsgate/wsgate/internal/testkit"
 	"github.com/wsgate/wsgate/internal/testkit/natstest"
 	"github.com/wsgate/wsgate/internal/wstest"
+	"github.com/wsgate/wsgate/wire"
 )
 
 // dialGorilla dials rawURL with gorilla/websocket, a third-party client,
@@ -333,5 +334,40 @@ func TestBusNodesStartWithoutNATS(t *testing.T) {
 	}
 	if got := read(subA); got != "live" {
 		t.Errorf("a's subscriber got %q, want live", got)
+	}
+}
+
+// A node whose bus is down holds publications up to --nats-publish-buffer,
+// each charged its real cost. Filled to refusal with publications on
+// 255-byte channels (the worst case for per-publication overhead), the
+// node's RSS grows by at most twice the configured bound.
+func TestBusOutageBufferRSS(t *testing.T) {
+	const bound = 8 << 20 // relay.DefaultPublishBuffer, the default
+	n := startNode(t, "--nats", "nats://"+testkit.ReserveAddr(t), "--nats-close-grace", "10ms")
+	channel := strings.Repeat("c", wire.MaxChannelLength)
+	for range 100 { // warm the admin API's buffers and pools
+		if code := tryPublish(t, n, "warm", 1); code != http.StatusOK {
+			t.Fatalf("publish while NATS is down: %d", code)
+		}
+	}
+	base := rssBytes(t, n.cmd.Process.Pid)
+	held := 0
+	for ; held < 1<<20; held++ {
+		code := tryPublish(t, n, channel, 1)
+		if code == http.StatusServiceUnavailable {
+			break
+		}
+		if code != http.StatusOK {
+			t.Fatalf("publish #%d: %d", held, code)
+		}
+	}
+	s := relayStats(t, n)
+	grew := rssBytes(t, n.cmd.Process.Pid) - base
+	t.Logf("%d publications held, charged %v bytes; RSS grew %d bytes: %.2f× the bound", held, s["buffered_bytes"], grew, float64(grew)/bound)
+	if held == 1<<20 || s["buffered_messages"] != float64(held+100) {
+		t.Fatalf("the buffer did not refuse, or holds %v publications for %d accepted", s["buffered_messages"], held+100)
+	}
+	if grew > 2*bound {
+		t.Errorf("RSS grew %d bytes with the buffer full: more than twice its %d-byte bound", grew, bound)
 	}
 }

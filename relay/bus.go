@@ -1,7 +1,9 @@
 package relay
 
 import (
+	"bytes"
 	"errors"
+	"strings"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -162,16 +164,19 @@ func (r *NATS) send(batch []publication, closing bool) (more bool, wait time.Dur
 	return true, 0
 }
 
-// publishOne hands p to nats.go: to JetStream, which acknowledges it later
+// publishOne hands p to nats.go (core NATS copies it into its write
+// buffer before returning): to JetStream, which acknowledges it later
 // (asyncLost counts the failures), when it is a history publication.
 func (r *NATS) publishOne(p *publication) error {
 	if !r.isStored(p.subject) {
 		return r.nc.Publish(p.subject, p.data)
 	}
-	m := &nats.Msg{Subject: p.subject, Data: p.data}
+	// JetStream keeps the message until it is acknowledged: a copy, since
+	// p's memory is the queue's.
+	m := &nats.Msg{Subject: strings.Clone(p.subject), Data: bytes.Clone(p.data)}
 	var opts []jetstream.PublishOpt
 	if p.msgID != "" {
-		opts = append(opts, jetstream.WithMsgID(p.msgID))
+		opts = append(opts, jetstream.WithMsgID(strings.Clone(p.msgID)))
 	}
 	_, err := r.hist.js.PublishMsgAsync(m, opts...)
 	return err

@@ -43,7 +43,9 @@
 //     PublishBuffer bytes, each publication charged its subject, data and
 //     PublicationOverhead, and by PublishBufferMsgs) and returns; a full
 //     queue refuses it (ErrQueueFull, or ErrBufferFull while NATS is
-//     unreachable).
+//     unreachable). The queue's memory is mapped outside the Go heap, so
+//     what it holds costs the node its charge, not the twice that the
+//     collector lets a live heap reach (queue.go).
 //   - Interest updates the set of wanted channels and queues the channel
 //     for the bus goroutine while what is wanted differs from what the bus
 //     has: a name turned on and off before the bus got to it leaves

@@ -336,6 +336,7 @@ func (r *NATS) Close() error {
 		r.queue.shut()
 		close(r.closing)
 		<-r.busDone
+		r.queue.free()
 		r.nc.Close()
 		close(r.done)
 		r.dispatcher.Wait()

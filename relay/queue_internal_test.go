@@ -1,0 +1,99 @@
+package relay
+
+import (
+	"bytes"
+	"fmt"
+	"math/rand/v2"
+	"testing"
+)
+
+// TestPubQueueFIFO pushes and drops publications of random sizes (some
+// larger than a chunk, so they get a mapping of their own) against a model
+// slice: what front returns is always the model's head, byte for byte,
+// across chunk boundaries, rewinds and the spare's reuse, and the charge
+// and count return to zero.
+func TestPubQueueFIFO(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	q := newPubQueue(1<<20, 64<<20)
+	defer q.free()
+	type want struct{ subject, data, msgID string }
+	var model []want
+	next := 0
+	push := func() {
+		size := rng.IntN(2000)
+		if rng.IntN(50) == 0 {
+			size = chunkSize + rng.IntN(3*chunkSize)
+		}
+		data := bytes.Repeat([]byte{byte(next)}, size)
+		channel, msgID := fmt.Sprintf("ch%d", next), ""
+		if next%3 == 0 {
+			msgID = fmt.Sprintf("id-%d", next)
+		}
+		next++
+		if got := q.push("p", channel, data, msgID); got != pushed {
+			t.Fatalf("push #%d: %v", next, got)
+		}
+		model = append(model, want{"p." + channel, string(data), msgID})
+	}
+	buf := make([]publication, 0, 16)
+	for round := range 2000 {
+		for range rng.IntN(20) {
+			push()
+		}
+		buf = q.front(buf)
+		if want := min(len(model), cap(buf)); len(buf) != want {
+			t.Fatalf("round %d: front gave %d publications, want %d", round, len(buf), want)
+		}
+		for i, p := range buf {
+			if m := model[i]; p.subject != m.subject || string(p.data) != m.data || p.msgID != m.msgID {
+				t.Fatalf("round %d: front[%d] = %q (%d bytes) %q, want %q (%d bytes) %q",
+					round, i, p.subject, len(p.data), p.msgID, m.subject, len(m.data), m.msgID)
+			}
+		}
+		n := rng.IntN(len(buf) + 1)
+		if round%100 == 99 {
+			n = len(model) // empty it: the queue rewinds
+		}
+		msgs, _ := q.drop(n)
+		model = model[msgs:]
+		if msgs != min(n, msgs+len(model)) {
+			t.Fatalf("round %d: drop(%d) dropped %d", round, n, msgs)
+		}
+		if m, _ := q.size(); m != len(model) {
+			t.Fatalf("round %d: size %d, model %d", round, m, len(model))
+		}
+	}
+	q.drop(len(model))
+	if msgs, bytes := q.size(); msgs != 0 || bytes != 0 {
+		t.Errorf("empty queue: size() = %d, %d", msgs, bytes)
+	}
+	if q.head == nil || q.head.next != nil || q.tail != q.head {
+		t.Errorf("an empty queue should hold one chunk")
+	}
+}
+
+// TestPubQueueBounds: push refuses past either bound and after shut, and
+// a free queue refuses nothing it did not before.
+func TestPubQueueBounds(t *testing.T) {
+	q := newPubQueue(2, 1000)
+	defer q.free()
+	if q.push("p", "a", make([]byte, 1000), "") != queueFull {
+		t.Error("a publication over the byte bound was taken")
+	}
+	for i := range 2 {
+		if got := q.push("p", "a", nil, ""); got != pushed {
+			t.Fatalf("push %d: %v", i, got)
+		}
+	}
+	if q.push("p", "a", nil, "") != queueFull {
+		t.Error("a publication over the count bound was taken")
+	}
+	q.drop(1)
+	q.shut()
+	if q.push("p", "a", nil, "") != queueShut {
+		t.Error("a shut queue took a publication")
+	}
+	if msgs, bytes := q.size(); msgs != 1 || bytes != cost(3, 0, 0) {
+		t.Errorf("size() = %d, %d; want 1, %d", msgs, bytes, cost(3, 0, 0))
+	}
+}
