@@ -71,7 +71,8 @@ type loop struct {
 	slow  map[*conn]*slowState // what slow connections are owed (slow.go)
 
 	onTick, onInbox gnet.Runnable
-	tickPosted      atomic.Int64 // unix nanos when the ticker posted the last tick
+	tickPosted      atomic.Int64 // unix nanos when the last tick was posted (lag.go)
+	tickRan         atomic.Int64 // unix nanos when the last tick ran
 
 	stats loopStats
 }
@@ -131,10 +132,11 @@ func (l *loop) clock() uint32 { return uint32(time.Since(l.start) / l.eng.tick) 
 
 // tick advances the wheel to the current time, firing due timers, and
 // records how late it ran (the loop's lag). It runs on the loop, posted by
-// the engine's ticker when tickDue.
+// the engine's ticker when tickDue, or as a lag probe (lag.go).
 func (l *loop) tick(context.Context) error {
 	now := time.Now()
 	l.stats.lagNanos.Store(now.UnixNano() - l.tickPosted.Load())
+	l.tickRan.Store(now.UnixNano())
 	l.stats.ticks.Add(1)
 	target := uint32(now.Sub(l.start) / l.eng.tick)
 	for int32(target-l.wheel.now) > 0 {

@@ -5,6 +5,7 @@ import (
 	"strconv"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/gobwas/ws"
 	"golang.org/x/sys/cpu"
@@ -64,7 +65,7 @@ type loopStats struct {
 	rateLimited, forbidden                   atomic.Int64 // rate_limited and forbidden error frames
 	channelsRefused                          atomic.Int64 // subscriptions refused by MaxChannels
 	lagNanos                                 atomic.Int64 // delay of the last tick
-	ticks                                    atomic.Int64 // ticks run: only those with a timer due, and the lag probe
+	ticks                                    atomic.Int64 // ticks run: only those with a timer due, and lag probes
 	_                                        cpu.CacheLinePad
 }
 
@@ -188,6 +189,7 @@ func (e *Engine) Stats() Stats {
 	maps.Copy(s.AcceptErrors, e.stats.acceptErrors)
 	e.stats.acceptMu.Unlock()
 	var lag int64
+	now := time.Now()
 	for _, l := range *e.loops.Load() {
 		ls := &l.stats
 		s.MessagesIn += ls.messagesIn.Load()
@@ -206,7 +208,7 @@ func (e *Engine) Stats() Stats {
 		s.Conflated += ls.conflated.Load()
 		s.Compressions += ls.compressions.Load()
 		s.ProtobufEncodes += ls.protoEncodes.Load()
-		lag = max(lag, ls.lagNanos.Load())
+		lag = max(lag, l.lag(now))
 	}
 	s.LoopLagSeconds = float64(lag) / 1e9
 	if h := e.history; h != nil {

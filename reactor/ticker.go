@@ -1,20 +1,16 @@
 package reactor
 
 import (
-	"context"
 	"math"
 	"time"
 )
 
 // The ticker hands each loop the ticks of its timer wheel. It sleeps until
 // the earliest tick at which some loop has a timer due (wheel.wake), not
-// from tick to tick: an idle node wakes about once a second (lagProbeEvery),
-// whatever the tick, and a busy one at most once a tick. A loop whose
-// wheel gets an earlier deadline kicks it (loop.lowered).
-
-// lagProbeEvery is how often a loop with no timer due is ticked anyway, so
-// its lag (the agent check's load, the stats) stays current.
-const lagProbeEvery = time.Second
+// from tick to tick: a loop with no timer due is not woken, whatever the
+// tick, and a busy one at most once a tick. A loop whose wheel gets an
+// earlier deadline kicks it (loop.lowered). A loop's lag is probed when
+// someone reads it (lag.go), not on a clock.
 
 // runTicker posts a tick to each loop with a timer due, then sleeps until
 // the next one is. gnet's own OnTick runs off the loops, so ticks are
@@ -44,12 +40,11 @@ func (e *Engine) runTicker() {
 		next := nextReport
 		for _, l := range *e.loops.Load() {
 			if l.tickDue(now) {
-				l.tickPosted.Store(now.UnixNano())
-				_ = l.el.Execute(context.Background(), l.onTick)
+				l.postTick(now)
 				next = now // look again a tick on: the loop settles its next wake
 				continue
 			}
-			next = earliest(next, l.wakeTime(), time.Unix(0, l.tickPosted.Load()).Add(lagProbeEvery))
+			next = earliest(next, l.wakeTime())
 		}
 		next = later(next, now.Add(e.tick))
 		e.tickerAt.Store(next.UnixNano())
@@ -58,10 +53,10 @@ func (e *Engine) runTicker() {
 }
 
 // tickDue reports whether the ticker should post a tick to l at now: a
-// timer has come due, or the lag probe is due. Runs on the ticker.
+// timer has come due. Runs on the ticker.
 func (l *loop) tickDue(now time.Time) bool {
 	target := uint32(now.Sub(l.start) / l.eng.tick)
-	return int32(target-l.wheel.wake.Load()) >= 0 || now.UnixNano()-l.tickPosted.Load() >= int64(lagProbeEvery)
+	return int32(target-l.wheel.wake.Load()) >= 0
 }
 
 // wakeTime is when l's wheel next has a timer due.
