@@ -6,7 +6,7 @@ STATICCHECK_VERSION := v0.8.2
 # Test timeout for the whole suite; CI's budget is 20 minutes.
 TEST_TIMEOUT ?= 15m
 
-.PHONY: all build run test test-js vet fmt lint proto fuzz bench bench-ab bench-history bench-presence bench-listener bench-micro bench-scale-out baselines clean
+.PHONY: all build run test test-js vet fmt lint proto fuzz bench bench-ab bench-history bench-presence bench-listener bench-accept bench-micro bench-scale-out baselines clean
 
 all: build
 
@@ -71,6 +71,12 @@ bench-scale-out:
 ## acceptor (bench/listener-ab.sh; ROUNDS, CONNS)
 bench-listener:
 	./bench/listener-ab.sh
+
+## bench-accept: CPU per handshake of the gnet floor, gnet accepting
+## against Go listeners handing connections to gnet (bench/accept-ab.sh,
+## writes bench/results-accept/summary.md; ROUNDS, IDLE_CONNS)
+bench-accept:
+	./bench/accept-ab.sh
 
 ## bench-ab: make bench's tests against wsgate at BASE and at the working
 ## tree, alternating ROUNDS (3) times; medians, spread and ratios in

@@ -26,6 +26,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"flag"
 	"io"
 	"log"
 	"runtime"
@@ -71,6 +72,9 @@ type server struct {
 	gnet.BuiltinEventEngine
 	mu    sync.Mutex
 	loops map[gnet.EventLoop]*loop
+
+	eng    gnet.Engine   // for the enroll mode (enroll.go)
+	booted chan struct{} // closed by OnBoot
 }
 
 func (s *server) loopFor(el gnet.EventLoop) *loop {
@@ -269,14 +273,30 @@ func (l *loop) drainInbox() {
 }
 
 func main() {
-	f := common.ParseFlags("gnetws")
-	s := &server{loops: make(map[gnet.EventLoop]*loop)}
+	var accept string
+	f := common.ParseFlags("gnetws", func(fs *flag.FlagSet) {
+		fs.StringVar(&accept, "accept", "gnet", "who accepts: gnet (the baseline) or enroll (Go listeners handing connections to gnet; see enroll.go)")
+	})
+	s := &server{loops: make(map[gnet.EventLoop]*loop), booted: make(chan struct{})}
 	common.ServeAdmin(f.AdminListen, s.publish)
-	log.Printf("gnetws: ws on %s, admin on %s", f.Listen, f.AdminListen)
-	log.Fatal(gnet.Run(s, "tcp://"+f.Listen,
+	log.Printf("gnetws: ws on %s, admin on %s, accept %s", f.Listen, f.AdminListen, accept)
+	opts := []gnet.Option{
 		gnet.WithMulticore(true),
 		gnet.WithNumEventLoop(runtime.GOMAXPROCS(0)),
 		gnet.WithReusePort(true), // a listener per loop, balanced by the kernel
 		gnet.WithReuseAddr(true), // bind past the previous server's TIME_WAIT sockets, as any restartable server does
-	))
+	}
+	listen := f.Listen
+	switch accept {
+	case "gnet":
+	case "enroll":
+		s.enrollAcceptors(f.Listen, runtime.GOMAXPROCS(0))
+		listen = "127.0.0.1:0"
+		// Register picks a loop by the balancing algorithm; gnet's doc asks
+		// for one other than RoundRobin when it is called from outside.
+		opts = append(opts, gnet.WithLoadBalancing(gnet.LeastConnections))
+	default:
+		log.Fatalf("gnetws: --accept %q: want gnet or enroll", accept)
+	}
+	log.Fatal(gnet.Run(s, "tcp://"+listen, opts...))
 }
