@@ -38,9 +38,12 @@
 // should take the listener out of its poller for a back-off and keep
 // serving (docs/security.md describes the change to propose upstream).
 // Accepting on sockets the reactor owns would have avoided the question,
-// but gnet can adopt a socket accepted elsewhere only through Enroll (a
-// dup and a hop through a goroutine pool), and a hand-off costs more than
-// twice the CPU per handshake (bench/listener-ab.sh measures gnet's own).
+// but gnet can adopt a socket accepted elsewhere only through
+// Engine.Register (a dup and a hop through a goroutine pool): on the bare
+// gnet floor that more than doubles the CPU per handshake and adds a third
+// to the memory per connection (make bench-accept,
+// bench/results-accept/summary.md), more than the kernel-wide failures it
+// would survive are worth.
 //
 // # Bytes in
 //
