@@ -2,6 +2,7 @@ package relay
 
 import (
 	"encoding/binary"
+	"math"
 	"sync"
 	"unsafe"
 
@@ -97,7 +98,7 @@ func (q *pubQueue) push(prefix, channel string, data []byte, msgID string) pushR
 	switch {
 	case q.closed:
 		return queueShut
-	case q.msgs+1 > q.maxMsgs || q.bytes+charge > q.maxBytes:
+	case q.msgs+1 > q.maxMsgs || q.bytes+charge > q.maxBytes || size > math.MaxUint32:
 		return queueFull
 	}
 	if q.tail == nil || len(q.tail.mem)-q.tail.end < size {
@@ -215,6 +216,10 @@ func (q *pubQueue) drop(n int) (msgs, bytes int) {
 		}
 		q.head.next, q.head.end, q.headPos = nil, 0, 0
 		q.tail = q.head
+		if len(q.head.mem) != chunkSize { // a large publication's own: not kept idle
+			q.retire(q.head)
+			q.head, q.tail = nil, nil
+		}
 	}
 	return msgs, bytes
 }

@@ -51,6 +51,7 @@ func TestPubQueueFIFO(t *testing.T) {
 			}
 		}
 		n := rng.IntN(len(buf) + 1)
+		clear(buf) // as the bus goroutine does: no view outlives its drop
 		if round%100 == 99 {
 			n = len(model) // empty it: the queue rewinds
 		}
@@ -67,8 +68,31 @@ func TestPubQueueFIFO(t *testing.T) {
 	if msgs, bytes := q.size(); msgs != 0 || bytes != 0 {
 		t.Errorf("empty queue: size() = %d, %d", msgs, bytes)
 	}
-	if q.head == nil || q.head.next != nil || q.tail != q.head {
-		t.Errorf("an empty queue should hold one chunk")
+	if q.head != nil && (q.head.next != nil || q.tail != q.head || len(q.head.mem) != chunkSize) {
+		t.Errorf("an empty queue should hold at most one chunk, of the usual size")
+	}
+}
+
+// TestPubQueueLetsGoOfLargeChunks: a publication larger than a chunk gets
+// a mapping of its own, which the queue does not keep once it is empty.
+func TestPubQueueLetsGoOfLargeChunks(t *testing.T) {
+	q := newPubQueue(10, 64<<20)
+	defer q.free()
+	if q.push("p", "big", make([]byte, 4*chunkSize), "") != pushed {
+		t.Fatal("push")
+	}
+	q.drop(1)
+	if q.push("p", "small", []byte("1"), "") != pushed {
+		t.Fatal("push")
+	}
+	q.drop(1)
+	for c := q.head; c != nil; c = c.next {
+		if len(c.mem) != chunkSize {
+			t.Errorf("an idle queue keeps a %d-byte mapping", len(c.mem))
+		}
+	}
+	if q.spare != nil && len(q.spare.mem) != chunkSize {
+		t.Errorf("the spare is a %d-byte mapping", len(q.spare.mem))
 	}
 }
 
