@@ -197,11 +197,3 @@ func dirSize(b *testing.B, dir string) int64 {
 	}
 	return n
 }
-
-// heapInUse is the live heap after a full collection.
-func heapInUse() int64 {
-	runtime.GC()
-	var ms runtime.MemStats
-	runtime.ReadMemStats(&ms)
-	return int64(ms.HeapAlloc)
-}

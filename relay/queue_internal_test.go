@@ -4,7 +4,14 @@ import (
 	"bytes"
 	"fmt"
 	"math/rand/v2"
+	"os"
+	"strings"
 	"testing"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/wsgate/wsgate/wire"
 )
 
 // TestPubQueueFIFO pushes and drops publications of random sizes (some
@@ -119,5 +126,45 @@ func TestPubQueueBounds(t *testing.T) {
 	}
 	if msgs, bytes := q.size(); msgs != 1 || bytes != cost(3, 0, 0) {
 		t.Errorf("size() = %d, %d; want 1, %d", msgs, bytes, cost(3, 0, 0))
+	}
+}
+
+// TestPubQueueResidentWithinCharge fills a queue with the default bounds
+// until it refuses, with the publications that cost it most per byte of
+// data (one byte on a 255-byte channel) and with larger ones, and counts
+// the pages of its mappings that are resident (mincore): what the queue
+// holds costs the node at most what it is charged.
+func TestPubQueueResidentWithinCharge(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		channel string
+		data    int
+	}{
+		{"255-byte channel, 1-byte data", strings.Repeat("c", wire.MaxChannelLength), 1},
+		{"20-byte channel, 1000-byte data", strings.Repeat("c", 20), 1000},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			q := newPubQueue(DefaultPublishBufferMsgs, DefaultPublishBuffer)
+			defer q.free()
+			data := bytes.Repeat([]byte("x"), tc.data)
+			for q.push("wsgate.ch", tc.channel, data, "") == pushed {
+			}
+			msgs, charged := q.size()
+			resident := 0
+			page := os.Getpagesize()
+			for c := q.head; c != nil; c = c.next {
+				vec := make([]byte, (len(c.mem)+page-1)/page)
+				if _, _, errno := unix.Syscall(unix.SYS_MINCORE, uintptr(unsafe.Pointer(&c.mem[0])), uintptr(len(c.mem)), uintptr(unsafe.Pointer(&vec[0]))); errno != 0 {
+					t.Fatal(errno)
+				}
+				for _, v := range vec {
+					resident += int(v&1) * page
+				}
+			}
+			t.Logf("%d publications, charged %d bytes, %d resident: %.2f of the charge", msgs, charged, resident, float64(resident)/float64(charged))
+			if resident > charged || resident < charged/4 {
+				t.Errorf("%d bytes resident for %d charged: want at most the charge (and the bytes written)", resident, charged)
+			}
+		})
 	}
 }
