@@ -29,9 +29,12 @@ type Engine struct {
 	runErr   error
 	stopTick chan struct{}
 	// kickTick wakes the ticker early: a loop's wheel has a timer due
-	// before tickerAt (unix nanos), when the ticker means to wake next.
+	// before tickerAt (epoch nanos), when the ticker means to wake next.
 	kickTick chan struct{}
 	tickerAt atomic.Int64
+	// epoch is the origin of the engine's "epoch nanos": offsets on the
+	// monotonic clock, which a step of the wall clock does not move.
+	epoch    time.Time
 	draining atomic.Bool
 	stopped  atomic.Bool
 
@@ -79,6 +82,7 @@ func New(cfg Config) (*Engine, error) {
 		ran:             make(chan struct{}),
 		stopTick:        make(chan struct{}),
 		kickTick:        make(chan struct{}, 1),
+		epoch:           time.Now(),
 		connsPerIP:      newAddrCounts(cfg.MaxConnsPerIP),
 		handshakesPerIP: newAddrCounts(cfg.MaxHandshakesPerIP),
 		ids:             newConnIDs(cfg.NodeID),

@@ -11,28 +11,37 @@ import (
 // reading the lag (Stats, behind /api/stats, /metrics and the agent check)
 // posts a probe when the last tick is older than lagProbeEvery. A tick
 // posted and not yet run counts as late as it is so far, so a stuck loop
-// shows a lag that grows, not the last one measured.
+// shows a lag that grows, not the last one measured: the ticker posts no
+// other tick to a loop while one waits. Times are epoch nanos
+// (Engine.nanos), on the monotonic clock.
 
 // lagProbeEvery is the age past which reading a loop's lag probes it again.
 const lagProbeEvery = time.Second
 
-// postTick posts a tick to l, stamped now. Runs off the loop.
+// postTick posts a tick to l, stamped now. The stamp is taken back if
+// the loop refuses the tick (the engine has stopped), so that no tick
+// seems to wait forever. Runs off the loop.
 func (l *loop) postTick(now time.Time) {
-	l.tickPosted.Store(now.UnixNano())
-	_ = l.el.Execute(context.Background(), l.onTick)
+	stamp := l.eng.nanos(now)
+	old := l.tickPosted.Swap(stamp)
+	if err := l.el.Execute(context.Background(), l.onTick); err != nil {
+		l.tickPosted.CompareAndSwap(stamp, old)
+	}
 }
+
+// tickPending reports whether a tick posted to l has not run yet.
+func (l *loop) tickPending() bool { return l.tickPosted.Load() > l.tickRan.Load() }
 
 // lag is l's lag in nanoseconds as of now: its last tick's, or the wait so
 // far of a tick posted and not yet run when that is longer. When the last
 // tick is older than lagProbeEvery it posts a probe, which the next read
 // sees. Runs off the loop.
 func (l *loop) lag(now time.Time) int64 {
-	posted, ran := l.tickPosted.Load(), l.tickRan.Load()
-	lag := l.stats.lagNanos.Load()
-	if posted > ran {
-		return max(lag, now.UnixNano()-posted)
+	at, lag := l.eng.nanos(now), l.stats.lagNanos.Load()
+	if l.tickPending() {
+		return max(lag, at-l.tickPosted.Load())
 	}
-	if now.UnixNano()-posted >= int64(lagProbeEvery) {
+	if at-l.tickPosted.Load() >= int64(lagProbeEvery) {
 		l.postTick(now)
 	}
 	return lag

@@ -71,8 +71,8 @@ type loop struct {
 	slow  map[*conn]*slowState // what slow connections are owed (slow.go)
 
 	onTick, onInbox gnet.Runnable
-	tickPosted      atomic.Int64 // unix nanos when the last tick was posted (lag.go)
-	tickRan         atomic.Int64 // unix nanos when the last tick ran
+	tickPosted      atomic.Int64 // epoch nanos when the last tick was posted (lag.go)
+	tickRan         atomic.Int64 // epoch nanos when the last tick ran
 
 	stats loopStats
 }
@@ -135,10 +135,14 @@ func (l *loop) clock() uint32 { return uint32(time.Since(l.start) / l.eng.tick) 
 // the engine's ticker when tickDue, or as a lag probe (lag.go).
 func (l *loop) tick(context.Context) error {
 	now := time.Now()
-	l.stats.lagNanos.Store(now.UnixNano() - l.tickPosted.Load())
-	l.tickRan.Store(now.UnixNano())
+	at := l.eng.nanos(now)
+	l.stats.lagNanos.Store(at - l.tickPosted.Load())
+	l.tickRan.Store(at)
 	l.stats.ticks.Add(1)
 	target := uint32(now.Sub(l.start) / l.eng.tick)
+	if l.wheel.empty() { // nothing to fire: no need to walk the ticks since the last one
+		l.wheel.now = target
+	}
 	for int32(target-l.wheel.now) > 0 {
 		l.wheel.advance(l.fire)
 	}

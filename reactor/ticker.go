@@ -40,14 +40,16 @@ func (e *Engine) runTicker() {
 		next := nextReport
 		for _, l := range *e.loops.Load() {
 			if l.tickDue(now) {
-				l.postTick(now)
+				if !l.tickPending() { // one at a time: a stuck loop's wait shows as its lag
+					l.postTick(now)
+				}
 				next = now // look again a tick on: the loop settles its next wake
 				continue
 			}
 			next = earliest(next, l.wakeTime())
 		}
 		next = later(next, now.Add(e.tick))
-		e.tickerAt.Store(next.UnixNano())
+		e.tickerAt.Store(e.nanos(next))
 		timer.Reset(next.Sub(now))
 	}
 }
@@ -67,7 +69,7 @@ func (l *loop) wakeTime() time.Time {
 // lowered is called on the loop when its wheel's wake moved earlier: it
 // kicks the ticker if the ticker means to sleep past it.
 func (l *loop) lowered() {
-	if l.wakeTime().UnixNano() < l.eng.tickerAt.Load() {
+	if l.eng.nanos(l.wakeTime()) < l.eng.tickerAt.Load() {
 		select {
 		case l.eng.kickTick <- struct{}{}:
 		default: // a kick is pending already
@@ -78,6 +80,9 @@ func (l *loop) lowered() {
 // wantTick asks for the next tick: resumes waiting to read on and slow
 // consumers to catch up are looked at every tick.
 func (l *loop) wantTick() { l.wheel.lower(l.wheel.now + 1) }
+
+// nanos is t in epoch nanos.
+func (e *Engine) nanos(t time.Time) int64 { return int64(t.Sub(e.epoch)) }
 
 func earliest(t time.Time, more ...time.Time) time.Time {
 	for _, u := range more {

@@ -71,39 +71,65 @@ func TestIdleLoopIsNotTickedForNothing(t *testing.T) {
 	}
 }
 
-// TestLagOfAStuckLoopGrows: reading the stats probes a loop that was not
-// ticked for a second; while the loop is stuck (here in a task that sleeps)
-// the probe waits, and the lag the stats report is that wait so far, not
-// the last lag measured. Once the loop is free the probe runs and the lag
-// it measured stays reported.
+// TestLagOfAStuckLoopGrows: while a loop is stuck (here in a task that
+// sleeps), the lag the stats report is the wait so far of the tick posted
+// to it, not the last lag measured; once the loop is free the tick runs
+// and the lag it measured stays reported. On a loop with nothing due the
+// tick is the probe a read of the stats posts; on one with a timer due
+// every tick (25 ms ticks, pings every 100 ms) it is the ticker's, which
+// posts no other while one waits (it used to post one a tick, each
+// restamping the wait, so the lag never passed a tick).
 func TestLagOfAStuckLoopGrows(t *testing.T) {
-	e := gateway(t, Config{PingInterval: time.Hour, PongTimeout: time.Minute})
-	dialWS(t, e, "/ws") // makes a loop
-	loops := *e.loops.Load()
-	if len(loops) == 0 {
-		t.Fatal("no loop")
-	}
-	const stuck = 400 * time.Millisecond
-	time.Sleep(lagProbeEvery) // the connection's last tick is old enough
-	released := make(chan struct{})
-	_ = loops[0].el.Execute(context.Background(), gnet.RunnableFunc(func(context.Context) error {
-		time.Sleep(stuck)
-		close(released)
-		return nil
-	}))
-	if lag := e.Stats().LoopLagSeconds; lag > 0.1 {
-		t.Fatalf("lag %.3fs before the loop was stuck for long", lag)
-	} // that read posted a probe behind the stuck task
-	time.Sleep(stuck / 2)
-	if lag := e.Stats().LoopLagSeconds; lag < (stuck / 4).Seconds() {
-		t.Errorf("lag %.3fs while a probe has waited %v: want it to grow", lag, stuck/2)
-	}
-	<-released
-	testkit.Eventually(t, waitTimeout, "the probe to run", func() bool {
-		return loops[0].tickRan.Load() >= loops[0].tickPosted.Load()
-	})
-	if lag := e.Stats().LoopLagSeconds; lag < (stuck / 2).Seconds() {
-		t.Errorf("lag %.3fs after a probe waited behind a %v task: want what it measured", lag, stuck)
+	for _, tc := range []struct {
+		name string
+		cfg  Config
+	}{
+		{"nothing due", Config{PingInterval: time.Hour, PongTimeout: time.Minute}},
+		{"timers due", Config{PingInterval: 100 * time.Millisecond, PongTimeout: 900 * time.Millisecond, DrainWindow: 1600 * time.Millisecond}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := gateway(t, tc.cfg)
+			c := dialWS(t, e, "/ws")
+			go func() { // reading answers the pings
+				for {
+					if _, _, err := c.ReadMessage(); err != nil {
+						return
+					}
+				}
+			}()
+			time.Sleep(lagProbeEvery) // the loops' last ticks are old enough
+			var l *loop               // the connection's: its wheel is not empty
+			for _, cand := range *e.loops.Load() {
+				if int32(cand.wheel.wake.Load()-cand.clock()) < never/2 {
+					l = cand
+				}
+			}
+			if l == nil {
+				t.Fatal("no loop with a timer")
+			}
+			// Stuck long enough that a timer comes due meanwhile (the
+			// connection's next is at most PongTimeout away), then looked
+			// at once the tick posted for it has waited a while.
+			const stuck, look, least = 1600 * time.Millisecond, 1300 * time.Millisecond, 300 * time.Millisecond
+			released := make(chan struct{})
+			_ = l.el.Execute(context.Background(), gnet.RunnableFunc(func(context.Context) error {
+				time.Sleep(stuck)
+				close(released)
+				return nil
+			}))
+			if lag := e.Stats().LoopLagSeconds; lag > 0.1 {
+				t.Fatalf("lag %.3fs before the loop was stuck for long", lag)
+			} // that read posted a probe behind the stuck task, or the ticker will post a tick
+			time.Sleep(look)
+			if lag := e.Stats().LoopLagSeconds; lag < least.Seconds() {
+				t.Errorf("lag %.3fs while the loop has been stuck %v: want it to grow past %v", lag, look, least)
+			}
+			<-released
+			testkit.Eventually(t, waitTimeout, "the tick to run", func() bool { return !l.tickPending() })
+			if lag := e.Stats().LoopLagSeconds; lag < least.Seconds() {
+				t.Errorf("lag %.3fs after a tick waited behind a %v task: want what it measured", lag, stuck)
+			}
+		})
 	}
 }
 
@@ -252,4 +278,21 @@ func TestDrainRefusesNewConnections(t *testing.T) {
 		t.Fatalf("handshake while draining: %v, want 503", err)
 	}
 	<-done
+}
+
+// TestLagAfterStopDoesNotGrow: once the engine has stopped, its loops
+// refuse probes; the stamp of a refused one is taken back, so the stats do
+// not show a lag that grows for ever (a tick that will never run).
+func TestLagAfterStopDoesNotGrow(t *testing.T) {
+	e := gateway(t, Config{PingInterval: time.Hour, PongTimeout: time.Minute})
+	dialWS(t, e, "/ws")
+	ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
+	defer cancel()
+	_ = e.Shutdown(ctx)       // the client does not answer the close: cut short
+	time.Sleep(lagProbeEvery) // the last ticks are old enough to probe
+	_ = e.Stats()             // probes, refused
+	time.Sleep(300 * time.Millisecond)
+	if lag := e.Stats().LoopLagSeconds; lag > 0.1 {
+		t.Errorf("lag %.3fs on a stopped engine: a refused probe counts as waiting", lag)
+	}
 }

@@ -143,6 +143,16 @@ func (w *wheel) remove(c *conn) {
 	c.next = nil
 }
 
+// empty reports whether no connection is scheduled.
+func (w *wheel) empty() bool {
+	for _, used := range w.fineUsed {
+		if used != 0 {
+			return false
+		}
+	}
+	return w.coarseUsed == 0 && w.far == nil
+}
+
 // advance moves to the next tick and calls fire for each connection due
 // then; fire must reschedule or forget it. A block's start first pours the
 // block's coarse list (and, every coarseSlots blocks, the far list) into
