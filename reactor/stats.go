@@ -138,7 +138,7 @@ type Stats struct {
 	PublishErrors        int64            `json:"publish_errors" metric:"wsgate_publish_errors_total,counter" help:"Publications the relay refused."`
 	ClosesSent           map[string]int64 `json:"closes_sent" metric:"wsgate_closes_total,counter,code,by=server" help:"Close frames by code and by which side sent them."`
 	ClosesReceived       map[string]int64 `json:"closes_received" metric:"wsgate_closes_total,counter,code,by=client" help:"Close frames by code and by which side sent them."`
-	LoopLagSeconds       float64          `json:"loop_lag_seconds" metric:"wsgate_loop_lag_seconds,gauge" help:"Worst delay, over the event loops, between posting a timer tick and running it."`
+	LoopLagSeconds       float64          `json:"loop_lag_seconds" metric:"wsgate_loop_lag_seconds,gauge" help:"Worst delay, over the event loops, between posting a tick (for a due timer, or a probe when this is read and the last tick is over a second old) and running it; a tick still waiting counts as late as it is so far."`
 	Handshaking          int64            `json:"handshaking" metric:"wsgate_handshaking,gauge" help:"Sockets in their opening handshake, or refused in it and not yet closed."`
 	SocketsRefused       map[string]int64 `json:"sockets_refused" metric:"wsgate_sockets_refused_total,counter,limit" help:"Sockets reset at accept, by the bound they would have passed (sockets, handshakes, handshakes_per_ip, untrusted_proxy)."`
 	ProxyHeaderErrors    int64            `json:"proxy_header_errors" metric:"wsgate_proxy_header_errors_total,counter" help:"Connections from trusted proxies closed for a missing or malformed PROXY protocol header."`
