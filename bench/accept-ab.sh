@@ -47,14 +47,7 @@ for round in $(seq "$ROUNDS"); do
   done
 done
 {
-  echo "title=Who accepts: gnet, or Go listeners handing connections to gnet"
-  echo "labels=gnet,enroll"
-  echo "script=bench/accept-ab.sh"
-  echo "commit=$(git rev-parse --short HEAD)$(git diff --quiet HEAD -- '*.go' || echo '+uncommitted')"
-  echo "date=$(date -u +%Y-%m-%dT%H:%M:%SZ)"
-  echo "rounds=$ROUNDS"
-  echo "order=alternating: gnet first in odd rounds, enroll first in even ones; a fresh server per run; $(( $(date +%s) - started ))s in all"
-  host_meta
+  pair_meta "Who accepts: gnet, or Go listeners handing connections to gnet" gnet enroll "a fresh server per run"
   echo "what=bench/baselines/gnetws, the bare gnet floor (gnet v2.9.7, an event loop per core). gnet: gnet accepts on a SO_REUSEPORT listener per loop, as in make bench. enroll: gnetws --accept enroll, Go listeners (SO_REUSEPORT, one per loop) accept and hand each connection to gnet with Engine.Register (a dup of the socket and a hop through gnet's goroutine pool), gnet listening on a port nobody dials. CPU is the server's, from /proc (wsbench --server-pid)."
   echo "sizes=idle: $IDLE_CONNS connections over 100 channels opened at 3000/s and held 3s (CPU/handshake: the CPU over the ramp per connection); connections from 127.0.0.2-127.0.0.17"
 } > "$RAW/meta.env"

@@ -85,14 +85,7 @@ for round in $(seq "$ROUNDS"); do
   done
 done
 {
-  echo "title=permessage-deflate: subscribers offering it (on) against not (off)"
-  echo "labels=off,on"
-  echo "script=bench/deflate-ab.sh"
-  echo "commit=$commit"
-  echo "date=$(date -u +%Y-%m-%dT%H:%M:%SZ)"
-  echo "rounds=$ROUNDS"
-  echo "order=alternating: off first in odd rounds, on first in even ones; a fresh node per run; $(( $(date +%s) - started ))s in all"
-  host_meta
+  pair_meta "permessage-deflate: subscribers offering it (on) against not (off)" off on "a fresh node per run" "$commit"
   echo "what=One wsgate node (default --compression on, --compression-min-size 256; the same flags in both modes) and wsbench on this host. on: every wsbench connection offers permessage-deflate; client_max_window_bits (wsbench --deflate), the node answers server_no_context_takeover; client_no_context_takeover and sends each publication compressed once for all of them; wsbench inflates every message (its stamps and sequence checks run on the inflated JSON) and fails the run if any connection is refused deflate. off: no connection offers it. The server's CPU and RSS are its own, from /proc (wsbench --server-pid); CPU in 10 ms ticks. Wire B/delivery: the bytes the subscribers read from their sockets over the load and its drain, per delivery (frame headers included). Compressions/publication: the growth of the node's compressions counter (GET /api/stats, wsbench --server-stats) over the load, per publication."
   echo "sizes=idle: $IDLE_CONNS connections over 100 channels opened at 3000/s and held 3s (RSS/conn: the node's growth from before the ramp to the end of the hold, per connection); bcast: $BCAST_CONNS subscribers of one channel, $RATE msg/s of $PAYLOAD-byte JSON (wsbench --payload-kind json) for 15s published on the admin API (CPU/delivery: the node's CPU over the load and its drain per delivery); connections from 127.0.0.2-127.0.0.17"
   echo "targets=bcast|CPU/delivery (µs)|ratio|1.2;idle|RSS/conn (B)|diff|64"

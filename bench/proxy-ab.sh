@@ -66,14 +66,7 @@ for round in $(seq "$ROUNDS"); do
   done
 done
 {
-  echo "title=PROXY protocol v2: on against off"
-  echo "labels=off,on"
-  echo "script=bench/proxy-ab.sh"
-  echo "commit=$(git rev-parse --short HEAD)$(git diff --quiet HEAD -- '*.go' || echo '+uncommitted')"
-  echo "date=$(date -u +%Y-%m-%dT%H:%M:%SZ)"
-  echo "rounds=$ROUNDS"
-  echo "order=alternating: off first in odd rounds, on first in even ones; a fresh node per run; $(( $(date +%s) - started ))s in all"
-  host_meta
+  pair_meta "PROXY protocol v2: on against off" off on "a fresh node per run"
   echo "what=One wsgate node and wsbench on this host. on: the node runs with --proxy-protocol v2 --trusted-proxies 127.0.0.0/8 and every wsbench connection starts with a PROXY v2 header (in the same write as its upgrade request) claiming its own client 10.(i>>16).(i>>8).(i); off: neither. The server's CPU is its own, from /proc (wsbench --server-pid), counted in 10 ms ticks: one tick is $(( 10000000 / IDLE_CONNS )) ns per handshake at these sizes."
   echo "sizes=idle: $IDLE_CONNS connections over 100 channels opened at 3000/s and held 3s (CPU/handshake: the node's CPU over the ramp per connection); bcast: $BCAST_CONNS subscribers of one channel, 10 msg/s of 64 bytes for 15s published on the admin API (CPU/delivery: the node's CPU over the load per delivery); connections from 127.0.0.2-127.0.0.17"
 } > "$RAW/meta.env"

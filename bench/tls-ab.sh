@@ -97,14 +97,7 @@ for round in $(seq "$ROUNDS"); do
   done
 done
 {
-  echo "title=TLS at the proxy: wss:// against ws:// through HAProxy"
-  echo "labels=plain,tls"
-  echo "script=bench/tls-ab.sh"
-  echo "commit=$(git rev-parse --short HEAD)$(git diff --quiet HEAD -- '*.go' || echo '+uncommitted')"
-  echo "date=$(date -u +%Y-%m-%dT%H:%M:%SZ)"
-  echo "rounds=$ROUNDS"
-  echo "order=alternating: plain first in odd rounds, tls first in even ones; a fresh HAProxy and node per run; $(( $(date +%s) - started ))s in all"
-  host_meta
+  pair_meta "TLS at the proxy: wss:// against ws:// through HAProxy" plain tls "a fresh HAProxy and node per run"
   echo "what=wsbench → $(haproxy -v | head -1 | awk '{print "HAProxy", $3}') (mode tcp, $(openssl version | awk '{print $1, $2}'), its default threads) → one wsgate node over plain TCP, all on this host. plain: ws:// to a plain frontend; tls: wss:// to a frontend terminating TLS with a self-signed $( [[ $KEY == ec ]] && echo 'ECDSA P-256' || echo 'RSA 2048') certificate (wsbench verifies it with --tls-ca; a full handshake per connection, no resumption; negotiated: $(jq -r '.settings.tls // empty' "$RAW/tls-idle-1.json" 2>/dev/null | sed 's/.*; //')). CPU is HAProxy's plus the node's, from /proc (wsbench --server-pid both); tls minus plain is what TLS costs the proxy."
   echo "sizes=idle: $IDLE_CONNS connections over 100 channels opened at 2000/s and held 3s (CPU/handshake: the CPU over the ramp per connection, TLS handshake included); bcast: $BCAST_CONNS subscribers of one channel, 10 msg/s of 64 bytes for 15s published on the node's admin API (CPU/delivery: the CPU over the load per delivery); connections from 127.0.0.2-127.0.0.17"
 } > "$RAW/meta.env"
