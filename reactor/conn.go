@@ -360,6 +360,32 @@ func (c *conn) startClosing() {
 	l.scheduleClosing(c)
 }
 
+// abandon closes c on a peer that has stopped reading: its closing
+// handshake or its pong did not come in time. Bytes still unsent, in gnet
+// or in the kernel, would leave the socket to the kernel in FIN-WAIT-1,
+// its send buffer full, retrying for minutes toward a window that never
+// opens; a reset frees it at once and tells the peer.
+func (c *conn) abandon() {
+	fd := c.gc.Fd()
+	if c.gc.OutboundBuffered() > 0 || unsent(fd) {
+		resetOnClose(fd)
+	}
+	_ = c.loop.el.Close(c.gc)
+}
+
+// unsent reports whether the kernel still holds bytes of fd's that the
+// peer has not acknowledged (or cannot say).
+func unsent(fd int) bool {
+	n, err := unix.IoctlGetInt(fd, unix.SIOCOUTQ)
+	return err != nil || n > 0
+}
+
+// resetOnClose makes fd's close send RST and drop what is unsent (SO_LINGER
+// 0), leaving nothing behind in FIN-WAIT-1 or TIME_WAIT.
+func resetOnClose(fd int) {
+	_ = unix.SetsockoptLinger(fd, unix.SOL_SOCKET, unix.SO_LINGER, &unix.Linger{Onoff: 1, Linger: 0})
+}
+
 // tryHalfClose shuts our side for writing once gnet has sent everything, so
 // the peer sees EOF after our last byte.
 func (c *conn) tryHalfClose() {

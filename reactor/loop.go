@@ -165,7 +165,7 @@ func (l *loop) fire(c *conn) {
 		l.fireOpen(c)
 	case stateClosing, stateRefused:
 		if l.wheel.due(c.closeAt) {
-			_ = l.el.Close(c.gc)
+			c.abandon()
 			return
 		}
 		c.tryHalfClose()
@@ -197,7 +197,7 @@ func (l *loop) fireOpen(c *conn) {
 		l.eng.stats.pongTimeouts.Add(1)
 		c.closeWith(wire.ClosePolicyViolation, wire.ReasonPongTimeout)
 		if c.state != stateClosed {
-			_ = l.el.Close(c.gc)
+			c.abandon()
 		}
 		return
 	case !c.pingSent && int32(now-c.lastRead) >= int32(l.ticks(cfg.PingInterval)):

@@ -113,11 +113,11 @@ func (e *Engine) openSocket(gc gnet.Conn, trusted bool) (refusal, bool) {
 	return 0, true
 }
 
-// refuseSocket resets a socket openSocket refused: SO_LINGER 0 makes the
-// close send RST, so the refusal leaves nothing in TIME_WAIT. It is
-// counted; the ticker logs a summary at a limited rate.
+// refuseSocket resets a socket openSocket refused, so the refusal leaves
+// nothing in TIME_WAIT. It is counted; the ticker logs a summary at a
+// limited rate.
 func (e *Engine) refuseSocket(gc gnet.Conn, why refusal) {
-	_ = unix.SetsockoptLinger(gc.Fd(), unix.SOL_SOCKET, unix.SO_LINGER, &unix.Linger{Onoff: 1, Linger: 0})
+	resetOnClose(gc.Fd())
 	e.stats.socketsRefused[why].Add(1)
 }
 
