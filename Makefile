@@ -73,10 +73,12 @@ bench-listener:
 	./bench/listener-ab.sh
 
 ## bench-accept: CPU per handshake of the gnet floor, gnet accepting
-## against Go listeners handing connections to gnet (bench/accept-ab.sh,
-## writes bench/results-accept/summary.md; ROUNDS, IDLE_CONNS)
+## against Go listeners handing connections to gnet, by Engine.Register and
+## by a gnet Client (bench/accept-ab.sh, writes bench/results-accept/summary.md
+## and summary-client.md; ROUNDS, IDLE_CONNS)
 bench-accept:
 	./bench/accept-ab.sh
+	VIA=client ./bench/accept-ab.sh
 
 ## bench-ab: make bench's tests against wsgate at BASE and at the working
 ## tree, alternating ROUNDS (3) times; medians, spread and ratios in

@@ -38,12 +38,14 @@
 // should take the listener out of its poller for a back-off and keep
 // serving (docs/security.md describes the change to propose upstream).
 // Accepting on sockets the reactor owns would have avoided the question,
-// but gnet can adopt a socket accepted elsewhere only through
-// Engine.Register (a dup and a hop through a goroutine pool): on the bare
-// gnet floor that more than doubles the CPU per handshake and adds a third
-// to the memory per connection (make bench-accept,
-// bench/results-accept/summary.md), more than the kernel-wide failures it
-// would survive are worth.
+// but gnet adopts a socket accepted elsewhere only as a dup handed to a
+// loop from another goroutine: through Engine.Register (a hop through its
+// goroutine pool) or a gnet Client's Enroll (an engine with no listener,
+// hence no accept to fail). On the bare gnet floor either more than doubles
+// the CPU per handshake, the thread hand-offs taking most of it, and adds a
+// quarter to a third to the memory per connection (make bench-accept,
+// bench/results-accept/), more than the kernel-wide failures it would
+// survive are worth.
 //
 // # Bytes in
 //

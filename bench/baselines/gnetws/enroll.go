@@ -12,20 +12,23 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// The enroll mode (--accept enroll) is not a baseline: it answers whether a
-// gnet server could accept for itself and survive the accept errors gnet
-// v2.9.7 treats as fatal (ENFILE, ENOMEM, ENOBUFS; reactor/doc.go, "Sockets
-// count from accept"). Go listeners, one per loop with SO_REUSEPORT like
-// gnet's own, accept with net/http's back-off on those errors and hand each
-// connection to gnet through Engine.Register, the only way gnet v2.9.7 takes
-// a socket it did not accept (a dup, and a hop through its goroutine pool).
-// gnet itself listens on a port of its own that nobody dials. bench/accept-ab.sh
-// compares the CPU per handshake of both modes.
+// The enroll and client modes (--accept enroll|client) are not baselines:
+// they answer whether a gnet server could accept for itself and survive the
+// accept errors gnet v2.9.7 treats as fatal (ENFILE, ENOMEM, ENOBUFS;
+// reactor/doc.go, "Sockets count from accept"). Go listeners, one per loop
+// with SO_REUSEPORT like gnet's own and, like gnet's, no keep-alive, accept
+// with net/http's back-off on those errors and hand each connection to gnet
+// in one of the two ways gnet v2.9.7 takes a socket it did not accept, each
+// a dup of the socket: Engine.Register (enroll; a hop through gnet's
+// goroutine pool, gnet itself listening on a port nobody dials) or
+// Client.Enroll (client; a gnet Client is an engine with no listener, so
+// it has no accept to fail, and it registers without the pool's hop).
+// bench/accept-ab.sh compares the CPU per handshake of each with gnet's.
 
-// enrollAcceptors starts loops acceptors on addr that hand what they accept
-// to the engine OnBoot gives s.
-func (s *server) enrollAcceptors(addr string, loops int) {
-	lc := net.ListenConfig{Control: func(_, _ string, rc syscall.RawConn) error {
+// acceptors starts loops acceptors on addr that hand what they accept to
+// adopt once OnBoot has run.
+func (s *server) acceptors(addr string, loops int, adopt func(net.Conn) error) {
+	lc := net.ListenConfig{KeepAlive: -1, Control: func(_, _ string, rc syscall.RawConn) error {
 		var err error
 		_ = rc.Control(func(fd uintptr) { err = unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_REUSEPORT, 1) })
 		return err
@@ -35,11 +38,11 @@ func (s *server) enrollAcceptors(addr string, loops int) {
 		if err != nil {
 			log.Fatal(err)
 		}
-		go s.acceptLoop(ln)
+		go s.acceptLoop(ln, adopt)
 	}
 }
 
-func (s *server) acceptLoop(ln net.Listener) {
+func (s *server) acceptLoop(ln net.Listener, adopt func(net.Conn) error) {
 	<-s.booted
 	var backoff time.Duration
 	for {
@@ -56,11 +59,34 @@ func (s *server) acceptLoop(ln net.Listener) {
 			log.Fatal(err)
 		}
 		backoff = 0
-		if _, err := s.eng.Register(gnet.NewNetConnContext(context.Background(), c)); err != nil {
-			log.Printf("gnetws: register: %v", err)
+		if err := adopt(c); err != nil {
+			log.Printf("gnetws: adopting a connection: %v", err)
 			_ = c.Close()
 		}
 	}
+}
+
+// enroll hands c to the engine OnBoot gave s.
+func (s *server) enroll(c net.Conn) error {
+	_, err := s.eng.Register(gnet.NewNetConnContext(context.Background(), c))
+	return err
+}
+
+// serveClient runs the client mode: a gnet Client with opts holds every
+// connection, and never returns.
+func (s *server) serveClient(addr string, loops int, opts []gnet.Option) {
+	cli, err := gnet.NewClient(s, opts...)
+	if err != nil {
+		log.Fatal(err)
+	}
+	if err := cli.Start(); err != nil { // runs OnBoot
+		log.Fatal(err)
+	}
+	s.acceptors(addr, loops, func(c net.Conn) error {
+		_, err := cli.Enroll(c)
+		return err
+	})
+	select {}
 }
 
 func (s *server) OnBoot(eng gnet.Engine) gnet.Action {

@@ -73,7 +73,7 @@ type server struct {
 	mu    sync.Mutex
 	loops map[gnet.EventLoop]*loop
 
-	eng    gnet.Engine   // for the enroll mode (enroll.go)
+	eng    gnet.Engine   // for the enroll and client modes (enroll.go)
 	booted chan struct{} // closed by OnBoot
 }
 
@@ -275,7 +275,7 @@ func (l *loop) drainInbox() {
 func main() {
 	var accept string
 	f := common.ParseFlags("gnetws", func(fs *flag.FlagSet) {
-		fs.StringVar(&accept, "accept", "gnet", "who accepts: gnet (the baseline) or enroll (Go listeners handing connections to gnet; see enroll.go)")
+		fs.StringVar(&accept, "accept", "gnet", "who accepts: gnet (the baseline), or Go listeners handing connections to gnet's Engine.Register (enroll) or to a gnet Client (client); see enroll.go")
 	})
 	s := &server{loops: make(map[gnet.EventLoop]*loop), booted: make(chan struct{})}
 	common.ServeAdmin(f.AdminListen, s.publish)
@@ -290,13 +290,15 @@ func main() {
 	switch accept {
 	case "gnet":
 	case "enroll":
-		s.enrollAcceptors(f.Listen, runtime.GOMAXPROCS(0))
+		s.acceptors(f.Listen, runtime.GOMAXPROCS(0), s.enroll)
 		listen = "127.0.0.1:0"
 		// Register picks a loop by the balancing algorithm; gnet's doc asks
 		// for one other than RoundRobin when it is called from outside.
 		opts = append(opts, gnet.WithLoadBalancing(gnet.LeastConnections))
+	case "client":
+		s.serveClient(f.Listen, runtime.GOMAXPROCS(0), opts)
 	default:
-		log.Fatalf("gnetws: --accept %q: want gnet or enroll", accept)
+		log.Fatalf("gnetws: --accept %q: want gnet, enroll or client", accept)
 	}
 	log.Fatal(gnet.Run(s, "tcp://"+listen, opts...))
 }
