@@ -7,10 +7,18 @@ import (
 	"github.com/valyala/bytebufferpool"
 )
 
-// Message is a complete message or control frame.
+// Message is a complete message or control frame, or, with SetGate on, the
+// start of a data message.
 type Message struct {
 	Op      ws.OpCode // OpText, OpBinary, OpClose, OpPing or OpPong
 	Payload []byte    // unmasked; see Decoder.Next for how long it stays valid
+
+	// Begins marks the start of a data message (SetGate): its first
+	// frame's header has been read, nothing of its payload. Payload is nil.
+	Begins bool
+	// Inflated marks a message that arrived compressed: Payload is its
+	// inflation.
+	Inflated bool
 }
 
 // Side says which end of the connection a Decoder reads for: a server reads
@@ -35,6 +43,9 @@ type Decoder struct {
 
 	deflate    bool // RSV1 may start a compressed message (SetDeflate)
 	compressed bool // the data message in progress is compressed
+	gate       bool // announce each data message before reading it (SetGate)
+	begins     bool // a data message's first header was just read: announce it
+	skip       bool // the data message in progress is being dropped (Skip)
 
 	op        ws.OpCode // the current frame's opcode
 	fin       bool
@@ -91,6 +102,34 @@ func (d *Decoder) Init(side Side, limits *Limits) {
 // before. RSV2 and RSV3 are always errors.
 func (d *Decoder) SetDeflate(on bool) { d.deflate = on }
 
+// SetGate makes Next, when on, return each data message's start
+// (Message.Begins) as soon as its first frame's header is read, before any
+// of its payload is buffered, unmasked or inflated, so that the caller can
+// drop it with Skip: a message refused by a rate limit then costs only the
+// reading of its bytes. Like SetDeflate it is one store, to make before
+// each Next. Reset turns it off.
+func (d *Decoder) SetGate(on bool) { d.gate = on }
+
+// Skip drops the data message whose start Next just returned: its frames
+// are still read and checked (headers, sizes), their payload is neither
+// buffered, unmasked, checked as UTF-8 nor inflated, and Next returns
+// nothing for it. Control frames between its fragments are returned as
+// usual.
+func (d *Decoder) Skip() { d.skip = true }
+
+// Held is the memory the decoder holds for a message or control frame in
+// progress: the capacity of its pooled buffers.
+func (d *Decoder) Held() int {
+	n := 0
+	if d.msg != nil && !d.recycleMsg {
+		n += cap(d.msg.B)
+	}
+	if d.ctl != nil && !d.recycleCtl {
+		n += cap(d.ctl.B)
+	}
+	return n
+}
+
 // Reset returns the decoder's buffers to the pool and clears its state,
 // keeping side and limits. Call it when the connection is done.
 func (d *Decoder) Reset() {
@@ -127,7 +166,8 @@ func (d *Decoder) Reset() {
 // the decoder is then unusable.
 func (d *Decoder) Next(in []byte) (m Message, n int, err error) {
 	d.recycle()
-	if len(in) == 0 {
+	// An empty frame announced last call completes without a byte more.
+	if len(in) == 0 && !(d.payload && d.remaining == 0) {
 		return Message{}, 0, nil
 	}
 	for {
@@ -136,6 +176,10 @@ func (d *Decoder) Next(in []byte) (m Message, n int, err error) {
 			n += k
 			if err != nil || !done {
 				return Message{}, n, err
+			}
+			if d.begins {
+				d.begins = false
+				return Message{Op: d.fragOp, Begins: true}, n, nil
 			}
 		}
 		chunk := in[n : n+int(min(d.remaining, int64(len(in)-n)))]
@@ -266,7 +310,7 @@ func (d *Decoder) parseHeader(b []byte) error {
 		}
 		if h.OpCode != ws.OpContinuation {
 			d.fragOp, d.msgLen, d.utf8 = h.OpCode, 0, utf8Accept
-			d.compressed = compressed
+			d.compressed, d.begins = compressed, d.gate
 		}
 		// Subtract rather than add: with limits near MaxInt64 the sum wraps.
 		if h.Length > d.limits.MaxMessageSize-d.msgLen {
@@ -281,6 +325,9 @@ func (d *Decoder) parseHeader(b []byte) error {
 // readPayload takes the next piece of the current frame's payload. done
 // reports that a message or control frame completed and is returned.
 func (d *Decoder) readPayload(chunk []byte) (m Message, done bool, err error) {
+	if d.skip && !d.op.IsControl() {
+		return d.skipPayload(chunk)
+	}
 	if d.masked {
 		ws.Cipher(chunk, d.mask, int(d.maskPos))
 		d.maskPos = uint8((int(d.maskPos) + len(chunk)) % 4)
@@ -322,10 +369,24 @@ func (d *Decoder) readPayload(chunk []byte) (m Message, done bool, err error) {
 	if d.fragOp == ws.OpText && d.utf8 != utf8Accept {
 		return Message{}, false, ErrInvalidUTF8 // ends inside a code point
 	}
-	m = Message{Op: d.fragOp, Payload: payload}
+	m = Message{Op: d.fragOp, Payload: payload, Inflated: d.compressed}
 	d.fragOp, d.msgLen, d.compressed = 0, 0, false
 	d.recycleMsg = d.msg != nil
 	return m, true, nil
+}
+
+// skipPayload reads past a piece of a dropped message (Skip).
+func (d *Decoder) skipPayload(chunk []byte) (m Message, done bool, err error) {
+	d.remaining -= int64(len(chunk))
+	d.msgLen += int64(len(chunk))
+	if d.remaining > 0 {
+		return Message{}, false, nil
+	}
+	d.payload = false
+	if d.fin {
+		d.fragOp, d.msgLen, d.compressed, d.skip = 0, 0, false, false
+	}
+	return Message{}, false, nil
 }
 
 // inflate replaces the compressed message gathered in d.msg by its

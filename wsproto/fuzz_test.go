@@ -128,8 +128,10 @@ var fuzzLimits = Limits{MaxFrameSize: 64, MaxMessageSize: 160}
 // FuzzDecoder feeds the same bytes whole, byte by byte, cut once at split
 // and in random reads chosen by seed: every feed must give the same
 // messages and the same first error as referenceDecode, and everything
-// returned must obey the protocol. Bit 0 of seed picks the client side, bit 1
-// the small limits.
+// returned must obey the protocol. With SetGate on, taking every message
+// must change nothing, and skipping every one must leave exactly the
+// control frames when the stream is valid. Bit 0 of seed picks the client
+// side, bit 1 the small limits.
 func FuzzDecoder(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte, split uint16, seed int64) {
 		side, limits := ServerSide, (*Limits)(nil)
@@ -155,6 +157,27 @@ func FuzzDecoder(f *testing.F) {
 			d.Reset()
 			if s := got.diff(ref.msgs, ref.err); s != "" {
 				t.Fatalf("feed %s differs from the reference: %s", f.name, s)
+			}
+			d = NewDecoder(side, limits)
+			got, _ = decodeGated(d, data, f, func(int) bool { return false })
+			d.Reset()
+			if s := got.diff(ref.msgs, ref.err); s != "" {
+				t.Fatalf("feed %s, gated, taking all, differs from the reference: %s", f.name, s)
+			}
+			d = NewDecoder(side, limits)
+			got, _ = decodeGated(d, data, f, func(int) bool { return true })
+			d.Reset()
+			checkDecoded(t, got, limits)
+			if ref.err == nil {
+				var controls []Message
+				for _, m := range ref.msgs {
+					if m.Op.IsControl() {
+						controls = append(controls, m)
+					}
+				}
+				if s := got.diff(controls, nil); s != "" {
+					t.Fatalf("feed %s, gated, skipping all, differs from the reference's control frames: %s", f.name, s)
+				}
 			}
 		}
 	})
