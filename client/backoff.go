@@ -93,7 +93,7 @@ func classify(err error) (cause, time.Duration) {
 			return causeTokenExpired, 0
 		}
 		// 1000 idle timeout, 1001 shutting down, 1002, 1007, 1008, 1009,
-		// 1011, and codes the client does not know: none says "do not
+		// 1011, 1013, and codes the client does not know: none says "do not
 		// come back", and each can come from one burst or one node.
 		return causeTransient, 0
 	case errors.As(err, &he):

@@ -34,6 +34,7 @@ type Bounds struct {
 	MaxHandshakesPerIP  int     `json:"max_handshakes_per_ip"`
 	IPv6Prefix          int     `json:"ipv6_prefix"`
 	MaxChannels         int     `json:"max_channels"`
+	MaxPartialBytes     int     `json:"max_partial_bytes"`
 	Echo                string  `json:"echo"`
 }
 
@@ -67,6 +68,7 @@ func (c Config) Bounds() Bounds {
 		MaxHandshakesPerIP:  c.MaxHandshakesPerIP,
 		IPv6Prefix:          c.IPv6Prefix,
 		MaxChannels:         c.MaxChannels,
+		MaxPartialBytes:     c.MaxPartialBytes,
 		Echo:                string(c.Echo),
 	}
 }

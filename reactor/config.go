@@ -32,6 +32,7 @@ const (
 	DefaultByteRate         = 256 << 10 // bytes per second per connection
 	DefaultMaxRateLimitIPs  = 65536     // addresses tracked by the handshake rate limit
 	DefaultMaxChannels      = 1_000_000
+	DefaultMaxPartialBytes  = 256 << 20
 	DefaultIPv6Prefix       = 64
 	// DefaultReservedFDs is the base of Config.ReservedFDs: the runtime,
 	// stdio, the relay's client and files; 4 more per loop are added.
@@ -213,6 +214,12 @@ type Config struct {
 	// subscription that would add one more gets the error
 	// "too_many_channels" (503 in a handshake). Default 1,000,000.
 	MaxChannels int
+	// MaxPartialBytes caps the memory held, node-wide, for messages and
+	// frames received in part (each up to Limits.MaxMessageSize, and
+	// held until the rest arrives); the connection whose read would pass
+	// it is closed 1013 "too many partial messages". Each loop gets an
+	// equal share. Default 256 MiB, and at least one message per loop.
+	MaxPartialBytes int
 	// MaxOutboundBytes caps a connection's unsent bytes held by the server
 	// (beyond what the kernel's socket buffer holds): deliveries and every
 	// reply alike. Default 1 MiB, raised when /echo is on to one echo of
@@ -350,7 +357,7 @@ func (c Config) Validate() error {
 		{"max data size", c.MaxDataSize}, {"message burst", c.MessageBurst},
 		{"max sockets", c.MaxSockets}, {"reserved fds", c.ReservedFDs},
 		{"max handshakes", c.MaxHandshakes}, {"max handshakes per ip", c.MaxHandshakesPerIP},
-		{"max channels", c.MaxChannels},
+		{"max channels", c.MaxChannels}, {"max partial bytes", c.MaxPartialBytes},
 	} {
 		if f.n < 0 {
 			errs = append(errs, fmt.Errorf("%s must not be negative, got %d", f.name, f.n))

@@ -200,11 +200,13 @@ func (c *conn) readFrames(buf []byte) gnet.Action {
 	// off every one of them.
 	d := &l.dec
 	if c.parked {
-		d = l.parked[c]
+		d = &l.parked[c].Decoder
 	}
+	limited := l.eng.limits.on()
 	d.SetDeflate(c.endpoint.deflate())
+	d.SetGate(limited) // admit each message before it is kept or inflated
 	defer c.parkDecoder(d)
-	for len(buf) > 0 && c.state == stateOpen {
+	for c.state == stateOpen {
 		m, n, err := d.Next(buf)
 		buf = buf[n:]
 		if err != nil {
@@ -212,21 +214,34 @@ func (c *conn) readFrames(buf []byte) gnet.Action {
 			return gnet.None
 		}
 		c.pingSent = false // any frame answers a ping
+		if limited && !c.chargeBytes(n) {
+			c.closeWith(wire.ClosePolicyViolation, wire.ReasonRateLimited)
+			break
+		}
 		switch m.Op {
+		case ws.OpContinuation: // nothing complete: buf is used up
+			c.flush()
+			return gnet.None
 		case ws.OpText, ws.OpBinary:
-			l.stats.messagesIn.Add(1)
-			c.msgsIn++
-			c.lastData = c.lastRead // stamped by this read
-			switch {
-			case !c.allow(len(m.Payload)):
-				c.rateLimited()
-			case c.endpoint.kind() == endpointEcho:
+			if m.Begins {
+				if !c.admit() {
+					c.countMessageIn()
+					d.Skip()
+					c.rateLimited()
+				}
+				continue
+			}
+			c.countMessageIn()
+			if limited && m.Inflated {
+				c.chargeBytes(len(m.Payload)) // past the floor, the next read closes
+			}
+			if c.endpoint.kind() == endpointEcho {
 				l.out = c.appendEcho(l.out, m)
-			default:
+			} else {
 				c.onPubSubMessage(m)
 			}
 		case ws.OpPing:
-			if !c.allow(len(m.Payload)) {
+			if limited && !c.admit() {
 				c.rateLimited() // a ping flood costs a pong each: limited like messages
 				continue
 			}
@@ -249,23 +264,62 @@ func (c *conn) readFrames(buf []byte) gnet.Action {
 	return gnet.None
 }
 
+// countMessageIn counts a data message from the peer, admitted or not.
+func (c *conn) countMessageIn() {
+	c.loop.stats.messagesIn.Add(1)
+	c.msgsIn++
+	c.lastData = c.lastRead // stamped by this read
+}
+
+// parkedDecoder is the decoder of a connection with a frame or message in
+// part, and what it held when last counted in loop.partialBytes.
+type parkedDecoder struct {
+	wsproto.Decoder
+	held int
+}
+
 // parkDecoder keeps d's state with c only if a frame or message is still
-// incomplete; otherwise c goes back to sharing the loop's decoder.
+// incomplete; otherwise c goes back to sharing the loop's decoder. What
+// parked decoders hold is bounded per loop (its share of
+// MaxPartialBytes): the connection whose read would pass it is closed
+// 1013, since each may hold up to MaxMessageSize and together they could
+// hold far more than the node has.
 func (c *conn) parkDecoder(d *wsproto.Decoder) {
 	l := c.loop
 	shared := d == &l.dec
+	if c.state == stateOpen && !d.Idle() {
+		counted := 0
+		if !shared {
+			counted = l.parked[c].held
+		}
+		if l.partialBytes-counted+d.Held() > l.partialBudget {
+			l.stats.partialCloses.Add(1)
+			c.closeWith(wire.CloseTryAgainLater, wire.ReasonTooManyPartial)
+		}
+	}
 	switch {
 	case c.state != stateOpen: // nothing more will be decoded
 		d.Reset()
 		c.unpark()
 	case shared && !d.Idle():
-		parked := new(wsproto.Decoder)
-		*parked = *d // c takes over the buffers
-		l.parked[c], c.parked = parked, true
+		p := &parkedDecoder{Decoder: *d, held: d.Held()} // c takes over the buffers
+		l.parked[c], c.parked = p, true
+		l.countPartial(p.held)
 		l.resetDecoder()
 	case !shared && d.Idle():
 		c.unpark()
+	case !shared:
+		p := l.parked[c]
+		held := d.Held()
+		l.countPartial(held - p.held)
+		p.held = held
 	}
+}
+
+// countPartial adds n to what the loop's parked decoders hold.
+func (l *loop) countPartial(n int) {
+	l.partialBytes += n
+	l.stats.partialBytes.Store(int64(l.partialBytes))
 }
 
 // unpark forgets c's own decoder, if it has one, returning its buffers.
@@ -274,7 +328,9 @@ func (c *conn) unpark() {
 		return
 	}
 	l := c.loop
-	l.parked[c].Reset()
+	p := l.parked[c]
+	l.countPartial(-p.held)
+	p.Reset()
 	delete(l.parked, c)
 	c.parked = false
 }

@@ -94,6 +94,11 @@ func (c Config) withDefaults() Config {
 	if c.MaxChannels <= 0 {
 		c.MaxChannels = DefaultMaxChannels
 	}
+	if c.MaxPartialBytes <= 0 {
+		c.MaxPartialBytes = DefaultMaxPartialBytes
+	}
+	// Every loop can hold at least one message in part.
+	c.MaxPartialBytes = int(max(int64(c.MaxPartialBytes), int64(c.Loops)*c.Limits.MaxMessageSize))
 	if c.Relay == nil {
 		c.Relay = relay.NewLocal()
 	}

@@ -31,7 +31,10 @@ type loop struct {
 	dec    wsproto.Decoder // decodes for every connection between messages
 	// parked holds the decoders of connections with a frame or message in
 	// part (conn.parked); few connections are ever mid-message at once.
-	parked map[*conn]*wsproto.Decoder
+	parked map[*conn]*parkedDecoder
+	// partialBytes is what the parked decoders hold; partialBudget, this
+	// loop's share of MaxPartialBytes, bounds it (parkDecoder).
+	partialBytes, partialBudget int
 	// peers are the clients of connections behind a trusted proxy (peer.go).
 	peers map[*conn]peer
 	// verdicts hold the connect hook's answers for the handshakes they
@@ -82,8 +85,9 @@ type loop struct {
 const maxScratch = 64 << 10
 
 func newLoop(el gnet.EventLoop, eng *Engine, idx int) *loop {
-	l := &loop{el: el, eng: eng, idx: idx, start: time.Now(), topics: make(map[string]*topic), parked: make(map[*conn]*wsproto.Decoder), peers: make(map[*conn]peer), verdicts: make(map[*conn]*hook.ConnectResult), closes: make(map[*conn]closeNote), watchers: make(map[string]map[*conn]struct{}), hookCalls: make(map[*conn]uint8), hookGrants: make(map[*conn]*hookGrant), slow: make(map[*conn]*slowState)}
+	l := &loop{el: el, eng: eng, idx: idx, start: time.Now(), topics: make(map[string]*topic), parked: make(map[*conn]*parkedDecoder), peers: make(map[*conn]peer), verdicts: make(map[*conn]*hook.ConnectResult), closes: make(map[*conn]closeNote), watchers: make(map[string]map[*conn]struct{}), hookCalls: make(map[*conn]uint8), hookGrants: make(map[*conn]*hookGrant), slow: make(map[*conn]*slowState)}
 	l.resetDecoder()
+	l.partialBudget = eng.cfg.MaxPartialBytes / eng.cfg.Loops
 	l.onTick = gnet.RunnableFunc(l.tick)
 	l.wheel.lowered = l.lowered
 	// Nothing due yet: the first deadline lowers wake and kicks the

@@ -8,16 +8,25 @@ import (
 
 // Inbound rate limits: two token buckets per connection (messages and
 // bytes), kept as three integers in the conn and refilled from the wheel's
-// clock whenever a message arrives — no timer, no goroutine.
+// clock whenever bytes arrive — no timer, no goroutine.
+//
+// Bytes are charged as they are read, every frame's, headers included:
+// pongs, fragments and messages dropped by the limit cost their bytes too,
+// so no kind of frame reads for free. A data message (or a ping) is
+// admitted when its first frame's header arrives, before any of its
+// payload is kept or inflated (wsproto.Decoder.SetGate), while both
+// buckets have credit; one refused is read past and dropped whole. A
+// compressed message is charged its inflated size as well once inflated.
 //
 // Message credit is counted in thousandths of a message, so a refill of a
 // fraction of a message per tick is not lost. Byte credit may go into debt:
-// a message is admitted while any byte credit is left and then charged in
-// full, so one message larger than the burst (up to MaxMessageSize) still
-// passes and the average stays at ByteRate.
+// one message larger than the burst (up to MaxMessageSize) still passes and
+// the average stays at ByteRate. A peer whose debt passes the burst plus
+// MaxMessageSize keeps sending what the limit refuses: it is closed.
 type rateLimits struct {
 	msgRate, msgBurst   int64 // messages per second (0: no limit); burst in milli-messages
 	byteRate, byteBurst int64 // bytes per second (0: no limit); burst in bytes
+	byteFloor           int64 // the deepest debt allowed (negative)
 	tickMicros          int64 // wheel tick in µs
 }
 
@@ -30,9 +39,16 @@ func newRateLimits(cfg *Config, tick time.Duration) rateLimits {
 	}
 	if cfg.ByteRate > 0 {
 		r.byteRate, r.byteBurst = int64(cfg.ByteRate), int64(cfg.ByteRate)
+		r.byteFloor = max(-(r.byteBurst + cfg.Limits.MaxMessageSize), minByteCredit+1)
 	}
 	return r
 }
+
+// on reports whether any inbound limit is set.
+func (r *rateLimits) on() bool { return r.msgRate > 0 || r.byteRate > 0 }
+
+// minByteCredit is where the byte bucket's debt stops counting.
+const minByteCredit = -1 << 30
 
 // fillBuckets gives a new connection full buckets.
 func (c *conn) fillBuckets() {
@@ -41,31 +57,42 @@ func (c *conn) fillBuckets() {
 	c.msgCredit, c.byteCredit = int32(r.msgBurst), int32(r.byteBurst)
 }
 
-// allow refills c's buckets for the ticks since the last message and
-// charges one message of size bytes, or reports false (charging nothing)
-// when either bucket is empty. Runs on c's loop.
-func (c *conn) allow(size int) bool {
+// refill adds the credit earned since the last refill. Runs on c's loop.
+func (c *conn) refill() {
 	r := &c.loop.eng.limits
-	now := c.lastRead // the read that brought the message
+	now := c.lastRead // the read that brought the bytes
 	if elapsed := int64(now - c.rateAt); elapsed > 0 {
 		micros := min(elapsed*r.tickMicros, 1_000_000_000) // past 1000 s every bucket is full anyway
 		c.msgCredit = int32(min(int64(c.msgCredit)+micros*r.msgRate/milli, r.msgBurst))
 		c.byteCredit = int32(min(int64(c.byteCredit)+micros*r.byteRate/1_000_000, r.byteBurst))
 		c.rateAt = now
 	}
-	if r.msgRate > 0 {
-		if c.msgCredit < milli {
-			return false
-		}
+}
+
+// chargeBytes charges n bytes read from c, and reports false when that
+// puts c deeper in debt than the limit allows. Runs on c's loop.
+func (c *conn) chargeBytes(n int) bool {
+	r := &c.loop.eng.limits
+	if r.byteRate == 0 {
+		return true
 	}
-	if r.byteRate > 0 && c.byteCredit <= 0 {
+	c.refill()
+	credit := int64(c.byteCredit) - int64(n)
+	c.byteCredit = int32(max(credit, minByteCredit))
+	return credit >= r.byteFloor
+}
+
+// admit charges one message (or ping) whose bytes chargeBytes counts, or
+// reports false, charging nothing, when either bucket is empty. Runs on
+// c's loop.
+func (c *conn) admit() bool {
+	r := &c.loop.eng.limits
+	c.refill()
+	if r.msgRate > 0 && c.msgCredit < milli || r.byteRate > 0 && c.byteCredit <= 0 {
 		return false
 	}
 	if r.msgRate > 0 {
 		c.msgCredit -= milli
-	}
-	if r.byteRate > 0 {
-		c.byteCredit = int32(max(int64(c.byteCredit)-int64(size), -1<<30))
 	}
 	return true
 }

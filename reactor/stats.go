@@ -64,6 +64,7 @@ type loopStats struct {
 	subscriptions, errorFrames               atomic.Int64
 	rateLimited, forbidden                   atomic.Int64 // rate_limited and forbidden error frames
 	channelsRefused                          atomic.Int64 // subscriptions refused by MaxChannels
+	partialBytes, partialCloses              atomic.Int64 // loop.partialBytes, for other goroutines; its 1013 closes
 	lagNanos                                 atomic.Int64 // delay of the last tick
 	ticks                                    atomic.Int64 // ticks run: only those with a timer due, and lag probes
 	_                                        cpu.CacheLinePad
@@ -144,6 +145,8 @@ type Stats struct {
 	ProxyHeaderErrors    int64            `json:"proxy_header_errors" metric:"wsgate_proxy_header_errors_total,counter" help:"Connections from trusted proxies closed for a missing or malformed PROXY protocol header."`
 	AcceptErrors         map[string]int64 `json:"accept_errors" metric:"wsgate_accept_errors_total,counter,errno" help:"Accept failures, by errno; gnet stops the event loops after one."`
 	ChannelsRefused      int64            `json:"channels_refused" metric:"wsgate_channels_refused_total,counter" help:"Subscriptions refused because the node's channel limit was reached."`
+	PartialBytes         int64            `json:"partial_bytes" metric:"wsgate_partial_message_bytes,gauge" help:"Memory held for messages and frames received in part, bounded by --max-partial-bytes."`
+	PartialCloses        int64            `json:"partial_closes" metric:"wsgate_partial_closes_total,counter" help:"Connections closed 1013 because their message in part would pass --max-partial-bytes."`
 	HistoryReads         int64            `json:"history_reads" metric:"wsgate_history_reads_total,counter" help:"Reads of channel history (subscribe positions, resume pages, history frames)."`
 	HistoryReadFailures  int64            `json:"history_read_failures" metric:"wsgate_history_read_failures_total,counter" help:"Reads of channel history that failed (the client got history_unavailable)."`
 	HistoryReadsRefused  int64            `json:"history_reads_refused" metric:"wsgate_history_reads_refused_total,counter" help:"Reads of channel history refused because the read queue was full."`
@@ -204,6 +207,8 @@ func (e *Engine) Stats() Stats {
 		s.ForbiddenFrames += ls.forbidden.Load()
 		s.Subscriptions += ls.subscriptions.Load()
 		s.ChannelsRefused += ls.channelsRefused.Load()
+		s.PartialBytes += ls.partialBytes.Load()
+		s.PartialCloses += ls.partialCloses.Load()
 		s.Replayed += ls.replayed.Load()
 		s.Conflated += ls.conflated.Load()
 		s.Compressions += ls.compressions.Load()

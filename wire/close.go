@@ -20,6 +20,8 @@ const (
 	// connection because it has received a message that violates its
 	// policy."
 	ClosePolicyViolation = 1008 // ReasonSlowConsumer, ReasonTooManyErrors, ReasonRateLimited, ReasonPongTimeout
+	// 1013 (IANA's registry, RFC 6455 §11.7): "Try Again Later".
+	CloseTryAgainLater = 1013 // ReasonTooManyPartial
 	// §7.4.2: "Status codes in the range 4000-4999 are reserved for
 	// private use".
 	CloseTokenExpired = 4001 // ReasonTokenExpired
@@ -34,6 +36,8 @@ const (
 	ReasonRateLimited   = "rate limit exceeded"  // 1008: the same, the last rate_limited; /echo: at once
 	ReasonPongTimeout   = "pong timeout"         // 1008: no frame in reply to a ping in time
 	ReasonTokenExpired  = "token expired"        // 4001: the token ran out before a refresh
+	// 1013: the node holds all the messages in part it may (MaxPartialBytes).
+	ReasonTooManyPartial = "too many partial messages"
 
 	// ReasonDrainingPrefix starts the 1001 reason of a graceful drain; the
 	// milliseconds to wait before reconnecting follow (DrainingReason).

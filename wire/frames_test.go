@@ -252,7 +252,7 @@ func TestDrainingReason(t *testing.T) {
 func TestCloseReasonsFitAControlFrame(t *testing.T) {
 	for _, reason := range []string{
 		wire.ReasonIdleTimeout, wire.ReasonShuttingDown, wire.ReasonSlowConsumer, wire.ReasonTooManyErrors,
-		wire.ReasonRateLimited, wire.ReasonPongTimeout, wire.ReasonTokenExpired,
+		wire.ReasonRateLimited, wire.ReasonPongTimeout, wire.ReasonTokenExpired, wire.ReasonTooManyPartial,
 		wire.DrainingReason(time.Duration(1<<63 - 1)),
 	} {
 		if len(reason) > 123 {

@@ -573,6 +573,9 @@ func TestReservedFDsCountEveryDescriptorUser(t *testing.T) {
 	if cfg.MaxChannels < 10_000 {
 		t.Fatalf("max channels %d, want sized to memory, at least 10,000", cfg.MaxChannels)
 	}
+	if mem, ok := usableMemory(); !ok || cfg.MaxPartialBytes != int(max(mem/16, reactor.DefaultMaxPartialBytes)) {
+		t.Fatalf("max partial bytes %d, want a sixteenth of %d B, at least %d", cfg.MaxPartialBytes, mem, reactor.DefaultMaxPartialBytes)
+	}
 	cfg, opts, err = parse(t, []string{"--loops", "2", "--admin-max-conns", "10", "--nats-listen", "127.0.0.1:0", "--nats-max-conns", "100"}, nil)
 	if err != nil {
 		t.Fatal(err)

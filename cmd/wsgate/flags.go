@@ -57,6 +57,7 @@ Flags:
 	fs.IntVar(&cfg.MaxHandshakesPerIP, "max-handshakes-per-ip", 0, "sockets in their opening handshake per peer address, 0 for no cap (over: reset at once); behind a proxy, counted per client from the PROXY header (--proxy-protocol), else not at all")
 	fs.IntVar(&cfg.IPv6Prefix, "ipv6-prefix", reactor.DefaultIPv6Prefix, "prefix `length` by which every per-address limit groups IPv6 peers (128: each address alone)")
 	listVar(fs, &cfg.AllowedHosts, "allowed-hosts", "comma-separated `hosts` the Host header may name (ws.example.com, *.example.com, host:port); others get 403 (DNS-rebinding defence; default any)")
+	fs.IntVar(&cfg.MaxPartialBytes, "max-partial-bytes", 0, "memory the node holds for messages received in part (over: the connection whose read passes it is closed 1013 too many partial messages); 0: a sixteenth of the memory the process may use, at least 256 MiB")
 	fs.IntVar(&cfg.MaxChannels, "max-channels", 0, "channels with a subscriber on this node (over: error too_many_channels, 503 in a handshake); 0: one per 16 KiB of the memory the process may use, at least 10,000")
 	sizeVar(fs, &cfg.Limits.MaxHeaderBytes, "max-header-bytes", wsproto.DefaultMaxHeaderBytes, "`size` of the handshake request's header block (over: 431)")
 	sizeVar(fs, &cfg.Limits.MaxFrameSize, "max-frame-size", wsproto.DefaultMaxFrameSize, "`size` of a frame's payload (over: close 1009)")

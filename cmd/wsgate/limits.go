@@ -14,29 +14,53 @@ import (
 const channelCost = 16 << 10
 
 // sizeLimits fills the limits that depend on this host and on the rest of
-// the command's configuration: --max-channels when not given, and the
-// descriptors the reactor must leave out of --max-sockets.
+// the command's configuration: --max-channels and --max-partial-bytes when
+// not given, and the descriptors the reactor must leave out of
+// --max-sockets.
 func sizeLimits(cfg *reactor.Config, opts *options) {
 	if cfg.MaxChannels == 0 {
 		cfg.MaxChannels = defaultMaxChannels()
+	}
+	if cfg.MaxPartialBytes == 0 {
+		cfg.MaxPartialBytes = defaultMaxPartialBytes()
 	}
 	cfg.ReservedFDs = reservedFDs(cfg.Loops, opts.adminMaxConns, opts.nats.reservedFDs()+opts.edge.reservedFDs())
 }
 
 // defaultMaxChannels sizes --max-channels to the memory this process may
-// use (the host's, or its cgroup's limit when tighter): one channel per
-// channelCost bytes, so channels alone can take no more than about a
-// tenth of it. Without a reading it falls back to the reactor's default.
+// use: one channel per channelCost bytes, so channels alone can take no
+// more than about a tenth of it. Without a reading it falls back to the
+// reactor's default.
 func defaultMaxChannels() int {
+	mem, ok := usableMemory()
+	if !ok {
+		return reactor.DefaultMaxChannels
+	}
+	return int(max(mem/channelCost, 10_000))
+}
+
+// defaultMaxPartialBytes sizes --max-partial-bytes to a sixteenth of the
+// memory this process may use, and no less than the reactor's default.
+func defaultMaxPartialBytes() int {
+	mem, ok := usableMemory()
+	if !ok {
+		return reactor.DefaultMaxPartialBytes
+	}
+	return int(max(mem/16, reactor.DefaultMaxPartialBytes))
+}
+
+// usableMemory is the memory this process may use: the host's, or its
+// cgroup's limit when tighter.
+func usableMemory() (int64, bool) {
 	r, err := tuning.Read()
 	if err != nil {
-		return reactor.DefaultMaxChannels
+		return 0, false
 	}
 	mem := r.MemTotal
 	if r.Cgroup != nil && r.Cgroup.Limit > 0 && r.Cgroup.Limit < mem {
 		mem = r.Cgroup.Limit
 	}
-	return int(max(mem/channelCost, 10_000))
+	return mem, true
 }
 
 // reservedFDs are the descriptors the node keeps out of --max-sockets for
