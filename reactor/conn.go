@@ -118,7 +118,14 @@ func (c *conn) onTraffic() gnet.Action {
 		}
 		return gnet.None
 	default: // after our close, what still arrives is ignored
-		_, _ = c.gc.Discard(-1)
+		n, _ := c.gc.Discard(-1)
+		// but charged like the rest: a peer that sends on, past its
+		// byte rate, after being told to stop is reset, not read for
+		// CloseTimeout more.
+		if c.state == stateClosing && !c.chargeBytes(n) {
+			resetOnClose(c.gc.Fd())
+			return gnet.Close
+		}
 		return gnet.None
 	}
 }
