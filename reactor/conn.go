@@ -226,11 +226,8 @@ func (c *conn) readFrames(buf []byte) gnet.Action {
 			break
 		}
 		switch m.Op {
-		case ws.OpContinuation: // nothing complete: buf is used up
-			c.flush()
-			return gnet.None
-		case ws.OpText, ws.OpBinary:
-			if m.Begins {
+		case ws.OpContinuation:
+			if d.Starting() != 0 { // a data message begins: admit it or drop it
 				if !c.admit() {
 					c.countMessageIn()
 					d.Skip()
@@ -238,8 +235,11 @@ func (c *conn) readFrames(buf []byte) gnet.Action {
 				}
 				continue
 			}
+			c.flush() // nothing complete: buf is used up
+			return gnet.None
+		case ws.OpText, ws.OpBinary:
 			c.countMessageIn()
-			if limited && m.Inflated {
+			if limited && d.Inflated() {
 				c.chargeBytes(len(m.Payload)) // past the floor, the next read closes
 			}
 			if c.endpoint.kind() == endpointEcho {

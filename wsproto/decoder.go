@@ -7,18 +7,12 @@ import (
 	"github.com/valyala/bytebufferpool"
 )
 
-// Message is a complete message or control frame, or, with SetGate on, the
-// start of a data message.
+// Message is a complete message or control frame. (It stays two fields:
+// Next returns it on the hot path, and a larger one costs a third more per
+// small frame.)
 type Message struct {
 	Op      ws.OpCode // OpText, OpBinary, OpClose, OpPing or OpPong
 	Payload []byte    // unmasked; see Decoder.Next for how long it stays valid
-
-	// Begins marks the start of a data message (SetGate): its first
-	// frame's header has been read, nothing of its payload. Payload is nil.
-	Begins bool
-	// Inflated marks a message that arrived compressed: Payload is its
-	// inflation.
-	Inflated bool
 }
 
 // Side says which end of the connection a Decoder reads for: a server reads
@@ -45,7 +39,9 @@ type Decoder struct {
 	compressed bool // the data message in progress is compressed
 	gate       bool // announce each data message before reading it (SetGate)
 	begins     bool // a data message's first header was just read: announce it
+	started    bool // Next stopped at a data message's start (Starting)
 	skip       bool // the data message in progress is being dropped (Skip)
+	inflated   bool // the last data message returned arrived compressed
 
 	op        ws.OpCode // the current frame's opcode
 	fin       bool
@@ -102,20 +98,33 @@ func (d *Decoder) Init(side Side, limits *Limits) {
 // before. RSV2 and RSV3 are always errors.
 func (d *Decoder) SetDeflate(on bool) { d.deflate = on }
 
-// SetGate makes Next, when on, return each data message's start
-// (Message.Begins) as soon as its first frame's header is read, before any
-// of its payload is buffered, unmasked or inflated, so that the caller can
-// drop it with Skip: a message refused by a rate limit then costs only the
-// reading of its bytes. Like SetDeflate it is one store, to make before
-// each Next. Reset turns it off.
+// SetGate makes Next, when on, stop at each data message's start, as soon
+// as its first frame's header is read and before any of its payload is
+// buffered, unmasked or inflated, returning no message (Starting tells),
+// so that the caller can drop it with Skip: a message refused by a rate
+// limit then costs only the reading of its bytes. Like SetDeflate it is
+// one store, to make before each Next. Reset turns it off.
 func (d *Decoder) SetGate(on bool) { d.gate = on }
 
-// Skip drops the data message whose start Next just returned: its frames
-// are still read and checked (headers, sizes), their payload is neither
-// buffered, unmasked, checked as UTF-8 nor inflated, and Next returns
-// nothing for it. Control frames between its fragments are returned as
-// usual.
+// Starting reports the opcode (OpText or OpBinary) of the data message at
+// whose start the last call to Next stopped (SetGate), or 0.
+func (d *Decoder) Starting() ws.OpCode {
+	if d.started {
+		return d.fragOp
+	}
+	return 0
+}
+
+// Skip drops the data message at whose start Next just stopped: its
+// frames are still read and checked (headers, sizes), their payload is
+// neither buffered, unmasked, checked as UTF-8 nor inflated, and Next
+// returns nothing for it. Control frames between its fragments are
+// returned as usual.
 func (d *Decoder) Skip() { d.skip = true }
+
+// Inflated reports whether the last data message Next returned arrived
+// compressed (its Payload was the inflation).
+func (d *Decoder) Inflated() bool { return d.inflated }
 
 // Held is the memory the decoder holds for a message or control frame in
 // progress: the capacity of its pooled buffers.
@@ -166,6 +175,7 @@ func (d *Decoder) Reset() {
 // the decoder is then unusable.
 func (d *Decoder) Next(in []byte) (m Message, n int, err error) {
 	d.recycle()
+	d.started = false
 	// An empty frame announced last call completes without a byte more.
 	if len(in) == 0 && !(d.payload && d.remaining == 0) {
 		return Message{}, 0, nil
@@ -178,8 +188,8 @@ func (d *Decoder) Next(in []byte) (m Message, n int, err error) {
 				return Message{}, n, err
 			}
 			if d.begins {
-				d.begins = false
-				return Message{Op: d.fragOp, Begins: true}, n, nil
+				d.begins, d.started = false, true
+				return Message{}, n, nil
 			}
 		}
 		chunk := in[n : n+int(min(d.remaining, int64(len(in)-n)))]
@@ -369,7 +379,8 @@ func (d *Decoder) readPayload(chunk []byte) (m Message, done bool, err error) {
 	if d.fragOp == ws.OpText && d.utf8 != utf8Accept {
 		return Message{}, false, ErrInvalidUTF8 // ends inside a code point
 	}
-	m = Message{Op: d.fragOp, Payload: payload, Inflated: d.compressed}
+	m = Message{Op: d.fragOp, Payload: payload}
+	d.inflated = d.compressed
 	d.fragOp, d.msgLen, d.compressed = 0, 0, false
 	d.recycleMsg = d.msg != nil
 	return m, true, nil

@@ -45,8 +45,9 @@
 // message that spans reads or fragments is assembled in a pooled buffer,
 // which is returned to the pool when the message has been consumed. Text is
 // validated as UTF-8 incrementally and fails on the first bad byte. With
-// SetGate on, Next also returns each data message's start, before any of
-// its payload is kept, so that a caller enforcing a rate can Skip it: a
+// SetGate on, Next also stops at each data message's start (Starting),
+// before any of its payload is kept, so that a caller enforcing a rate can
+// Skip it: a
 // skipped message is read past, its frames still checked for size and
 // framing, without being kept, unmasked, validated or inflated. Held says
 // how much memory a message in progress keeps, for callers that bound it

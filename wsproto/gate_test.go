@@ -23,9 +23,9 @@ func decodeGated(d *Decoder, data []byte, f feed, skip func(int) bool) (res deco
 				res.err, res.errAt = err, off
 				return res, begins
 			}
-			if m.Begins {
-				if m.Payload != nil || m.Op.IsControl() {
-					panic("a start with a payload or a control opcode")
+			if op := d.Starting(); op != 0 {
+				if m.Op != ws.OpContinuation || m.Payload != nil || !op.IsData() {
+					panic("a start with a message, or of a control frame")
 				}
 				if skip(begins) {
 					d.Skip()
@@ -115,8 +115,8 @@ func TestDecoderHeld(t *testing.T) {
 		d := NewDecoder(ServerSide, nil)
 		d.SetGate(true)
 		m, n, err := d.Next(bytes.Clone(part))
-		if err != nil || !m.Begins {
-			t.Fatalf("got %+v, %v, want the start", m, err)
+		if err != nil || d.Starting() != ws.OpBinary {
+			t.Fatalf("got %+v, %v, starting %v, want the start", m, err, d.Starting())
 		}
 		if skip {
 			d.Skip()
