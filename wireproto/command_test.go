@@ -1,6 +1,7 @@
 package wireproto_test
 
 import (
+	"bytes"
 	"strings"
 	"testing"
 
@@ -98,6 +99,11 @@ func TestParseCommandRefusals(t *testing.T) {
 		{"refresh without token", marshal(t, &wireproto.ClientFrame{Command: &wireproto.ClientFrame_Refresh{Refresh: &wireproto.Refresh{Id: 1}}}), wire.ErrRefreshWithoutToken, "1"},
 		// A string field that is not UTF-8 is not a valid proto3 message.
 		{"channel not UTF-8", []byte{1<<3 | 2, 3, 1<<3 | 2, 1, 0xff}, wireproto.ErrNotClientFrame, ""},
+		// Two commands in one frame: Unmarshal would build both (a frame
+		// full of them cost five times the slowest JSON), an encoder
+		// writes one.
+		{"two commands", concat(marshal(t, subscribe(&wireproto.Subscribe{Channel: "a", Id: 2})), marshal(t, &wireproto.ClientFrame{Command: &wireproto.ClientFrame_Pong{Pong: &wireproto.Pong{}}})), wireproto.ErrNotClientFrame, ""},
+		{"the same command twice", bytes.Repeat([]byte{6<<3 | 2, 0}, 2), wireproto.ErrNotClientFrame, ""},
 	} {
 		cmd, err := wireproto.ParseCommand(tc.payload, 64)
 		if err != tc.want {
@@ -121,3 +127,24 @@ func TestParseCommandCopies(t *testing.T) {
 		t.Fatalf("command changed with its payload: %+v", cmd)
 	}
 }
+
+// A command with fields this version does not know beside it still
+// parses: only a second command is refused.
+func TestParseCommandAllowsOtherFields(t *testing.T) {
+	payload := concat(marshal(t, subscribe(&wireproto.Subscribe{Channel: "a", Id: 2})), []byte{15<<3 | 2, 1, 'x'})
+	if cmd, err := wireproto.ParseCommand(payload, 64); err != nil || cmd.Kind != wire.Subscribe || cmd.Channel != "a" {
+		t.Fatalf("got %+v, %v, want the subscribe", cmd, err)
+	}
+}
+
+// Every field of ClientFrame.command has a number the mask can hold.
+func TestCommandFieldsFitTheMask(t *testing.T) {
+	fields := (&wireproto.ClientFrame{}).ProtoReflect().Descriptor().Oneofs().ByName("command").Fields()
+	for i := range fields.Len() {
+		if n := fields.Get(i).Number(); n >= 64 {
+			t.Errorf("command field %s is number %d", fields.Get(i).Name(), n)
+		}
+	}
+}
+
+func concat(parts ...[]byte) []byte { return bytes.Join(parts, nil) }

@@ -71,6 +71,10 @@ func FuzzProtoClientFrame(f *testing.F) {
 				t.Fatal("refresh without token")
 			}
 		case wire.Pong:
+		case wire.Send:
+			if len(wireproto.Bytes(cmd.Data)) > maxData {
+				t.Fatalf("send of %d bytes, limit %d", len(wireproto.Bytes(cmd.Data)), maxData)
+			}
 		default:
 			t.Fatalf("kind %d", cmd.Kind)
 		}
@@ -125,6 +129,8 @@ func reencode(t *testing.T, cmd wire.Command) []byte {
 		f = &wireproto.ClientFrame{Command: &wireproto.ClientFrame_Refresh{Refresh: &wireproto.Refresh{Token: cmd.Token, Id: id}}}
 	case wire.Pong:
 		f = &wireproto.ClientFrame{Command: &wireproto.ClientFrame_Pong{Pong: &wireproto.Pong{}}}
+	case wire.Send:
+		f = &wireproto.ClientFrame{Command: &wireproto.ClientFrame_Send{Send: &wireproto.Send{Data: wireproto.Bytes(cmd.Data), Id: id}}}
 	}
 	return marshal(t, f)
 }
