@@ -15,12 +15,20 @@ import (
 // History reads (resumes, history frames) may wait for the bus, so they
 // run on a fixed pool of workers, never on a loop; the answer goes back to
 // the loop with Execute. The pool's queue is bounded: when it is full the
-// client is told to retry (history_unavailable), the node does not grow.
+// client is told to retry (history_unavailable). So are the pages read and
+// not yet handed to their connection, in bytes, node-wide: a worker waits
+// for room before it reads, so that reads for clients that do not read
+// their answers (or are gone) cannot pile pages up in the loops' queues.
 const (
 	historyWorkers = 16
 	historyQueue   = 4096
+	// historyPending bounds the bytes of pages read and not yet handed
+	// over (each read reserves its maxBytes first).
+	historyPending = 64 << 20
 	// historyTimeout bounds one read.
 	historyTimeout = 5 * time.Second
+	// entryOverhead is what a page entry costs beside its data.
+	entryOverhead = 64
 )
 
 // historyJob is one read; done runs on loop.
@@ -39,11 +47,18 @@ type historyPool struct {
 	stop  chan struct{}
 	wg    sync.WaitGroup
 
+	mu      sync.Mutex
+	room    sync.Cond // broadcast when pending drops or the pool stops
+	pending int       // bytes reserved or read and not yet handed over
+	budget  int       // historyPending (tests lower it)
+	stopped bool
+
 	reads, failures, refused, recovered, unrecovered atomic.Int64
 }
 
 func newHistoryPool(h relay.Historian) *historyPool {
-	p := &historyPool{relay: h, jobs: make(chan historyJob, historyQueue), stop: make(chan struct{})}
+	p := &historyPool{relay: h, jobs: make(chan historyJob, historyQueue), stop: make(chan struct{}), budget: historyPending}
+	p.room.L = &p.mu
 	for range historyWorkers {
 		p.wg.Add(1)
 		go p.work()
@@ -69,23 +84,65 @@ func (p *historyPool) work() {
 		case <-p.stop:
 			return
 		case job := <-p.jobs:
+			if !p.reserve(job.maxBytes) {
+				return
+			}
 			p.reads.Add(1)
 			ctx, cancel := context.WithTimeout(context.Background(), historyTimeout)
 			page, err := p.relay.Read(ctx, job.channel, job.since, job.limit, job.maxBytes)
 			cancel()
-			// The loop may be gone (the engine stopping): then so is the client.
-			_ = job.loop.el.Execute(context.Background(), gnet.RunnableFunc(func(context.Context) error {
+			size := pageBytes(page)
+			p.release(job.maxBytes - size) // a page may pass maxBytes by one entry
+			handOver := gnet.RunnableFunc(func(context.Context) error {
 				job.done(page, err)
+				p.release(size)
 				return nil
-			}))
+			})
+			// The loop may be gone (the engine stopping): then so is the client.
+			if job.loop.el.Execute(context.Background(), handOver) != nil {
+				p.release(size)
+			}
 		}
 	}
+}
+
+// reserve waits until pending is under the budget and adds n; false when
+// the pool stops first.
+func (p *historyPool) reserve(n int) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for p.pending >= p.budget && !p.stopped {
+		p.room.Wait()
+	}
+	p.pending += n
+	return !p.stopped
+}
+
+// release takes n back from pending.
+func (p *historyPool) release(n int) {
+	p.mu.Lock()
+	p.pending -= n
+	p.mu.Unlock()
+	p.room.Broadcast()
+}
+
+// pageBytes is what page holds.
+func pageBytes(page relay.Page) int {
+	n := 0
+	for _, e := range page.Entries {
+		n += len(e.Data) + entryOverhead
+	}
+	return n
 }
 
 func (p *historyPool) close() {
 	if p == nil {
 		return
 	}
+	p.mu.Lock()
+	p.stopped = true
+	p.mu.Unlock()
+	p.room.Broadcast()
 	close(p.stop)
 	p.wg.Wait()
 }
